@@ -1,0 +1,74 @@
+//! Settings, layered: built-in defaults, then an optional TOML file (`--config`,
+//! `TEAMLABEL_CONFIG`), then `TEAMLABEL_*` environment variables, then flags. Clap reads flags and
+//! environment; the file fills what neither gave.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use serde::Deserialize;
+
+/// Where the data lives; shared by every subcommand that opens the store.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// Directory for the SQLite database (`teamlabel.db`), uploaded sample files and
+    /// `initial-credentials.json` [default: ./teamlabel-data]
+    #[arg(long, env = "TEAMLABEL_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Database URL: `postgres://user:password@host:port/db` selects PostgreSQL; leave it out
+    /// for SQLite in the data directory (or give `sqlite:///path/to/file.db`)
+    #[arg(long, env = "TEAMLABEL_DATABASE")]
+    pub database: Option<String>,
+
+    /// A TOML file with any of: listen, data_dir, database, public_url, max_body_bytes,
+    /// max_batch, max_sample_bytes
+    #[arg(long, env = "TEAMLABEL_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// The keys a configuration file may hold.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database: Option<String>,
+    pub public_url: Option<String>,
+    pub max_body_bytes: Option<usize>,
+    pub max_batch: Option<usize>,
+    pub max_sample_bytes: Option<usize>,
+}
+
+impl FileConfig {
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Self> {
+        let Some(path) = path else {
+            return Ok(Self::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read config file {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))
+    }
+}
+
+/// The store settings after layering.
+pub struct StoreSettings {
+    pub data_dir: PathBuf,
+    pub database: Option<String>,
+}
+
+impl StoreArgs {
+    pub fn resolve(&self, file: &FileConfig) -> StoreSettings {
+        StoreSettings {
+            data_dir: self
+                .data_dir
+                .clone()
+                .or_else(|| file.data_dir.clone())
+                .unwrap_or_else(|| PathBuf::from("./teamlabel-data")),
+            database: self
+                .database
+                .clone()
+                .or_else(|| file.database.clone())
+                .filter(|d| !d.is_empty()),
+        }
+    }
+}

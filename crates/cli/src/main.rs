@@ -1,0 +1,304 @@
+//! The `teamlabel` binary: parse, set up logging, load settings, dispatch. Wiring only.
+#![forbid(unsafe_code)]
+
+mod config;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use serde_json::json;
+use teamlabel_core::app::format_rfc3339;
+use teamlabel_core::{App, Limits};
+use teamlabel_server::ServerState;
+use teamlabel_store::FsBlobStore;
+
+use crate::config::{FileConfig, StoreArgs};
+
+/// A self-hosted team data-labeling server that speaks the ModelArts Data Management v2 API.
+#[derive(Parser)]
+#[command(name = "teamlabel", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API. On first start with an empty store it creates a default project and owner
+    /// and writes their token to DATA_DIR/initial-credentials.json.
+    Serve(ServeArgs),
+    /// Create the store if needed, a project and its owner; print them with a token as JSON.
+    Init(InitArgs),
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port [default: 127.0.0.1:8080]
+    #[arg(long, env = "TEAMLABEL_LISTEN")]
+    listen: Option<String>,
+
+    #[command(flatten)]
+    store: StoreArgs,
+
+    /// Base URL of this server as clients reach it, used in sample `source` links
+    /// [default: http://<Host header of the request>]
+    #[arg(long, env = "TEAMLABEL_PUBLIC_URL")]
+    public_url: Option<String>,
+
+    /// Largest request body in bytes [default: 12582912]
+    #[arg(long, env = "TEAMLABEL_MAX_BODY_BYTES")]
+    max_body_bytes: Option<usize>,
+
+    /// Most items in one batch request [default: 1000]
+    #[arg(long, env = "TEAMLABEL_MAX_BATCH")]
+    max_batch: Option<usize>,
+
+    /// Largest sample file in bytes [default: 12582912]
+    #[arg(long, env = "TEAMLABEL_MAX_SAMPLE_BYTES")]
+    max_sample_bytes: Option<usize>,
+}
+
+#[derive(clap::Args)]
+struct InitArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Name of the new project
+    #[arg(long)]
+    project_name: String,
+    /// Email of the project's owner
+    #[arg(long)]
+    owner_email: String,
+    /// Lifetime of the owner's token in hours
+    #[arg(long, default_value_t = 720)]
+    ttl_hours: u64,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Issue a token for an existing user of a project; print it as JSON.
+    Create {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The project (32 hex characters)
+        #[arg(long)]
+        project_id: String,
+        /// The user's email in that project
+        #[arg(long)]
+        email: String,
+        /// Lifetime in hours
+        #[arg(long, default_value_t = 24)]
+        ttl_hours: u64,
+    },
+}
+
+/// Lifetime of the token created on first start.
+const FIRST_START_TTL_HOURS: u64 = 720;
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TEAMLABEL_LOG")
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    if let Err(e) = run(cli).await {
+        eprintln!("teamlabel: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Init(args) => {
+            let app = open_app(&args.store, Limits::default()).await?;
+            let (project, owner, token, _) = app
+                .create_project(&args.project_name, &args.owner_email, args.ttl_hours)
+                .await?;
+            println!(
+                "{}",
+                json!({"project_id": project.id, "user_id": owner.id, "email": owner.email, "token": token})
+            );
+            Ok(())
+        }
+        Command::Token {
+            command:
+                TokenCommand::Create {
+                    store,
+                    project_id,
+                    email,
+                    ttl_hours,
+                },
+        } => {
+            let app = open_app(&store, Limits::default()).await?;
+            let (token, expires_at) = app.create_token(&project_id, &email, ttl_hours).await?;
+            println!(
+                "{}",
+                json!({"token": token, "expires_at": format_rfc3339(expires_at)})
+            );
+            Ok(())
+        }
+        Command::Openapi => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&teamlabel_server::openapi())?
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn open_app(args: &StoreArgs, limits: Limits) -> anyhow::Result<App> {
+    let file = FileConfig::load(args.config.as_deref())?;
+    let settings = args.resolve(&file);
+    let store = teamlabel_store::open(settings.database.as_deref(), &settings.data_dir)
+        .await
+        .with_context(|| match &settings.database {
+            Some(url) => format!("cannot open the database {}", teamlabel_store::redact(url)),
+            None => format!(
+                "cannot open the SQLite database in {}",
+                settings.data_dir.display()
+            ),
+        })?;
+    let blobs = FsBlobStore::new(settings.data_dir.join("blobs")).with_context(|| {
+        format!(
+            "cannot create {}",
+            settings.data_dir.join("blobs").display()
+        )
+    })?;
+    Ok(App::new(store, Arc::new(blobs), limits))
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let file = FileConfig::load(args.store.config.as_deref())?;
+    let defaults = Limits::default();
+    let limits = Limits {
+        max_body_bytes: args
+            .max_body_bytes
+            .or(file.max_body_bytes)
+            .unwrap_or(defaults.max_body_bytes),
+        max_batch: args
+            .max_batch
+            .or(file.max_batch)
+            .unwrap_or(defaults.max_batch),
+        max_sample_bytes: args
+            .max_sample_bytes
+            .or(file.max_sample_bytes)
+            .unwrap_or(defaults.max_sample_bytes),
+    };
+    anyhow::ensure!(
+        limits.max_body_bytes >= 1024,
+        "--max-body-bytes must be at least 1024"
+    );
+    anyhow::ensure!(
+        (1..=100_000).contains(&limits.max_batch),
+        "--max-batch must be 1 to 100000"
+    );
+    let listen = args
+        .listen
+        .clone()
+        .or(file.listen.clone())
+        .unwrap_or_else(|| "127.0.0.1:8080".into());
+    let addr: SocketAddr = listen
+        .parse()
+        .with_context(|| format!("--listen must be HOST:PORT, got {listen:?}"))?;
+    let public_url = args
+        .public_url
+        .clone()
+        .or(file.public_url.clone())
+        .map(|u| u.trim_end_matches('/').to_string());
+    if let Some(u) = &public_url {
+        anyhow::ensure!(
+            u.starts_with("http://") || u.starts_with("https://"),
+            "--public-url must start with http:// or https://"
+        );
+    }
+
+    let app = open_app(&args.store, limits).await?;
+    let data_dir = args.store.resolve(&file).data_dir;
+    first_start(&app, &data_dir).await?;
+
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    tracing::info!(backend = app.store.backend(), "serving on {local}");
+    println!("listening on http://{local}");
+    let state = ServerState { app, public_url };
+    teamlabel_server::serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("shut down");
+    Ok(())
+}
+
+/// With an empty store, creates a default project and owner and tells the operator once.
+async fn first_start(app: &App, data_dir: &Path) -> anyhow::Result<()> {
+    if app.store.find_first_project().await?.is_some() {
+        return Ok(());
+    }
+    let (project, owner, token, expires_at) = app
+        .create_project("default", "owner@teamlabel.local", FIRST_START_TTL_HOURS)
+        .await?;
+    let creds = json!({
+        "project_id": project.id,
+        "user_id": owner.id,
+        "email": owner.email,
+        "token": token,
+        "expires_at": format_rfc3339(expires_at),
+    });
+    std::fs::create_dir_all(data_dir)?;
+    let path = data_dir.join("initial-credentials.json");
+    write_private(&path, serde_json::to_string_pretty(&creds)?.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    println!("created project {} with owner {}", project.id, owner.email);
+    println!(
+        "owner token (shown once; also in {}): {token}",
+        path.display()
+    );
+    Ok(())
+}
+
+/// Writes a file readable by its owner only.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown signal received; finishing requests in flight");
+}

@@ -1,0 +1,140 @@
+//! The one error type of teamlabel's domain: a ModelArts error code, a message that names the
+//! field or rule, and a kind that the HTTP layer maps to a status. Owns no HTTP and no SQL.
+
+use std::fmt;
+
+/// How an error is to be answered; the server maps each kind to one HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// 400: the request is wrong.
+    BadRequest,
+    /// 401: missing, unknown or expired credentials.
+    Unauthorized,
+    /// 403: authenticated, but not allowed here.
+    Forbidden,
+    /// 404: no such resource inside the caller's project.
+    NotFound,
+    /// 409: the request conflicts with the stored state.
+    Conflict,
+    /// 413: the body is larger than the limit.
+    PayloadTooLarge,
+    /// 500: a fault of the server; the message is logged, never sent.
+    Internal,
+    /// 503: a dependency (the database) is not reachable.
+    Unavailable,
+}
+
+/// A domain error: `code` is a `ModelArts.xxxx` code, `message` is safe to show the caller
+/// (except for `Internal`, whose message is logged and replaced).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub kind: ErrorKind,
+    pub code: &'static str,
+    pub message: String,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl Error {
+    pub fn new(kind: ErrorKind, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 400 `ModelArts.0101`: a parameter or field has a bad value; the message names it.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::BadRequest, codes::INVALID_ARGUMENT, message)
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::BadRequest, code, message)
+    }
+
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NotFound, code, message)
+    }
+
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Forbidden, code, message)
+    }
+
+    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Unauthorized, code, message)
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Conflict, code, message)
+    }
+
+    /// A fault of the server. The message goes to the log only.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Internal, codes::INTERNAL, message)
+    }
+
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Unavailable, codes::INTERNAL, message)
+    }
+
+    pub fn dataset_not_found(id: &str) -> Self {
+        Self::not_found(
+            codes::DATASET_NOT_FOUND,
+            format!("Dataset does not exist: {id}"),
+        )
+    }
+
+    pub fn sample_not_found(id: &str) -> Self {
+        Self::not_found(codes::SAMPLE_NOT_FOUND, format!("Sample not found: {id}"))
+    }
+
+    pub fn label_not_found(name: &str) -> Self {
+        Self::not_found(codes::LABEL_NOT_FOUND, format!("Label not found: {name}"))
+    }
+}
+
+/// The `ModelArts.xxxx` codes teamlabel answers with (spec/error-codes*.md). Codes marked
+/// "teamlabel" are additions for situations the provider's table has no code for.
+pub mod codes {
+    pub const INVALID_ARGUMENT: &str = "ModelArts.0101";
+    pub const INVALID_PROJECT: &str = "ModelArts.0210";
+    pub const TOKEN_MISSING: &str = "ModelArts.0201";
+    pub const TOKEN_EXPIRED: &str = "ModelArts.0202";
+    pub const TOKEN_INVALID: &str = "ModelArts.0203";
+    pub const NOT_AUTHORIZED: &str = "ModelArts.0108";
+    pub const INTERNAL: &str = "ModelArts.0010";
+    pub const BODY_TOO_LARGE: &str = "ModelArts.4104";
+    pub const BAD_JSON: &str = "ModelArts.4105";
+    pub const INVALID_REQUEST: &str = "ModelArts.4200";
+    pub const EMPTY_REQUEST: &str = "ModelArts.4202";
+    /// An API path that does not exist.
+    pub const NO_SUCH_API: &str = "ModelArts.4204";
+    pub const DATASET_EXISTS: &str = "ModelArts.4351";
+    pub const DATASET_NOT_FOUND: &str = "ModelArts.4352";
+    pub const VERSION_NOT_FOUND: &str = "ModelArts.4353";
+    pub const SUBDIRECTORY_REQUIRED: &str = "ModelArts.4205";
+    pub const WORK_PATH_TOO_LONG: &str = "ModelArts.4350";
+    pub const INVALID_PATH: &str = "ModelArts.4313";
+    pub const UNSUPPORTED_OPERATION: &str = "ModelArts.4383";
+    pub const LABEL_NOT_FOUND: &str = "ModelArts.4410";
+    pub const LABEL_EXISTS: &str = "ModelArts.4411";
+    pub const SHORTCUT_EXISTS: &str = "ModelArts.4412";
+    pub const LABEL_RULE: &str = "ModelArts.4413";
+    pub const TRIPLET_ENTITY_MISSING: &str = "ModelArts.4414";
+    pub const ENTITY_IN_USE: &str = "ModelArts.4415";
+    pub const SAMPLE_LABELS_FAILED: &str = "ModelArts.4417";
+    pub const SAMPLE_NOT_FOUND: &str = "ModelArts.4420";
+    pub const UPLOAD_FAILED: &str = "ModelArts.4421";
+    pub const SAMPLE_EXISTS: &str = "ModelArts.4422";
+    pub const SIZE_UNKNOWN: &str = "ModelArts.4423";
+    pub const SAMPLE_TOO_LARGE: &str = "ModelArts.4656";
+}

@@ -1,0 +1,77 @@
+//! The one mapping from domain errors to HTTP: every error leaves the server as the ModelArts
+//! body `{"error_code": "ModelArts.xxxx", "error_msg": "..."}`. Internal errors are logged with a
+//! request id and answered without their details.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use teamlabel_core::error::{codes, Error, ErrorKind};
+use utoipa::ToSchema;
+
+/// The ModelArts error body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error_code: String,
+    pub error_msg: String,
+}
+
+#[derive(Debug)]
+pub struct ApiError(pub Error);
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError(e)
+    }
+}
+
+pub fn status_of(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
+        ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
+        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        let status = status_of(e.kind);
+        let message = if matches!(e.kind, ErrorKind::Internal | ErrorKind::Unavailable) {
+            let request_id = teamlabel_core::ids::new_hex32();
+            tracing::error!(request_id, code = e.code, error = %e.message, "request failed");
+            format!("Internal error. (request id {request_id})")
+        } else {
+            e.message
+        };
+        let mut response = (
+            status,
+            axum::Json(ErrorBody {
+                error_code: e.code.to_string(),
+                error_msg: message,
+            }),
+        )
+            .into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                "www-authenticate",
+                axum::http::HeaderValue::from_static("X-Auth-Token"),
+            );
+        }
+        response
+    }
+}
+
+/// Answer for a path this server does not have.
+pub async fn no_such_api(uri: axum::http::Uri) -> ApiError {
+    ApiError(Error::not_found(
+        codes::NO_SUCH_API,
+        format!("API does not exist: {}", uri.path()),
+    ))
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,203 @@
+//! Request extractors that answer bad input with the ModelArts error body instead of the
+//! framework's plain-text rejections: JSON bodies (syntax -> `ModelArts.4105`, wrong shape ->
+//! `ModelArts.0101` naming the JSON path, too large -> 413 `ModelArts.4104`), query strings, the
+//! caller's identity (`X-Auth-Token`, checked against the path's project), and the server's base
+//! URL for links it answers with.
+
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use teamlabel_core::app::check_project;
+use teamlabel_core::auth::Principal;
+use teamlabel_core::error::{codes, Error, ErrorKind};
+
+use crate::error::ApiError;
+use crate::ServerState;
+
+/// A JSON body decoded into `T`.
+pub struct Json<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Error::new(
+                    ErrorKind::PayloadTooLarge,
+                    codes::BODY_TOO_LARGE,
+                    "Invalid request body because the size exceeds the maximum size allowed.",
+                )
+            } else {
+                Error::bad_request(
+                    codes::INVALID_REQUEST,
+                    format!("Invalid request: the body could not be read: {rejection}"),
+                )
+            }
+        })?;
+        parse_json(&bytes).map(Json).map_err(ApiError)
+    }
+}
+
+/// Decodes a JSON document, naming the JSON path of a value of the wrong shape.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::bad_request(
+            codes::EMPTY_REQUEST,
+            "Empty request: a JSON body is required",
+        ));
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            Error::bad_request(
+                codes::BAD_JSON,
+                format!("Incorrect JSON format of the input data: {inner}"),
+            )
+        } else {
+            let at = if path == "." {
+                "body".to_string()
+            } else {
+                path
+            };
+            Error::invalid(format!("{at}: {}", strip_position(&inner.to_string())))
+        }
+    })?;
+    de.end().map_err(|e| {
+        Error::bad_request(
+            codes::BAD_JSON,
+            format!("Incorrect JSON format of the input data: {e}"),
+        )
+    })?;
+    Ok(value)
+}
+
+/// serde_json appends " at line 1 column 42" to messages; the JSON path says more.
+fn strip_position(msg: &str) -> &str {
+    msg.find(" at line ").map_or(msg, |i| &msg[..i])
+}
+
+/// A query string decoded into `T`.
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let raw = parts.uri.query().unwrap_or("");
+        serde_urlencoded::from_str(raw)
+            .map(Query)
+            .map_err(|e| ApiError(Error::invalid(format!("query string: {e}"))))
+    }
+}
+
+/// The authenticated caller, already checked against the `{project_id}` of the path.
+pub struct Caller(pub Principal);
+
+pub const AUTH_TOKEN_HEADER: &str = "x-auth-token";
+
+impl FromRequestParts<ServerState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ServerState) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(AUTH_TOKEN_HEADER)
+            .ok_or_else(|| {
+                Error::unauthorized(
+                    codes::TOKEN_MISSING,
+                    "Token doesn't exist: send X-Auth-Token",
+                )
+            })?
+            .to_str()
+            .map_err(|_| {
+                Error::unauthorized(
+                    codes::TOKEN_INVALID,
+                    "Invalid token: X-Auth-Token is not ASCII",
+                )
+            })?;
+        let principal = state.app.authenticate_token(token.trim()).await?;
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|e| {
+                Error::bad_request(codes::INVALID_REQUEST, format!("Invalid request path: {e}"))
+            })?;
+        if let Some((_, project_id)) = params.iter().find(|(k, _)| *k == "project_id") {
+            check_project(&principal, project_id)?;
+        }
+        Ok(Caller(principal))
+    }
+}
+
+/// This server's base URL as the caller reached it (or as configured with `--public-url`).
+pub struct BaseUrl(pub String);
+
+impl FromRequestParts<ServerState> for BaseUrl {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ServerState) -> Result<Self, ApiError> {
+        if let Some(url) = &state.public_url {
+            return Ok(BaseUrl(url.clone()));
+        }
+        let host = parts
+            .headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| {
+                !h.is_empty()
+                    && h.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
+            })
+            .unwrap_or("localhost");
+        Ok(BaseUrl(format!("http://{host}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    struct Body {
+        #[allow(dead_code)]
+        samples: Vec<Item>,
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    struct Item {
+        #[allow(dead_code)]
+        score: Option<f64>,
+    }
+
+    #[test]
+    fn a_wrong_type_names_the_json_path_and_bad_syntax_is_4105() {
+        let err =
+            parse_json::<Body>(br#"{"samples": [{"score": 0.5}, {"score": "high"}]}"#).unwrap_err();
+        assert_eq!(err.code, codes::INVALID_ARGUMENT);
+        assert!(
+            err.message.starts_with("samples[1].score:"),
+            "{}",
+            err.message
+        );
+        assert_eq!(
+            parse_json::<Body>(b"{\"samples\": [").unwrap_err().code,
+            codes::BAD_JSON
+        );
+        assert_eq!(
+            parse_json::<Body>(b"not json").unwrap_err().code,
+            codes::BAD_JSON
+        );
+        assert_eq!(
+            parse_json::<Body>(b"{\"samples\": []} x").unwrap_err().code,
+            codes::BAD_JSON
+        );
+        assert_eq!(
+            parse_json::<Body>(b"  ").unwrap_err().code,
+            codes::EMPTY_REQUEST
+        );
+    }
+}

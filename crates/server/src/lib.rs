@@ -1,0 +1,102 @@
+//! teamlabel-server: the HTTP API. Routes per resource (paths exactly as the ModelArts v2 API
+//! documents them), extractors that authenticate and decode, one error mapping, and the OpenAPI
+//! document generated from the same route declarations. Handlers are thin: extract, call the
+//! use case in `teamlabel-core`, map to the response.
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod extract;
+pub mod routes;
+
+use std::future::Future;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use teamlabel_core::App;
+use tokio::net::TcpListener;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// What every handler gets: the application and the configured public URL.
+#[derive(Clone)]
+pub struct ServerState {
+    pub app: App,
+    /// Base URL for links in answers; `None` uses `http://<Host header>`.
+    pub public_url: Option<String>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "teamlabel", description = "A self-hosted team data-labeling server speaking the ModelArts Data Management v2 API."),
+    modifiers(&SecurityAddon),
+    security(("token" = [])),
+    tags((name = "datasets"), (name = "labels"), (name = "samples"), (name = "system"))
+)]
+struct ApiDoc;
+
+struct SecurityAddon;
+
+impl Modify for SecurityAddon {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Auth-Token"))),
+        );
+    }
+}
+
+fn api_router() -> OpenApiRouter<ServerState> {
+    use routes::{datasets, labels, samples, system};
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(system::health))
+        .routes(routes!(system::openapi_json))
+        .routes(routes!(datasets::list_datasets, datasets::create_dataset))
+        .routes(routes!(
+            datasets::get_dataset,
+            datasets::update_dataset,
+            datasets::delete_dataset
+        ))
+        .routes(routes!(datasets::get_dataset_stats))
+        .routes(routes!(
+            labels::list_labels,
+            labels::create_labels,
+            labels::update_labels
+        ))
+        .routes(routes!(labels::delete_labels))
+        .routes(routes!(labels::update_label, labels::delete_label))
+        .routes(routes!(samples::list_samples, samples::add_samples))
+        .routes(routes!(samples::delete_samples))
+        .routes(routes!(samples::get_sample))
+        .routes(routes!(samples::get_sample_file))
+}
+
+/// The OpenAPI document of every route.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_router().into_openapi()
+}
+
+/// The router with its state and layers.
+pub fn router(state: ServerState) -> Router {
+    let max_body = state.app.limits.max_body_bytes;
+    let (router, _) = api_router().split_for_parts();
+    router
+        .fallback(error::no_such_api)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves on an already-bound listener until `shutdown` completes, then finishes the requests
+/// in flight.
+pub async fn serve(
+    listener: TcpListener,
+    state: ServerState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

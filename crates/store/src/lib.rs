@@ -1,0 +1,66 @@
+//! teamlabel-store: the only crate with SQL. `SqliteStore` is the embedded default (a file under
+//! the data dir), `PgStore` the scale-out backend; both implement `teamlabel_core::store::Store`
+//! and pass one conformance suite. `FsBlobStore` keeps uploaded sample bytes on disk.
+#![forbid(unsafe_code)]
+
+pub mod blobs;
+pub mod migrations;
+pub mod postgres;
+pub mod sqlite;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use teamlabel_core::store::Store;
+
+pub use blobs::FsBlobStore;
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+/// Opens the store a `--database` value names: `postgres://` or `postgresql://` selects
+/// PostgreSQL; nothing (or `sqlite://PATH`) selects SQLite, by default `DIR/teamlabel.db`.
+pub async fn open(database: Option<&str>, data_dir: &Path) -> anyhow::Result<Arc<dyn Store>> {
+    match database {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Ok(Arc::new(PgStore::connect(url).await?))
+        }
+        Some(url) if url.starts_with("sqlite://") => {
+            let path = url.trim_start_matches("sqlite://");
+            Ok(Arc::new(SqliteStore::open(Path::new(path))?))
+        }
+        Some(other) => anyhow::bail!(
+            "--database must be a postgres:// or sqlite:// URL, got {:?}",
+            redact(other)
+        ),
+        None => {
+            std::fs::create_dir_all(data_dir)?;
+            Ok(Arc::new(SqliteStore::open(&data_dir.join("teamlabel.db"))?))
+        }
+    }
+}
+
+/// A database URL with its password replaced, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let creds = &url[scheme_end + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            super::redact("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(super::redact("postgres://u@h/db"), "postgres://u@h/db");
+    }
+}

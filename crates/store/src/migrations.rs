@@ -1,0 +1,22 @@
+//! The migrations of each dialect, embedded in the binary. Both lists have the same stems in the
+//! same order (a test checks it), so a schema change is always made for both backends.
+
+pub const SQLITE: &[(&str, &str)] = &[(
+    "0001_foundation",
+    include_str!("../migrations/sqlite/0001_foundation.sql"),
+)];
+
+pub const POSTGRES: &[(&str, &str)] = &[(
+    "0001_foundation",
+    include_str!("../migrations/postgres/0001_foundation.sql"),
+)];
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn both_dialects_have_the_same_migration_stems() {
+        let a: Vec<_> = super::SQLITE.iter().map(|(n, _)| *n).collect();
+        let b: Vec<_> = super::POSTGRES.iter().map(|(n, _)| *n).collect();
+        assert_eq!(a, b);
+    }
+}

@@ -1,0 +1,641 @@
+//! The store conformance suite: every `Store` method, against SQLite always and against
+//! PostgreSQL when `TEST_DATABASE_URL` is set (each run in a schema of its own).
+
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+use teamlabel_core::auth::Role;
+use teamlabel_core::enums::{DatasetType, LabelType, SampleStatus, SampleType};
+use teamlabel_core::error::{codes, ErrorKind};
+use teamlabel_core::ids::{new_alnum19, new_hex32};
+use teamlabel_core::labels::LabelDef;
+use teamlabel_core::rules::PlacedLabel;
+use teamlabel_core::store::{
+    DatasetChange, DatasetQuery, DatasetRecord, Project, SampleQuery, SampleRecord, Store,
+    TokenRecord, User,
+};
+use teamlabel_store::{PgStore, SqliteStore};
+
+struct Backend {
+    name: &'static str,
+    store: Arc<dyn Store>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn backends() -> Vec<Backend> {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+    let mut out = vec![Backend {
+        name: "sqlite",
+        store: Arc::new(sqlite),
+        _dir: Some(dir),
+    }];
+    if let Ok(url) = std::env::var("TEST_DATABASE_URL") {
+        let schema = format!("conf_{}", new_hex32());
+        let pg = PgStore::connect_fresh_schema(&url, &schema)
+            .await
+            .expect("TEST_DATABASE_URL must reach PostgreSQL");
+        out.push(Backend {
+            name: "postgres",
+            store: Arc::new(pg),
+            _dir: None,
+        });
+    }
+    out
+}
+
+fn obj(v: Value) -> Map<String, Value> {
+    v.as_object().unwrap().clone()
+}
+
+async fn project(store: &dyn Store) -> (Project, User) {
+    let p = Project {
+        id: new_hex32(),
+        name: "p".into(),
+        create_time: 1,
+    };
+    let u = User {
+        id: new_hex32(),
+        project_id: p.id.clone(),
+        email: format!("{}@example.com", new_hex32()),
+        role: Role::Owner,
+        create_time: 1,
+    };
+    store.insert_project(&p, &u).await.unwrap();
+    (p, u)
+}
+
+fn dataset(project_id: &str, name: &str, t: DatasetType, time: i64) -> DatasetRecord {
+    DatasetRecord {
+        id: new_alnum19(),
+        project_id: project_id.into(),
+        name: name.into(),
+        dataset_type: t,
+        description: String::new(),
+        data_sources: json!([{"data_type": 0, "data_path": "/b/in/"}]),
+        work_path: Some("/b/out/".into()),
+        work_path_type: 0,
+        data_format: "Default".into(),
+        workspace_id: "0".into(),
+        import_annotations: true,
+        label_format: None,
+        status: 1,
+        create_time: time,
+        update_time: time,
+    }
+}
+
+fn label(name: &str, t: LabelType) -> LabelDef {
+    LabelDef {
+        id: 0,
+        name: name.into(),
+        label_type: t,
+        property: obj(json!({"@modelarts:color": "#3399ff"})),
+        attributes: None,
+    }
+}
+
+fn sample(dataset_id: &str, name: &str, labels: Vec<PlacedLabel>) -> SampleRecord {
+    SampleRecord {
+        id: new_hex32(),
+        dataset_id: dataset_id.into(),
+        name: name.into(),
+        sample_type: SampleType::Image,
+        source: None,
+        blob_sha256: Some(format!("{:064x}", name.len())),
+        content_type: Some("image/png".into()),
+        size: 10,
+        text_len: None,
+        metadata: obj(json!({"@modelarts:size": [100, 50, 3]})),
+        sample_usage: None,
+        status: if labels.is_empty() {
+            SampleStatus::UnAnnotation
+        } else {
+            SampleStatus::ManualAnnotation
+        },
+        sample_time: 1,
+        update_time: 1,
+        labels,
+    }
+}
+
+fn placed(def: &LabelDef, property: Value) -> PlacedLabel {
+    PlacedLabel {
+        label_id: def.id,
+        name: def.name.clone(),
+        label_type: def.label_type,
+        instance_id: None,
+        property: obj(property),
+        score: Some(0.5),
+        annotated_by: Some("human".into()),
+    }
+}
+
+#[tokio::test]
+async fn projects_users_and_tokens_are_stored_and_found() {
+    for b in backends().await {
+        let s = b.store.as_ref();
+        let (p, owner) = project(s).await;
+        assert_eq!(s.get_project(&p.id).await.unwrap(), p, "{}", b.name);
+        assert_eq!(
+            s.get_project(&new_hex32()).await.unwrap_err().kind,
+            ErrorKind::NotFound
+        );
+        assert!(s.find_first_project().await.unwrap().is_some());
+        assert_eq!(
+            s.find_user_by_email(&p.id, &owner.email).await.unwrap(),
+            Some(owner.clone())
+        );
+        assert_eq!(
+            s.find_user_by_email(&p.id, "nobody@example.com")
+                .await
+                .unwrap(),
+            None
+        );
+
+        let member = User {
+            id: new_hex32(),
+            project_id: p.id.clone(),
+            email: "m@example.com".into(),
+            role: Role::Labeler,
+            create_time: 2,
+        };
+        s.insert_user(&member).await.unwrap();
+        assert!(
+            s.insert_user(&User {
+                id: new_hex32(),
+                ..member.clone()
+            })
+            .await
+            .is_err(),
+            "{}: same email twice",
+            b.name
+        );
+
+        let t = TokenRecord {
+            hash: new_hex32(),
+            user_id: member.id.clone(),
+            project_id: p.id.clone(),
+            expires_at: 99,
+            create_time: 1,
+        };
+        s.insert_token(&t).await.unwrap();
+        let (found, user) = s.find_token(&t.hash).await.unwrap().unwrap();
+        assert_eq!((found, user), (t, member));
+        assert_eq!(s.find_token("nope").await.unwrap(), None);
+        s.ping().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn datasets_are_listed_sorted_filtered_and_paged_within_their_project() {
+    for b in backends().await {
+        let s = b.store.as_ref();
+        let (p, _) = project(s).await;
+        let (other, _) = project(s).await;
+        let names = ["b_cat", "a_dog", "c_100%", "d_cat"];
+        for (i, n) in names.iter().enumerate() {
+            let t = if i == 3 {
+                DatasetType::ObjectDetection
+            } else {
+                DatasetType::ImageClassification
+            };
+            s.insert_dataset(
+                &dataset(&p.id, n, t, 10 + i as i64),
+                &[label("Cat", LabelType::ImageClassification)],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", b.name));
+        }
+        s.insert_dataset(
+            &dataset(&other.id, "a_dog", DatasetType::ImageClassification, 1),
+            &[],
+        )
+        .await
+        .unwrap();
+        let dup = s
+            .insert_dataset(
+                &dataset(&p.id, "a_dog", DatasetType::ImageClassification, 5),
+                &[],
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(dup.code, codes::DATASET_EXISTS, "{}", b.name);
+
+        let q = DatasetQuery {
+            offset: 0,
+            limit: 10,
+            sort_by_name: false,
+            ascending: false,
+            search_content: None,
+            dataset_type: None,
+        };
+        let (total, rows) = s.list_datasets(&p.id, &q).await.unwrap();
+        assert_eq!(total, 4);
+        assert_eq!(
+            rows.iter().map(|d| d.name.as_str()).collect::<Vec<_>>(),
+            vec!["d_cat", "c_100%", "a_dog", "b_cat"]
+        );
+
+        let by_name = DatasetQuery {
+            sort_by_name: true,
+            ascending: true,
+            limit: 2,
+            offset: 1,
+            ..q.clone()
+        };
+        let (total, rows) = s.list_datasets(&p.id, &by_name).await.unwrap();
+        assert_eq!(total, 4);
+        assert_eq!(
+            rows.iter().map(|d| d.name.as_str()).collect::<Vec<_>>(),
+            vec!["c_100%", "d_cat"],
+            "{}: page 1 of 2",
+            b.name
+        );
+
+        let search = DatasetQuery {
+            search_content: Some("CAT".into()),
+            ..q.clone()
+        };
+        assert_eq!(
+            s.list_datasets(&p.id, &search).await.unwrap().0,
+            2,
+            "{}: case-insensitive",
+            b.name
+        );
+        let percent = DatasetQuery {
+            search_content: Some("0%".into()),
+            ..q.clone()
+        };
+        assert_eq!(
+            s.list_datasets(&p.id, &percent).await.unwrap().0,
+            1,
+            "{}: % is literal",
+            b.name
+        );
+        let underscore = DatasetQuery {
+            search_content: Some("_".into()),
+            ..q.clone()
+        };
+        assert_eq!(s.list_datasets(&p.id, &underscore).await.unwrap().0, 4);
+        let typed = DatasetQuery {
+            dataset_type: Some(DatasetType::ObjectDetection),
+            ..q.clone()
+        };
+        assert_eq!(
+            s.list_datasets(&p.id, &typed).await.unwrap().1[0].name,
+            "d_cat"
+        );
+
+        let d = &rows[1];
+        assert_eq!(s.get_dataset(&p.id, &d.id).await.unwrap(), *d);
+        assert_eq!(
+            s.get_dataset(&other.id, &d.id).await.unwrap_err().code,
+            codes::DATASET_NOT_FOUND,
+            "{}: another project's id",
+            b.name
+        );
+        assert_eq!(
+            s.delete_dataset(&other.id, &d.id).await.unwrap_err().kind,
+            ErrorKind::NotFound
+        );
+        s.delete_dataset(&p.id, &d.id).await.unwrap();
+        assert_eq!(
+            s.get_dataset(&p.id, &d.id).await.unwrap_err().kind,
+            ErrorKind::NotFound
+        );
+        assert!(
+            s.list_labels(&d.id).await.unwrap().is_empty(),
+            "{}: labels go with the dataset",
+            b.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn samples_are_stored_with_labels_and_filtered() {
+    for b in backends().await {
+        let s = b.store.as_ref();
+        let (p, _) = project(s).await;
+        let d = dataset(&p.id, "det", DatasetType::ObjectDetection, 1);
+        s.insert_dataset(
+            &d,
+            &[
+                label("car", LabelType::ObjectDetection),
+                label("bus", LabelType::ObjectDetection),
+            ],
+        )
+        .await
+        .unwrap();
+        let labels = s.list_labels(&d.id).await.unwrap();
+        assert_eq!(
+            labels.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(),
+            vec!["car", "bus"]
+        );
+        let (car, bus) = (&labels[0], &labels[1]);
+        let boxed = json!({"@modelarts:shape": "bndbox", "@modelarts:feature": [[1, 2], [3, 4]]});
+        let samples = vec![
+            sample(
+                &d.id,
+                "0.png",
+                vec![placed(car, boxed.clone()), placed(car, boxed.clone())],
+            ),
+            sample(&d.id, "1.png", vec![placed(bus, boxed.clone())]),
+            sample(
+                &d.id,
+                "2.png",
+                vec![placed(car, boxed.clone()), placed(bus, boxed.clone())],
+            ),
+            sample(&d.id, "3.png", vec![]),
+        ];
+        s.insert_samples(&samples)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", b.name));
+        let dup = s
+            .insert_samples(&[sample(&d.id, "0.png", vec![])])
+            .await
+            .unwrap_err();
+        assert_eq!(dup.code, codes::SAMPLE_EXISTS, "{}", b.name);
+
+        let got = s.get_sample(&d.id, &samples[2].id).await.unwrap();
+        assert_eq!(
+            got, samples[2],
+            "{}: a sample reads back as written",
+            b.name
+        );
+        assert_eq!(
+            s.get_sample(&d.id, &new_hex32()).await.unwrap_err().code,
+            codes::SAMPLE_NOT_FOUND
+        );
+
+        let all = SampleQuery {
+            limit: 10,
+            ..SampleQuery::default()
+        };
+        let (n, rows) = s.list_samples(&d.id, &all).await.unwrap();
+        assert_eq!(n, 4);
+        assert_eq!(
+            rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+            vec!["3.png", "2.png", "1.png", "0.png"]
+        );
+        assert_eq!(rows[1], samples[2]);
+        let asc_page = SampleQuery {
+            limit: 3,
+            offset: 1,
+            ascending: true,
+            ..SampleQuery::default()
+        };
+        let (n, rows) = s.list_samples(&d.id, &asc_page).await.unwrap();
+        assert_eq!(
+            (n, rows.len(), rows[0].name.as_str()),
+            (4, 1, "3.png"),
+            "{}: page 1 of size 3",
+            b.name
+        );
+
+        let unlabeled = SampleQuery {
+            statuses: Some(vec![SampleStatus::UnAnnotation]),
+            ..all.clone()
+        };
+        assert_eq!(s.list_samples(&d.id, &unlabeled).await.unwrap().0, 1);
+        let with_car = SampleQuery {
+            label_groups: vec![vec![car.id]],
+            ..all.clone()
+        };
+        assert_eq!(s.list_samples(&d.id, &with_car).await.unwrap().0, 2);
+        let car_and_bus = SampleQuery {
+            label_groups: vec![vec![car.id], vec![bus.id]],
+            ..all.clone()
+        };
+        assert_eq!(
+            s.list_samples(&d.id, &car_and_bus).await.unwrap().1[0].name,
+            "2.png"
+        );
+        let car_or_bus = SampleQuery {
+            label_groups: vec![vec![car.id, bus.id]],
+            ..all.clone()
+        };
+        assert_eq!(s.list_samples(&d.id, &car_or_bus).await.unwrap().0, 3);
+        let nothing = SampleQuery {
+            label_groups: vec![vec![]],
+            ..all.clone()
+        };
+        assert_eq!(
+            s.list_samples(&d.id, &nothing).await.unwrap().0,
+            0,
+            "{}: an empty group matches nothing",
+            b.name
+        );
+        let by_name = SampleQuery {
+            name: Some("1.png".into()),
+            ..all.clone()
+        };
+        assert_eq!(s.list_samples(&d.id, &by_name).await.unwrap().0, 1);
+        let by_type = SampleQuery {
+            sample_type: Some(SampleType::Text),
+            ..all.clone()
+        };
+        assert_eq!(s.list_samples(&d.id, &by_type).await.unwrap().0, 0);
+
+        let counts = s
+            .sample_counts(&[d.id.clone(), "none".into()])
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                counts[&d.id].total,
+                counts[&d.id].un_annotation,
+                counts[&d.id].manual_annotation
+            ),
+            (4, 1, 3)
+        );
+        assert_eq!(counts["none"].total, 0);
+        let mut usage = s.label_usage(&d.id).await.unwrap();
+        usage.sort_by_key(|u| u.label_id);
+        assert_eq!(
+            usage
+                .iter()
+                .map(|u| (u.count, u.sample_count))
+                .collect::<Vec<_>>(),
+            vec![(3, 2), (2, 2)],
+            "{}",
+            b.name
+        );
+
+        let names = s
+            .find_sample_names(&d.id, &["0.png".into(), "9.png".into()])
+            .await
+            .unwrap();
+        assert_eq!(
+            names.into_iter().collect::<Vec<_>>(),
+            vec!["0.png".to_string()]
+        );
+
+        let sha = samples[0].blob_sha256.clone().unwrap();
+        assert!(s.blob_in_use(&sha).await.unwrap());
+        let deleted = s
+            .delete_samples(&d.id, &[samples[0].id.clone(), new_hex32()])
+            .await
+            .unwrap();
+        assert_eq!(deleted.len(), 1);
+        assert_eq!(deleted[0].blob_sha256.as_deref(), Some(sha.as_str()));
+        assert!(!s.blob_in_use(&sha).await.unwrap(), "{}", b.name);
+        assert_eq!(s.list_samples(&d.id, &all).await.unwrap().0, 3);
+    }
+}
+
+#[tokio::test]
+async fn label_changes_apply_in_one_transaction_with_their_sample_policy() {
+    for b in backends().await {
+        let s = b.store.as_ref();
+        let (p, _) = project(s).await;
+        let d = dataset(&p.id, "cls", DatasetType::ImageClassification, 1);
+        s.insert_dataset(
+            &d,
+            &[
+                label("cat", LabelType::ImageClassification),
+                label("dog", LabelType::ImageClassification),
+            ],
+        )
+        .await
+        .unwrap();
+        let labels = s.list_labels(&d.id).await.unwrap();
+        let (cat, dog) = (&labels[0], &labels[1]);
+        let only_cat = sample(&d.id, "cat.png", vec![placed(cat, json!({}))]);
+        let both = sample(
+            &d.id,
+            "both.png",
+            vec![placed(cat, json!({})), placed(dog, json!({}))],
+        );
+        let only_dog = sample(&d.id, "dog.png", vec![placed(dog, json!({}))]);
+        s.insert_samples(&[only_cat.clone(), both.clone(), only_dog.clone()])
+            .await
+            .unwrap();
+
+        // Rename dog, add bird, change the description and name.
+        let mut renamed = dog.clone();
+        renamed.name = "puppy".into();
+        let change = DatasetChange {
+            name: Some("renamed".into()),
+            description: Some("new".into()),
+            add_labels: vec![label("bird", LabelType::ImageClassification)],
+            update_labels: vec![renamed],
+            update_time: 7,
+            ..DatasetChange::default()
+        };
+        assert!(s.update_dataset(&d.id, &change).await.unwrap().is_empty());
+        let after = s.get_dataset(&p.id, &d.id).await.unwrap();
+        assert_eq!(
+            (
+                after.name.as_str(),
+                after.description.as_str(),
+                after.update_time
+            ),
+            ("renamed", "new", 7)
+        );
+        let names: Vec<_> = s
+            .list_labels(&d.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|l| l.name)
+            .collect();
+        assert_eq!(names, vec!["cat", "puppy", "bird"], "{}", b.name);
+        assert_eq!(
+            s.get_sample(&d.id, &only_dog.id).await.unwrap().labels[0].name,
+            "puppy",
+            "{}: renames reach samples",
+            b.name
+        );
+
+        // A rename onto a taken name changes nothing.
+        let mut clash = cat.clone();
+        clash.name = "bird".into();
+        let err = s
+            .update_dataset(
+                &d.id,
+                &DatasetChange {
+                    update_labels: vec![clash],
+                    description: Some("x".into()),
+                    ..DatasetChange::default()
+                },
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, codes::LABEL_EXISTS, "{}", b.name);
+        assert_eq!(
+            s.get_dataset(&p.id, &d.id).await.unwrap().description,
+            "new",
+            "{}: nothing half-written",
+            b.name
+        );
+
+        // Policy 1: delete cat and the samples whose only label was cat.
+        let deleted = s
+            .update_dataset(
+                &d.id,
+                &DatasetChange {
+                    delete_labels: vec![cat.id],
+                    delete_policy: 1,
+                    ..DatasetChange::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            deleted.iter().map(|d| d.id.clone()).collect::<Vec<_>>(),
+            vec![only_cat.id.clone()],
+            "{}",
+            b.name
+        );
+        let kept = s.get_sample(&d.id, &both.id).await.unwrap();
+        assert_eq!(kept.labels.len(), 1);
+        assert_eq!(kept.status, SampleStatus::ManualAnnotation);
+
+        // Policy 0: delete puppy; the sample that had only puppy stays, unlabeled.
+        let puppy = s
+            .list_labels(&d.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|l| l.name == "puppy")
+            .unwrap();
+        let deleted = s
+            .update_dataset(
+                &d.id,
+                &DatasetChange {
+                    delete_labels: vec![puppy.id],
+                    ..DatasetChange::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert!(deleted.is_empty());
+        let orphan = s.get_sample(&d.id, &only_dog.id).await.unwrap();
+        assert_eq!(
+            (orphan.labels.len(), orphan.status),
+            (0, SampleStatus::UnAnnotation),
+            "{}",
+            b.name
+        );
+
+        // A dataset rename onto a taken name is the dataset's 400.
+        s.insert_dataset(
+            &dataset(&p.id, "taken", DatasetType::ImageClassification, 2),
+            &[],
+        )
+        .await
+        .unwrap();
+        let err = s
+            .update_dataset(
+                &d.id,
+                &DatasetChange {
+                    name: Some("taken".into()),
+                    ..DatasetChange::default()
+                },
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, codes::DATASET_EXISTS, "{}", b.name);
+    }
+}
