@@ -735,7 +735,9 @@ mod tests {
             json!({"name": "car", "property": {"@modelarts:shape": "bndbox", "@modelarts:feature": [[1, 2], [3, 4]]}}),
         );
         assert_eq!(
-            check_sample_labels(&facts, &[l.clone()]).unwrap_err().code,
+            check_sample_labels(&facts, std::slice::from_ref(&l))
+                .unwrap_err()
+                .code,
             codes::SIZE_UNKNOWN
         );
         let facts = SampleFacts {

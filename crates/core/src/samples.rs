@@ -204,10 +204,10 @@ fn content_type_of(bytes: &[u8], name: &str, sample_type: SampleType) -> &'stati
         };
     }
     let lower = name.to_ascii_lowercase();
-    if sample_type == SampleType::Text || lower.ends_with(".txt") {
-        if std::str::from_utf8(bytes).is_ok() {
-            return "text/plain; charset=utf-8";
-        }
+    if (sample_type == SampleType::Text || lower.ends_with(".txt"))
+        && std::str::from_utf8(bytes).is_ok()
+    {
+        return "text/plain; charset=utf-8";
     }
     if lower.ends_with(".wav") {
         "audio/wav"

@@ -566,6 +566,10 @@ impl Store for SqliteStore {
     ) -> Result<Vec<DeletedSample>> {
         let (id, ch) = (dataset_id.to_string(), change.clone());
         self.write(move |tx| {
+            let exists: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM datasets WHERE id = ?1)", [&id], |r| r.get(0)).map_err(db_err)?;
+            if !exists {
+                return Err(Error::dataset_not_found(&id));
+            }
             let mut deleted = Vec::new();
             if !ch.delete_labels.is_empty() {
                 let ids = ch.delete_labels.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",");

@@ -102,7 +102,7 @@ fn sample(dataset_id: &str, name: &str, labels: Vec<PlacedLabel>) -> SampleRecor
         name: name.into(),
         sample_type: SampleType::Image,
         source: None,
-        blob_sha256: Some(format!("{:064x}", name.len())),
+        blob_sha256: Some(teamlabel_core::blobs::sha256_hex(name.as_bytes())),
         content_type: Some("image/png".into()),
         size: 10,
         text_len: None,

@@ -1,0 +1,272 @@
+//! The API test harness: each test starts the real server on 127.0.0.1:0 with a fresh database
+//! (SQLite in a temporary directory always; PostgreSQL in a schema of its own as well when
+//! `TEST_DATABASE_URL` is set) and talks HTTP to it.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use teamlabel_core::{App, Limits};
+use teamlabel_server::ServerState;
+use teamlabel_store::{FsBlobStore, PgStore, SqliteStore};
+use tokio::sync::oneshot;
+
+pub struct TestApp {
+    /// `sqlite` or `postgres`, for assertion messages.
+    pub backend: &'static str,
+    pub addr: String,
+    pub project_id: String,
+    pub token: String,
+    pub app: App,
+    pub client: reqwest::Client,
+    _dir: tempfile::TempDir,
+    _stop: oneshot::Sender<()>,
+}
+
+/// One running server per backend under test.
+pub async fn spawn_all() -> Vec<TestApp> {
+    let mut apps = vec![spawn("sqlite").await];
+    if std::env::var("TEST_DATABASE_URL").is_ok() {
+        apps.push(spawn("postgres").await);
+    }
+    apps
+}
+
+pub async fn spawn(backend: &'static str) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn teamlabel_core::store::Store> = match backend {
+        "sqlite" => Arc::new(SqliteStore::open(&dir.path().join("teamlabel.db")).unwrap()),
+        _ => {
+            let url = std::env::var("TEST_DATABASE_URL").unwrap();
+            let schema = format!("api_{}", teamlabel_core::ids::new_hex32());
+            Arc::new(PgStore::connect_fresh_schema(&url, &schema).await.unwrap())
+        }
+    };
+    let blobs = Arc::new(FsBlobStore::new(dir.path().join("blobs")).unwrap());
+    let app = App::new(store, blobs, Limits::default());
+    let (project, _, token, _) = app
+        .create_project("test", "owner@example.com", 24)
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let state = ServerState {
+        app: app.clone(),
+        public_url: None,
+    };
+    tokio::spawn(teamlabel_server::serve(listener, state, async move {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        backend,
+        addr,
+        project_id: project.id,
+        token,
+        app,
+        client: reqwest::Client::new(),
+        _dir: dir,
+        _stop: stop,
+    }
+}
+
+/// An HTTP answer: status and JSON body (`Value::Null` when empty or not JSON).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+    pub bytes: Vec<u8>,
+}
+
+impl Answer {
+    pub fn code(&self) -> &str {
+        self.body["error_code"].as_str().unwrap_or("")
+    }
+
+    pub fn msg(&self) -> &str {
+        self.body["error_msg"].as_str().unwrap_or("")
+    }
+}
+
+impl TestApp {
+    /// `path` below `/v2/{project_id}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}/v2/{}{}", self.addr, self.project_id, path)
+    }
+
+    pub fn root(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        token: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Answer {
+        let mut req = self.client.request(method, url);
+        if let Some(t) = token {
+            req = req.header("X-Auth-Token", t);
+        }
+        if let Some(b) = body {
+            req = req.header("Content-Type", "application/json").body(b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let bytes = res.bytes().await.unwrap().to_vec();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Answer {
+            status,
+            body,
+            headers,
+            bytes,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.send(
+            reqwest::Method::GET,
+            &self.url(path),
+            Some(&self.token),
+            None,
+        )
+        .await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Answer {
+        self.send(
+            reqwest::Method::POST,
+            &self.url(path),
+            Some(&self.token),
+            Some(body.to_string().into_bytes()),
+        )
+        .await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Answer {
+        self.send(
+            reqwest::Method::PUT,
+            &self.url(path),
+            Some(&self.token),
+            Some(body.to_string().into_bytes()),
+        )
+        .await
+    }
+
+    pub async fn delete(&self, path: &str) -> Answer {
+        self.send(
+            reqwest::Method::DELETE,
+            &self.url(path),
+            Some(&self.token),
+            None,
+        )
+        .await
+    }
+
+    /// Creates a dataset and answers its id.
+    pub async fn dataset(&self, name: &str, dataset_type: i32, labels: Value) -> String {
+        let a = self
+            .post(
+                "/datasets",
+                json!({"dataset_name": name, "dataset_type": dataset_type, "labels": labels}),
+            )
+            .await;
+        assert_eq!(a.status, 201, "{}: {:?}", self.backend, a.body);
+        a.body["dataset_id"].as_str().unwrap().to_string()
+    }
+
+    /// Adds samples and answers their ids (every item must succeed).
+    pub async fn samples(&self, dataset_id: &str, samples: Value) -> Vec<String> {
+        let a = self
+            .post(
+                &format!("/datasets/{dataset_id}/data-annotations/samples"),
+                json!({"samples": samples}),
+            )
+            .await;
+        assert_eq!(a.status, 200, "{}: {:?}", self.backend, a.body);
+        assert_eq!(a.body["success"], true, "{}: {:?}", self.backend, a.body);
+        a.body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["sample_id"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// A second project with its own owner token.
+    pub async fn other_project(&self) -> (String, String) {
+        let (p, _, token, _) = self
+            .app
+            .create_project("other", "other@example.com", 24)
+            .await
+            .unwrap();
+        (p.id, token)
+    }
+}
+
+/// A tiny valid PNG of the given size, base64.
+pub fn png_b64(w: u32, h: u32) -> String {
+    use base64::Engine;
+    let mut raw = Vec::new();
+    for _ in 0..h {
+        raw.push(0u8);
+        raw.extend(std::iter::repeat_n(0u8, 3 * w as usize));
+    }
+    fn chunk(out: &mut Vec<u8>, t: &[u8], d: &[u8]) {
+        out.extend((d.len() as u32).to_be_bytes());
+        let mut c = t.to_vec();
+        c.extend(d);
+        out.extend(&c);
+        out.extend(crc32(&c).to_be_bytes());
+    }
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend(w.to_be_bytes());
+    ihdr.extend(h.to_be_bytes());
+    ihdr.extend([8, 2, 0, 0, 0]);
+    chunk(&mut png, b"IHDR", &ihdr);
+    chunk(&mut png, b"IDAT", &zlib_stored(&raw));
+    chunk(&mut png, b"IEND", &[]);
+    base64::engine::general_purpose::STANDARD.encode(png)
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xffff_ffffu32;
+    for &b in data {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// zlib with stored (uncompressed) blocks: enough for a valid PNG.
+fn zlib_stored(data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x78, 0x01];
+    let chunks: Vec<&[u8]> = if data.is_empty() {
+        vec![&[]]
+    } else {
+        data.chunks(65_535).collect()
+    };
+    for (i, c) in chunks.iter().enumerate() {
+        out.push(u8::from(i == chunks.len() - 1));
+        out.extend((c.len() as u16).to_le_bytes());
+        out.extend((!(c.len() as u16)).to_le_bytes());
+        out.extend(*c);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for &x in data {
+        a = (a + x as u32) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    out.extend(((b << 16) | a).to_be_bytes());
+    out
+}
