@@ -145,17 +145,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let app = open_app(&store, Limits::default()).await?;
             let (token, expires_at) = app.create_token(&project_id, &email, ttl_hours).await?;
-            println!(
-                "{}",
-                json!({"token": token, "expires_at": format_rfc3339(expires_at)})
-            );
+            println!("{}", json!({"token": token, "expires_at": format_rfc3339(expires_at)}));
             Ok(())
         }
         Command::Openapi => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&teamlabel_server::openapi())?
-            );
+            println!("{}", serde_json::to_string_pretty(&teamlabel_server::openapi())?);
             Ok(())
         }
     }
@@ -168,17 +162,10 @@ async fn open_app(args: &StoreArgs, limits: Limits) -> anyhow::Result<App> {
         .await
         .with_context(|| match &settings.database {
             Some(url) => format!("cannot open the database {}", teamlabel_store::redact(url)),
-            None => format!(
-                "cannot open the SQLite database in {}",
-                settings.data_dir.display()
-            ),
+            None => format!("cannot open the SQLite database in {}", settings.data_dir.display()),
         })?;
-    let blobs = FsBlobStore::new(settings.data_dir.join("blobs")).with_context(|| {
-        format!(
-            "cannot create {}",
-            settings.data_dir.join("blobs").display()
-        )
-    })?;
+    let blobs = FsBlobStore::new(settings.data_dir.join("blobs"))
+        .with_context(|| format!("cannot create {}", settings.data_dir.join("blobs").display()))?;
     Ok(App::new(store, Arc::new(blobs), limits))
 }
 
@@ -190,19 +177,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .max_body_bytes
             .or(file.max_body_bytes)
             .unwrap_or(defaults.max_body_bytes),
-        max_batch: args
-            .max_batch
-            .or(file.max_batch)
-            .unwrap_or(defaults.max_batch),
+        max_batch: args.max_batch.or(file.max_batch).unwrap_or(defaults.max_batch),
         max_sample_bytes: args
             .max_sample_bytes
             .or(file.max_sample_bytes)
             .unwrap_or(defaults.max_sample_bytes),
     };
-    anyhow::ensure!(
-        limits.max_body_bytes >= 1024,
-        "--max-body-bytes must be at least 1024"
-    );
+    anyhow::ensure!(limits.max_body_bytes >= 1024, "--max-body-bytes must be at least 1024");
     anyhow::ensure!(
         (1..=100_000).contains(&limits.max_batch),
         "--max-batch must be 1 to 100000"
@@ -263,10 +244,7 @@ async fn first_start(app: &App, data_dir: &Path) -> anyhow::Result<()> {
     write_private(&path, serde_json::to_string_pretty(&creds)?.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))?;
     println!("created project {} with owner {}", project.id, owner.email);
-    println!(
-        "owner token (shown once; also in {}): {token}",
-        path.display()
-    );
+    println!("owner token (shown once; also in {}): {token}", path.display());
     Ok(())
 }
 

@@ -48,11 +48,7 @@ pub fn now_ms() -> i64 {
 
 impl App {
     pub fn new(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>, limits: Limits) -> Self {
-        Self {
-            store,
-            blobs,
-            limits,
-        }
+        Self { store, blobs, limits }
     }
 
     /// Resolves an `X-Auth-Token` to its principal: unknown is 401 `ModelArts.0203`, expired is
@@ -122,12 +118,7 @@ pub struct Page {
 pub const MAX_PAGE: u64 = 1_000_000_000;
 
 /// Parses `offset`/`limit` query values; out of range is 400 naming the allowed range.
-pub fn parse_page(
-    offset: Option<&str>,
-    limit: Option<&str>,
-    default_limit: u64,
-    max_limit: u64,
-) -> Result<Page> {
+pub fn parse_page(offset: Option<&str>, limit: Option<&str>, default_limit: u64, max_limit: u64) -> Result<Page> {
     let offset = match offset {
         None | Some("") => 0,
         Some(s) => parse_u64("offset", s, 0, MAX_PAGE)?,
@@ -161,9 +152,7 @@ pub fn parse_bool(name: &str, value: Option<&str>, default: bool) -> Result<bool
         None | Some("") => Ok(default),
         Some("true") | Some("True") | Some("1") => Ok(true),
         Some("false") | Some("False") | Some("0") => Ok(false),
-        Some(other) => Err(Error::invalid(format!(
-            "{name} must be true or false, got {other:?}"
-        ))),
+        Some(other) => Err(Error::invalid(format!("{name} must be true or false, got {other:?}"))),
     }
 }
 
@@ -172,9 +161,7 @@ pub fn parse_order(value: Option<&str>) -> Result<bool> {
     match value {
         None | Some("") | Some("desc") => Ok(false),
         Some("asc") => Ok(true),
-        Some(other) => Err(Error::invalid(format!(
-            "order must be asc or desc, got {other:?}"
-        ))),
+        Some(other) => Err(Error::invalid(format!("order must be asc or desc, got {other:?}"))),
     }
 }
 
@@ -184,19 +171,10 @@ mod tests {
 
     #[test]
     fn paging_counts_pages_and_refuses_out_of_range_values() {
-        assert_eq!(
-            parse_page(None, None, 10, 100).unwrap(),
-            Page {
-                offset: 0,
-                limit: 10
-            }
-        );
+        assert_eq!(parse_page(None, None, 10, 100).unwrap(), Page { offset: 0, limit: 10 });
         assert_eq!(
             parse_page(Some("2"), Some("100"), 10, 100).unwrap(),
-            Page {
-                offset: 2,
-                limit: 100
-            }
+            Page { offset: 2, limit: 100 }
         );
         for (o, l) in [
             (Some("-1"), None),
@@ -221,10 +199,7 @@ mod tests {
             email: "a@b.c".into(),
             role: Role::Owner,
         };
-        assert_eq!(
-            check_project(&p, "nope").unwrap_err().kind,
-            ErrorKind::BadRequest
-        );
+        assert_eq!(check_project(&p, "nope").unwrap_err().kind, ErrorKind::BadRequest);
         assert_eq!(
             check_project(&p, &"1".repeat(32)).unwrap_err().kind,
             ErrorKind::Forbidden
@@ -262,14 +237,8 @@ mod time_tests {
     #[test]
     fn rfc3339_formatting_matches_known_instants() {
         assert_eq!(super::format_rfc3339(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(
-            super::format_rfc3339(1_605_690_595_404),
-            "2020-11-18T09:09:55.404Z"
-        );
-        assert_eq!(
-            super::format_rfc3339(951_782_400_000),
-            "2000-02-29T00:00:00.000Z"
-        );
+        assert_eq!(super::format_rfc3339(1_605_690_595_404), "2020-11-18T09:09:55.404Z");
+        assert_eq!(super::format_rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
     }
 }
 
@@ -305,31 +274,18 @@ impl App {
     }
 
     /// Issues a token for a user of a project, found by email.
-    pub async fn create_token(
-        &self,
-        project_id: &str,
-        email: &str,
-        ttl_hours: u64,
-    ) -> Result<(String, i64)> {
+    pub async fn create_token(&self, project_id: &str, email: &str, ttl_hours: u64) -> Result<(String, i64)> {
         self.store.get_project(project_id).await?;
-        let user = self
-            .store
-            .find_user_by_email(project_id, email)
-            .await?
-            .ok_or_else(|| {
-                Error::not_found(
-                    codes::INVALID_ARGUMENT,
-                    format!("no user {email:?} in project {project_id}"),
-                )
-            })?;
+        let user = self.store.find_user_by_email(project_id, email).await?.ok_or_else(|| {
+            Error::not_found(
+                codes::INVALID_ARGUMENT,
+                format!("no user {email:?} in project {project_id}"),
+            )
+        })?;
         self.issue_token(&user, ttl_hours).await
     }
 
-    async fn issue_token(
-        &self,
-        user: &crate::store::User,
-        ttl_hours: u64,
-    ) -> Result<(String, i64)> {
+    async fn issue_token(&self, user: &crate::store::User, ttl_hours: u64) -> Result<(String, i64)> {
         if ttl_hours == 0 || ttl_hours > 24 * 366 {
             return Err(Error::invalid("token lifetime must be 1 to 8784 hours"));
         }

@@ -224,10 +224,7 @@ fn check_dir_path(field: &str, path: &str, max: usize) -> Result<()> {
             format!("{field} must be a directory of the form /bucket/dir/, got {path:?}"),
         ));
     }
-    if let Some(c) = path
-        .chars()
-        .find(|c| !(c.is_alphanumeric() || "-_/.".contains(*c)))
-    {
+    if let Some(c) = path.chars().find(|c| !(c.is_alphanumeric() || "-_/.".contains(*c))) {
         return Err(Error::bad_request(
             codes::INVALID_PATH,
             format!("{field} may contain only letters, digits, '-', '_', '.' and '/'; found {c:?}"),
@@ -260,10 +257,7 @@ fn dataset_to_api(d: &DatasetRecord, counts: SampleCounts, labels: Option<&[Labe
         data_sources: serde_json::from_value(d.data_sources.clone()).unwrap_or_default(),
         work_path: d.work_path.clone(),
         work_path_type: d.work_path_type,
-        inner_work_path: d
-            .work_path
-            .as_ref()
-            .map(|w| format!("{w}{}-{}/", d.name, d.id)),
+        inner_work_path: d.work_path.as_ref().map(|w| format!("{w}{}-{}/", d.name, d.id)),
         create_time: d.create_time,
         update_time: d.update_time,
         total_sample_count: counts.total,
@@ -272,10 +266,7 @@ fn dataset_to_api(d: &DatasetRecord, counts: SampleCounts, labels: Option<&[Labe
         dataset_version_count: 0,
         next_version_num: 1,
         import_annotations: d.import_annotations,
-        label_format: d
-            .label_format
-            .clone()
-            .and_then(|v| serde_json::from_value(v).ok()),
+        label_format: d.label_format.clone().and_then(|v| serde_json::from_value(v).ok()),
         workspace_id: d.workspace_id.clone(),
         labels: labels.map(|ls| ls.iter().map(LabelDef::to_api).collect()),
     }
@@ -286,23 +277,16 @@ fn unsupported(message: impl Into<String>) -> Error {
 }
 
 impl App {
-    pub async fn create_dataset(
-        &self,
-        p: &Principal,
-        req: &CreateDatasetRequest,
-    ) -> Result<CreateDatasetResponse> {
+    pub async fn create_dataset(&self, p: &Principal, req: &CreateDatasetRequest) -> Result<CreateDatasetResponse> {
         require_role(p, Role::Owner, "create dataset")?;
         let name = req
             .dataset_name
             .as_deref()
             .ok_or_else(|| Error::invalid("dataset_name is required"))?;
         check_name("dataset_name", name, 1, 100)?;
-        let dataset_type = req.dataset_type.ok_or_else(|| {
-            Error::invalid(format!(
-                "dataset_type is required; one of {}",
-                DatasetType::allowed()
-            ))
-        })?;
+        let dataset_type = req
+            .dataset_type
+            .ok_or_else(|| Error::invalid(format!("dataset_type is required; one of {}", DatasetType::allowed())))?;
         if dataset_type == DatasetType::Table {
             return Err(Error::bad_request(
                 codes::UNSUPPORTED_OPERATION,
@@ -326,9 +310,10 @@ impl App {
                     s.data_type.unwrap_or(0)
                 )));
             }
-            let path = s.data_path.as_deref().ok_or_else(|| {
-                Error::invalid(format!("data_sources[{i}].data_path is required"))
-            })?;
+            let path = s
+                .data_path
+                .as_deref()
+                .ok_or_else(|| Error::invalid(format!("data_sources[{i}].data_path is required")))?;
             check_dir_path(&format!("data_sources[{i}].data_path"), path, 1024)?;
         }
         if let Some(w) = &req.work_path {
@@ -372,16 +357,12 @@ impl App {
         if let Some(lf) = &req.label_format {
             if !matches!(
                 dataset_type,
-                DatasetType::TextClassification
-                    | DatasetType::NamedEntity
-                    | DatasetType::TextTriplet
+                DatasetType::TextClassification | DatasetType::NamedEntity | DatasetType::TextTriplet
             ) {
                 return Err(Error::invalid("label_format applies only to text datasets"));
             }
             if !matches!(lf.label_type.as_deref(), None | Some("0") | Some("1")) {
-                return Err(Error::invalid(
-                    "label_format.label_type must be \"0\" or \"1\"",
-                ));
+                return Err(Error::invalid("label_format.label_type must be \"0\" or \"1\""));
             }
             for (field, sep) in [
                 ("text_sample_separator", &lf.text_sample_separator),
@@ -389,13 +370,13 @@ impl App {
             ] {
                 if let Some(sep) = sep {
                     let ok = sep.chars().count() == 1
-                        && sep.chars().all(|c| {
-                            c.is_ascii_alphanumeric()
-                                || "!@#$%^&*_=|?/':.;,".contains(c)
-                                || c == '\t'
-                        });
+                        && sep
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "!@#$%^&*_=|?/':.;,".contains(c) || c == '\t');
                     if !ok {
-                        return Err(Error::invalid(format!("label_format.{field} must be one letter, digit or one of !@#$%^&*_=|?/':.;,")));
+                        return Err(Error::invalid(format!(
+                            "label_format.{field} must be one letter, digit or one of !@#$%^&*_=|?/':.;,"
+                        )));
                     }
                 }
             }
@@ -422,28 +403,20 @@ impl App {
             data_format: "Default".to_string(),
             workspace_id,
             import_annotations: req.import_annotations.unwrap_or(true),
-            label_format: req
-                .label_format
-                .as_ref()
-                .and_then(|l| serde_json::to_value(l).ok()),
+            label_format: req.label_format.as_ref().and_then(|l| serde_json::to_value(l).ok()),
             status: 1,
             create_time: now,
             update_time: now,
         };
         self.store.insert_dataset(&record, &defs).await?;
-        Ok(CreateDatasetResponse {
-            dataset_id: record.id,
-        })
+        Ok(CreateDatasetResponse { dataset_id: record.id })
     }
 
     pub async fn get_dataset(&self, p: &Principal, dataset_id: &str) -> Result<Dataset> {
         require_role(p, Role::Owner, "get dataset")?;
         let d = self.store.get_dataset(&p.project_id, dataset_id).await?;
         let labels = self.store.list_labels(dataset_id).await?;
-        let counts = self
-            .store
-            .sample_counts(std::slice::from_ref(&d.id))
-            .await?;
+        let counts = self.store.sample_counts(std::slice::from_ref(&d.id)).await?;
         Ok(dataset_to_api(
             &d,
             counts.get(&d.id).copied().unwrap_or_default(),
@@ -451,11 +424,7 @@ impl App {
         ))
     }
 
-    pub async fn list_datasets(
-        &self,
-        p: &Principal,
-        q: &ListDatasetsQuery,
-    ) -> Result<ListDatasetsResponse> {
+    pub async fn list_datasets(&self, p: &Principal, q: &ListDatasetsQuery) -> Result<ListDatasetsResponse> {
         require_role(p, Role::Owner, "list datasets")?;
         let page = parse_page(q.offset.as_deref(), q.limit.as_deref(), 10, 100)?;
         let sort_by_name = match q.sort_by.as_deref() {
@@ -469,10 +438,7 @@ impl App {
         };
         let dataset_type = match q.dataset_type.as_deref() {
             None | Some("") => None,
-            Some(s) => Some(
-                DatasetType::parse("dataset_type", parse_i64("dataset_type", s)?)
-                    .map_err(Error::invalid)?,
-            ),
+            Some(s) => Some(DatasetType::parse("dataset_type", parse_i64("dataset_type", s)?).map_err(Error::invalid)?),
         };
         let with_labels = parse_bool("with_labels", q.with_labels.as_deref(), false)?;
         let search = q.search_content.clone().filter(|s| !s.is_empty());
@@ -526,17 +492,8 @@ impl App {
         if let Some(v) = req.current_version_id.as_deref() {
             return Err(version_not_found(v));
         }
-        let mut plan = LabelPlan::new(
-            dataset.dataset_type,
-            self.store.list_labels(dataset_id).await?,
-        );
-        for (i, l) in req
-            .delete_labels
-            .as_deref()
-            .unwrap_or(&[])
-            .iter()
-            .enumerate()
-        {
+        let mut plan = LabelPlan::new(dataset.dataset_type, self.store.list_labels(dataset_id).await?);
+        for (i, l) in req.delete_labels.as_deref().unwrap_or(&[]).iter().enumerate() {
             let name = l
                 .name
                 .as_deref()
@@ -546,13 +503,7 @@ impl App {
                 ..e
             })?;
         }
-        for (i, l) in req
-            .update_labels
-            .as_deref()
-            .unwrap_or(&[])
-            .iter()
-            .enumerate()
-        {
+        for (i, l) in req.update_labels.as_deref().unwrap_or(&[]).iter().enumerate() {
             let field = format!("update_labels[{i}]");
             let name = l
                 .name
@@ -587,18 +538,11 @@ impl App {
         self.store.delete_dataset(&p.project_id, dataset_id).await
     }
 
-    pub async fn dataset_stats(
-        &self,
-        p: &Principal,
-        dataset_id: &str,
-        q: &StatsQuery,
-    ) -> Result<DatasetStats> {
+    pub async fn dataset_stats(&self, p: &Principal, dataset_id: &str, q: &StatsQuery) -> Result<DatasetStats> {
         require_role(p, Role::Owner, "get dataset statistics")?;
         for (name, v) in [("sample_state", &q.sample_state), ("email", &q.email)] {
             if v.as_deref().is_some_and(|v| !v.is_empty()) {
-                return Err(unsupported(format!(
-                    "{name} is not supported on dataset statistics"
-                )));
+                return Err(unsupported(format!("{name} is not supported on dataset statistics")));
             }
         }
         self.store.get_dataset(&p.project_id, dataset_id).await?;
@@ -642,9 +586,7 @@ impl App {
 pub fn property_map(value: Value) -> Result<Map<String, Value>> {
     match value {
         Value::Object(m) => Ok(m),
-        _ => Err(Error::invalid(
-            "body must be a JSON object of label properties",
-        )),
+        _ => Err(Error::invalid("body must be a JSON object of label properties")),
     }
 }
 
@@ -656,9 +598,7 @@ mod tests {
     fn paths_must_be_directories_below_a_bucket() {
         assert!(check_dir_path("work_path", "/test-obs/classify/output/", 700).is_ok());
         assert_eq!(
-            check_dir_path("work_path", "/bucket/", 700)
-                .unwrap_err()
-                .code,
+            check_dir_path("work_path", "/bucket/", 700).unwrap_err().code,
             codes::SUBDIRECTORY_REQUIRED
         );
         assert_eq!(
@@ -670,9 +610,7 @@ mod tests {
             codes::INVALID_PATH
         );
         assert_eq!(
-            check_dir_path("work_path", "/a/../b/", 700)
-                .unwrap_err()
-                .code,
+            check_dir_path("work_path", "/a/../b/", 700).unwrap_err().code,
             codes::INVALID_PATH
         );
         let long = format!("/a/{}/", "b".repeat(700));

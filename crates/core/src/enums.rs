@@ -148,15 +148,13 @@ impl DatasetType {
     /// The sample type a sample of this dataset gets when the request leaves it out.
     pub fn default_sample_type(self) -> SampleType {
         match self {
-            DatasetType::ImageClassification
-            | DatasetType::ObjectDetection
-            | DatasetType::ImageSegmentation => SampleType::Image,
-            DatasetType::TextClassification
-            | DatasetType::NamedEntity
-            | DatasetType::TextTriplet => SampleType::Text,
-            DatasetType::SoundClassification
-            | DatasetType::SpeechContent
-            | DatasetType::SpeechParagraph => SampleType::Audio,
+            DatasetType::ImageClassification | DatasetType::ObjectDetection | DatasetType::ImageSegmentation => {
+                SampleType::Image
+            }
+            DatasetType::TextClassification | DatasetType::NamedEntity | DatasetType::TextTriplet => SampleType::Text,
+            DatasetType::SoundClassification | DatasetType::SpeechContent | DatasetType::SpeechParagraph => {
+                SampleType::Audio
+            }
             DatasetType::Table => SampleType::Table,
             DatasetType::Video => SampleType::Video,
             DatasetType::Custom => SampleType::Custom,
@@ -170,9 +168,7 @@ impl DatasetType {
 }
 
 /// `@modelarts:shape` values (objects.md §1.8).
-pub const SHAPES: &[&str] = &[
-    "bndbox", "polygon", "circle", "line", "dashed", "point", "polyline",
-];
+pub const SHAPES: &[&str] = &["bndbox", "polygon", "circle", "line", "dashed", "point", "polyline"];
 
 /// `sample_usage` values (objects.md §1.8).
 pub const SAMPLE_USAGES: &[&str] = &["TRAIN", "EVAL", "TEST", "INFERENCE"];
@@ -220,14 +216,10 @@ mod tests {
 
     #[test]
     fn an_unknown_value_is_refused_with_the_allowed_list() {
-        let err = serde_json::from_str::<DatasetType>("5")
-            .unwrap_err()
-            .to_string();
+        let err = serde_json::from_str::<DatasetType>("5").unwrap_err().to_string();
         assert!(err.contains("5 is not a valid dataset_type"), "{err}");
         assert!(err.contains("0, 1, 3, 100"), "{err}");
-        assert!(LabelType::parse("type", 104)
-            .unwrap_err()
-            .contains("allowed"));
+        assert!(LabelType::parse("type", 104).unwrap_err().contains("allowed"));
     }
 
     #[test]

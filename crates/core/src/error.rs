@@ -87,10 +87,7 @@ impl Error {
     }
 
     pub fn dataset_not_found(id: &str) -> Self {
-        Self::not_found(
-            codes::DATASET_NOT_FOUND,
-            format!("Dataset does not exist: {id}"),
-        )
+        Self::not_found(codes::DATASET_NOT_FOUND, format!("Dataset does not exist: {id}"))
     }
 
     pub fn sample_not_found(id: &str) -> Self {

@@ -15,8 +15,8 @@ use crate::batch::{BatchResponse, ItemResult};
 use crate::enums::{DatasetType, LabelType};
 use crate::error::{codes, Error, Result};
 use crate::labels::{
-    check_attributes, check_label_name, check_label_property, check_label_set, define_label,
-    find_label, prop, Label, LabelDef,
+    check_attributes, check_label_name, check_label_property, check_label_set, define_label, find_label, prop, Label,
+    LabelDef,
 };
 use crate::store::{DatasetChange, DeletedSample};
 
@@ -98,9 +98,9 @@ impl LabelPlan {
                 next.attributes = Some(attrs.clone());
             }
             if let Some(new_name) = property.get(prop::RENAME_TO) {
-                let new_name = new_name.as_str().ok_or_else(|| {
-                    Error::invalid(format!("{field}: {} must be a string", prop::RENAME_TO))
-                })?;
+                let new_name = new_name
+                    .as_str()
+                    .ok_or_else(|| Error::invalid(format!("{field}: {} must be a string", prop::RENAME_TO)))?;
                 check_label_name(&format!("{field}: {}", prop::RENAME_TO), new_name)?;
                 if current.label_type == LabelType::TripletEntity {
                     for rel in plan
@@ -109,9 +109,7 @@ impl LabelPlan {
                         .filter(|l| l.label_type == LabelType::TripletRelation)
                     {
                         for key in [prop::FROM_TYPE, prop::TO_TYPE] {
-                            if rel.property.get(key).and_then(Value::as_str)
-                                == Some(current.name.as_str())
-                            {
+                            if rel.property.get(key).and_then(Value::as_str) == Some(current.name.as_str()) {
                                 rel.property
                                     .insert(key.to_string(), Value::String(new_name.to_string()));
                             }
@@ -239,9 +237,7 @@ fn parse_label_type(value: Option<&str>) -> Result<Option<LabelType>> {
         None | Some("") => Ok(None),
         Some(s) => {
             let code = parse_i64("label_type", s)?;
-            LabelType::parse("label_type", code)
-                .map(Some)
-                .map_err(Error::invalid)
+            LabelType::parse("label_type", code).map(Some).map_err(Error::invalid)
         }
     }
 }
@@ -331,10 +327,7 @@ impl App {
             return Ok(Err(answer));
         }
         let deleted = self
-            .apply_label_change(
-                dataset_id,
-                plan.into_change(delete_policy, crate::app::now_ms()),
-            )
+            .apply_label_change(dataset_id, plan.into_change(delete_policy, crate::app::now_ms()))
             .await?;
         if delete_policy == 2 {
             self.remove_unused_blobs(&deleted).await;
@@ -353,10 +346,7 @@ impl App {
     /// Removes the stored bytes of deleted samples that no other sample points at. Failures are
     /// logged: the samples are gone either way.
     pub(crate) async fn remove_unused_blobs(&self, deleted: &[DeletedSample]) {
-        let mut shas: Vec<&str> = deleted
-            .iter()
-            .filter_map(|d| d.blob_sha256.as_deref())
-            .collect();
+        let mut shas: Vec<&str> = deleted.iter().filter_map(|d| d.blob_sha256.as_deref()).collect();
         shas.sort_unstable();
         shas.dedup();
         for sha in shas {
@@ -407,8 +397,7 @@ impl App {
             Some(s) => parse_u64("delete_policy", s, 0, 2)? as u8,
         };
         let labels = require_labels(req, self.limits.max_batch)?;
-        self.label_batch(p, dataset_id, labels, Op::Delete, policy)
-            .await
+        self.label_batch(p, dataset_id, labels, Op::Delete, policy).await
     }
 
     /// Updates one label by name with a bare property map (merge; `null` removes a key).
@@ -423,10 +412,7 @@ impl App {
         require_role(p, Role::Owner, "update a label")?;
         let label_type = parse_label_type(q.label_type.as_deref())?;
         let dataset = self.store.get_dataset(&p.project_id, dataset_id).await?;
-        let mut plan = LabelPlan::new(
-            dataset.dataset_type,
-            self.store.list_labels(dataset_id).await?,
-        );
+        let mut plan = LabelPlan::new(dataset.dataset_type, self.store.list_labels(dataset_id).await?);
         plan.update("body", name, label_type, property, None)?;
         self.apply_label_change(dataset_id, plan.into_change(0, crate::app::now_ms()))
             .await?;
@@ -445,10 +431,7 @@ impl App {
         let label_type = parse_label_type(q.label_type.as_deref())?;
         let delete_source = parse_bool("delete_source", q.delete_source.as_deref(), false)?;
         let dataset = self.store.get_dataset(&p.project_id, dataset_id).await?;
-        let mut plan = LabelPlan::new(
-            dataset.dataset_type,
-            self.store.list_labels(dataset_id).await?,
-        );
+        let mut plan = LabelPlan::new(dataset.dataset_type, self.store.list_labels(dataset_id).await?);
         plan.delete(name, label_type)?;
         let deleted = self
             .apply_label_change(
@@ -530,10 +513,7 @@ mod tests {
                 ),
             ],
         );
-        assert_eq!(
-            plan.delete("Person", None).unwrap_err().code,
-            codes::ENTITY_IN_USE
-        );
+        assert_eq!(plan.delete("Person", None).unwrap_err().code, codes::ENTITY_IN_USE);
         plan.delete("Author", None).unwrap();
         plan.delete("Person", None).unwrap();
         assert_eq!(plan.into_change(0, 0).delete_labels, vec![1, 3]);
@@ -558,8 +538,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.code, codes::SHORTCUT_EXISTS);
         assert_eq!(plan.labels.len(), 1);
-        plan.add("labels[1]", &label(json!({"name": "Dog"})))
-            .unwrap();
+        plan.add("labels[1]", &label(json!({"name": "Dog"}))).unwrap();
         let change = plan.into_change(0, 0);
         assert_eq!(change.add_labels.len(), 1);
         assert_eq!(change.add_labels[0].id, 0);
@@ -577,8 +556,7 @@ mod tests {
             )],
         );
         let p = json!({"@modelarts:shortcut": null});
-        plan.update("body", "Cat", None, p.as_object().unwrap(), None)
-            .unwrap();
+        plan.update("body", "Cat", None, p.as_object().unwrap(), None).unwrap();
         let change = plan.into_change(0, 0);
         assert_eq!(
             Value::Object(change.update_labels[0].property.clone()),

@@ -105,11 +105,7 @@ pub fn check_label_name(field: &str, name: &str) -> Result<()> {
 
 /// Resolves the type of a label in a request: the given one if the dataset allows it, else the
 /// dataset's only label type.
-pub fn resolve_label_type(
-    dataset_type: DatasetType,
-    given: Option<LabelType>,
-    name: &str,
-) -> Result<LabelType> {
+pub fn resolve_label_type(dataset_type: DatasetType, given: Option<LabelType>, name: &str) -> Result<LabelType> {
     let allowed = dataset_type.label_types();
     match given {
         Some(t) if allowed.contains(&t) => Ok(t),
@@ -146,27 +142,21 @@ fn list_types(types: &[LabelType]) -> String {
 
 /// Checks a label's property map for its type. `@modelarts:rename_to` must have been taken out
 /// by the caller. Keys without the `@modelarts:` prefix are free and kept as they are.
-pub fn check_label_property(
-    name: &str,
-    label_type: LabelType,
-    property: &Map<String, Value>,
-) -> Result<()> {
+pub fn check_label_property(name: &str, label_type: LabelType, property: &Map<String, Value>) -> Result<()> {
     for (key, value) in property {
         if !key.starts_with("@modelarts:") {
             continue;
         }
         let as_str = || {
-            value.as_str().ok_or_else(|| {
-                Error::invalid(format!("label {name:?}: property {key} must be a string"))
-            })
+            value
+                .as_str()
+                .ok_or_else(|| Error::invalid(format!("label {name:?}: property {key} must be a string")))
         };
         match key.as_str() {
             prop::COLOR => {
                 let v = as_str()?;
                 let hex = v.strip_prefix('#').unwrap_or("");
-                if !(v.is_empty()
-                    || ((hex.len() == 6 || hex.len() == 3)
-                        && hex.bytes().all(|b| b.is_ascii_hexdigit())))
+                if !(v.is_empty() || ((hex.len() == 6 || hex.len() == 3) && hex.bytes().all(|b| b.is_ascii_hexdigit())))
                 {
                     return Err(Error::invalid(format!(
                         "label {name:?}: {key} must be a colour like #3399ff, got {v:?}"
@@ -310,11 +300,7 @@ pub fn check_label_set(labels: &[LabelDef]) -> Result<()> {
         if !names.insert((l.name.as_str(), l.label_type)) {
             return Err(Error::bad_request(
                 codes::LABEL_EXISTS,
-                format!(
-                    "Label already exists: {:?} of type {}",
-                    l.name,
-                    l.label_type.code()
-                ),
+                format!("Label already exists: {:?} of type {}", l.name, l.label_type.code()),
             ));
         }
         if let Some(s) = l.shortcut().filter(|s| !s.is_empty()) {
@@ -334,10 +320,7 @@ pub fn check_label_set(labels: &[LabelDef]) -> Result<()> {
         .filter(|l| l.label_type == LabelType::TripletEntity)
         .map(|l| l.name.as_str())
         .collect();
-    for l in labels
-        .iter()
-        .filter(|l| l.label_type == LabelType::TripletRelation)
-    {
+    for l in labels.iter().filter(|l| l.label_type == LabelType::TripletRelation) {
         for key in [prop::FROM_TYPE, prop::TO_TYPE] {
             let entity = l.property.get(key).and_then(Value::as_str).unwrap_or("");
             if !entities.contains(entity) {
@@ -355,11 +338,7 @@ pub fn check_label_set(labels: &[LabelDef]) -> Result<()> {
 }
 
 /// Finds the label a request names: by name, and by type when given or when the name is shared.
-pub fn find_label<'a>(
-    labels: &'a [LabelDef],
-    name: &str,
-    label_type: Option<LabelType>,
-) -> Result<&'a LabelDef> {
+pub fn find_label<'a>(labels: &'a [LabelDef], name: &str, label_type: Option<LabelType>) -> Result<&'a LabelDef> {
     let mut matches = labels
         .iter()
         .filter(|l| l.name == name && label_type.is_none_or(|t| t == l.label_type));
@@ -417,25 +396,16 @@ mod tests {
     #[test]
     fn default_shape_must_be_a_shape_and_only_on_geometric_labels() {
         let p = json!({"@modelarts:default_shape": "bndbox"});
-        assert!(
-            check_label_property("a", LabelType::ObjectDetection, p.as_object().unwrap()).is_ok()
-        );
-        assert!(
-            check_label_property("a", LabelType::ImageClassification, p.as_object().unwrap())
-                .is_err()
-        );
+        assert!(check_label_property("a", LabelType::ObjectDetection, p.as_object().unwrap()).is_ok());
+        assert!(check_label_property("a", LabelType::ImageClassification, p.as_object().unwrap()).is_err());
         let p = json!({"@modelarts:default_shape": "square"});
-        assert!(
-            check_label_property("a", LabelType::ObjectDetection, p.as_object().unwrap()).is_err()
-        );
+        assert!(check_label_property("a", LabelType::ObjectDetection, p.as_object().unwrap()).is_err());
     }
 
     #[test]
     fn relationships_need_both_ends_and_the_ends_must_be_entities() {
         let p = json!({"@modelarts:from_type": "Person"});
-        let err =
-            check_label_property("Author", LabelType::TripletRelation, p.as_object().unwrap())
-                .unwrap_err();
+        let err = check_label_property("Author", LabelType::TripletRelation, p.as_object().unwrap()).unwrap_err();
         assert!(err.message.contains("@modelarts:to_type"));
 
         let set = vec![
@@ -446,20 +416,13 @@ mod tests {
                 json!({"@modelarts:from_type": "Person", "@modelarts:to_type": "Book"}),
             ),
         ];
-        assert_eq!(
-            check_label_set(&set).unwrap_err().code,
-            codes::TRIPLET_ENTITY_MISSING
-        );
+        assert_eq!(check_label_set(&set).unwrap_err().code, codes::TRIPLET_ENTITY_MISSING);
     }
 
     #[test]
     fn names_and_shortcuts_are_unique_but_a_name_may_repeat_across_types() {
         let set = vec![
-            def(
-                "X",
-                LabelType::TripletEntity,
-                json!({"@modelarts:shortcut": "a"}),
-            ),
+            def("X", LabelType::TripletEntity, json!({"@modelarts:shortcut": "a"})),
             def(
                 "X",
                 LabelType::TripletRelation,
@@ -468,21 +431,10 @@ mod tests {
         ];
         assert!(check_label_set(&set).is_ok());
         let set = vec![
-            def(
-                "X",
-                LabelType::ImageClassification,
-                json!({"@modelarts:shortcut": "a"}),
-            ),
-            def(
-                "Y",
-                LabelType::ImageClassification,
-                json!({"@modelarts:shortcut": "a"}),
-            ),
+            def("X", LabelType::ImageClassification, json!({"@modelarts:shortcut": "a"})),
+            def("Y", LabelType::ImageClassification, json!({"@modelarts:shortcut": "a"})),
         ];
-        assert_eq!(
-            check_label_set(&set).unwrap_err().code,
-            codes::SHORTCUT_EXISTS
-        );
+        assert_eq!(check_label_set(&set).unwrap_err().code, codes::SHORTCUT_EXISTS);
         let set = vec![
             def("X", LabelType::ImageClassification, json!({})),
             def("X", LabelType::ImageClassification, json!({})),
@@ -493,14 +445,8 @@ mod tests {
     #[test]
     fn unknown_modelarts_keys_are_refused_and_free_keys_kept() {
         let p = json!({"@modelarts:colour": "#fff"});
-        assert!(
-            check_label_property("a", LabelType::ImageClassification, p.as_object().unwrap())
-                .is_err()
-        );
+        assert!(check_label_property("a", LabelType::ImageClassification, p.as_object().unwrap()).is_err());
         let p = json!({"team": "red", "@modelarts:color": "#fff"});
-        assert!(
-            check_label_property("a", LabelType::ImageClassification, p.as_object().unwrap())
-                .is_ok()
-        );
+        assert!(check_label_property("a", LabelType::ImageClassification, p.as_object().unwrap()).is_ok());
     }
 }

@@ -128,10 +128,7 @@ fn allowed_keys(t: LabelType) -> &'static [&'static str] {
 
 /// Checks every label of one sample and resolves each to its dataset label. The first broken
 /// rule is returned; its message names the label (`labels[i]`) and the rule.
-pub fn check_sample_labels(
-    facts: &SampleFacts<'_>,
-    labels: &[SampleLabel],
-) -> Result<Vec<PlacedLabel>> {
+pub fn check_sample_labels(facts: &SampleFacts<'_>, labels: &[SampleLabel]) -> Result<Vec<PlacedLabel>> {
     if labels.len() > MAX_LABELS_PER_SAMPLE {
         return Err(Error::invalid(format!(
             "labels: at most {MAX_LABELS_PER_SAMPLE} labels per sample, got {}",
@@ -185,9 +182,7 @@ fn check_one(facts: &SampleFacts<'_>, i: usize, label: &SampleLabel) -> Result<P
     }
     if let Some(score) = label.score {
         if !(0.0..=1.0).contains(&score) {
-            return Err(rule(format!(
-                "{at}.score must be within [0, 1], got {score}"
-            )));
+            return Err(rule(format!("{at}.score must be within [0, 1], got {score}")));
         }
     }
     if let Some(by) = label.annotated_by.as_deref() {
@@ -227,9 +222,7 @@ fn check_one(facts: &SampleFacts<'_>, i: usize, label: &SampleLabel) -> Result<P
         LabelType::ImageSegmentation | LabelType::Video => {
             check_geometry(&at, &property, false, facts.size)?;
         }
-        LabelType::NamedEntity | LabelType::TripletEntity => {
-            check_span(&at, &property, facts.text_len)?
-        }
+        LabelType::NamedEntity | LabelType::TripletEntity => check_span(&at, &property, facts.text_len)?,
         LabelType::TripletRelation => {
             for k in [key::FROM, key::TO] {
                 match property.get(k) {
@@ -262,9 +255,7 @@ fn check_one(facts: &SampleFacts<'_>, i: usize, label: &SampleLabel) -> Result<P
                 )));
             }
         }
-        LabelType::ImageClassification
-        | LabelType::TextClassification
-        | LabelType::SoundClassification => {}
+        LabelType::ImageClassification | LabelType::TextClassification | LabelType::SoundClassification => {}
     }
     Ok(PlacedLabel {
         label_id: def.id,
@@ -287,11 +278,7 @@ fn check_optional_string(at: &str, property: &Map<String, Value>, k: &str) -> Re
 fn required_time(at: &str, property: &Map<String, Value>, k: &str) -> Result<u64> {
     let s = property
         .get(k)
-        .ok_or_else(|| {
-            rule(format!(
-                "{at}: a speech paragraph label needs {k} (hh:mm:ss.SSS)"
-            ))
-        })?
+        .ok_or_else(|| rule(format!("{at}: a speech paragraph label needs {k} (hh:mm:ss.SSS)")))?
         .as_str()
         .ok_or_else(|| rule(format!("{at}: {k} must be a string hh:mm:ss.SSS")))?;
     parse_time(s).ok_or_else(|| rule(format!("{at}: {k} {s:?} is not a time hh:mm:ss.SSS")))
@@ -342,11 +329,7 @@ fn check_span(at: &str, property: &Map<String, Value>, text_len: Option<usize>) 
 }
 
 /// `0 <= start < end <= len` (end exclusive), `len` in Unicode scalar values when known.
-pub fn check_span_bounds(
-    start: i64,
-    end: i64,
-    text_len: Option<usize>,
-) -> std::result::Result<(), String> {
+pub fn check_span_bounds(start: i64, end: i64, text_len: Option<usize>) -> std::result::Result<(), String> {
     if start < 0 {
         return Err(format!("{} must be >= 0, got {start}", key::START_INDEX));
     }
@@ -368,12 +351,7 @@ pub fn check_span_bounds(
     Ok(())
 }
 
-fn check_geometry(
-    at: &str,
-    property: &Map<String, Value>,
-    required: bool,
-    size: Option<(f64, f64)>,
-) -> Result<()> {
+fn check_geometry(at: &str, property: &Map<String, Value>, required: bool, size: Option<(f64, f64)>) -> Result<()> {
     let shape = match property.get(key::SHAPE) {
         None if !required && !property.contains_key(key::FEATURE) => return Ok(()),
         None => {
@@ -402,11 +380,7 @@ fn point(v: &Value) -> Option<(f64, f64)> {
 
 /// Checks `@modelarts:feature` for a shape: the point count and layout of objects.md, every
 /// coordinate >= 0 and, when the image size is known, inside it; a bndbox has x1 < x2 and y1 < y2.
-pub fn check_feature(
-    shape: &str,
-    feature: &Value,
-    size: Option<(f64, f64)>,
-) -> std::result::Result<(), String> {
+pub fn check_feature(shape: &str, feature: &Value, size: Option<(f64, f64)>) -> std::result::Result<(), String> {
     let f = key::FEATURE;
     let items = feature
         .as_array()
@@ -414,9 +388,7 @@ pub fn check_feature(
     let points_of = |list: &[Value]| -> std::result::Result<Vec<(f64, f64)>, String> {
         list.iter()
             .enumerate()
-            .map(|(i, v)| {
-                point(v).ok_or_else(|| format!("{f}[{i}] must be a point [x, y] of two numbers"))
-            })
+            .map(|(i, v)| point(v).ok_or_else(|| format!("{f}[{i}] must be a point [x, y] of two numbers")))
             .collect()
     };
     let points = match shape {
@@ -466,9 +438,7 @@ pub fn check_feature(
         }
         if let Some((w, h)) = size {
             if *x > w || *y > h {
-                return Err(format!(
-                    "{f}[{i}] ({x}, {y}) lies outside the image ({w} x {h})"
-                ));
+                return Err(format!("{f}[{i}] ({x}, {y}) lies outside the image ({w} x {h})"));
             }
         }
     }
@@ -496,9 +466,7 @@ fn check_hard_label_props(at: &str, property: &Map<String, Value>) -> Result<()>
         }
     }
     if let Some(v) = property.get(key::HARD_COEFFICIENT) {
-        let c = v
-            .as_f64()
-            .or_else(|| v.as_str().and_then(|s| s.parse::<f64>().ok()));
+        let c = v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse::<f64>().ok()));
         match c {
             Some(c) if (0.0..=1.0).contains(&c) => {}
             _ => {
@@ -587,11 +555,7 @@ pub fn check_triplet_types(placed: &[PlacedLabel], labels: &[LabelDef]) -> Resul
             (key::TO, crate::labels::prop::TO_TYPE),
         ] {
             let want = def.property.get(want_key).and_then(Value::as_str);
-            let end = rel
-                .property
-                .get(k)
-                .and_then(Value::as_str)
-                .and_then(|id| by_id.get(id));
+            let end = rel.property.get(k).and_then(Value::as_str).and_then(|id| by_id.get(id));
             if let (Some(want), Some(end)) = (want, end) {
                 if end.name != want {
                     return Err(rule(format!(
@@ -609,33 +573,20 @@ pub fn check_triplet_types(placed: &[PlacedLabel], labels: &[LabelDef]) -> Resul
 pub fn check_metadata(metadata: &Map<String, Value>) -> Result<Option<(f64, f64)>> {
     let bad = |k: &str, what: &str| Error::invalid(format!("metadata.{k} must be {what}"));
     let mut size = None;
-    for (k, v) in metadata
-        .iter()
-        .filter(|(k, _)| k.starts_with("@modelarts:"))
-    {
+    for (k, v) in metadata.iter().filter(|(k, _)| k.starts_with("@modelarts:")) {
         match k.as_str() {
             meta::SIZE => {
-                let dims: Option<Vec<i64>> = v
-                    .as_array()
-                    .and_then(|a| a.iter().map(Value::as_i64).collect());
+                let dims: Option<Vec<i64>> = v.as_array().and_then(|a| a.iter().map(Value::as_i64).collect());
                 match dims.as_deref() {
                     Some([w, h]) | Some([w, h, _]) if *w > 0 && *h > 0 => {
                         if let Some(&d) = dims.as_ref().and_then(|d| d.get(2)) {
                             if !(1..=4).contains(&d) {
-                                return Err(bad(
-                                    k,
-                                    "[width, height] or [width, height, depth] with depth 1 to 4",
-                                ));
+                                return Err(bad(k, "[width, height] or [width, height, depth] with depth 1 to 4"));
                             }
                         }
                         size = Some((*w as f64, *h as f64));
                     }
-                    _ => {
-                        return Err(bad(
-                            k,
-                            "[width, height] or [width, height, depth] of positive integers",
-                        ))
-                    }
+                    _ => return Err(bad(k, "[width, height] or [width, height, depth] of positive integers")),
                 }
             }
             meta::IMPORT_ORIGIN => {
@@ -644,9 +595,7 @@ pub fn check_metadata(metadata: &Map<String, Value>) -> Result<Option<(f64, f64)
                 }
             }
             meta::HARD => {
-                if !(matches!(v, Value::Bool(_))
-                    || matches!(v.as_f64(), Some(x) if x == 0.0 || x == 1.0))
-                {
+                if !(matches!(v, Value::Bool(_)) || matches!(v.as_f64(), Some(x) if x == 0.0 || x == 1.0)) {
                     return Err(bad(k, "0 or 1"));
                 }
             }
@@ -655,13 +604,10 @@ pub fn check_metadata(metadata: &Map<String, Value>) -> Result<Option<(f64, f64)
                 _ => return Err(bad(k, "a number in [0, 1]")),
             },
             meta::HARD_REASONS => {
-                let ids: Option<Vec<i64>> = v
-                    .as_array()
-                    .and_then(|a| a.iter().map(Value::as_i64).collect());
+                let ids: Option<Vec<i64>> = v.as_array().and_then(|a| a.iter().map(Value::as_i64).collect());
                 let ids = ids.ok_or_else(|| bad(k, "a list of reason ids (integers 0 to 30)"))?;
                 for id in ids {
-                    check_reason(id)
-                        .map_err(|why| Error::invalid(format!("metadata.{k}: {why}")))?;
+                    check_reason(id).map_err(|why| Error::invalid(format!("metadata.{k}: {why}")))?;
                 }
             }
             meta::PARENT_DURATION | meta::TIME_IN_VIDEO => match v.as_f64() {
@@ -735,9 +681,7 @@ mod tests {
             json!({"name": "car", "property": {"@modelarts:shape": "bndbox", "@modelarts:feature": [[1, 2], [3, 4]]}}),
         );
         assert_eq!(
-            check_sample_labels(&facts, std::slice::from_ref(&l))
-                .unwrap_err()
-                .code,
+            check_sample_labels(&facts, std::slice::from_ref(&l)).unwrap_err().code,
             codes::SIZE_UNKNOWN
         );
         let facts = SampleFacts {
@@ -776,15 +720,9 @@ mod tests {
         let ok = json!({"id": "R1", "name": "Author", "type": 102, "property": {"@modelarts:from": "E1", "@modelarts:to": "E2"}});
         let dangling = json!({"id": "R1", "name": "Author", "type": 102, "property": {"@modelarts:from": "E1", "@modelarts:to": "E9"}});
         let swapped = json!({"id": "R1", "name": "Author", "type": 102, "property": {"@modelarts:from": "E2", "@modelarts:to": "E1"}});
-        let placed =
-            check_sample_labels(&facts, &[label(e1.clone()), label(e2.clone()), label(ok)])
-                .unwrap();
+        let placed = check_sample_labels(&facts, &[label(e1.clone()), label(e2.clone()), label(ok)]).unwrap();
         assert!(check_triplet_types(&placed, &labels).is_ok());
-        let err = check_sample_labels(
-            &facts,
-            &[label(e1.clone()), label(e2.clone()), label(dangling)],
-        )
-        .unwrap_err();
+        let err = check_sample_labels(&facts, &[label(e1.clone()), label(e2.clone()), label(dangling)]).unwrap_err();
         assert_eq!(err.code, codes::TRIPLET_ENTITY_MISSING);
         let placed = check_sample_labels(&facts, &[label(e1), label(e2), label(swapped)]).unwrap();
         assert_eq!(
@@ -816,11 +754,7 @@ mod tests {
             ("point", json!([[101, 1]]), false),
             ("point", json!([["a", 1]]), false),
         ] {
-            assert_eq!(
-                check_feature(shape, &feature, size).is_ok(),
-                ok,
-                "{shape} {feature}"
-            );
+            assert_eq!(check_feature(shape, &feature, size).is_ok(), ok, "{shape} {feature}");
         }
     }
 
@@ -843,10 +777,7 @@ mod tests {
 
     #[test]
     fn hard_reason_strings_hold_ids_zero_to_thirty() {
-        assert_eq!(
-            parse_hard_reasons("3-20-21-19").unwrap(),
-            vec![3, 20, 21, 19]
-        );
+        assert_eq!(parse_hard_reasons("3-20-21-19").unwrap(), vec![3, 20, 21, 19]);
         assert!(parse_hard_reasons("0-30").is_ok());
         assert!(parse_hard_reasons("31").is_err());
         assert!(parse_hard_reasons("-1").is_err());

@@ -18,9 +18,7 @@ use crate::error::{codes, Error, Result};
 use crate::ids::{is_hex32, new_hex32};
 use crate::label_changes::version_not_found;
 use crate::labels::LabelDef;
-use crate::rules::{
-    check_metadata, check_sample_labels, check_triplet_types, meta, SampleFacts, SampleLabel,
-};
+use crate::rules::{check_metadata, check_sample_labels, check_triplet_types, meta, SampleFacts, SampleLabel};
 use crate::store::{DatasetRecord, SampleQuery, SampleRecord};
 use crate::text::check_text;
 
@@ -204,9 +202,7 @@ fn content_type_of(bytes: &[u8], name: &str, sample_type: SampleType) -> &'stati
         };
     }
     let lower = name.to_ascii_lowercase();
-    if (sample_type == SampleType::Text || lower.ends_with(".txt"))
-        && std::str::from_utf8(bytes).is_ok()
-    {
+    if (sample_type == SampleType::Text || lower.ends_with(".txt")) && std::str::from_utf8(bytes).is_ok() {
         return "text/plain; charset=utf-8";
     }
     if lower.ends_with(".wav") {
@@ -224,10 +220,7 @@ fn check_reference(field: &str, url: &str, dataset_type: DatasetType) -> Result<
     if let Some(text) = url.strip_prefix("content://") {
         if !matches!(
             dataset_type,
-            DatasetType::TextClassification
-                | DatasetType::NamedEntity
-                | DatasetType::TextTriplet
-                | DatasetType::Custom
+            DatasetType::TextClassification | DatasetType::NamedEntity | DatasetType::TextTriplet | DatasetType::Custom
         ) {
             return Err(Error::bad_request(
                 codes::UPLOAD_FAILED,
@@ -251,10 +244,7 @@ fn check_reference(field: &str, url: &str, dataset_type: DatasetType) -> Result<
 
 fn last_segment(url: &str) -> &str {
     let path = url.split(['?', '#']).next().unwrap_or(url);
-    path.trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .unwrap_or(path)
+    path.trim_end_matches('/').rsplit('/').next().unwrap_or(path)
 }
 
 /// A sample item that passed its checks, with the bytes still to be stored.
@@ -303,14 +293,10 @@ impl App {
             ));
         }
         let id = new_hex32();
-        let given = [
-            item.data.is_some(),
-            item.data_source.is_some(),
-            item.source.is_some(),
-        ]
-        .iter()
-        .filter(|x| **x)
-        .count();
+        let given = [item.data.is_some(), item.data_source.is_some(), item.source.is_some()]
+            .iter()
+            .filter(|x| **x)
+            .count();
         if given != 1 {
             return Err(Error::bad_request(
                 codes::UPLOAD_FAILED,
@@ -322,12 +308,7 @@ impl App {
         if let Some(data) = &item.data {
             let decoded = base64::engine::general_purpose::STANDARD
                 .decode(data.trim())
-                .map_err(|e| {
-                    Error::bad_request(
-                        codes::UPLOAD_FAILED,
-                        format!("data is not valid base64: {e}"),
-                    )
-                })?;
+                .map_err(|e| Error::bad_request(codes::UPLOAD_FAILED, format!("data is not valid base64: {e}")))?;
             if decoded.len() > self.limits.max_sample_bytes {
                 return Err(Error::bad_request(
                     codes::SAMPLE_TOO_LARGE,
@@ -341,10 +322,7 @@ impl App {
             let ct = content_type_of(&decoded, item.name.as_deref().unwrap_or(""), sample_type);
             text_len = if sample_type == SampleType::Text {
                 let text = std::str::from_utf8(&decoded).map_err(|_| {
-                    Error::bad_request(
-                        codes::UPLOAD_FAILED,
-                        "data of a text sample must be UTF-8 text",
-                    )
+                    Error::bad_request(codes::UPLOAD_FAILED, "data of a text sample must be UTF-8 text")
                 })?;
                 Some(text.chars().count() as i64)
             } else {
@@ -352,10 +330,7 @@ impl App {
             };
             if !metadata.contains_key(meta::SIZE) && ct.starts_with("image/") {
                 if let Ok(dim) = imagesize::blob_size(&decoded) {
-                    metadata.insert(
-                        meta::SIZE.to_string(),
-                        serde_json::json!([dim.width, dim.height, 3]),
-                    );
+                    metadata.insert(meta::SIZE.to_string(), serde_json::json!([dim.width, dim.height, 3]));
                 }
             }
             default_name = format!(
@@ -388,10 +363,7 @@ impl App {
                     (
                         "data_source.data_path",
                         ds.data_path.clone().ok_or_else(|| {
-                            Error::bad_request(
-                                codes::UPLOAD_FAILED,
-                                "data_source.data_path is required",
-                            )
+                            Error::bad_request(codes::UPLOAD_FAILED, "data_source.data_path is required")
                         })?,
                     )
                 }
@@ -410,9 +382,7 @@ impl App {
         }
         let name = item.name.clone().unwrap_or(default_name);
         if name.is_empty() {
-            return Err(Error::invalid(
-                "name is required when the source has no file name",
-            ));
+            return Err(Error::invalid("name is required when the source has no file name"));
         }
         let size_meta = check_metadata(&metadata)?;
         let facts = SampleFacts {
@@ -452,12 +422,7 @@ impl App {
 
     /// Adds samples: each item is checked on its own; the items that pass are stored in one
     /// transaction, and each gets its result (`info` is the new sample id).
-    pub async fn add_samples(
-        &self,
-        p: &Principal,
-        dataset_id: &str,
-        req: &AddSamplesRequest,
-    ) -> Result<BatchResponse> {
+    pub async fn add_samples(&self, p: &Principal, dataset_id: &str, req: &AddSamplesRequest) -> Result<BatchResponse> {
         require_role(p, Role::Owner, "add samples")?;
         let dataset = self.store.get_dataset(&p.project_id, dataset_id).await?;
         let items = req.samples.as_deref().unwrap_or(&[]);
@@ -469,7 +434,9 @@ impl App {
             )));
         }
         if req.label_format.is_some() {
-            return Err(Error::invalid("label_format is not supported when adding samples; send labels in samples[].labels"));
+            return Err(Error::invalid(
+                "label_format is not supported when adding samples; send labels in samples[].labels",
+            ));
         }
         let final_annotation = req.final_annotation.unwrap_or(true);
         if !final_annotation
@@ -478,7 +445,9 @@ impl App {
                 DatasetType::ImageClassification | DatasetType::ObjectDetection
             )
         {
-            return Err(Error::invalid("final_annotation=false is only allowed for image classification and object detection datasets"));
+            return Err(Error::invalid(
+                "final_annotation=false is only allowed for image classification and object detection datasets",
+            ));
         }
         let labels = self.store.list_labels(dataset_id).await?;
         let now = now_ms();
@@ -580,10 +549,7 @@ impl App {
         };
         let sample_type = match q.sample_type.as_deref() {
             None | Some("") => None,
-            Some(s) => Some(
-                SampleType::parse("sample_type", parse_i64("sample_type", s)?)
-                    .map_err(Error::invalid)?,
-            ),
+            Some(s) => Some(SampleType::parse("sample_type", parse_i64("sample_type", s)?).map_err(Error::invalid)?),
         };
         let labels = self.store.list_labels(dataset_id).await?;
         let mut query = SampleQuery {
@@ -604,13 +570,13 @@ impl App {
                     LabelType::from_code(code)
                 }
             };
-            query
-                .label_groups
-                .push(label_ids(&labels, name, label_type));
+            query.label_groups.push(label_ids(&labels, name, label_type));
         }
         if let Some(raw) = q.search_conditions.as_deref().filter(|s| !s.is_empty()) {
             let conditions: Vec<SearchCondition> = serde_json::from_str(raw).map_err(|e| {
-                Error::invalid(format!("search_conditions must be a JSON list of conditions with label_list and sample_name: {e}"))
+                Error::invalid(format!(
+                    "search_conditions must be a JSON list of conditions with label_list and sample_name: {e}"
+                ))
             })?;
             for (i, c) in conditions.iter().enumerate() {
                 if let Some(name) = &c.sample_name {
@@ -624,7 +590,11 @@ impl App {
                         None if list.labels.len() <= 1 => true,
                         Some("OR") => true,
                         Some("AND") => false,
-                        _ => return Err(Error::invalid(format!("search_conditions[{i}].label_list.op must be AND or OR (required with several labels)"))),
+                        _ => {
+                            return Err(Error::invalid(format!(
+                                "search_conditions[{i}].label_list.op must be AND or OR (required with several labels)"
+                            )))
+                        }
                     };
                     let mut groups: Vec<Vec<i64>> = Vec::new();
                     for (j, l) in list.labels.iter().enumerate() {
@@ -634,9 +604,7 @@ impl App {
                             ))
                         })?;
                         let t = match l.label_type {
-                            Some(code) => {
-                                Some(LabelType::parse("type", code).map_err(Error::invalid)?)
-                            }
+                            Some(code) => Some(LabelType::parse("type", code).map_err(Error::invalid)?),
                             None => None,
                         };
                         groups.push(label_ids(&labels, name, t));
@@ -652,20 +620,11 @@ impl App {
         let (count, rows) = self.store.list_samples(dataset_id, &query).await?;
         Ok(ListSamplesResponse {
             sample_count: count,
-            samples: rows
-                .iter()
-                .map(|s| sample_to_api(s, &p.project_id, base_url))
-                .collect(),
+            samples: rows.iter().map(|s| sample_to_api(s, &p.project_id, base_url)).collect(),
         })
     }
 
-    pub async fn get_sample(
-        &self,
-        p: &Principal,
-        dataset_id: &str,
-        sample_id: &str,
-        base_url: &str,
-    ) -> Result<Sample> {
+    pub async fn get_sample(&self, p: &Principal, dataset_id: &str, sample_id: &str, base_url: &str) -> Result<Sample> {
         require_role(p, Role::Owner, "get sample")?;
         self.store.get_dataset(&p.project_id, dataset_id).await?;
         if !is_hex32(sample_id) {
@@ -675,12 +634,7 @@ impl App {
         Ok(sample_to_api(&s, &p.project_id, base_url))
     }
 
-    pub async fn get_sample_file(
-        &self,
-        p: &Principal,
-        dataset_id: &str,
-        sample_id: &str,
-    ) -> Result<SampleFile> {
+    pub async fn get_sample_file(&self, p: &Principal, dataset_id: &str, sample_id: &str) -> Result<SampleFile> {
         require_role(p, Role::Owner, "get sample file")?;
         self.store.get_dataset(&p.project_id, dataset_id).await?;
         if !is_hex32(sample_id) {
@@ -693,9 +647,10 @@ impl App {
                 format!("Sample {sample_id} has no stored file; its source is a reference"),
             )
         })?;
-        let bytes = self.blobs.get(sha)?.ok_or_else(|| {
-            Error::internal(format!("blob {sha} of sample {sample_id} is missing"))
-        })?;
+        let bytes = self
+            .blobs
+            .get(sha)?
+            .ok_or_else(|| Error::internal(format!("blob {sha} of sample {sample_id} is missing")))?;
         let content_type = s
             .content_type
             .clone()

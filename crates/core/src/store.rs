@@ -187,37 +187,21 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_dataset(&self, dataset: &DatasetRecord, labels: &[LabelDef]) -> Result<()>;
     /// Missing (or of another project) is `NotFound`.
     async fn get_dataset(&self, project_id: &str, dataset_id: &str) -> Result<DatasetRecord>;
-    async fn list_datasets(
-        &self,
-        project_id: &str,
-        query: &DatasetQuery,
-    ) -> Result<(u64, Vec<DatasetRecord>)>;
+    async fn list_datasets(&self, project_id: &str, query: &DatasetQuery) -> Result<(u64, Vec<DatasetRecord>)>;
     async fn sample_counts(&self, dataset_ids: &[String]) -> Result<HashMap<String, SampleCounts>>;
     /// Applies a change in one transaction and answers the samples it deleted. A taken dataset
     /// or label name is `ModelArts.4351` / `4411`.
-    async fn update_dataset(
-        &self,
-        dataset_id: &str,
-        change: &DatasetChange,
-    ) -> Result<Vec<DeletedSample>>;
+    async fn update_dataset(&self, dataset_id: &str, change: &DatasetChange) -> Result<Vec<DeletedSample>>;
     async fn delete_dataset(&self, project_id: &str, dataset_id: &str) -> Result<()>;
 
     async fn list_labels(&self, dataset_id: &str) -> Result<Vec<LabelDef>>;
     async fn label_usage(&self, dataset_id: &str) -> Result<Vec<LabelUsage>>;
 
     /// Which of `names` are already sample names in the dataset.
-    async fn find_sample_names(
-        &self,
-        dataset_id: &str,
-        names: &[String],
-    ) -> Result<HashSet<String>>;
+    async fn find_sample_names(&self, dataset_id: &str, names: &[String]) -> Result<HashSet<String>>;
     /// Inserts samples with their labels in one transaction; a taken name is `ModelArts.4422`.
     async fn insert_samples(&self, samples: &[SampleRecord]) -> Result<()>;
-    async fn list_samples(
-        &self,
-        dataset_id: &str,
-        query: &SampleQuery,
-    ) -> Result<(u64, Vec<SampleRecord>)>;
+    async fn list_samples(&self, dataset_id: &str, query: &SampleQuery) -> Result<(u64, Vec<SampleRecord>)>;
     async fn get_sample(&self, dataset_id: &str, sample_id: &str) -> Result<SampleRecord>;
     /// Deletes those of `ids` that exist in the dataset, in one transaction.
     async fn delete_samples(&self, dataset_id: &str, ids: &[String]) -> Result<Vec<DeletedSample>>;

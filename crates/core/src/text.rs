@@ -29,10 +29,7 @@ pub fn check_text(field: &str, value: &str, max: usize, forbidden: &str) -> Resu
             "{field} must be at most {max} characters long, got {len}"
         )));
     }
-    if let Some(c) = value
-        .chars()
-        .find(|c| forbidden.contains(*c) || c.is_control())
-    {
+    if let Some(c) = value.chars().find(|c| forbidden.contains(*c) || c.is_control()) {
         return Err(Error::invalid(format!(
             "{field} must not contain {c:?} (forbidden: {forbidden} and control characters)"
         )));

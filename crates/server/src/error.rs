@@ -57,10 +57,9 @@ impl IntoResponse for ApiError {
         )
             .into_response();
         if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                "www-authenticate",
-                axum::http::HeaderValue::from_static("X-Auth-Token"),
-            );
+            response
+                .headers_mut()
+                .insert("www-authenticate", axum::http::HeaderValue::from_static("X-Auth-Token"));
         }
         response
     }

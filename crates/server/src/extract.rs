@@ -59,20 +59,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
                 format!("Incorrect JSON format of the input data: {inner}"),
             )
         } else {
-            let at = if path == "." {
-                "body".to_string()
-            } else {
-                path
-            };
+            let at = if path == "." { "body".to_string() } else { path };
             Error::invalid(format!("{at}: {}", strip_position(&inner.to_string())))
         }
     })?;
-    de.end().map_err(|e| {
-        Error::bad_request(
-            codes::BAD_JSON,
-            format!("Incorrect JSON format of the input data: {e}"),
-        )
-    })?;
+    de.end()
+        .map_err(|e| Error::bad_request(codes::BAD_JSON, format!("Incorrect JSON format of the input data: {e}")))?;
     Ok(value)
 }
 
@@ -107,25 +99,13 @@ impl FromRequestParts<ServerState> for Caller {
         let token = parts
             .headers
             .get(AUTH_TOKEN_HEADER)
-            .ok_or_else(|| {
-                Error::unauthorized(
-                    codes::TOKEN_MISSING,
-                    "Token doesn't exist: send X-Auth-Token",
-                )
-            })?
+            .ok_or_else(|| Error::unauthorized(codes::TOKEN_MISSING, "Token doesn't exist: send X-Auth-Token"))?
             .to_str()
-            .map_err(|_| {
-                Error::unauthorized(
-                    codes::TOKEN_INVALID,
-                    "Invalid token: X-Auth-Token is not ASCII",
-                )
-            })?;
+            .map_err(|_| Error::unauthorized(codes::TOKEN_INVALID, "Invalid token: X-Auth-Token is not ASCII"))?;
         let principal = state.app.authenticate_token(token.trim()).await?;
         let params = RawPathParams::from_request_parts(parts, state)
             .await
-            .map_err(|e| {
-                Error::bad_request(codes::INVALID_REQUEST, format!("Invalid request path: {e}"))
-            })?;
+            .map_err(|e| Error::bad_request(codes::INVALID_REQUEST, format!("Invalid request path: {e}")))?;
         if let Some((_, project_id)) = params.iter().find(|(k, _)| *k == "project_id") {
             check_project(&principal, project_id)?;
         }
@@ -147,11 +127,7 @@ impl FromRequestParts<ServerState> for BaseUrl {
             .headers
             .get(axum::http::header::HOST)
             .and_then(|h| h.to_str().ok())
-            .filter(|h| {
-                !h.is_empty()
-                    && h.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
-            })
+            .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c)))
             .unwrap_or("localhost");
         Ok(BaseUrl(format!("http://{host}")))
     }
@@ -175,29 +151,18 @@ mod tests {
 
     #[test]
     fn a_wrong_type_names_the_json_path_and_bad_syntax_is_4105() {
-        let err =
-            parse_json::<Body>(br#"{"samples": [{"score": 0.5}, {"score": "high"}]}"#).unwrap_err();
+        let err = parse_json::<Body>(br#"{"samples": [{"score": 0.5}, {"score": "high"}]}"#).unwrap_err();
         assert_eq!(err.code, codes::INVALID_ARGUMENT);
-        assert!(
-            err.message.starts_with("samples[1].score:"),
-            "{}",
-            err.message
-        );
+        assert!(err.message.starts_with("samples[1].score:"), "{}", err.message);
         assert_eq!(
             parse_json::<Body>(b"{\"samples\": [").unwrap_err().code,
             codes::BAD_JSON
         );
-        assert_eq!(
-            parse_json::<Body>(b"not json").unwrap_err().code,
-            codes::BAD_JSON
-        );
+        assert_eq!(parse_json::<Body>(b"not json").unwrap_err().code, codes::BAD_JSON);
         assert_eq!(
             parse_json::<Body>(b"{\"samples\": []} x").unwrap_err().code,
             codes::BAD_JSON
         );
-        assert_eq!(
-            parse_json::<Body>(b"  ").unwrap_err().code,
-            codes::EMPTY_REQUEST
-        );
+        assert_eq!(parse_json::<Body>(b"  ").unwrap_err().code, codes::EMPTY_REQUEST);
     }
 }

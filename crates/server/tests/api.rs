@@ -59,10 +59,7 @@ async fn a_dataset_is_created_read_listed_updated_and_deleted() {
             d["labels"][0],
             json!({"name": "Rabbits", "type": 0, "property": {"@modelarts:color": "#3399ff", "@modelarts:shortcut": "r"}})
         );
-        assert_eq!(
-            d["labels"][1]["type"], 0,
-            "{b}: the type comes from the dataset type"
-        );
+        assert_eq!(d["labels"][1]["type"], 0, "{b}: the type comes from the dataset type");
 
         t.dataset("zeta", 1, json!([])).await;
         let list = t
@@ -70,17 +67,9 @@ async fn a_dataset_is_created_read_listed_updated_and_deleted() {
             .await;
         assert_eq!(list.status, 200);
         assert_eq!(list.body["total_number"], 2);
-        assert_eq!(
-            names(&list.body, "datasets", "dataset_name"),
-            vec!["dataset-457f"]
-        );
-        assert_eq!(
-            list.body["datasets"][0]["labels"].as_array().unwrap().len(),
-            2
-        );
-        let page2 = t
-            .get("/datasets?limit=1&offset=1&sort_by=dataset_name&order=asc")
-            .await;
+        assert_eq!(names(&list.body, "datasets", "dataset_name"), vec!["dataset-457f"]);
+        assert_eq!(list.body["datasets"][0]["labels"].as_array().unwrap().len(), 2);
+        let page2 = t.get("/datasets?limit=1&offset=1&sort_by=dataset_name&order=asc").await;
         assert_eq!(
             names(&page2.body, "datasets", "dataset_name"),
             vec!["zeta"],
@@ -90,10 +79,7 @@ async fn a_dataset_is_created_read_listed_updated_and_deleted() {
         let filtered = t
             .get("/datasets?dataset_type=1&search_content=ZET&marker=ignored")
             .await;
-        assert_eq!(
-            names(&filtered.body, "datasets", "dataset_name"),
-            vec!["zeta"]
-        );
+        assert_eq!(names(&filtered.body, "datasets", "dataset_name"), vec!["zeta"]);
 
         let updated = t
             .put(
@@ -130,7 +116,13 @@ async fn a_dataset_is_created_read_listed_updated_and_deleted() {
 async fn samples_are_added_listed_read_downloaded_counted_and_deleted() {
     for t in common::spawn_all().await {
         let b = t.backend;
-        let ds = t.dataset("detect", 1, json!([{"name": "car"}, {"name": "bus", "property": {"@modelarts:default_shape": "bndbox"}}])).await;
+        let ds = t
+            .dataset(
+                "detect",
+                1,
+                json!([{"name": "car"}, {"name": "bus", "property": {"@modelarts:default_shape": "bndbox"}}]),
+            )
+            .await;
         let png = common::png_b64(64, 48);
         let added = t
             .post(
@@ -160,10 +152,7 @@ async fn samples_are_added_listed_read_downloaded_counted_and_deleted() {
         );
 
         let one = t
-            .get(&format!(
-                "/datasets/{ds}/data-annotations/samples/{}",
-                ids[0]
-            ))
+            .get(&format!("/datasets/{ds}/data-annotations/samples/{}", ids[0]))
             .await;
         assert_eq!(one.status, 200);
         let s = &one.body;
@@ -180,14 +169,9 @@ async fn samples_are_added_listed_read_downloaded_counted_and_deleted() {
             json!([[1, 2], [60, 40]])
         );
         let source = s["source"].as_str().unwrap().to_string();
-        assert!(
-            source.ends_with(&format!("/samples/{}/file", ids[0])),
-            "{source}"
-        );
+        assert!(source.ends_with(&format!("/samples/{}/file", ids[0])), "{source}");
 
-        let file = t
-            .send(reqwest::Method::GET, &source, Some(&t.token), None)
-            .await;
+        let file = t.send(reqwest::Method::GET, &source, Some(&t.token), None).await;
         assert_eq!(file.status, 200);
         assert_eq!(file.headers["content-type"], "image/png");
         assert_eq!(file.headers["x-content-type-options"], "nosniff");
@@ -198,23 +182,16 @@ async fn samples_are_added_listed_read_downloaded_counted_and_deleted() {
         use base64::Engine;
         assert_eq!(
             file.bytes,
-            base64::engine::general_purpose::STANDARD
-                .decode(&png)
-                .unwrap()
+            base64::engine::general_purpose::STANDARD.decode(&png).unwrap()
         );
         assert_eq!(
-            t.send(reqwest::Method::GET, &source, None, None)
-                .await
-                .status,
+            t.send(reqwest::Method::GET, &source, None, None).await.status,
             401,
             "{b}: bytes need credentials"
         );
 
         let third = t
-            .get(&format!(
-                "/datasets/{ds}/data-annotations/samples/{}",
-                ids[2]
-            ))
+            .get(&format!("/datasets/{ds}/data-annotations/samples/{}", ids[2]))
             .await
             .body;
         assert_eq!(
@@ -222,9 +199,7 @@ async fn samples_are_added_listed_read_downloaded_counted_and_deleted() {
             "{b}: references are kept as given"
         );
 
-        let list = t
-            .get(&format!("/datasets/{ds}/data-annotations/samples?limit=2"))
-            .await;
+        let list = t.get(&format!("/datasets/{ds}/data-annotations/samples?limit=2")).await;
         assert_eq!(list.body["sample_count"], 3);
         assert_eq!(
             names(&list.body, "samples", "sample_id"),
@@ -236,33 +211,22 @@ async fn samples_are_added_listed_read_downloaded_counted_and_deleted() {
                 "/datasets/{ds}/data-annotations/samples?limit=2&offset=1&order=asc"
             ))
             .await;
-        assert_eq!(
-            names(&asc.body, "samples", "sample_id"),
-            vec![ids[2].clone()]
-        );
+        assert_eq!(names(&asc.body, "samples", "sample_id"), vec![ids[2].clone()]);
         for (query, expected) in [
             ("sample_state=__NONE__", vec![ids[1].clone()]),
-            (
-                "sample_state=__ALL__&order=asc",
-                vec![ids[0].clone(), ids[2].clone()],
-            ),
+            ("sample_state=__ALL__&order=asc", vec![ids[0].clone(), ids[2].clone()]),
             ("label_name=car", vec![ids[0].clone()]),
             ("label_name=bus&label_type=1", vec![ids[2].clone()]),
             ("label_name=nothing", vec![]),
             ("sample_type=0&sample_state=__NONE__", vec![ids[1].clone()]),
         ] {
-            let a = t
-                .get(&format!("/datasets/{ds}/data-annotations/samples?{query}"))
-                .await;
+            let a = t.get(&format!("/datasets/{ds}/data-annotations/samples?{query}")).await;
             assert_eq!(a.status, 200, "{b}: {query}: {:?}", a.body);
-            assert_eq!(
-                names(&a.body, "samples", "sample_id"),
-                expected,
-                "{b}: {query}"
-            );
+            assert_eq!(names(&a.body, "samples", "sample_id"), expected, "{b}: {query}");
             assert_eq!(a.body["sample_count"], expected.len(), "{b}: {query}");
         }
-        let cond = json!([{"label_list": {"op": "OR", "labels": [{"name": "car", "type": 1}, {"name": "bus"}]}}]).to_string();
+        let cond =
+            json!([{"label_list": {"op": "OR", "labels": [{"name": "car", "type": 1}, {"name": "bus"}]}}]).to_string();
         let cond = percent_encode(&cond);
         let a = t
             .get(&format!(
@@ -278,9 +242,7 @@ async fn samples_are_added_listed_read_downloaded_counted_and_deleted() {
             .await;
         assert_eq!(names(&a.body, "samples", "sample_id"), vec![ids[1].clone()]);
 
-        let stats = t
-            .get(&format!("/datasets/{ds}/data-annotations/stats"))
-            .await;
+        let stats = t.get(&format!("/datasets/{ds}/data-annotations/stats")).await;
         assert_eq!(stats.status, 200);
         assert_eq!(stats.body["sample_stats"]["total"], 3);
         assert_eq!(stats.body["sample_stats"]["un_annotation"], 1);
@@ -295,10 +257,7 @@ async fn samples_are_added_listed_read_downloaded_counted_and_deleted() {
         );
         let d = t.get(&format!("/datasets/{ds}")).await.body;
         assert_eq!(
-            (
-                d["total_sample_count"].as_u64(),
-                d["annotated_sample_count"].as_u64()
-            ),
+            (d["total_sample_count"].as_u64(), d["annotated_sample_count"].as_u64()),
             (Some(3), Some(2))
         );
 
@@ -311,15 +270,11 @@ async fn samples_are_added_listed_read_downloaded_counted_and_deleted() {
         assert_eq!(del.status, 200);
         assert_eq!(del.body["success"], true, "{b}: {:?}", del.body);
         assert_eq!(
-            t.get(&format!("/datasets/{ds}/data-annotations/samples"))
-                .await
-                .body["sample_count"],
+            t.get(&format!("/datasets/{ds}/data-annotations/samples")).await.body["sample_count"],
             1
         );
         assert_eq!(
-            t.send(reqwest::Method::GET, &source, Some(&t.token), None)
-                .await
-                .status,
+            t.send(reqwest::Method::GET, &source, Some(&t.token), None).await.status,
             404
         );
     }
@@ -336,10 +291,7 @@ async fn text_samples_carry_entities_and_triplets_checked_against_the_text() {
             ]))
             .await;
         let s = t
-            .get(&format!(
-                "/datasets/{ner}/data-annotations/samples/{}",
-                ids[0]
-            ))
+            .get(&format!("/datasets/{ner}/data-annotations/samples/{}", ids[0]))
             .await
             .body;
         assert_eq!(s["sample_type"], 1);
@@ -362,8 +314,7 @@ async fn text_samples_carry_entities_and_triplets_checked_against_the_text() {
             ]))
             .await;
         use base64::Engine;
-        let text = base64::engine::general_purpose::STANDARD
-            .encode("Moby Dick was written by Herman Melville.");
+        let text = base64::engine::general_purpose::STANDARD.encode("Moby Dick was written by Herman Melville.");
         let ids = t
             .samples(&triplet, json!([{"name": "moby.txt", "data": text, "labels": [
                 {"id": "E1", "name": "Person", "type": 103, "property": {"@modelarts:start_index": 25, "@modelarts:end_index": 39}},
@@ -372,10 +323,7 @@ async fn text_samples_carry_entities_and_triplets_checked_against_the_text() {
             ]}]))
             .await;
         let s = t
-            .get(&format!(
-                "/datasets/{triplet}/data-annotations/samples/{}",
-                ids[0]
-            ))
+            .get(&format!("/datasets/{triplet}/data-annotations/samples/{}", ids[0]))
             .await
             .body;
         assert_eq!(s["labels"].as_array().unwrap().len(), 3, "{b}");
@@ -383,10 +331,7 @@ async fn text_samples_carry_entities_and_triplets_checked_against_the_text() {
         let file = t
             .send(
                 reqwest::Method::GET,
-                &t.url(&format!(
-                    "/datasets/{triplet}/data-annotations/samples/{}/file",
-                    ids[0]
-                )),
+                &t.url(&format!("/datasets/{triplet}/data-annotations/samples/{}/file", ids[0])),
                 Some(&t.token),
                 None,
             )
@@ -402,10 +347,7 @@ async fn text_samples_carry_entities_and_triplets_checked_against_the_text() {
         let file = t
             .send(
                 reqwest::Method::GET,
-                &t.url(&format!(
-                    "/datasets/{audio}/data-annotations/samples/{}/file",
-                    ids[0]
-                )),
+                &t.url(&format!("/datasets/{audio}/data-annotations/samples/{}/file", ids[0])),
                 Some(&t.token),
                 None,
             )
@@ -422,21 +364,21 @@ async fn text_samples_carry_entities_and_triplets_checked_against_the_text() {
 async fn labels_are_listed_created_changed_renamed_and_deleted_with_their_samples() {
     for t in common::spawn_all().await {
         let b = t.backend;
-        let ds = t
-            .dataset("cls", 0, json!([{"name": "cat"}, {"name": "dog"}]))
-            .await;
+        let ds = t.dataset("cls", 0, json!([{"name": "cat"}, {"name": "dog"}])).await;
         let path = format!("/datasets/{ds}/data-annotations/labels");
 
-        let created = t.post(&path, json!({"labels": [{"name": "Cat2", "property": {"@modelarts:color": "#3399ff"}}, {"name": "草莓"}]})).await;
+        let created = t
+            .post(
+                &path,
+                json!({"labels": [{"name": "Cat2", "property": {"@modelarts:color": "#3399ff"}}, {"name": "草莓"}]}),
+            )
+            .await;
         assert_eq!(created.status, 200, "{b}: {:?}", created.body);
         assert_eq!(created.body["success"], true);
         assert_eq!(created.body["results"].as_array().unwrap().len(), 2);
         let list = t.get(&path).await;
         assert_eq!(list.body["total_number"], 4);
-        assert_eq!(
-            names(&list.body, "labels", "name"),
-            vec!["cat", "dog", "Cat2", "草莓"]
-        );
+        assert_eq!(names(&list.body, "labels", "name"), vec!["cat", "dog", "Cat2", "草莓"]);
         let page = t.get(&format!("{path}?limit=3&offset=1")).await;
         assert_eq!(names(&page.body, "labels", "name"), vec!["草莓"]);
 
@@ -454,16 +396,10 @@ async fn labels_are_listed_created_changed_renamed_and_deleted_with_their_sample
         let changed = t.put(&path, json!({"labels": [{"name": "cat", "property": {"@modelarts:color": "#8a1524", "@modelarts:rename_to": "pussycat"}}]})).await;
         assert_eq!(changed.status, 200, "{b}: {:?}", changed.body);
         let s = t
-            .get(&format!(
-                "/datasets/{ds}/data-annotations/samples/{}",
-                ids[0]
-            ))
+            .get(&format!("/datasets/{ds}/data-annotations/samples/{}", ids[0]))
             .await
             .body;
-        assert_eq!(
-            s["labels"][0]["name"], "pussycat",
-            "{b}: a rename reaches the samples"
-        );
+        assert_eq!(s["labels"][0]["name"], "pussycat", "{b}: a rename reaches the samples");
 
         let by_name = t
             .put(
@@ -484,19 +420,13 @@ async fn labels_are_listed_created_changed_renamed_and_deleted_with_their_sample
             .await;
         assert_eq!(deleted.status, 200, "{b}: {:?}", deleted.body);
         assert_eq!(
-            t.get(&format!(
-                "/datasets/{ds}/data-annotations/samples/{}",
-                ids[0]
-            ))
-            .await
-            .status,
+            t.get(&format!("/datasets/{ds}/data-annotations/samples/{}", ids[0]))
+                .await
+                .status,
             404
         );
         let kept = t
-            .get(&format!(
-                "/datasets/{ds}/data-annotations/samples/{}",
-                ids[1]
-            ))
+            .get(&format!("/datasets/{ds}/data-annotations/samples/{}", ids[1]))
             .await
             .body;
         assert_eq!(names(&kept, "labels", "name"), vec!["dog"]);
@@ -505,39 +435,24 @@ async fn labels_are_listed_created_changed_renamed_and_deleted_with_their_sample
         let del = t.delete(&format!("{path}/%E8%8D%89%E8%8E%93")).await;
         assert_eq!(del.status, 204, "{b}: {:?}", del.body);
         assert_eq!(
-            t.get(&format!(
-                "/datasets/{ds}/data-annotations/samples/{}",
-                ids[2]
-            ))
-            .await
-            .status,
+            t.get(&format!("/datasets/{ds}/data-annotations/samples/{}", ids[2]))
+                .await
+                .status,
             404
         );
-        assert_eq!(
-            names(&t.get(&path).await.body, "labels", "name"),
-            vec!["dog", "Cat2"]
-        );
+        assert_eq!(names(&t.get(&path).await.body, "labels", "name"), vec!["dog", "Cat2"]);
 
         // Policy 0 keeps the samples, now unlabeled.
         let del = t
-            .post(
-                &format!("{path}/delete"),
-                json!({"labels": [{"name": "dog"}]}),
-            )
+            .post(&format!("{path}/delete"), json!({"labels": [{"name": "dog"}]}))
             .await;
         assert_eq!(del.status, 200);
         let s = t
-            .get(&format!(
-                "/datasets/{ds}/data-annotations/samples/{}",
-                ids[1]
-            ))
+            .get(&format!("/datasets/{ds}/data-annotations/samples/{}", ids[1]))
             .await
             .body;
         assert_eq!(
-            (
-                s["labels"].as_array().unwrap().len(),
-                s["sample_status"].as_str()
-            ),
+            (s["labels"].as_array().unwrap().len(), s["sample_status"].as_str()),
             (0, Some("UN_ANNOTATION")),
             "{b}"
         );
@@ -547,18 +462,14 @@ async fn labels_are_listed_created_changed_renamed_and_deleted_with_their_sample
 #[tokio::test]
 async fn health_and_openapi_need_no_token() {
     for t in common::spawn_all().await {
-        let h = t
-            .send(reqwest::Method::GET, &t.root("/health"), None, None)
-            .await;
+        let h = t.send(reqwest::Method::GET, &t.root("/health"), None, None).await;
         assert_eq!(h.status, 200);
         assert_eq!(h.body, json!({"status": "ok", "backend": t.backend}));
-        let doc = t
-            .send(reqwest::Method::GET, &t.root("/openapi.json"), None, None)
-            .await;
+        let doc = t.send(reqwest::Method::GET, &t.root("/openapi.json"), None, None).await;
         assert_eq!(doc.status, 200);
-        assert!(doc.body["paths"]
-            ["/v2/{project_id}/datasets/{dataset_id}/data-annotations/samples"]["post"]
-            .is_object());
+        assert!(
+            doc.body["paths"]["/v2/{project_id}/datasets/{dataset_id}/data-annotations/samples"]["post"].is_object()
+        );
     }
 }
 

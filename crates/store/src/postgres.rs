@@ -9,9 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use deadpool_postgres::{
-    GenericClient, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime,
-};
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use serde_json::{Map, Value};
 use teamlabel_core::app::now_ms;
 use teamlabel_core::auth::Role;
@@ -20,8 +18,8 @@ use teamlabel_core::error::{codes, Error, Result};
 use teamlabel_core::labels::{LabelAttribute, LabelDef};
 use teamlabel_core::rules::PlacedLabel;
 use teamlabel_core::store::{
-    DatasetChange, DatasetQuery, DatasetRecord, DeletedSample, LabelUsage, Project, SampleCounts,
-    SampleQuery, SampleRecord, Store, TokenRecord, User,
+    DatasetChange, DatasetQuery, DatasetRecord, DeletedSample, LabelUsage, Project, SampleCounts, SampleQuery,
+    SampleRecord, Store, TokenRecord, User,
 };
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{FromSql, Json, ToSql};
@@ -121,10 +119,7 @@ impl PgStore {
             .await
             .context("creating schema_migrations")?;
             let applied = tx
-                .query_opt(
-                    "SELECT 1 FROM schema_migrations WHERE version = $1",
-                    &[version],
-                )
+                .query_opt("SELECT 1 FROM schema_migrations WHERE version = $1", &[version])
                 .await
                 .context("reading schema_migrations")?
                 .is_some();
@@ -208,9 +203,7 @@ fn check_schema_name(schema: &str) -> anyhow::Result<()> {
     let valid = !schema.is_empty()
         && schema.len() <= 63
         && !schema.starts_with(|c: char| c.is_ascii_digit())
-        && schema
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        && schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     anyhow::ensure!(
         valid,
         "schema name {schema:?} must be 1 to 63 letters, digits and _, not starting with a digit"
@@ -251,16 +244,12 @@ fn sql(context: &'static str) -> impl Fn(tokio_postgres::Error) -> Error {
 }
 
 fn is_unique_violation(e: &tokio_postgres::Error, constraint: &str) -> bool {
-    e.as_db_error().is_some_and(|db| {
-        *db.code() == SqlState::UNIQUE_VIOLATION && db.constraint() == Some(constraint)
-    })
+    e.as_db_error()
+        .is_some_and(|db| *db.code() == SqlState::UNIQUE_VIOLATION && db.constraint() == Some(constraint))
 }
 
 fn dataset_exists(name: &str) -> Error {
-    Error::bad_request(
-        codes::DATASET_EXISTS,
-        format!("Dataset already exists: {name}"),
-    )
+    Error::bad_request(codes::DATASET_EXISTS, format!("Dataset already exists: {name}"))
 }
 
 fn label_exists(label: &LabelDef) -> Error {
@@ -292,9 +281,7 @@ fn col<'a, T: FromSql<'a>>(row: &'a Row, name: &str) -> Result<T> {
 fn json_object(value: Value, what: &str) -> Result<Map<String, Value>> {
     match value {
         Value::Object(map) => Ok(map),
-        other => Err(Error::internal(format!(
-            "stored {what} is not a JSON object: {other}"
-        ))),
+        other => Err(Error::internal(format!("stored {what} is not a JSON object: {other}"))),
     }
 }
 
@@ -311,8 +298,7 @@ fn project_from_row(row: &Row) -> Result<Project> {
 }
 
 fn role(code: i32) -> Result<Role> {
-    Role::from_code(i64::from(code))
-        .ok_or_else(|| Error::internal(format!("stored role {code} is unknown")))
+    Role::from_code(i64::from(code)).ok_or_else(|| Error::internal(format!("stored role {code} is unknown")))
 }
 
 fn user_from_row(row: &Row) -> Result<User> {
@@ -348,8 +334,7 @@ fn dataset_from_row(row: &Row) -> Result<DatasetRecord> {
 }
 
 fn label_type(code: i32) -> Result<LabelType> {
-    LabelType::from_code(i64::from(code))
-        .ok_or_else(|| Error::internal(format!("stored label type {code} is unknown")))
+    LabelType::from_code(i64::from(code)).ok_or_else(|| Error::internal(format!("stored label type {code} is unknown")))
 }
 
 fn label_from_row(row: &Row) -> Result<LabelDef> {
@@ -386,9 +371,8 @@ fn sample_from_row(row: &Row) -> Result<(i64, SampleRecord)> {
         text_len: col(row, "text_len")?,
         metadata: json_object(col(row, "metadata")?, "sample metadata")?,
         sample_usage: col(row, "sample_usage")?,
-        status: SampleStatus::from_db(&status).ok_or_else(|| {
-            Error::internal(format!("stored sample status {status:?} is unknown"))
-        })?,
+        status: SampleStatus::from_db(&status)
+            .ok_or_else(|| Error::internal(format!("stored sample status {status:?} is unknown")))?,
         sample_time: col(row, "sample_time")?,
         update_time: col(row, "update_time")?,
         labels: Vec::new(),
@@ -404,10 +388,7 @@ fn deleted_from_row(row: &Row) -> Result<DeletedSample> {
 }
 
 /// Loads the labels of the samples `seqs` in one query and puts them on the samples, in order.
-async fn attach_labels<C: GenericClient>(
-    db: &C,
-    samples: Vec<(i64, SampleRecord)>,
-) -> Result<Vec<SampleRecord>> {
+async fn attach_labels<C: GenericClient>(db: &C, samples: Vec<(i64, SampleRecord)>) -> Result<Vec<SampleRecord>> {
     if samples.is_empty() {
         return Ok(Vec::new());
     }
@@ -435,10 +416,7 @@ async fn attach_labels<C: GenericClient>(
             score: col(row, "score")?,
             annotated_by: col(row, "annotated_by")?,
         };
-        by_seq
-            .entry(col(row, "sample_seq")?)
-            .or_default()
-            .push(label);
+        by_seq.entry(col(row, "sample_seq")?).or_default().push(label);
     }
     Ok(samples
         .into_iter()
@@ -580,15 +558,10 @@ impl Store for PgStore {
     async fn get_project(&self, id: &str) -> Result<Project> {
         let client = self.client().await?;
         let row = client
-            .query_opt(
-                "SELECT id, name, create_time FROM projects WHERE id = $1",
-                &[&id],
-            )
+            .query_opt("SELECT id, name, create_time FROM projects WHERE id = $1", &[&id])
             .await
             .map_err(sql("get project"))?
-            .ok_or_else(|| {
-                Error::not_found(codes::INVALID_PROJECT, format!("Project not found: {id}"))
-            })?;
+            .ok_or_else(|| Error::not_found(codes::INVALID_PROJECT, format!("Project not found: {id}")))?;
         project_from_row(&row)
     }
 
@@ -727,9 +700,7 @@ impl Store for PgStore {
         let client = self.client().await?;
         let row = client
             .query_opt(
-                &format!(
-                    "SELECT {DATASET_COLUMNS} FROM datasets WHERE id = $1 AND project_id = $2"
-                ),
+                &format!("SELECT {DATASET_COLUMNS} FROM datasets WHERE id = $1 AND project_id = $2"),
                 &[&dataset_id, &project_id],
             )
             .await
@@ -738,21 +709,14 @@ impl Store for PgStore {
         dataset_from_row(&row)
     }
 
-    async fn list_datasets(
-        &self,
-        project_id: &str,
-        query: &DatasetQuery,
-    ) -> Result<(u64, Vec<DatasetRecord>)> {
+    async fn list_datasets(&self, project_id: &str, query: &DatasetQuery) -> Result<(u64, Vec<DatasetRecord>)> {
         let mut params = Params::default();
         let mut filter = format!("project_id = {}", params.push(project_id.to_string()));
         if let Some(dataset_type) = query.dataset_type {
             filter += &format!(" AND dataset_type = {}", params.push(dataset_type.code()));
         }
         if let Some(search) = query.search_content.as_deref().filter(|s| !s.is_empty()) {
-            filter += &format!(
-                " AND name ILIKE {} ESCAPE '\\'",
-                params.push(contains_pattern(search))
-            );
+            filter += &format!(" AND name ILIKE {} ESCAPE '\\'", params.push(contains_pattern(search)));
         }
         let direction = if query.ascending { "ASC" } else { "DESC" };
         // Names sort by code point, as in SQLite, whatever the database's collation.
@@ -785,10 +749,7 @@ impl Store for PgStore {
             .query_one(&count_sql, &refs[..total_params])
             .await
             .map_err(sql("count datasets"))?;
-        let rows = tx
-            .query(&page_sql, &refs)
-            .await
-            .map_err(sql("list datasets"))?;
+        let rows = tx.query(&page_sql, &refs).await.map_err(sql("list datasets"))?;
         tx.commit().await.map_err(sql("commit list datasets"))?;
         let total = count(col(&total_row, "total")?);
         let datasets = rows.iter().map(dataset_from_row).collect::<Result<_>>()?;
@@ -824,31 +785,20 @@ impl Store for PgStore {
                 Some(SampleStatus::UnAnnotation) => entry.un_annotation += n,
                 Some(SampleStatus::ManualAnnotation) => entry.manual_annotation += n,
                 Some(SampleStatus::AutoAnnotation) => entry.auto_annotation += n,
-                None => {
-                    return Err(Error::internal(format!(
-                        "stored sample status {status:?} is unknown"
-                    )))
-                }
+                None => return Err(Error::internal(format!("stored sample status {status:?} is unknown"))),
             }
         }
         Ok(counts)
     }
 
-    async fn update_dataset(
-        &self,
-        dataset_id: &str,
-        change: &DatasetChange,
-    ) -> Result<Vec<DeletedSample>> {
+    async fn update_dataset(&self, dataset_id: &str, change: &DatasetChange) -> Result<Vec<DeletedSample>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(sql("begin"))?;
         // Locks the dataset row: concurrent changes of one dataset (label positions) queue up.
-        tx.query_opt(
-            "SELECT 1 FROM datasets WHERE id = $1 FOR UPDATE",
-            &[&dataset_id],
-        )
-        .await
-        .map_err(sql("lock dataset"))?
-        .ok_or_else(|| Error::dataset_not_found(dataset_id))?;
+        tx.query_opt("SELECT 1 FROM datasets WHERE id = $1 FOR UPDATE", &[&dataset_id])
+            .await
+            .map_err(sql("lock dataset"))?
+            .ok_or_else(|| Error::dataset_not_found(dataset_id))?;
 
         let mut deleted = Vec::new();
         if !change.delete_labels.is_empty() {
@@ -941,12 +891,7 @@ impl Store for PgStore {
                  description = COALESCE($3, description),
                  update_time = $4
              WHERE id = $1",
-            &[
-                &dataset_id,
-                &change.name,
-                &change.description,
-                &change.update_time,
-            ],
+            &[&dataset_id, &change.name, &change.description, &change.update_time],
         )
         .await
         .map_err(|e| {
@@ -1015,11 +960,7 @@ impl Store for PgStore {
             .collect()
     }
 
-    async fn find_sample_names(
-        &self,
-        dataset_id: &str,
-        names: &[String],
-    ) -> Result<HashSet<String>> {
+    async fn find_sample_names(&self, dataset_id: &str, names: &[String]) -> Result<HashSet<String>> {
         if names.is_empty() {
             return Ok(HashSet::new());
         }
@@ -1135,10 +1076,8 @@ impl Store for PgStore {
                 .ok_or_else(|| Error::internal(format!("no seq returned for sample {}", s.id)))?;
             for (ordinal, label) in s.labels.iter().enumerate() {
                 label_seqs.push(seq);
-                ordinals.push(
-                    i32::try_from(ordinal)
-                        .map_err(|_| Error::internal("sample label ordinal out of range"))?,
-                );
+                ordinals
+                    .push(i32::try_from(ordinal).map_err(|_| Error::internal("sample label ordinal out of range"))?);
                 label_ids.push(label.label_id);
                 instance_ids.push(label.instance_id.as_deref());
                 properties.push(Json(&label.property));
@@ -1168,11 +1107,7 @@ impl Store for PgStore {
         tx.commit().await.map_err(sql("commit insert samples"))
     }
 
-    async fn list_samples(
-        &self,
-        dataset_id: &str,
-        query: &SampleQuery,
-    ) -> Result<(u64, Vec<SampleRecord>)> {
+    async fn list_samples(&self, dataset_id: &str, query: &SampleQuery) -> Result<(u64, Vec<SampleRecord>)> {
         let mut params = Params::default();
         let mut filter = format!("s.dataset_id = {}", params.push(dataset_id.to_string()));
         if let Some(statuses) = &query.statuses {
@@ -1218,14 +1153,8 @@ impl Store for PgStore {
             .query_one(&count_sql, &refs[..total_params])
             .await
             .map_err(sql("count samples"))?;
-        let rows = tx
-            .query(&page_sql, &refs)
-            .await
-            .map_err(sql("list samples"))?;
-        let page = rows
-            .iter()
-            .map(sample_from_row)
-            .collect::<Result<Vec<_>>>()?;
+        let rows = tx.query(&page_sql, &refs).await.map_err(sql("list samples"))?;
+        let page = rows.iter().map(sample_from_row).collect::<Result<Vec<_>>>()?;
         let samples = attach_labels(&tx, page).await?;
         tx.commit().await.map_err(sql("commit list samples"))?;
         Ok((count(col(&total_row, "total")?), samples))

@@ -18,8 +18,8 @@ use teamlabel_core::error::{codes, Error, Result};
 use teamlabel_core::labels::LabelDef;
 use teamlabel_core::rules::PlacedLabel;
 use teamlabel_core::store::{
-    DatasetChange, DatasetQuery, DatasetRecord, DeletedSample, LabelUsage, Project, SampleCounts,
-    SampleQuery, SampleRecord, Store, TokenRecord, User,
+    DatasetChange, DatasetQuery, DatasetRecord, DeletedSample, LabelUsage, Project, SampleCounts, SampleQuery,
+    SampleRecord, Store, TokenRecord, User,
 };
 
 use crate::migrations;
@@ -88,8 +88,14 @@ impl SqliteStore {
         )?;
         migrate(&mut writer)?;
         let manager = SqliteConnectionManager::file(path)
-            .with_flags(rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX | rusqlite::OpenFlags::SQLITE_OPEN_URI)
-            .with_init(|c| c.execute_batch("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA query_only = ON;"));
+            .with_flags(
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+            )
+            .with_init(|c| {
+                c.execute_batch("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA query_only = ON;")
+            });
         let readers = r2d2::Pool::builder().max_size(8).build(manager)?;
         Ok(Self {
             path: path.to_path_buf(),
@@ -117,10 +123,7 @@ impl SqliteStore {
             3 => "EXTRA",
             _ => "UNKNOWN",
         };
-        Ok(vec![
-            ("journal_mode".into(), mode),
-            ("synchronous".into(), sync.into()),
-        ])
+        Ok(vec![("journal_mode".into(), mode), ("synchronous".into(), sync.into())])
     }
 
     async fn read<T, F>(&self, f: F) -> Result<T>
@@ -163,7 +166,9 @@ impl SqliteStore {
 }
 
 fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
-    conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)")?;
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    )?;
     for (version, sql) in migrations::SQLITE {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let done: bool = tx.query_row(
@@ -331,11 +336,20 @@ impl Store for SqliteStore {
     async fn insert_project(&self, project: &Project, owner: &User) -> Result<()> {
         let (project, owner) = (project.clone(), owner.clone());
         self.write(move |tx| {
-            tx.execute("INSERT INTO projects (id, name, create_time) VALUES (?1, ?2, ?3)", params![project.id, project.name, project.create_time])
-                .map_err(db_err)?;
+            tx.execute(
+                "INSERT INTO projects (id, name, create_time) VALUES (?1, ?2, ?3)",
+                params![project.id, project.name, project.create_time],
+            )
+            .map_err(db_err)?;
             tx.execute(
                 "INSERT INTO users (id, project_id, email, role, create_time) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![owner.id, owner.project_id, owner.email, owner.role.code(), owner.create_time],
+                params![
+                    owner.id,
+                    owner.project_id,
+                    owner.email,
+                    owner.role.code(),
+                    owner.create_time
+                ],
             )
             .map_err(db_err)?;
             Ok(())
@@ -349,27 +363,18 @@ impl Store for SqliteStore {
             .read({
                 let id = id.clone();
                 move |c| {
-                    c.query_row(
-                        "SELECT id, name, create_time FROM projects WHERE id = ?1",
-                        [id],
-                        |r| {
-                            Ok(Project {
-                                id: r.get(0)?,
-                                name: r.get(1)?,
-                                create_time: r.get(2)?,
-                            })
-                        },
-                    )
+                    c.query_row("SELECT id, name, create_time FROM projects WHERE id = ?1", [id], |r| {
+                        Ok(Project {
+                            id: r.get(0)?,
+                            name: r.get(1)?,
+                            create_time: r.get(2)?,
+                        })
+                    })
                     .optional()
                 }
             })
             .await?;
-        found.ok_or_else(|| {
-            Error::not_found(
-                codes::INVALID_PROJECT,
-                format!("Project does not exist: {id}"),
-            )
-        })
+        found.ok_or_else(|| Error::not_found(codes::INVALID_PROJECT, format!("Project does not exist: {id}")))
     }
 
     async fn find_first_project(&self) -> Result<Option<Project>> {
@@ -490,19 +495,19 @@ impl Store for SqliteStore {
             .read({
                 let id = id.clone();
                 move |c| {
-                    c.query_row(&format!("SELECT {DATASET_COLUMNS} FROM datasets WHERE project_id = ?1 AND id = ?2"), params![p, id], dataset_from_row)
-                        .optional()
+                    c.query_row(
+                        &format!("SELECT {DATASET_COLUMNS} FROM datasets WHERE project_id = ?1 AND id = ?2"),
+                        params![p, id],
+                        dataset_from_row,
+                    )
+                    .optional()
                 }
             })
             .await?;
         found.ok_or_else(|| Error::dataset_not_found(&id))
     }
 
-    async fn list_datasets(
-        &self,
-        project_id: &str,
-        query: &DatasetQuery,
-    ) -> Result<(u64, Vec<DatasetRecord>)> {
+    async fn list_datasets(&self, project_id: &str, query: &DatasetQuery) -> Result<(u64, Vec<DatasetRecord>)> {
         let (p, q) = (project_id.to_string(), query.clone());
         self.read(move |c| {
             let mut filter = String::from("project_id = ?1");
@@ -559,11 +564,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn update_dataset(
-        &self,
-        dataset_id: &str,
-        change: &DatasetChange,
-    ) -> Result<Vec<DeletedSample>> {
+    async fn update_dataset(&self, dataset_id: &str, change: &DatasetChange) -> Result<Vec<DeletedSample>> {
         let (id, ch) = (dataset_id.to_string(), change.clone());
         self.write(move |tx| {
             let exists: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM datasets WHERE id = ?1)", [&id], |r| r.get(0)).map_err(db_err)?;
@@ -624,10 +625,7 @@ impl Store for SqliteStore {
         let (p, id) = (project_id.to_string(), dataset_id.to_string());
         self.write(move |tx| {
             let n = tx
-                .execute(
-                    "DELETE FROM datasets WHERE project_id = ?1 AND id = ?2",
-                    params![p, id],
-                )
+                .execute("DELETE FROM datasets WHERE project_id = ?1 AND id = ?2", params![p, id])
                 .map_err(db_err)?;
             if n == 0 {
                 return Err(Error::dataset_not_found(&id));
@@ -640,8 +638,12 @@ impl Store for SqliteStore {
     async fn list_labels(&self, dataset_id: &str) -> Result<Vec<LabelDef>> {
         let id = dataset_id.to_string();
         self.read(move |c| {
-            let mut stmt = c.prepare_cached("SELECT id, name, type, property, attributes FROM labels WHERE dataset_id = ?1 ORDER BY position, id")?;
-            let rows = stmt.query_map([id], label_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut stmt = c.prepare_cached(
+                "SELECT id, name, type, property, attributes FROM labels WHERE dataset_id = ?1 ORDER BY position, id",
+            )?;
+            let rows = stmt
+                .query_map([id], label_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(rows)
         })
         .await
@@ -669,16 +671,11 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn find_sample_names(
-        &self,
-        dataset_id: &str,
-        names: &[String],
-    ) -> Result<HashSet<String>> {
+    async fn find_sample_names(&self, dataset_id: &str, names: &[String]) -> Result<HashSet<String>> {
         let (id, names) = (dataset_id.to_string(), names.to_vec());
         self.read(move |c| {
             let mut found = HashSet::new();
-            let mut stmt =
-                c.prepare_cached("SELECT 1 FROM samples WHERE dataset_id = ?1 AND name = ?2")?;
+            let mut stmt = c.prepare_cached("SELECT 1 FROM samples WHERE dataset_id = ?1 AND name = ?2")?;
             for n in names {
                 if stmt.exists(params![id, n])? {
                     found.insert(n);
@@ -732,11 +729,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn list_samples(
-        &self,
-        dataset_id: &str,
-        query: &SampleQuery,
-    ) -> Result<(u64, Vec<SampleRecord>)> {
+    async fn list_samples(&self, dataset_id: &str, query: &SampleQuery) -> Result<(u64, Vec<SampleRecord>)> {
         let (id, q) = (dataset_id.to_string(), query.clone());
         self.read(move |c| {
             let mut filter = String::from("s.dataset_id = ?1");
@@ -785,7 +778,11 @@ impl Store for SqliteStore {
                 let id = id.clone();
                 move |c| {
                     let row = c
-                        .query_row(&format!("SELECT {SAMPLE_COLUMNS} FROM samples s WHERE s.dataset_id = ?1 AND s.id = ?2"), params![d, id], sample_from_row)
+                        .query_row(
+                            &format!("SELECT {SAMPLE_COLUMNS} FROM samples s WHERE s.dataset_id = ?1 AND s.id = ?2"),
+                            params![d, id],
+                            sample_from_row,
+                        )
                         .optional()?;
                     match row {
                         None => Ok(None),
@@ -804,11 +801,18 @@ impl Store for SqliteStore {
     async fn delete_samples(&self, dataset_id: &str, ids: &[String]) -> Result<Vec<DeletedSample>> {
         let (d, ids) = (dataset_id.to_string(), ids.to_vec());
         self.write(move |tx| {
-            let mut stmt = tx.prepare_cached("DELETE FROM samples WHERE dataset_id = ?1 AND id = ?2 RETURNING id, blob_sha256").map_err(db_err)?;
+            let mut stmt = tx
+                .prepare_cached("DELETE FROM samples WHERE dataset_id = ?1 AND id = ?2 RETURNING id, blob_sha256")
+                .map_err(db_err)?;
             let mut deleted = Vec::new();
             for id in ids {
                 if let Some(row) = stmt
-                    .query_row(params![d, id], |r| Ok(DeletedSample { id: r.get(0)?, blob_sha256: r.get(1)? }))
+                    .query_row(params![d, id], |r| {
+                        Ok(DeletedSample {
+                            id: r.get(0)?,
+                            blob_sha256: r.get(1)?,
+                        })
+                    })
                     .optional()
                     .map_err(db_err)?
                 {

@@ -11,8 +11,7 @@ use teamlabel_core::ids::{new_alnum19, new_hex32};
 use teamlabel_core::labels::LabelDef;
 use teamlabel_core::rules::PlacedLabel;
 use teamlabel_core::store::{
-    DatasetChange, DatasetQuery, DatasetRecord, Project, SampleQuery, SampleRecord, Store,
-    TokenRecord, User,
+    DatasetChange, DatasetQuery, DatasetRecord, Project, SampleQuery, SampleRecord, Store, TokenRecord, User,
 };
 use teamlabel_store::{PgStore, SqliteStore};
 
@@ -137,21 +136,13 @@ async fn projects_users_and_tokens_are_stored_and_found() {
         let s = b.store.as_ref();
         let (p, owner) = project(s).await;
         assert_eq!(s.get_project(&p.id).await.unwrap(), p, "{}", b.name);
-        assert_eq!(
-            s.get_project(&new_hex32()).await.unwrap_err().kind,
-            ErrorKind::NotFound
-        );
+        assert_eq!(s.get_project(&new_hex32()).await.unwrap_err().kind, ErrorKind::NotFound);
         assert!(s.find_first_project().await.unwrap().is_some());
         assert_eq!(
             s.find_user_by_email(&p.id, &owner.email).await.unwrap(),
             Some(owner.clone())
         );
-        assert_eq!(
-            s.find_user_by_email(&p.id, "nobody@example.com")
-                .await
-                .unwrap(),
-            None
-        );
+        assert_eq!(s.find_user_by_email(&p.id, "nobody@example.com").await.unwrap(), None);
 
         let member = User {
             id: new_hex32(),
@@ -207,17 +198,11 @@ async fn datasets_are_listed_sorted_filtered_and_paged_within_their_project() {
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", b.name));
         }
-        s.insert_dataset(
-            &dataset(&other.id, "a_dog", DatasetType::ImageClassification, 1),
-            &[],
-        )
-        .await
-        .unwrap();
+        s.insert_dataset(&dataset(&other.id, "a_dog", DatasetType::ImageClassification, 1), &[])
+            .await
+            .unwrap();
         let dup = s
-            .insert_dataset(
-                &dataset(&p.id, "a_dog", DatasetType::ImageClassification, 5),
-                &[],
-            )
+            .insert_dataset(&dataset(&p.id, "a_dog", DatasetType::ImageClassification, 5), &[])
             .await
             .unwrap_err();
         assert_eq!(dup.code, codes::DATASET_EXISTS, "{}", b.name);
@@ -282,10 +267,7 @@ async fn datasets_are_listed_sorted_filtered_and_paged_within_their_project() {
             dataset_type: Some(DatasetType::ObjectDetection),
             ..q.clone()
         };
-        assert_eq!(
-            s.list_datasets(&p.id, &typed).await.unwrap().1[0].name,
-            "d_cat"
-        );
+        assert_eq!(s.list_datasets(&p.id, &typed).await.unwrap().1[0].name, "d_cat");
 
         let d = &rows[1];
         assert_eq!(s.get_dataset(&p.id, &d.id).await.unwrap(), *d);
@@ -300,10 +282,7 @@ async fn datasets_are_listed_sorted_filtered_and_paged_within_their_project() {
             ErrorKind::NotFound
         );
         s.delete_dataset(&p.id, &d.id).await.unwrap();
-        assert_eq!(
-            s.get_dataset(&p.id, &d.id).await.unwrap_err().kind,
-            ErrorKind::NotFound
-        );
+        assert_eq!(s.get_dataset(&p.id, &d.id).await.unwrap_err().kind, ErrorKind::NotFound);
         assert!(
             s.list_labels(&d.id).await.unwrap().is_empty(),
             "{}: labels go with the dataset",
@@ -351,18 +330,11 @@ async fn samples_are_stored_with_labels_and_filtered() {
         s.insert_samples(&samples)
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", b.name));
-        let dup = s
-            .insert_samples(&[sample(&d.id, "0.png", vec![])])
-            .await
-            .unwrap_err();
+        let dup = s.insert_samples(&[sample(&d.id, "0.png", vec![])]).await.unwrap_err();
         assert_eq!(dup.code, codes::SAMPLE_EXISTS, "{}", b.name);
 
         let got = s.get_sample(&d.id, &samples[2].id).await.unwrap();
-        assert_eq!(
-            got, samples[2],
-            "{}: a sample reads back as written",
-            b.name
-        );
+        assert_eq!(got, samples[2], "{}: a sample reads back as written", b.name);
         assert_eq!(
             s.get_sample(&d.id, &new_hex32()).await.unwrap_err().code,
             codes::SAMPLE_NOT_FOUND
@@ -407,10 +379,7 @@ async fn samples_are_stored_with_labels_and_filtered() {
             label_groups: vec![vec![car.id], vec![bus.id]],
             ..all.clone()
         };
-        assert_eq!(
-            s.list_samples(&d.id, &car_and_bus).await.unwrap().1[0].name,
-            "2.png"
-        );
+        assert_eq!(s.list_samples(&d.id, &car_and_bus).await.unwrap().1[0].name, "2.png");
         let car_or_bus = SampleQuery {
             label_groups: vec![vec![car.id, bus.id]],
             ..all.clone()
@@ -437,10 +406,7 @@ async fn samples_are_stored_with_labels_and_filtered() {
         };
         assert_eq!(s.list_samples(&d.id, &by_type).await.unwrap().0, 0);
 
-        let counts = s
-            .sample_counts(&[d.id.clone(), "none".into()])
-            .await
-            .unwrap();
+        let counts = s.sample_counts(&[d.id.clone(), "none".into()]).await.unwrap();
         assert_eq!(
             (
                 counts[&d.id].total,
@@ -453,10 +419,7 @@ async fn samples_are_stored_with_labels_and_filtered() {
         let mut usage = s.label_usage(&d.id).await.unwrap();
         usage.sort_by_key(|u| u.label_id);
         assert_eq!(
-            usage
-                .iter()
-                .map(|u| (u.count, u.sample_count))
-                .collect::<Vec<_>>(),
+            usage.iter().map(|u| (u.count, u.sample_count)).collect::<Vec<_>>(),
             vec![(3, 2), (2, 2)],
             "{}",
             b.name
@@ -466,10 +429,7 @@ async fn samples_are_stored_with_labels_and_filtered() {
             .find_sample_names(&d.id, &["0.png".into(), "9.png".into()])
             .await
             .unwrap();
-        assert_eq!(
-            names.into_iter().collect::<Vec<_>>(),
-            vec!["0.png".to_string()]
-        );
+        assert_eq!(names.into_iter().collect::<Vec<_>>(), vec!["0.png".to_string()]);
 
         let sha = samples[0].blob_sha256.clone().unwrap();
         assert!(s.blob_in_use(&sha).await.unwrap());
@@ -502,11 +462,7 @@ async fn label_changes_apply_in_one_transaction_with_their_sample_policy() {
         let labels = s.list_labels(&d.id).await.unwrap();
         let (cat, dog) = (&labels[0], &labels[1]);
         let only_cat = sample(&d.id, "cat.png", vec![placed(cat, json!({}))]);
-        let both = sample(
-            &d.id,
-            "both.png",
-            vec![placed(cat, json!({})), placed(dog, json!({}))],
-        );
+        let both = sample(&d.id, "both.png", vec![placed(cat, json!({})), placed(dog, json!({}))]);
         let only_dog = sample(&d.id, "dog.png", vec![placed(dog, json!({}))]);
         s.insert_samples(&[only_cat.clone(), both.clone(), only_dog.clone()])
             .await
@@ -526,11 +482,7 @@ async fn label_changes_apply_in_one_transaction_with_their_sample_policy() {
         assert!(s.update_dataset(&d.id, &change).await.unwrap().is_empty());
         let after = s.get_dataset(&p.id, &d.id).await.unwrap();
         assert_eq!(
-            (
-                after.name.as_str(),
-                after.description.as_str(),
-                after.update_time
-            ),
+            (after.name.as_str(), after.description.as_str(), after.update_time),
             ("renamed", "new", 7)
         );
         let names: Vec<_> = s
@@ -620,12 +572,9 @@ async fn label_changes_apply_in_one_transaction_with_their_sample_policy() {
         );
 
         // A dataset rename onto a taken name is the dataset's 400.
-        s.insert_dataset(
-            &dataset(&p.id, "taken", DatasetType::ImageClassification, 2),
-            &[],
-        )
-        .await
-        .unwrap();
+        s.insert_dataset(&dataset(&p.id, "taken", DatasetType::ImageClassification, 2), &[])
+            .await
+            .unwrap();
         let err = s
             .update_dataset(
                 &d.id,

@@ -4,8 +4,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use teamlabel_core::datasets::{
-    CreateDatasetRequest, CreateDatasetResponse, Dataset, DatasetStats, ListDatasetsQuery,
-    ListDatasetsResponse, StatsQuery, UpdateDatasetRequest,
+    CreateDatasetRequest, CreateDatasetResponse, Dataset, DatasetStats, ListDatasetsQuery, ListDatasetsResponse,
+    StatsQuery, UpdateDatasetRequest,
 };
 
 use super::DatasetPath;
@@ -35,10 +35,7 @@ pub async fn create_dataset(
     Caller(p): Caller,
     Json(req): Json<CreateDatasetRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(s.app.create_dataset(&p, &req).await?),
-    ))
+    Ok((StatusCode::CREATED, axum::Json(s.app.create_dataset(&p, &req).await?)))
 }
 
 /// Get a dataset, with its labels.
@@ -64,9 +61,7 @@ pub async fn update_dataset(
     Path(at): Path<DatasetPath>,
     Json(req): Json<UpdateDatasetRequest>,
 ) -> ApiResult<axum::Json<CreateDatasetResponse>> {
-    Ok(axum::Json(
-        s.app.update_dataset(&p, &at.dataset_id, &req).await?,
-    ))
+    Ok(axum::Json(s.app.update_dataset(&p, &at.dataset_id, &req).await?))
 }
 
 /// Delete a dataset with its labels and samples (stored files are kept).
@@ -92,7 +87,5 @@ pub async fn get_dataset_stats(
     Path(at): Path<DatasetPath>,
     Query(q): Query<StatsQuery>,
 ) -> ApiResult<axum::Json<DatasetStats>> {
-    Ok(axum::Json(
-        s.app.dataset_stats(&p, &at.dataset_id, &q).await?,
-    ))
+    Ok(axum::Json(s.app.dataset_stats(&p, &at.dataset_id, &q).await?))
 }

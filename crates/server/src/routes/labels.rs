@@ -76,9 +76,7 @@ pub async fn delete_labels(
     Query(q): Query<DeleteLabelsQuery>,
     Json(req): Json<LabelsRequest>,
 ) -> ApiResult<Response> {
-    Ok(batch(
-        s.app.delete_labels(&p, &at.dataset_id, &q, &req).await?,
-    ))
+    Ok(batch(s.app.delete_labels(&p, &at.dataset_id, &q, &req).await?))
 }
 
 /// Update one label by name with a bare property map.

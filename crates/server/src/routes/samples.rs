@@ -5,9 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use teamlabel_core::batch::BatchResponse;
-use teamlabel_core::samples::{
-    AddSamplesRequest, DeleteSamplesRequest, ListSamplesQuery, ListSamplesResponse, Sample,
-};
+use teamlabel_core::samples::{AddSamplesRequest, DeleteSamplesRequest, ListSamplesQuery, ListSamplesResponse, Sample};
 
 use super::{DatasetPath, SamplePath};
 use crate::error::{ApiResult, ErrorBody};
@@ -25,9 +23,7 @@ pub async fn list_samples(
     Path(at): Path<DatasetPath>,
     Query(q): Query<ListSamplesQuery>,
 ) -> ApiResult<axum::Json<ListSamplesResponse>> {
-    Ok(axum::Json(
-        s.app.list_samples(&p, &at.dataset_id, &q, &base).await?,
-    ))
+    Ok(axum::Json(s.app.list_samples(&p, &at.dataset_id, &q, &base).await?))
 }
 
 /// Add samples in a batch: bytes (base64) or references; per-item results.
@@ -41,9 +37,7 @@ pub async fn add_samples(
     Path(at): Path<DatasetPath>,
     Json(req): Json<AddSamplesRequest>,
 ) -> ApiResult<axum::Json<BatchResponse>> {
-    Ok(axum::Json(
-        s.app.add_samples(&p, &at.dataset_id, &req).await?,
-    ))
+    Ok(axum::Json(s.app.add_samples(&p, &at.dataset_id, &req).await?))
 }
 
 /// Delete samples in a batch.
@@ -57,9 +51,7 @@ pub async fn delete_samples(
     Path(at): Path<DatasetPath>,
     Json(req): Json<DeleteSamplesRequest>,
 ) -> ApiResult<axum::Json<BatchResponse>> {
-    Ok(axum::Json(
-        s.app.delete_samples(&p, &at.dataset_id, &req).await?,
-    ))
+    Ok(axum::Json(s.app.delete_samples(&p, &at.dataset_id, &req).await?))
 }
 
 /// Get one sample.
@@ -73,9 +65,7 @@ pub async fn get_sample(
     Path(at): Path<SamplePath>,
 ) -> ApiResult<axum::Json<Sample>> {
     Ok(axum::Json(
-        s.app
-            .get_sample(&p, &at.dataset_id, &at.sample_id, &base)
-            .await?,
+        s.app.get_sample(&p, &at.dataset_id, &at.sample_id, &base).await?,
     ))
 }
 
@@ -88,21 +78,14 @@ pub async fn get_sample_file(
     Caller(p): Caller,
     Path(at): Path<SamplePath>,
 ) -> ApiResult<Response> {
-    let file = s
-        .app
-        .get_sample_file(&p, &at.dataset_id, &at.sample_id)
-        .await?;
+    let file = s.app.get_sample_file(&p, &at.dataset_id, &at.sample_id).await?;
     let mut response = (StatusCode::OK, file.bytes).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_str(&file.content_type)
-            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+        HeaderValue::from_str(&file.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     if !file.inline {
         // Only ASCII-safe characters go into the header; others become '_'.
         let safe: String = file

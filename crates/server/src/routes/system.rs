@@ -22,14 +22,7 @@ pub struct Health {
 pub async fn health(State(s): State<ServerState>) -> Response {
     let backend = s.app.store.backend();
     match s.app.store.ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            axum::Json(Health {
-                status: "ok",
-                backend,
-            }),
-        )
-            .into_response(),
+        Ok(()) => (StatusCode::OK, axum::Json(Health { status: "ok", backend })).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "health check: store unreachable");
             (

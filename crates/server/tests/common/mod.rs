@@ -44,10 +44,7 @@ pub async fn spawn(backend: &'static str) -> TestApp {
     };
     let blobs = Arc::new(FsBlobStore::new(dir.path().join("blobs")).unwrap());
     let app = App::new(store, blobs, Limits::default());
-    let (project, _, token, _) = app
-        .create_project("test", "owner@example.com", 24)
-        .await
-        .unwrap();
+    let (project, _, token, _) = app.create_project("test", "owner@example.com", 24).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -99,13 +96,7 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
-    pub async fn send(
-        &self,
-        method: reqwest::Method,
-        url: &str,
-        token: Option<&str>,
-        body: Option<Vec<u8>>,
-    ) -> Answer {
+    pub async fn send(&self, method: reqwest::Method, url: &str, token: Option<&str>, body: Option<Vec<u8>>) -> Answer {
         let mut req = self.client.request(method, url);
         if let Some(t) = token {
             req = req.header("X-Auth-Token", t);
@@ -127,13 +118,8 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> Answer {
-        self.send(
-            reqwest::Method::GET,
-            &self.url(path),
-            Some(&self.token),
-            None,
-        )
-        .await
+        self.send(reqwest::Method::GET, &self.url(path), Some(&self.token), None)
+            .await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Answer {
@@ -157,13 +143,8 @@ impl TestApp {
     }
 
     pub async fn delete(&self, path: &str) -> Answer {
-        self.send(
-            reqwest::Method::DELETE,
-            &self.url(path),
-            Some(&self.token),
-            None,
-        )
-        .await
+        self.send(reqwest::Method::DELETE, &self.url(path), Some(&self.token), None)
+            .await
     }
 
     /// Creates a dataset and answers its id.
@@ -198,11 +179,7 @@ impl TestApp {
 
     /// A second project with its own owner token.
     pub async fn other_project(&self) -> (String, String) {
-        let (p, _, token, _) = self
-            .app
-            .create_project("other", "other@example.com", 24)
-            .await
-            .unwrap();
+        let (p, _, token, _) = self.app.create_project("other", "other@example.com", 24).await.unwrap();
         (p.id, token)
     }
 }

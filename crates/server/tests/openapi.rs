@@ -1,0 +1,59 @@
+//! The committed `openapi.json` is the API contract; it must be what the code generates.
+
+#[test]
+fn the_committed_openapi_document_matches_the_routes() {
+    let generated = serde_json::to_string_pretty(&teamlabel_server::openapi()).unwrap();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi.json");
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed.trim_end() == generated.trim_end(),
+        "openapi.json is out of date; regenerate it with: cargo run -q -p teamlabel -- openapi > openapi.json"
+    );
+}
+
+#[test]
+fn every_documented_endpoint_of_the_foundation_is_routed() {
+    let doc = serde_json::to_value(teamlabel_server::openapi()).unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, method) in [
+        ("/v2/{project_id}/datasets", "get"),
+        ("/v2/{project_id}/datasets", "post"),
+        ("/v2/{project_id}/datasets/{dataset_id}", "get"),
+        ("/v2/{project_id}/datasets/{dataset_id}", "put"),
+        ("/v2/{project_id}/datasets/{dataset_id}", "delete"),
+        ("/v2/{project_id}/datasets/{dataset_id}/data-annotations/stats", "get"),
+        ("/v2/{project_id}/datasets/{dataset_id}/data-annotations/labels", "get"),
+        ("/v2/{project_id}/datasets/{dataset_id}/data-annotations/labels", "post"),
+        ("/v2/{project_id}/datasets/{dataset_id}/data-annotations/labels", "put"),
+        (
+            "/v2/{project_id}/datasets/{dataset_id}/data-annotations/labels/delete",
+            "post",
+        ),
+        (
+            "/v2/{project_id}/datasets/{dataset_id}/data-annotations/labels/{label_name}",
+            "put",
+        ),
+        (
+            "/v2/{project_id}/datasets/{dataset_id}/data-annotations/labels/{label_name}",
+            "delete",
+        ),
+        ("/v2/{project_id}/datasets/{dataset_id}/data-annotations/samples", "get"),
+        (
+            "/v2/{project_id}/datasets/{dataset_id}/data-annotations/samples",
+            "post",
+        ),
+        (
+            "/v2/{project_id}/datasets/{dataset_id}/data-annotations/samples/delete",
+            "post",
+        ),
+        (
+            "/v2/{project_id}/datasets/{dataset_id}/data-annotations/samples/{sample_id}",
+            "get",
+        ),
+    ] {
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} is missing"
+        );
+    }
+}
