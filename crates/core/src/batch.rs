@@ -57,6 +57,35 @@ pub struct BatchResponse {
 }
 
 impl BatchResponse {
+    /// The answer of an all-or-nothing batch that failed: the items that passed are marked as
+    /// not applied (`ModelArts.4417`), and the first real failure stands on top.
+    pub fn none_applied(results: Vec<ItemResult>) -> Self {
+        let not_applied = Error::bad_request(
+            crate::error::codes::SAMPLE_LABELS_FAILED,
+            "not applied: another item of this all-or-nothing batch failed",
+        );
+        let first = results.iter().find(|r| !r.success).cloned();
+        let results = results
+            .into_iter()
+            .map(|r| {
+                if r.success {
+                    ItemResult {
+                        sample_id: r.sample_id,
+                        ..ItemResult::failed(&not_applied)
+                    }
+                } else {
+                    r
+                }
+            })
+            .collect();
+        Self {
+            success: false,
+            error_code: first.as_ref().and_then(|r| r.error_code.clone()),
+            error_msg: first.and_then(|r| r.error_msg),
+            results,
+        }
+    }
+
     pub fn from_results(results: Vec<ItemResult>) -> Self {
         let first = results.iter().find(|r| !r.success);
         Self {

@@ -134,4 +134,21 @@ pub mod codes {
     pub const SAMPLE_EXISTS: &str = "ModelArts.4422";
     pub const SIZE_UNKNOWN: &str = "ModelArts.4423";
     pub const SAMPLE_TOO_LARGE: &str = "ModelArts.4656";
+    pub const WORKFORCE_NOT_FOUND: &str = "ModelArts.4601";
+    pub const WORKFORCE_EXISTS: &str = "ModelArts.4602";
+    pub const WORKER_NOT_FOUND: &str = "ModelArts.4604";
+    pub const WORKER_EXISTS: &str = "ModelArts.4605";
+    pub const ONE_MANAGER: &str = "ModelArts.4617";
+    pub const DELETE_YOURSELF: &str = "ModelArts.4618";
+    pub const TASK_NOT_FOUND: &str = "ModelArts.4619";
+    pub const TASK_EXISTS: &str = "ModelArts.4620";
+    pub const TASK_START_FAILED: &str = "ModelArts.4621";
+    pub const WORKER_HAS_TASK: &str = "ModelArts.4628";
+    pub const WORKER_ACTION_FORBIDDEN: &str = "ModelArts.4600";
+    pub const LABELS_NOT_SET: &str = "ModelArts.4365";
+    pub const TOO_FEW_LABELERS: &str = "ModelArts.4822";
+    /// teamlabel: the stored labels changed since they were read (a newer version exists).
+    pub const VERSION_CONFLICT: &str = "ModelArts.4690";
+    /// The provider's "sample has been reviewed" code, used for writes to an accepted sample.
+    pub const SAMPLE_ACCEPTED: &str = "ModelArts.4606";
 }

@@ -322,10 +322,10 @@ impl App {
                 Err(e) => ItemResult::failed(&e),
             });
         }
-        let answer = BatchResponse::from_results(results);
-        if !answer.success {
-            return Ok(Err(answer));
+        if results.iter().any(|r| !r.success) {
+            return Ok(Err(BatchResponse::none_applied(results)));
         }
+        let answer = BatchResponse::from_results(results);
         let deleted = self
             .apply_label_change(dataset_id, plan.into_change(delete_policy, crate::app::now_ms()))
             .await?;

@@ -16,7 +16,10 @@ pub mod labels;
 pub mod rules;
 pub mod samples;
 pub mod store;
+pub mod team_samples;
 pub mod text;
+pub mod workforce_tasks;
+pub mod workforces;
 
 pub use app::{App, Limits};
 pub use error::{Error, ErrorKind, Result};

@@ -414,6 +414,7 @@ impl App {
                 status,
                 sample_time: now,
                 update_time: now,
+                version: 0,
                 labels: placed,
             },
             bytes,
@@ -560,6 +561,11 @@ impl App {
             sample_type,
             ..SampleQuery::default()
         };
+        if q.label_type.as_deref().is_some_and(|t| !t.is_empty()) && q.label_name.as_deref().is_none_or(str::is_empty) {
+            return Err(Error::invalid(
+                "label_type goes with label_name: give the label's name too",
+            ));
+        }
         if let Some(name) = q.label_name.as_deref().filter(|n| !n.is_empty()) {
             let label_type = match q.label_type.as_deref() {
                 None | Some("") => None,
@@ -573,48 +579,11 @@ impl App {
             query.label_groups.push(label_ids(&labels, name, label_type));
         }
         if let Some(raw) = q.search_conditions.as_deref().filter(|s| !s.is_empty()) {
-            let conditions: Vec<SearchCondition> = serde_json::from_str(raw).map_err(|e| {
-                Error::invalid(format!(
-                    "search_conditions must be a JSON list of conditions with label_list and sample_name: {e}"
-                ))
-            })?;
-            for (i, c) in conditions.iter().enumerate() {
-                if let Some(name) = &c.sample_name {
-                    if query.name.as_ref().is_some_and(|n| n != name) {
-                        query.label_groups.push(Vec::new());
-                    }
-                    query.name = Some(name.clone());
-                }
-                if let Some(list) = &c.label_list {
-                    let or = match list.op.as_deref() {
-                        None if list.labels.len() <= 1 => true,
-                        Some("OR") => true,
-                        Some("AND") => false,
-                        _ => {
-                            return Err(Error::invalid(format!(
-                                "search_conditions[{i}].label_list.op must be AND or OR (required with several labels)"
-                            )))
-                        }
-                    };
-                    let mut groups: Vec<Vec<i64>> = Vec::new();
-                    for (j, l) in list.labels.iter().enumerate() {
-                        let name = l.name.as_deref().ok_or_else(|| {
-                            Error::invalid(format!(
-                                "search_conditions[{i}].label_list.labels[{j}].name is required"
-                            ))
-                        })?;
-                        let t = match l.label_type {
-                            Some(code) => Some(LabelType::parse("type", code).map_err(Error::invalid)?),
-                            None => None,
-                        };
-                        groups.push(label_ids(&labels, name, t));
-                    }
-                    if or {
-                        query.label_groups.push(groups.concat());
-                    } else {
-                        query.label_groups.extend(groups);
-                    }
-                }
+            let found = parse_search_conditions(raw, &labels)?;
+            query.label_groups.extend(found.label_groups);
+            query.name = found.name;
+            if found.names_conflict {
+                query.label_groups.push(Vec::new());
             }
         }
         let (count, rows) = self.store.list_samples(dataset_id, &query).await?;
@@ -709,9 +678,69 @@ impl App {
     }
 }
 
+/// What `search_conditions` (a JSON list of conditions, AND-ed) asks for.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SearchFilter {
+    pub name: Option<String>,
+    /// Two conditions named different samples: nothing can match.
+    pub names_conflict: bool,
+    pub label_groups: Vec<crate::store::LabelGroup>,
+}
+
+/// Parses `search_conditions` against the dataset's labels. Supported condition keys:
+/// `label_list` (`op` AND/OR over `labels` of `name` + optional `type`) and `sample_name`; any
+/// other key is refused rather than silently ignored.
+pub fn parse_search_conditions(raw: &str, labels: &[LabelDef]) -> Result<SearchFilter> {
+    let conditions: Vec<SearchCondition> = serde_json::from_str(raw).map_err(|e| {
+        Error::invalid(format!(
+            "search_conditions must be a JSON list of conditions with label_list and sample_name: {e}"
+        ))
+    })?;
+    let mut out = SearchFilter::default();
+    for (i, c) in conditions.iter().enumerate() {
+        if let Some(name) = &c.sample_name {
+            if out.name.as_ref().is_some_and(|n| n != name) {
+                out.names_conflict = true;
+            }
+            out.name = Some(name.clone());
+        }
+        if let Some(list) = &c.label_list {
+            let or = match list.op.as_deref() {
+                None if list.labels.len() <= 1 => true,
+                Some("OR") => true,
+                Some("AND") => false,
+                _ => {
+                    return Err(Error::invalid(format!(
+                        "search_conditions[{i}].label_list.op must be AND or OR (required with several labels)"
+                    )))
+                }
+            };
+            let mut groups: Vec<Vec<i64>> = Vec::new();
+            for (j, l) in list.labels.iter().enumerate() {
+                let name = l.name.as_deref().ok_or_else(|| {
+                    Error::invalid(format!(
+                        "search_conditions[{i}].label_list.labels[{j}].name is required"
+                    ))
+                })?;
+                let t = match l.label_type {
+                    Some(code) => Some(LabelType::parse("type", code).map_err(Error::invalid)?),
+                    None => None,
+                };
+                groups.push(label_ids(labels, name, t));
+            }
+            if or {
+                out.label_groups.push(groups.concat());
+            } else {
+                out.label_groups.extend(groups);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Ids of the labels named `name` (of `label_type` when given); empty when none matches, which
 /// makes the filter match no sample.
-fn label_ids(labels: &[LabelDef], name: &str, label_type: Option<LabelType>) -> Vec<i64> {
+pub fn label_ids(labels: &[LabelDef], name: &str, label_type: Option<LabelType>) -> Vec<i64> {
     labels
         .iter()
         .filter(|l| l.name == name && label_type.is_none_or(|t| t == l.label_type))

@@ -130,6 +130,8 @@ pub struct SampleRecord {
     pub status: SampleStatus,
     pub sample_time: i64,
     pub update_time: i64,
+    /// Bumped by every label write to the dataset-level labels.
+    pub version: i64,
     pub labels: Vec<PlacedLabel>,
 }
 
@@ -162,6 +164,176 @@ pub struct LabelUsage {
 pub struct DeletedSample {
     pub id: String,
     pub blob_sha256: Option<String>,
+}
+
+/// A labeling team.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkforceRecord {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub description: String,
+    /// Filled on reads.
+    pub worker_count: u64,
+    pub create_time: i64,
+    pub update_time: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WorkforceQuery {
+    pub offset: u64,
+    pub limit: u64,
+    pub ascending: bool,
+    pub sort_by_name: bool,
+    pub search_content: Option<String>,
+    /// Only teams with a member chosen for this task.
+    pub task_id: Option<String>,
+}
+
+/// A member of a team: a user of the project with a team role.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkerRecord {
+    pub id: String,
+    pub workforce_id: String,
+    pub user_id: String,
+    /// Filled on reads from the user.
+    pub email: String,
+    pub role: Role,
+    pub description: String,
+    pub create_time: i64,
+    pub update_time: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WorkerQuery {
+    pub workforce_id: Option<String>,
+    pub role: Option<Role>,
+    pub offset: u64,
+    pub limit: u64,
+    pub ascending: bool,
+    pub sort_by_email: bool,
+}
+
+/// A team labeling task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskRecord {
+    pub id: String,
+    pub dataset_id: String,
+    pub name: String,
+    pub description: String,
+    pub status: i32,
+    pub repetition: i32,
+    /// The `workforces_config` as resolved at creation (teams with their chosen members).
+    pub workforces_config: Value,
+    pub sample_conditions: Option<Value>,
+    pub synchronize_data: bool,
+    pub synchronize_auto_labeling_data: bool,
+    pub auto_sync_dataset: bool,
+    pub data_sync_type: Option<i32>,
+    pub create_time: i64,
+    pub update_time: i64,
+}
+
+/// One labeler's copy of one sample's labels in a task; its existence is the assignment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CopyRecord {
+    pub id: i64,
+    pub worker_id: String,
+    /// A team sample state: `__NONE__`, `__UNREVIEWED__`, `__UNCHECK__`, `__ACCEPTED__`, ...
+    pub state: String,
+    pub version: i64,
+    pub labels: Vec<PlacedLabel>,
+    pub metadata: Option<Map<String, Value>>,
+    pub sample_usage: Option<String>,
+    pub update_time: i64,
+}
+
+/// A sample with its copies in one task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TeamSample {
+    pub sample: SampleRecord,
+    pub copies: Vec<CopyRecord>,
+}
+
+/// A labeler of a sample, as answered in `labelers`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Labeler {
+    pub worker_id: String,
+    pub email: String,
+    pub role: Role,
+}
+
+/// One copy as listed: the sample, the copy, and every labeler the sample is assigned to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TeamSampleRow {
+    pub sample: SampleRecord,
+    pub copy: CopyRecord,
+    pub labelers: Vec<Labeler>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TeamSampleQuery {
+    pub offset: u64,
+    pub limit: u64,
+    /// Only this member's copies.
+    pub worker_id: Option<String>,
+    pub states: Option<Vec<String>>,
+    /// As in `SampleQuery`, matched against the copy's labels.
+    pub label_groups: Vec<LabelGroup>,
+    /// Only this sample.
+    pub sample_id: Option<String>,
+}
+
+/// A new label set for a copy, applied only if the copy is still at `expected_version`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CopyWrite {
+    pub copy_id: i64,
+    pub expected_version: i64,
+    pub labels: Vec<PlacedLabel>,
+    pub metadata: Option<Map<String, Value>>,
+    pub sample_usage: Option<String>,
+    pub state: String,
+    pub update_time: i64,
+}
+
+/// A new dataset-level label set for a sample, applied only at `expected_version`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SampleWrite {
+    pub dataset_id: String,
+    pub sample_id: String,
+    pub expected_version: i64,
+    pub labels: Vec<PlacedLabel>,
+    pub metadata: Map<String, Value>,
+    pub sample_usage: Option<String>,
+    pub status: SampleStatus,
+    pub update_time: i64,
+}
+
+/// One applied label change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryRecord {
+    /// Set on reads.
+    pub id: i64,
+    pub dataset_id: String,
+    pub sample_id: String,
+    pub task_id: Option<String>,
+    pub worker_id: Option<String>,
+    pub actor_user_id: String,
+    pub actor_email: String,
+    pub change_time: i64,
+    pub state_before: String,
+    pub state_after: String,
+    pub labels_before: Value,
+    pub labels_after: Value,
+    pub version_after: i64,
+}
+
+/// How many copies of a task are in a state, per member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyCount {
+    pub worker_id: String,
+    pub state: String,
+    pub count: u64,
 }
 
 #[async_trait]
@@ -207,4 +379,99 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_samples(&self, dataset_id: &str, ids: &[String]) -> Result<Vec<DeletedSample>>;
     /// Whether any sample still points at the blob.
     async fn blob_in_use(&self, sha256: &str) -> Result<bool>;
+
+    // Teams and members.
+
+    /// A taken name is `ModelArts.4602`.
+    async fn insert_workforce(&self, workforce: &WorkforceRecord) -> Result<()>;
+    /// Missing (or of another project) is 404 `ModelArts.4601`.
+    async fn get_workforce(&self, project_id: &str, workforce_id: &str) -> Result<WorkforceRecord>;
+    async fn list_workforces(&self, project_id: &str, query: &WorkforceQuery) -> Result<(u64, Vec<WorkforceRecord>)>;
+    async fn update_workforce(&self, workforce: &WorkforceRecord) -> Result<()>;
+    /// Deletes the team with its members (and their task memberships and copies).
+    async fn delete_workforce(&self, project_id: &str, workforce_id: &str) -> Result<()>;
+    /// A user already in the team is `ModelArts.4605`.
+    async fn insert_worker(&self, worker: &WorkerRecord) -> Result<()>;
+    /// Missing (or of another team) is 404 `ModelArts.4604`.
+    async fn get_worker(&self, workforce_id: &str, worker_id: &str) -> Result<WorkerRecord>;
+    /// Members of the project's teams (of one team when the query names it).
+    async fn list_workers(&self, project_id: &str, query: &WorkerQuery) -> Result<(u64, Vec<WorkerRecord>)>;
+    async fn update_worker(&self, worker: &WorkerRecord) -> Result<()>;
+    /// Deletes those of `ids` that are members of the team; answers the deleted ids.
+    async fn delete_workers(&self, workforce_id: &str, ids: &[String]) -> Result<Vec<String>>;
+    /// Every team membership of a user.
+    async fn workers_of_user(&self, user_id: &str) -> Result<Vec<WorkerRecord>>;
+    /// Whether a member has copies not yet accepted in a task that is not finished.
+    async fn worker_has_open_work(&self, worker_id: &str) -> Result<bool>;
+
+    // Team tasks.
+
+    /// Inserts a task with its chosen members. A taken name is `ModelArts.4620`.
+    async fn insert_task(&self, task: &TaskRecord, worker_ids: &[String]) -> Result<()>;
+    /// Missing (or of another dataset) is 404 `ModelArts.4619`.
+    async fn get_task(&self, dataset_id: &str, task_id: &str) -> Result<TaskRecord>;
+    async fn list_tasks(&self, dataset_id: &str, offset: u64, limit: u64) -> Result<(u64, Vec<TaskRecord>)>;
+    /// Rewrites the task's fields, and its members when `worker_ids` is given.
+    async fn update_task(&self, task: &TaskRecord, worker_ids: Option<&[String]>) -> Result<()>;
+    async fn delete_task(&self, dataset_id: &str, task_id: &str) -> Result<()>;
+    /// The members chosen for a task.
+    async fn task_workers(&self, task_id: &str) -> Result<Vec<WorkerRecord>>;
+    /// Tasks a user is a member of, with that membership, newest first (or by name).
+    async fn list_user_tasks(
+        &self,
+        user_id: &str,
+        offset: u64,
+        limit: u64,
+        ascending: bool,
+        sort_by_name: bool,
+        search_content: Option<&str>,
+    ) -> Result<(u64, Vec<(TaskRecord, WorkerRecord)>)>;
+    /// Starts a task in one transaction: assigns every dataset sample matching the filters of
+    /// `samples` (paging ignored) to `repetition` distinct labelers, deterministically and
+    /// evenly (sample `i` in insertion order goes to labelers `(i * repetition + k) mod n`),
+    /// creating one empty copy each, and sets the task's status to `status`. Answers the
+    /// number of samples assigned.
+    #[allow(clippy::too_many_arguments)]
+    async fn start_task(
+        &self,
+        task_id: &str,
+        dataset_id: &str,
+        samples: &SampleQuery,
+        labelers: &[String],
+        repetition: u32,
+        status: i32,
+        now: i64,
+    ) -> Result<u64>;
+    /// Copy counts per member and state.
+    async fn task_copy_counts(&self, task_id: &str) -> Result<Vec<CopyCount>>;
+    /// Number of distinct samples in the task.
+    async fn task_sample_count(&self, task_id: &str) -> Result<u64>;
+    /// Label usage over the task's copies.
+    async fn task_label_usage(&self, task_id: &str) -> Result<Vec<LabelUsage>>;
+
+    // Label writes.
+
+    /// The samples of `sample_ids` that exist in the dataset, each with its copies in the task.
+    async fn load_team_samples(
+        &self,
+        task_id: &str,
+        dataset_id: &str,
+        sample_ids: &[String],
+    ) -> Result<Vec<TeamSample>>;
+    /// Applies copy writes and appends history in one transaction. If any copy moved past its
+    /// expected version, nothing is written and the answer is 409 `ModelArts.4690`.
+    async fn write_copies(&self, writes: &[CopyWrite], history: &[HistoryRecord]) -> Result<()>;
+    async fn list_team_samples(&self, task_id: &str, query: &TeamSampleQuery) -> Result<(u64, Vec<TeamSampleRow>)>;
+    /// The samples of `sample_ids` that exist in the dataset, with their labels.
+    async fn load_samples(&self, dataset_id: &str, sample_ids: &[String]) -> Result<Vec<SampleRecord>>;
+    /// Like `write_copies`, for dataset-level labels.
+    async fn write_samples(&self, writes: &[SampleWrite], history: &[HistoryRecord]) -> Result<()>;
+    /// History of one sample, newest first.
+    async fn list_history(
+        &self,
+        dataset_id: &str,
+        sample_id: &str,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(u64, Vec<HistoryRecord>)>;
 }

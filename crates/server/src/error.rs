@@ -73,4 +73,13 @@ pub async fn no_such_api(uri: axum::http::Uri) -> ApiError {
     ))
 }
 
+/// Answer for a path this server has, with a method it does not serve there.
+pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    let body = ErrorBody {
+        error_code: codes::NO_SUCH_API.to_string(),
+        error_msg: format!("API does not exist: {method} is not allowed on {}", uri.path()),
+    };
+    (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response()
+}
+
 pub type ApiResult<T> = Result<T, ApiError>;

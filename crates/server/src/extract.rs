@@ -23,22 +23,41 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                Error::new(
-                    ErrorKind::PayloadTooLarge,
-                    codes::BODY_TOO_LARGE,
-                    "Invalid request body because the size exceeds the maximum size allowed.",
-                )
-            } else {
-                Error::bad_request(
-                    codes::INVALID_REQUEST,
-                    format!("Invalid request: the body could not be read: {rejection}"),
-                )
-            }
-        })?;
+        let bytes = read_body(req, state).await?;
         parse_json(&bytes).map(Json).map_err(ApiError)
     }
+}
+
+/// A JSON body that may be left out (an empty body gives `T::default()`).
+pub struct OptionalJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = read_body(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(T::default()));
+        }
+        parse_json(&bytes).map(OptionalJson).map_err(ApiError)
+    }
+}
+
+async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Ok(Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Error::new(
+                ErrorKind::PayloadTooLarge,
+                codes::BODY_TOO_LARGE,
+                "Invalid request body because the size exceeds the maximum size allowed.",
+            )
+        } else {
+            Error::bad_request(
+                codes::INVALID_REQUEST,
+                format!("Invalid request: the body could not be read: {rejection}"),
+            )
+        }
+    })?)
 }
 
 /// Decodes a JSON document, naming the JSON path of a value of the wrong shape.
@@ -50,13 +69,22 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
         ));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(crate::strict::Strict(&mut de)).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
+        // A shape error may stop the parse before a syntax error further on; a document that
+        // is not JSON at all is reported as such.
+        let syntax = if inner.is_syntax() || inner.is_eof() {
+            Some(inner.to_string())
+        } else {
+            serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
+                .err()
+                .map(|e| e.to_string())
+        };
+        if let Some(syntax) = syntax {
             Error::bad_request(
                 codes::BAD_JSON,
-                format!("Incorrect JSON format of the input data: {inner}"),
+                format!("Incorrect JSON format of the input data: {syntax}"),
             )
         } else {
             let at = if path == "." { "body".to_string() } else { path };

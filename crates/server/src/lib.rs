@@ -7,6 +7,7 @@
 pub mod error;
 pub mod extract;
 pub mod routes;
+pub mod strict;
 
 use std::future::Future;
 
@@ -32,7 +33,7 @@ pub struct ServerState {
     info(title = "teamlabel", description = "A self-hosted team data-labeling server speaking the ModelArts Data Management v2 API."),
     modifiers(&SecurityAddon),
     security(("token" = [])),
-    tags((name = "datasets"), (name = "labels"), (name = "samples"), (name = "system"))
+    tags((name = "datasets"), (name = "labels"), (name = "samples"), (name = "workforces"), (name = "workforce-tasks"), (name = "team-samples"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -49,7 +50,7 @@ impl Modify for SecurityAddon {
 }
 
 fn api_router() -> OpenApiRouter<ServerState> {
-    use routes::{datasets, labels, samples, system};
+    use routes::{datasets, labels, samples, system, team_samples, workforce_tasks, workforces};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::health))
         .routes(routes!(system::openapi_json))
@@ -67,10 +68,47 @@ fn api_router() -> OpenApiRouter<ServerState> {
         ))
         .routes(routes!(labels::delete_labels))
         .routes(routes!(labels::update_label, labels::delete_label))
-        .routes(routes!(samples::list_samples, samples::add_samples))
+        .routes(routes!(
+            samples::list_samples,
+            samples::add_samples,
+            team_samples::update_samples
+        ))
         .routes(routes!(samples::delete_samples))
         .routes(routes!(samples::get_sample))
         .routes(routes!(samples::get_sample_file))
+        .routes(routes!(team_samples::list_sample_history))
+        .routes(routes!(workforces::list_workforces, workforces::create_workforce))
+        .routes(routes!(
+            workforces::get_workforce,
+            workforces::update_workforce,
+            workforces::delete_workforce
+        ))
+        .routes(routes!(workforces::list_all_workers))
+        .routes(routes!(workforces::list_workers, workforces::create_worker))
+        .routes(routes!(workforces::batch_delete_workers))
+        .routes(routes!(
+            workforces::get_worker,
+            workforces::update_worker,
+            workforces::delete_worker
+        ))
+        .routes(routes!(
+            workforce_tasks::list_workforce_tasks,
+            workforce_tasks::create_workforce_task
+        ))
+        .routes(routes!(
+            workforce_tasks::get_workforce_task,
+            workforce_tasks::start_workforce_task,
+            workforce_tasks::update_workforce_task,
+            workforce_tasks::delete_workforce_task
+        ))
+        .routes(routes!(workforce_tasks::list_worker_tasks))
+        .routes(routes!(workforce_tasks::get_workforce_task_stats))
+        .routes(routes!(workforce_tasks::get_workforce_task_metrics))
+        .routes(routes!(
+            team_samples::update_workforce_task_samples,
+            team_samples::list_workforce_task_samples
+        ))
+        .routes(routes!(team_samples::get_workforce_task_sample))
 }
 
 /// The OpenAPI document of every route.
@@ -84,6 +122,7 @@ pub fn router(state: ServerState) -> Router {
     let (router, _) = api_router().split_for_parts();
     router
         .fallback(error::no_such_api)
+        .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

@@ -1,15 +1,21 @@
 //! The migrations of each dialect, embedded in the binary. Both lists have the same stems in the
 //! same order (a test checks it), so a schema change is always made for both backends.
 
-pub const SQLITE: &[(&str, &str)] = &[(
-    "0001_foundation",
-    include_str!("../migrations/sqlite/0001_foundation.sql"),
-)];
+pub const SQLITE: &[(&str, &str)] = &[
+    (
+        "0001_foundation",
+        include_str!("../migrations/sqlite/0001_foundation.sql"),
+    ),
+    ("0002_team", include_str!("../migrations/sqlite/0002_team.sql")),
+];
 
-pub const POSTGRES: &[(&str, &str)] = &[(
-    "0001_foundation",
-    include_str!("../migrations/postgres/0001_foundation.sql"),
-)];
+pub const POSTGRES: &[(&str, &str)] = &[
+    (
+        "0001_foundation",
+        include_str!("../migrations/postgres/0001_foundation.sql"),
+    ),
+    ("0002_team", include_str!("../migrations/postgres/0002_team.sql")),
+];
 
 #[cfg(test)]
 mod tests {

@@ -18,8 +18,9 @@ use teamlabel_core::error::{codes, Error, Result};
 use teamlabel_core::labels::{LabelAttribute, LabelDef};
 use teamlabel_core::rules::PlacedLabel;
 use teamlabel_core::store::{
-    DatasetChange, DatasetQuery, DatasetRecord, DeletedSample, LabelUsage, Project, SampleCounts, SampleQuery,
-    SampleRecord, Store, TokenRecord, User,
+    CopyCount, CopyRecord, CopyWrite, DatasetChange, DatasetQuery, DatasetRecord, DeletedSample, HistoryRecord,
+    LabelUsage, Labeler, Project, SampleCounts, SampleQuery, SampleRecord, SampleWrite, Store, TaskRecord, TeamSample,
+    TeamSampleQuery, TeamSampleRow, TokenRecord, User, WorkerQuery, WorkerRecord, WorkforceQuery, WorkforceRecord,
 };
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{FromSql, Json, ToSql};
@@ -40,7 +41,7 @@ const DATASET_COLUMNS: &str = "id, project_id, name, dataset_type, description, 
 
 const SAMPLE_COLUMNS: &str = "s.seq, s.id, s.dataset_id, s.name, s.sample_type, s.source, \
      s.blob_sha256, s.content_type, s.size, s.text_len, s.metadata, s.sample_usage, s.status, \
-     s.sample_time, s.update_time";
+     s.sample_time, s.update_time, s.version";
 
 /// The PostgreSQL store: a pool of at most 16 connections to one database (and schema).
 #[derive(Clone)]
@@ -145,6 +146,28 @@ impl PgStore {
             .get()
             .await
             .map_err(|e| Error::unavailable(format!("PostgreSQL connection pool: {e}")))
+    }
+
+    /// Runs a count query (answering `total`, with the first `count_params` parameters) and a
+    /// page query over one snapshot.
+    async fn count_and_page(
+        &self,
+        count_sql: &str,
+        page_sql: &str,
+        params: &Params,
+        count_params: usize,
+        what: &'static str,
+    ) -> Result<(u64, Vec<Row>)> {
+        let mut client = self.client().await?;
+        let tx = read_snapshot(&mut client).await?;
+        let refs = params.refs();
+        let total_row = tx
+            .query_one(count_sql, &refs[..count_params])
+            .await
+            .map_err(sql(what))?;
+        let rows = tx.query(page_sql, &refs).await.map_err(sql(what))?;
+        tx.commit().await.map_err(sql(what))?;
+        Ok((count(col(&total_row, "total")?), rows))
     }
 
     /// The first of `samples` whose name is already taken in its dataset, for the message of a
@@ -375,6 +398,7 @@ fn sample_from_row(row: &Row) -> Result<(i64, SampleRecord)> {
             .ok_or_else(|| Error::internal(format!("stored sample status {status:?} is unknown")))?,
         sample_time: col(row, "sample_time")?,
         update_time: col(row, "update_time")?,
+        version: col(row, "version")?,
         labels: Vec::new(),
     };
     Ok((col(row, "seq")?, sample))
@@ -473,6 +497,399 @@ async fn insert_labels(
     Ok(())
 }
 
+// ---- team labeling: constraints, errors, rows ----
+
+const WORKFORCES_NAME_KEY: &str = "workforces_project_id_name_key";
+const WORKERS_USER_KEY: &str = "workers_workforce_id_user_id_key";
+const TASKS_NAME_KEY: &str = "workforce_tasks_dataset_id_name_key";
+
+/// A member with the email of its user, over `workers w JOIN users u`; aliased so the columns
+/// can sit next to a task's.
+const WORKER_COLUMNS: &str = "w.id AS worker_id, w.workforce_id AS worker_workforce_id, \
+     w.user_id AS worker_user_id, u.email AS worker_email, w.role AS worker_role, \
+     w.description AS worker_description, w.create_time AS worker_create_time, \
+     w.update_time AS worker_update_time";
+
+/// A task over `workforce_tasks t`.
+const TASK_COLUMNS: &str = "t.id, t.dataset_id, t.name, t.description, t.status, t.repetition, \
+     t.workforces_config, t.sample_conditions, t.synchronize_data, \
+     t.synchronize_auto_labeling_data, t.auto_sync_dataset, t.data_sync_type, t.create_time, \
+     t.update_time";
+
+/// A copy (without labels) over `task_copies c`; aliased so the columns can sit next to a
+/// sample's.
+const COPY_COLUMNS: &str = "c.id AS copy_id, c.worker_id AS copy_worker_id, c.state AS copy_state, \
+     c.version AS copy_version, c.metadata AS copy_metadata, c.sample_usage AS copy_sample_usage, \
+     c.update_time AS copy_update_time";
+
+/// A workforce with its member count, over `workforces f`.
+const WORKFORCE_COLUMNS: &str = "f.id, f.project_id, f.name, f.description, \
+     (SELECT count(*) FROM workers w WHERE w.workforce_id = f.id) AS worker_count, \
+     f.create_time, f.update_time";
+
+const HISTORY_COLUMNS: &str = "id, dataset_id, sample_id, task_id, worker_id, actor_user_id, actor_email, \
+     change_time, state_before, state_after, labels_before, labels_after::jsonb AS labels_after, \
+     version_after";
+
+fn not_found_team(code: &'static str, what: &str, id: &str) -> Error {
+    Error::not_found(code, format!("{what} does not exist: {id}"))
+}
+
+fn workforce_not_found(id: &str) -> Error {
+    not_found_team(codes::WORKFORCE_NOT_FOUND, "The workforce", id)
+}
+
+fn worker_not_found(id: &str) -> Error {
+    not_found_team(codes::WORKER_NOT_FOUND, "The worker", id)
+}
+
+fn task_not_found(id: &str) -> Error {
+    not_found_team(codes::TASK_NOT_FOUND, "Workforce task", id)
+}
+
+fn workforce_exists(name: &str) -> Error {
+    Error::bad_request(codes::WORKFORCE_EXISTS, format!("Workforce already exists: {name}"))
+}
+
+fn worker_exists(user_id: &str) -> Error {
+    Error::bad_request(
+        codes::WORKER_EXISTS,
+        format!("Worker already exists: user {user_id} is already in the workforce"),
+    )
+}
+
+fn task_exists(name: &str) -> Error {
+    Error::bad_request(codes::TASK_EXISTS, format!("Workforce task already exists: {name}"))
+}
+
+fn version_conflict() -> Error {
+    Error::conflict(
+        codes::VERSION_CONFLICT,
+        "The labels changed since they were read; read them again and retry",
+    )
+}
+
+fn workforce_from_row(row: &Row) -> Result<WorkforceRecord> {
+    Ok(WorkforceRecord {
+        id: col(row, "id")?,
+        project_id: col(row, "project_id")?,
+        name: col(row, "name")?,
+        description: col(row, "description")?,
+        worker_count: count(col(row, "worker_count")?),
+        create_time: col(row, "create_time")?,
+        update_time: col(row, "update_time")?,
+    })
+}
+
+/// A member selected with `WORKER_COLUMNS`.
+fn worker_from_row(row: &Row) -> Result<WorkerRecord> {
+    Ok(WorkerRecord {
+        id: col(row, "worker_id")?,
+        workforce_id: col(row, "worker_workforce_id")?,
+        user_id: col(row, "worker_user_id")?,
+        email: col(row, "worker_email")?,
+        role: role(col(row, "worker_role")?)?,
+        description: col(row, "worker_description")?,
+        create_time: col(row, "worker_create_time")?,
+        update_time: col(row, "worker_update_time")?,
+    })
+}
+
+/// A task selected with `TASK_COLUMNS`.
+fn task_from_row(row: &Row) -> Result<TaskRecord> {
+    Ok(TaskRecord {
+        id: col(row, "id")?,
+        dataset_id: col(row, "dataset_id")?,
+        name: col(row, "name")?,
+        description: col(row, "description")?,
+        status: col(row, "status")?,
+        repetition: col(row, "repetition")?,
+        workforces_config: col(row, "workforces_config")?,
+        sample_conditions: col(row, "sample_conditions")?,
+        synchronize_data: col(row, "synchronize_data")?,
+        synchronize_auto_labeling_data: col(row, "synchronize_auto_labeling_data")?,
+        auto_sync_dataset: col(row, "auto_sync_dataset")?,
+        data_sync_type: col(row, "data_sync_type")?,
+        create_time: col(row, "create_time")?,
+        update_time: col(row, "update_time")?,
+    })
+}
+
+/// A copy selected with `COPY_COLUMNS`; labels are filled later.
+fn copy_from_row(row: &Row) -> Result<CopyRecord> {
+    let metadata: Option<Value> = col(row, "copy_metadata")?;
+    Ok(CopyRecord {
+        id: col(row, "copy_id")?,
+        worker_id: col(row, "copy_worker_id")?,
+        state: col(row, "copy_state")?,
+        version: col(row, "copy_version")?,
+        labels: Vec::new(),
+        metadata: metadata.map(|m| json_object(m, "copy metadata")).transpose()?,
+        sample_usage: col(row, "copy_sample_usage")?,
+        update_time: col(row, "copy_update_time")?,
+    })
+}
+
+/// A history row selected with `HISTORY_COLUMNS`.
+fn history_from_row(row: &Row) -> Result<HistoryRecord> {
+    Ok(HistoryRecord {
+        id: col(row, "id")?,
+        dataset_id: col(row, "dataset_id")?,
+        sample_id: col(row, "sample_id")?,
+        task_id: col(row, "task_id")?,
+        worker_id: col(row, "worker_id")?,
+        actor_user_id: col(row, "actor_user_id")?,
+        actor_email: col(row, "actor_email")?,
+        change_time: col(row, "change_time")?,
+        state_before: col(row, "state_before")?,
+        state_after: col(row, "state_after")?,
+        labels_before: col(row, "labels_before")?,
+        labels_after: col(row, "labels_after")?,
+        version_after: col(row, "version_after")?,
+    })
+}
+
+fn usage_from_row(row: &Row) -> Result<LabelUsage> {
+    Ok(LabelUsage {
+        label_id: col(row, "label_id")?,
+        count: count(col(row, "n")?),
+        sample_count: count(col(row, "samples")?),
+    })
+}
+
+/// Each id once, in first-seen order.
+fn distinct(ids: &[String]) -> Vec<&str> {
+    let mut seen = HashSet::with_capacity(ids.len());
+    ids.iter().map(String::as_str).filter(|id| seen.insert(*id)).collect()
+}
+
+/// Loads samples of a dataset by public id (with their `seq`, without labels), in the order of
+/// `ids`, each once, skipping ids that do not exist.
+async fn load_samples_by_id<C: GenericClient>(
+    db: &C,
+    dataset_id: &str,
+    ids: &[String],
+) -> Result<Vec<(i64, SampleRecord)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = distinct(ids);
+    let rows = db
+        .query(
+            &format!(
+                "SELECT {SAMPLE_COLUMNS}
+                 FROM UNNEST($2::text[]) WITH ORDINALITY AS wanted(id, ord)
+                 JOIN samples s ON s.id = wanted.id AND s.dataset_id = $1
+                 ORDER BY wanted.ord"
+            ),
+            &[&dataset_id, &ids],
+        )
+        .await
+        .map_err(sql("load samples"))?;
+    rows.iter().map(sample_from_row).collect()
+}
+
+/// Loads the labels of `copies` in one query and puts them on the copies, in order.
+async fn attach_copy_labels<C: GenericClient>(db: &C, copies: &mut [&mut CopyRecord]) -> Result<()> {
+    if copies.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = copies.iter().map(|c| c.id).collect();
+    let rows = db
+        .query(
+            "SELECT cl.copy_id, cl.label_id, l.name, l.type, cl.instance_id, cl.property,
+                    cl.score, cl.annotated_by
+             FROM task_copy_labels cl
+             JOIN labels l ON l.id = cl.label_id
+             WHERE cl.copy_id = ANY($1)
+             ORDER BY cl.copy_id, cl.ordinal",
+            &[&ids],
+        )
+        .await
+        .map_err(sql("load copy labels"))?;
+    let mut by_copy: HashMap<i64, Vec<PlacedLabel>> = HashMap::new();
+    for row in &rows {
+        let label = PlacedLabel {
+            label_id: col(row, "label_id")?,
+            name: col(row, "name")?,
+            label_type: label_type(col(row, "type")?)?,
+            instance_id: col(row, "instance_id")?,
+            property: json_object(col(row, "property")?, "copy label property")?,
+            score: col(row, "score")?,
+            annotated_by: col(row, "annotated_by")?,
+        };
+        by_copy.entry(col(row, "copy_id")?).or_default().push(label);
+    }
+    for copy in copies.iter_mut() {
+        copy.labels = by_copy.remove(&copy.id).unwrap_or_default();
+    }
+    Ok(())
+}
+
+/// The columns of a set of placed labels for an `UNNEST` insert into `sample_labels` or
+/// `task_copy_labels`: owner key, ordinal, label, instance, property, score, annotator.
+#[derive(Default)]
+struct LabelRows<'a> {
+    owners: Vec<i64>,
+    ordinals: Vec<i32>,
+    label_ids: Vec<i64>,
+    instance_ids: Vec<Option<&'a str>>,
+    properties: Vec<Json<&'a Map<String, Value>>>,
+    scores: Vec<Option<f64>>,
+    annotated_by: Vec<Option<&'a str>>,
+}
+
+impl<'a> LabelRows<'a> {
+    fn push(&mut self, owner: i64, labels: &'a [PlacedLabel]) -> Result<()> {
+        for (ordinal, label) in labels.iter().enumerate() {
+            self.owners.push(owner);
+            self.ordinals
+                .push(i32::try_from(ordinal).map_err(|_| Error::internal("label ordinal out of range"))?);
+            self.label_ids.push(label.label_id);
+            self.instance_ids.push(label.instance_id.as_deref());
+            self.properties.push(Json(&label.property));
+            self.scores.push(label.score);
+            self.annotated_by.push(label.annotated_by.as_deref());
+        }
+        Ok(())
+    }
+
+    /// Inserts the rows into `table` (whose owner key column is `key`) in one statement.
+    async fn insert(&self, tx: &deadpool_postgres::Transaction<'_>, table: &str, key: &str) -> Result<()> {
+        if self.owners.is_empty() {
+            return Ok(());
+        }
+        tx.execute(
+            &format!(
+                "INSERT INTO {table} ({key}, ordinal, label_id, instance_id, property, score, annotated_by)
+                 SELECT * FROM UNNEST($1::int8[], $2::int4[], $3::int8[], $4::text[], $5::jsonb[],
+                                      $6::float8[], $7::text[])"
+            ),
+            &[
+                &self.owners,
+                &self.ordinals,
+                &self.label_ids,
+                &self.instance_ids,
+                &self.properties,
+                &self.scores,
+                &self.annotated_by,
+            ],
+        )
+        .await
+        .map_err(|e| db_err(&format!("insert {table}"), &e))?;
+        Ok(())
+    }
+}
+
+/// Appends history rows in one statement, in the order given (ids grow in that order).
+async fn insert_history(tx: &deadpool_postgres::Transaction<'_>, history: &[HistoryRecord]) -> Result<()> {
+    if history.is_empty() {
+        return Ok(());
+    }
+    let mut dataset_ids = Vec::with_capacity(history.len());
+    let mut sample_ids = Vec::with_capacity(history.len());
+    let mut task_ids = Vec::with_capacity(history.len());
+    let mut worker_ids = Vec::with_capacity(history.len());
+    let mut actor_user_ids = Vec::with_capacity(history.len());
+    let mut actor_emails = Vec::with_capacity(history.len());
+    let mut change_times = Vec::with_capacity(history.len());
+    let mut states_before = Vec::with_capacity(history.len());
+    let mut states_after = Vec::with_capacity(history.len());
+    let mut labels_before = Vec::with_capacity(history.len());
+    let mut labels_after = Vec::with_capacity(history.len());
+    let mut versions_after = Vec::with_capacity(history.len());
+    for h in history {
+        dataset_ids.push(h.dataset_id.as_str());
+        sample_ids.push(h.sample_id.as_str());
+        task_ids.push(h.task_id.as_deref());
+        worker_ids.push(h.worker_id.as_deref());
+        actor_user_ids.push(h.actor_user_id.as_str());
+        actor_emails.push(h.actor_email.as_str());
+        change_times.push(h.change_time);
+        states_before.push(h.state_before.as_str());
+        states_after.push(h.state_after.as_str());
+        labels_before.push(&h.labels_before);
+        labels_after.push(&h.labels_after);
+        versions_after.push(h.version_after);
+    }
+    // `labels_after` goes in as JSON text whatever the column's type (JSONB, or TEXT as in
+    // 0002_team), and is read back with `::jsonb`.
+    tx.execute(
+        "INSERT INTO annotation_history (dataset_id, sample_id, task_id, worker_id, actor_user_id,
+                                         actor_email, change_time, state_before, state_after,
+                                         labels_before, labels_after, version_after)
+         SELECT h.dataset_id, h.sample_id, h.task_id, h.worker_id, h.actor_user_id, h.actor_email,
+                h.change_time, h.state_before, h.state_after, h.labels_before, h.labels_after,
+                h.version_after
+         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                     $7::int8[], $8::text[], $9::text[], $10::jsonb[], $11::jsonb[], $12::int8[])
+              WITH ORDINALITY AS h(dataset_id, sample_id, task_id, worker_id, actor_user_id,
+                                   actor_email, change_time, state_before, state_after,
+                                   labels_before, labels_after, version_after, ord)
+         ORDER BY h.ord",
+        &[
+            &dataset_ids,
+            &sample_ids,
+            &task_ids,
+            &worker_ids,
+            &actor_user_ids,
+            &actor_emails,
+            &change_times,
+            &states_before,
+            &states_after,
+            &labels_before,
+            &labels_after,
+            &versions_after,
+        ],
+    )
+    .await
+    .map_err(sql("insert history"))?;
+    Ok(())
+}
+
+/// The index of the last write of each target, in order: when a target is written more than
+/// once (at successive versions), its final labels are those of its last write.
+fn last_writes<K: std::hash::Hash + Eq>(keys: impl Iterator<Item = K>) -> Vec<usize> {
+    let keys: Vec<K> = keys.collect();
+    let mut last: HashMap<&K, usize> = HashMap::with_capacity(keys.len());
+    for (i, key) in keys.iter().enumerate() {
+        last.insert(key, i);
+    }
+    let mut out: Vec<usize> = last.into_values().collect();
+    out.sort_unstable();
+    out
+}
+
+/// A read-only transaction at REPEATABLE READ: the queries of one answer see one snapshot.
+async fn read_snapshot(client: &mut Object) -> Result<deadpool_postgres::Transaction<'_>> {
+    client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(sql("begin"))
+}
+
+/// Adds the chosen members of a task, in one statement.
+async fn insert_task_workers(
+    tx: &deadpool_postgres::Transaction<'_>,
+    task_id: &str,
+    worker_ids: &[String],
+) -> Result<()> {
+    if worker_ids.is_empty() {
+        return Ok(());
+    }
+    tx.execute(
+        "INSERT INTO task_workers (task_id, worker_id)
+         SELECT $1, w FROM UNNEST($2::text[]) AS w",
+        &[&task_id, &worker_ids],
+    )
+    .await
+    .map_err(sql("insert task workers"))?;
+    Ok(())
+}
+
 // ---- query building ----
 
 /// Positional parameters of a query assembled from optional filters.
@@ -513,6 +930,39 @@ fn page(offset: u64, limit: u64) -> (i64, i64) {
     let rows = i64::try_from(limit).unwrap_or(i64::MAX);
     let skip = i64::try_from(offset.saturating_mul(limit)).unwrap_or(i64::MAX);
     (rows, skip)
+}
+
+/// The WHERE clause of a sample list over `samples s` of one dataset (the first placeholder
+/// added); the values of the other filters are added after it. `list_samples` and `start_task`
+/// share it.
+fn sample_filter(dataset_id: &str, query: &SampleQuery, params: &mut Params) -> String {
+    let mut filter = format!("s.dataset_id = {}", params.push(dataset_id.to_string()));
+    if let Some(statuses) = &query.statuses {
+        let statuses: Vec<&'static str> = statuses.iter().map(|s| s.as_str()).collect();
+        filter += &format!(" AND s.status = ANY({})", params.push(statuses));
+    }
+    if let Some(sample_type) = query.sample_type {
+        filter += &format!(" AND s.sample_type = {}", params.push(sample_type.code()));
+    }
+    if let Some(name) = &query.name {
+        filter += &format!(" AND s.name = {}", params.push(name.clone()));
+    }
+    for group in &query.label_groups {
+        filter += &label_group_clause(group, "sample_labels", "sample_seq", "s.seq", params);
+    }
+    filter
+}
+
+/// ` AND EXISTS (...)` matching rows of `table` whose `key` is `outer` and whose label is in the
+/// group; an empty group matches nothing.
+fn label_group_clause(group: &[i64], table: &str, key: &str, outer: &str, params: &mut Params) -> String {
+    if group.is_empty() {
+        return " AND FALSE".to_string();
+    }
+    format!(
+        " AND EXISTS (SELECT 1 FROM {table} x WHERE x.{key} = {outer} AND x.label_id = ANY({}))",
+        params.push(group.to_vec())
+    )
 }
 
 #[async_trait]
@@ -1109,25 +1559,7 @@ impl Store for PgStore {
 
     async fn list_samples(&self, dataset_id: &str, query: &SampleQuery) -> Result<(u64, Vec<SampleRecord>)> {
         let mut params = Params::default();
-        let mut filter = format!("s.dataset_id = {}", params.push(dataset_id.to_string()));
-        if let Some(statuses) = &query.statuses {
-            let statuses: Vec<&'static str> = statuses.iter().map(|s| s.as_str()).collect();
-            filter += &format!(" AND s.status = ANY({})", params.push(statuses));
-        }
-        if let Some(sample_type) = query.sample_type {
-            filter += &format!(" AND s.sample_type = {}", params.push(sample_type.code()));
-        }
-        if let Some(name) = &query.name {
-            filter += &format!(" AND s.name = {}", params.push(name.clone()));
-        }
-        // Every group must match; an empty group matches nothing.
-        for group in &query.label_groups {
-            filter += &format!(
-                " AND EXISTS (SELECT 1 FROM sample_labels sl
-                              WHERE sl.sample_seq = s.seq AND sl.label_id = ANY({}))",
-                params.push(group.clone())
-            );
-        }
+        let filter = sample_filter(dataset_id, query, &mut params);
         let direction = if query.ascending { "ASC" } else { "DESC" };
         let count_sql = format!("SELECT count(*) AS total FROM samples s WHERE {filter}");
         let (limit, offset) = page(query.offset, query.limit);
@@ -1141,13 +1573,7 @@ impl Store for PgStore {
         );
 
         let mut client = self.client().await?;
-        let tx = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await
-            .map_err(sql("begin"))?;
+        let tx = read_snapshot(&mut client).await?;
         let refs = params.refs();
         let total_row = tx
             .query_one(&count_sql, &refs[..total_params])
@@ -1210,5 +1636,878 @@ impl Store for PgStore {
             .await
             .map_err(sql("blob in use"))?;
         col(&row, "used")
+    }
+
+    // ---- teams and members ----
+
+    async fn insert_workforce(&self, workforce: &WorkforceRecord) -> Result<()> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO workforces (id, project_id, name, description, create_time, update_time)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    &workforce.id,
+                    &workforce.project_id,
+                    &workforce.name,
+                    &workforce.description,
+                    &workforce.create_time,
+                    &workforce.update_time,
+                ],
+            )
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e, WORKFORCES_NAME_KEY) {
+                    workforce_exists(&workforce.name)
+                } else {
+                    db_err("insert workforce", &e)
+                }
+            })?;
+        Ok(())
+    }
+
+    async fn get_workforce(&self, project_id: &str, workforce_id: &str) -> Result<WorkforceRecord> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                &format!("SELECT {WORKFORCE_COLUMNS} FROM workforces f WHERE f.project_id = $1 AND f.id = $2"),
+                &[&project_id, &workforce_id],
+            )
+            .await
+            .map_err(sql("get workforce"))?
+            .ok_or_else(|| workforce_not_found(workforce_id))?;
+        workforce_from_row(&row)
+    }
+
+    async fn list_workforces(&self, project_id: &str, query: &WorkforceQuery) -> Result<(u64, Vec<WorkforceRecord>)> {
+        let mut params = Params::default();
+        let mut filter = format!("f.project_id = {}", params.push(project_id.to_string()));
+        if let Some(search) = query.search_content.as_deref().filter(|s| !s.is_empty()) {
+            filter += &format!(
+                " AND f.name ILIKE {} ESCAPE '\\'",
+                params.push(contains_pattern(search))
+            );
+        }
+        if let Some(task_id) = &query.task_id {
+            filter += &format!(
+                " AND EXISTS (SELECT 1 FROM task_workers tw JOIN workers w ON w.id = tw.worker_id
+                              WHERE tw.task_id = {} AND w.workforce_id = f.id)",
+                params.push(task_id.clone())
+            );
+        }
+        let direction = if query.ascending { "ASC" } else { "DESC" };
+        let key = if query.sort_by_name {
+            "f.name COLLATE \"C\""
+        } else {
+            "f.create_time"
+        };
+        let count_sql = format!("SELECT count(*) AS total FROM workforces f WHERE {filter}");
+        let count_params = params.0.len();
+        let (limit, offset) = page(query.offset, query.limit);
+        let page_sql = format!(
+            "SELECT {WORKFORCE_COLUMNS} FROM workforces f WHERE {filter}
+             ORDER BY {key} {direction}, f.id COLLATE \"C\" {direction}
+             LIMIT {} OFFSET {}",
+            params.push(limit),
+            params.push(offset)
+        );
+        let (total, rows) = self
+            .count_and_page(&count_sql, &page_sql, &params, count_params, "list workforces")
+            .await?;
+        Ok((total, rows.iter().map(workforce_from_row).collect::<Result<_>>()?))
+    }
+
+    async fn update_workforce(&self, workforce: &WorkforceRecord) -> Result<()> {
+        let client = self.client().await?;
+        let n = client
+            .execute(
+                "UPDATE workforces SET name = $1, description = $2, update_time = $3
+                 WHERE id = $4 AND project_id = $5",
+                &[
+                    &workforce.name,
+                    &workforce.description,
+                    &workforce.update_time,
+                    &workforce.id,
+                    &workforce.project_id,
+                ],
+            )
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e, WORKFORCES_NAME_KEY) {
+                    workforce_exists(&workforce.name)
+                } else {
+                    db_err("update workforce", &e)
+                }
+            })?;
+        if n == 0 {
+            return Err(workforce_not_found(&workforce.id));
+        }
+        Ok(())
+    }
+
+    async fn delete_workforce(&self, project_id: &str, workforce_id: &str) -> Result<()> {
+        let client = self.client().await?;
+        let n = client
+            .execute(
+                "DELETE FROM workforces WHERE project_id = $1 AND id = $2",
+                &[&project_id, &workforce_id],
+            )
+            .await
+            .map_err(sql("delete workforce"))?;
+        if n == 0 {
+            return Err(workforce_not_found(workforce_id));
+        }
+        Ok(())
+    }
+
+    async fn insert_worker(&self, worker: &WorkerRecord) -> Result<()> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO workers (id, workforce_id, user_id, role, description, create_time, update_time)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &worker.id,
+                    &worker.workforce_id,
+                    &worker.user_id,
+                    &worker.role.code(),
+                    &worker.description,
+                    &worker.create_time,
+                    &worker.update_time,
+                ],
+            )
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e, WORKERS_USER_KEY) {
+                    worker_exists(&worker.user_id)
+                } else {
+                    db_err("insert worker", &e)
+                }
+            })?;
+        Ok(())
+    }
+
+    async fn get_worker(&self, workforce_id: &str, worker_id: &str) -> Result<WorkerRecord> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                &format!(
+                    "SELECT {WORKER_COLUMNS} FROM workers w JOIN users u ON u.id = w.user_id
+                     WHERE w.workforce_id = $1 AND w.id = $2"
+                ),
+                &[&workforce_id, &worker_id],
+            )
+            .await
+            .map_err(sql("get worker"))?
+            .ok_or_else(|| worker_not_found(worker_id))?;
+        worker_from_row(&row)
+    }
+
+    async fn list_workers(&self, project_id: &str, query: &WorkerQuery) -> Result<(u64, Vec<WorkerRecord>)> {
+        let mut params = Params::default();
+        let mut filter = format!("f.project_id = {}", params.push(project_id.to_string()));
+        if let Some(workforce_id) = &query.workforce_id {
+            filter += &format!(" AND w.workforce_id = {}", params.push(workforce_id.clone()));
+        }
+        if let Some(role) = query.role {
+            filter += &format!(" AND w.role = {}", params.push(role.code()));
+        }
+        let from = "workers w JOIN users u ON u.id = w.user_id JOIN workforces f ON f.id = w.workforce_id";
+        let direction = if query.ascending { "ASC" } else { "DESC" };
+        let key = if query.sort_by_email {
+            "u.email COLLATE \"C\""
+        } else {
+            "w.create_time"
+        };
+        let count_sql = format!("SELECT count(*) AS total FROM {from} WHERE {filter}");
+        let count_params = params.0.len();
+        let (limit, offset) = page(query.offset, query.limit);
+        let page_sql = format!(
+            "SELECT {WORKER_COLUMNS} FROM {from} WHERE {filter}
+             ORDER BY {key} {direction}, w.id COLLATE \"C\" {direction}
+             LIMIT {} OFFSET {}",
+            params.push(limit),
+            params.push(offset)
+        );
+        let (total, rows) = self
+            .count_and_page(&count_sql, &page_sql, &params, count_params, "list workers")
+            .await?;
+        Ok((total, rows.iter().map(worker_from_row).collect::<Result<_>>()?))
+    }
+
+    async fn update_worker(&self, worker: &WorkerRecord) -> Result<()> {
+        let client = self.client().await?;
+        let n = client
+            .execute(
+                "UPDATE workers SET role = $1, description = $2, update_time = $3
+                 WHERE id = $4 AND workforce_id = $5",
+                &[
+                    &worker.role.code(),
+                    &worker.description,
+                    &worker.update_time,
+                    &worker.id,
+                    &worker.workforce_id,
+                ],
+            )
+            .await
+            .map_err(sql("update worker"))?;
+        if n == 0 {
+            return Err(worker_not_found(&worker.id));
+        }
+        Ok(())
+    }
+
+    async fn delete_workers(&self, workforce_id: &str, ids: &[String]) -> Result<Vec<String>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "DELETE FROM workers WHERE workforce_id = $1 AND id = ANY($2) RETURNING id",
+                &[&workforce_id, &ids],
+            )
+            .await
+            .map_err(sql("delete workers"))?;
+        let gone = rows
+            .iter()
+            .map(|row| col::<String>(row, "id"))
+            .collect::<Result<HashSet<_>>>()?;
+        // In the order asked, each once.
+        Ok(distinct(ids)
+            .into_iter()
+            .filter(|id| gone.contains(*id))
+            .map(str::to_string)
+            .collect())
+    }
+
+    async fn workers_of_user(&self, user_id: &str) -> Result<Vec<WorkerRecord>> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {WORKER_COLUMNS} FROM workers w JOIN users u ON u.id = w.user_id
+                     WHERE w.user_id = $1
+                     ORDER BY w.create_time, w.id COLLATE \"C\""
+                ),
+                &[&user_id],
+            )
+            .await
+            .map_err(sql("workers of user"))?;
+        rows.iter().map(worker_from_row).collect()
+    }
+
+    async fn worker_has_open_work(&self, worker_id: &str) -> Result<bool> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM task_copies tc JOIN workforce_tasks t ON t.id = tc.task_id
+                                WHERE tc.worker_id = $1 AND tc.state <> '__ACCEPTED__' AND t.status <> 3)
+                        AS open",
+                &[&worker_id],
+            )
+            .await
+            .map_err(sql("worker open work"))?;
+        col(&row, "open")
+    }
+
+    // ---- team tasks ----
+
+    async fn insert_task(&self, task: &TaskRecord, worker_ids: &[String]) -> Result<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(sql("begin"))?;
+        tx.execute(
+            "INSERT INTO workforce_tasks (id, dataset_id, name, description, status, repetition,
+                                          workforces_config, sample_conditions, synchronize_data,
+                                          synchronize_auto_labeling_data, auto_sync_dataset,
+                                          data_sync_type, create_time, update_time)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            &[
+                &task.id,
+                &task.dataset_id,
+                &task.name,
+                &task.description,
+                &task.status,
+                &task.repetition,
+                &task.workforces_config,
+                &task.sample_conditions,
+                &task.synchronize_data,
+                &task.synchronize_auto_labeling_data,
+                &task.auto_sync_dataset,
+                &task.data_sync_type,
+                &task.create_time,
+                &task.update_time,
+            ],
+        )
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e, TASKS_NAME_KEY) {
+                task_exists(&task.name)
+            } else {
+                db_err("insert task", &e)
+            }
+        })?;
+        insert_task_workers(&tx, &task.id, worker_ids).await?;
+        tx.commit().await.map_err(sql("commit insert task"))
+    }
+
+    async fn get_task(&self, dataset_id: &str, task_id: &str) -> Result<TaskRecord> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                &format!("SELECT {TASK_COLUMNS} FROM workforce_tasks t WHERE t.dataset_id = $1 AND t.id = $2"),
+                &[&dataset_id, &task_id],
+            )
+            .await
+            .map_err(sql("get task"))?
+            .ok_or_else(|| task_not_found(task_id))?;
+        task_from_row(&row)
+    }
+
+    async fn list_tasks(&self, dataset_id: &str, offset: u64, limit: u64) -> Result<(u64, Vec<TaskRecord>)> {
+        let mut params = Params::default();
+        let filter = format!("t.dataset_id = {}", params.push(dataset_id.to_string()));
+        let count_sql = format!("SELECT count(*) AS total FROM workforce_tasks t WHERE {filter}");
+        let count_params = params.0.len();
+        let (limit, offset) = page(offset, limit);
+        let page_sql = format!(
+            "SELECT {TASK_COLUMNS} FROM workforce_tasks t WHERE {filter}
+             ORDER BY t.create_time DESC, t.id COLLATE \"C\" DESC
+             LIMIT {} OFFSET {}",
+            params.push(limit),
+            params.push(offset)
+        );
+        let (total, rows) = self
+            .count_and_page(&count_sql, &page_sql, &params, count_params, "list tasks")
+            .await?;
+        Ok((total, rows.iter().map(task_from_row).collect::<Result<_>>()?))
+    }
+
+    async fn update_task(&self, task: &TaskRecord, worker_ids: Option<&[String]>) -> Result<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(sql("begin"))?;
+        let n = tx
+            .execute(
+                "UPDATE workforce_tasks
+                 SET name = $1, description = $2, status = $3, workforces_config = $4, update_time = $5
+                 WHERE id = $6 AND dataset_id = $7",
+                &[
+                    &task.name,
+                    &task.description,
+                    &task.status,
+                    &task.workforces_config,
+                    &task.update_time,
+                    &task.id,
+                    &task.dataset_id,
+                ],
+            )
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e, TASKS_NAME_KEY) {
+                    task_exists(&task.name)
+                } else {
+                    db_err("update task", &e)
+                }
+            })?;
+        if n == 0 {
+            return Err(task_not_found(&task.id));
+        }
+        if let Some(worker_ids) = worker_ids {
+            tx.execute("DELETE FROM task_workers WHERE task_id = $1", &[&task.id])
+                .await
+                .map_err(sql("clear task workers"))?;
+            insert_task_workers(&tx, &task.id, worker_ids).await?;
+        }
+        tx.commit().await.map_err(sql("commit update task"))
+    }
+
+    async fn delete_task(&self, dataset_id: &str, task_id: &str) -> Result<()> {
+        let client = self.client().await?;
+        let n = client
+            .execute(
+                "DELETE FROM workforce_tasks WHERE dataset_id = $1 AND id = $2",
+                &[&dataset_id, &task_id],
+            )
+            .await
+            .map_err(sql("delete task"))?;
+        if n == 0 {
+            return Err(task_not_found(task_id));
+        }
+        Ok(())
+    }
+
+    async fn task_workers(&self, task_id: &str) -> Result<Vec<WorkerRecord>> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {WORKER_COLUMNS}
+                     FROM task_workers tw
+                     JOIN workers w ON w.id = tw.worker_id
+                     JOIN users u ON u.id = w.user_id
+                     WHERE tw.task_id = $1
+                     ORDER BY w.id COLLATE \"C\""
+                ),
+                &[&task_id],
+            )
+            .await
+            .map_err(sql("task workers"))?;
+        rows.iter().map(worker_from_row).collect()
+    }
+
+    async fn list_user_tasks(
+        &self,
+        user_id: &str,
+        offset: u64,
+        limit: u64,
+        ascending: bool,
+        sort_by_name: bool,
+        search_content: Option<&str>,
+    ) -> Result<(u64, Vec<(TaskRecord, WorkerRecord)>)> {
+        let mut params = Params::default();
+        let mut filter = format!("w.user_id = {}", params.push(user_id.to_string()));
+        if let Some(search) = search_content.filter(|s| !s.is_empty()) {
+            filter += &format!(
+                " AND t.name ILIKE {} ESCAPE '\\'",
+                params.push(contains_pattern(search))
+            );
+        }
+        let from = "task_workers tw
+                    JOIN workers w ON w.id = tw.worker_id
+                    JOIN users u ON u.id = w.user_id
+                    JOIN workforce_tasks t ON t.id = tw.task_id";
+        let direction = if ascending { "ASC" } else { "DESC" };
+        let key = if sort_by_name {
+            "t.name COLLATE \"C\""
+        } else {
+            "t.create_time"
+        };
+        let count_sql = format!("SELECT count(*) AS total FROM {from} WHERE {filter}");
+        let count_params = params.0.len();
+        let (limit, offset) = page(offset, limit);
+        let page_sql = format!(
+            "SELECT {TASK_COLUMNS}, {WORKER_COLUMNS} FROM {from} WHERE {filter}
+             ORDER BY {key} {direction}, t.id COLLATE \"C\" {direction}, w.id COLLATE \"C\"
+             LIMIT {} OFFSET {}",
+            params.push(limit),
+            params.push(offset)
+        );
+        let (total, rows) = self
+            .count_and_page(&count_sql, &page_sql, &params, count_params, "list user tasks")
+            .await?;
+        let tasks = rows
+            .iter()
+            .map(|row| Ok((task_from_row(row)?, worker_from_row(row)?)))
+            .collect::<Result<_>>()?;
+        Ok((total, tasks))
+    }
+
+    async fn start_task(
+        &self,
+        task_id: &str,
+        dataset_id: &str,
+        samples: &SampleQuery,
+        labelers: &[String],
+        repetition: u32,
+        status: i32,
+        now: i64,
+    ) -> Result<u64> {
+        let n = labelers.len();
+        if n == 0 || repetition == 0 || repetition as usize > n {
+            return Err(Error::bad_request(
+                codes::TASK_START_FAILED,
+                "a task needs at least `repetition` labelers",
+            ));
+        }
+        let n = i64::try_from(n).map_err(|_| Error::internal("too many labelers"))?;
+        let mut params = Params::default();
+        let filter = sample_filter(dataset_id, samples, &mut params);
+        let task = params.push(task_id.to_string());
+        let at = params.push(now);
+        let lab = params.push(labelers.to_vec());
+        let reps = params.push(i64::from(repetition));
+        let count = params.push(n);
+        // Sample i (0-based, in insertion order among those matching) goes to labelers
+        // (i * repetition + k) mod n for k in 0..repetition, labelers numbered from 0 in the
+        // order given: one set-based insert.
+        let insert_sql = format!(
+            "WITH chosen AS (
+                 SELECT s.seq, ROW_NUMBER() OVER (ORDER BY s.seq) - 1 AS i
+                 FROM samples s WHERE {filter}
+             ),
+             lab AS (
+                 SELECT l.worker_id, l.ord - 1 AS j
+                 FROM UNNEST({lab}::text[]) WITH ORDINALITY AS l(worker_id, ord)
+             ),
+             rep AS (
+                 SELECT k FROM generate_series(0::int8, {reps}::int8 - 1) AS k
+             )
+             INSERT INTO task_copies (task_id, sample_seq, worker_id, state, version, update_time)
+             SELECT {task}::text, chosen.seq, lab.worker_id, '__NONE__', 0, {at}::int8
+             FROM chosen
+             CROSS JOIN rep
+             JOIN lab ON lab.j = (chosen.i * {reps}::int8 + rep.k) % {count}::int8
+             ORDER BY chosen.seq, rep.k"
+        );
+
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(sql("begin"))?;
+        // Concurrent starts of one task queue up here.
+        tx.query_opt("SELECT 1 FROM workforce_tasks WHERE id = $1 FOR UPDATE", &[&task_id])
+            .await
+            .map_err(sql("lock task"))?;
+        let copies = tx
+            .execute(&insert_sql, &params.refs())
+            .await
+            .map_err(sql("assign task samples"))?;
+        tx.execute(
+            "UPDATE workforce_tasks SET status = $1, update_time = $2 WHERE id = $3",
+            &[&status, &now, &task_id],
+        )
+        .await
+        .map_err(sql("set task status"))?;
+        tx.commit().await.map_err(sql("commit start task"))?;
+        Ok(copies / u64::from(repetition))
+    }
+
+    async fn task_copy_counts(&self, task_id: &str) -> Result<Vec<CopyCount>> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT worker_id, state, count(*) AS n
+                 FROM task_copies
+                 WHERE task_id = $1
+                 GROUP BY worker_id, state
+                 ORDER BY worker_id COLLATE \"C\", state COLLATE \"C\"",
+                &[&task_id],
+            )
+            .await
+            .map_err(sql("task copy counts"))?;
+        rows.iter()
+            .map(|row| {
+                Ok(CopyCount {
+                    worker_id: col(row, "worker_id")?,
+                    state: col(row, "state")?,
+                    count: count(col(row, "n")?),
+                })
+            })
+            .collect()
+    }
+
+    async fn task_sample_count(&self, task_id: &str) -> Result<u64> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                "SELECT count(DISTINCT sample_seq) AS n FROM task_copies WHERE task_id = $1",
+                &[&task_id],
+            )
+            .await
+            .map_err(sql("task sample count"))?;
+        Ok(count(col(&row, "n")?))
+    }
+
+    async fn task_label_usage(&self, task_id: &str) -> Result<Vec<LabelUsage>> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT cl.label_id, count(*) AS n, count(DISTINCT tc.sample_seq) AS samples
+                 FROM task_copies tc
+                 JOIN task_copy_labels cl ON cl.copy_id = tc.id
+                 WHERE tc.task_id = $1
+                 GROUP BY cl.label_id
+                 ORDER BY cl.label_id",
+                &[&task_id],
+            )
+            .await
+            .map_err(sql("task label usage"))?;
+        rows.iter().map(usage_from_row).collect()
+    }
+
+    // ---- label writes ----
+
+    async fn load_team_samples(
+        &self,
+        task_id: &str,
+        dataset_id: &str,
+        sample_ids: &[String],
+    ) -> Result<Vec<TeamSample>> {
+        if sample_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut client = self.client().await?;
+        let tx = read_snapshot(&mut client).await?;
+        let samples = load_samples_by_id(&tx, dataset_id, sample_ids).await?;
+        let seqs: Vec<i64> = samples.iter().map(|(seq, _)| *seq).collect();
+        let rows = tx
+            .query(
+                &format!(
+                    "SELECT c.sample_seq, {COPY_COLUMNS}
+                     FROM task_copies c
+                     WHERE c.task_id = $1 AND c.sample_seq = ANY($2)
+                     ORDER BY c.sample_seq, c.worker_id COLLATE \"C\""
+                ),
+                &[&task_id, &seqs],
+            )
+            .await
+            .map_err(sql("load copies"))?;
+        let mut copies_of: HashMap<i64, Vec<CopyRecord>> = HashMap::new();
+        for row in &rows {
+            copies_of
+                .entry(col(row, "sample_seq")?)
+                .or_default()
+                .push(copy_from_row(row)?);
+        }
+        let mut out: Vec<TeamSample> = samples
+            .into_iter()
+            .map(|(seq, sample)| TeamSample {
+                sample,
+                copies: copies_of.remove(&seq).unwrap_or_default(),
+            })
+            .collect();
+        {
+            let mut all: Vec<&mut CopyRecord> = out.iter_mut().flat_map(|s| s.copies.iter_mut()).collect();
+            attach_copy_labels(&tx, &mut all).await?;
+        }
+        tx.commit().await.map_err(sql("commit load team samples"))?;
+        Ok(out)
+    }
+
+    async fn write_copies(&self, writes: &[CopyWrite], history: &[HistoryRecord]) -> Result<()> {
+        if writes.is_empty() && history.is_empty() {
+            return Ok(());
+        }
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(sql("begin"))?;
+        if !writes.is_empty() {
+            let bump = tx
+                .prepare_cached(
+                    "UPDATE task_copies
+                     SET state = $1, version = version + 1, metadata = COALESCE($2, metadata),
+                         sample_usage = COALESCE($3, sample_usage), update_time = $4
+                     WHERE id = $5 AND version = $6",
+                )
+                .await
+                .map_err(sql("prepare copy write"))?;
+            // Rows are locked in id order (stable, so writes of one copy keep their order):
+            // concurrent batches over the same copies wait for each other instead of deadlocking.
+            let mut order: Vec<usize> = (0..writes.len()).collect();
+            order.sort_by_key(|&i| writes[i].copy_id);
+            for w in order.iter().map(|&i| &writes[i]) {
+                let n = tx
+                    .execute(
+                        &bump,
+                        &[
+                            &w.state,
+                            &w.metadata.as_ref().map(Json),
+                            &w.sample_usage,
+                            &w.update_time,
+                            &w.copy_id,
+                            &w.expected_version,
+                        ],
+                    )
+                    .await
+                    .map_err(sql("write copy"))?;
+                if n == 0 {
+                    // Dropping the transaction rolls back the writes made so far.
+                    return Err(version_conflict());
+                }
+            }
+            let copy_ids: Vec<i64> = writes.iter().map(|w| w.copy_id).collect();
+            tx.execute("DELETE FROM task_copy_labels WHERE copy_id = ANY($1)", &[&copy_ids])
+                .await
+                .map_err(sql("clear copy labels"))?;
+            let mut labels = LabelRows::default();
+            for i in last_writes(writes.iter().map(|w| w.copy_id)) {
+                labels.push(writes[i].copy_id, &writes[i].labels)?;
+            }
+            labels.insert(&tx, "task_copy_labels", "copy_id").await?;
+        }
+        insert_history(&tx, history).await?;
+        tx.commit().await.map_err(sql("commit write copies"))
+    }
+
+    async fn list_team_samples(&self, task_id: &str, query: &TeamSampleQuery) -> Result<(u64, Vec<TeamSampleRow>)> {
+        let mut params = Params::default();
+        let mut filter = format!("c.task_id = {}", params.push(task_id.to_string()));
+        if let Some(worker_id) = &query.worker_id {
+            filter += &format!(" AND c.worker_id = {}", params.push(worker_id.clone()));
+        }
+        if let Some(sample_id) = &query.sample_id {
+            filter += &format!(" AND s.id = {}", params.push(sample_id.clone()));
+        }
+        if let Some(states) = &query.states {
+            // An empty list matches nothing.
+            filter += &format!(" AND c.state = ANY({})", params.push(states.clone()));
+        }
+        for group in &query.label_groups {
+            filter += &label_group_clause(group, "task_copy_labels", "copy_id", "c.id", &mut params);
+        }
+        let from = "task_copies c JOIN samples s ON s.seq = c.sample_seq";
+        let count_sql = format!("SELECT count(*) AS total FROM {from} WHERE {filter}");
+        let count_params = params.0.len();
+        let (limit, offset) = page(query.offset, query.limit);
+        let page_sql = format!(
+            "SELECT {SAMPLE_COLUMNS}, {COPY_COLUMNS} FROM {from} WHERE {filter}
+             ORDER BY c.sample_seq, c.worker_id COLLATE \"C\"
+             LIMIT {} OFFSET {}",
+            params.push(limit),
+            params.push(offset)
+        );
+
+        let mut client = self.client().await?;
+        let tx = read_snapshot(&mut client).await?;
+        let refs = params.refs();
+        let total_row = tx
+            .query_one(&count_sql, &refs[..count_params])
+            .await
+            .map_err(sql("count team samples"))?;
+        let rows = tx.query(&page_sql, &refs).await.map_err(sql("list team samples"))?;
+        let mut page = rows
+            .iter()
+            .map(|row| {
+                let (seq, sample) = sample_from_row(row)?;
+                Ok((seq, sample, copy_from_row(row)?))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        {
+            let mut copies: Vec<&mut CopyRecord> = page.iter_mut().map(|(_, _, copy)| copy).collect();
+            attach_copy_labels(&tx, &mut copies).await?;
+        }
+        // Every labeler of each sample on the page, in one query.
+        let mut seqs: Vec<i64> = page.iter().map(|(seq, _, _)| *seq).collect();
+        seqs.dedup();
+        let mut labelers_of: HashMap<i64, Vec<Labeler>> = HashMap::new();
+        if !seqs.is_empty() {
+            let rows = tx
+                .query(
+                    "SELECT tc.sample_seq, w.id AS worker_id, u.email, w.role
+                     FROM task_copies tc
+                     JOIN workers w ON w.id = tc.worker_id
+                     JOIN users u ON u.id = w.user_id
+                     WHERE tc.task_id = $1 AND tc.sample_seq = ANY($2)
+                     ORDER BY tc.sample_seq, w.id COLLATE \"C\"",
+                    &[&task_id, &seqs],
+                )
+                .await
+                .map_err(sql("labelers of samples"))?;
+            for row in &rows {
+                labelers_of.entry(col(row, "sample_seq")?).or_default().push(Labeler {
+                    worker_id: col(row, "worker_id")?,
+                    email: col(row, "email")?,
+                    role: role(col(row, "role")?)?,
+                });
+            }
+        }
+        tx.commit().await.map_err(sql("commit list team samples"))?;
+        let out = page
+            .into_iter()
+            .map(|(seq, sample, copy)| TeamSampleRow {
+                sample,
+                copy,
+                labelers: labelers_of.get(&seq).cloned().unwrap_or_default(),
+            })
+            .collect();
+        Ok((count(col(&total_row, "total")?), out))
+    }
+
+    async fn load_samples(&self, dataset_id: &str, sample_ids: &[String]) -> Result<Vec<SampleRecord>> {
+        if sample_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut client = self.client().await?;
+        let tx = read_snapshot(&mut client).await?;
+        let samples = load_samples_by_id(&tx, dataset_id, sample_ids).await?;
+        let samples = attach_labels(&tx, samples).await?;
+        tx.commit().await.map_err(sql("commit load samples"))?;
+        Ok(samples)
+    }
+
+    async fn write_samples(&self, writes: &[SampleWrite], history: &[HistoryRecord]) -> Result<()> {
+        if writes.is_empty() && history.is_empty() {
+            return Ok(());
+        }
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(sql("begin"))?;
+        if !writes.is_empty() {
+            let bump = tx
+                .prepare_cached(
+                    "UPDATE samples
+                     SET status = $1, version = version + 1, metadata = $2,
+                         sample_usage = COALESCE($3, sample_usage), update_time = $4
+                     WHERE dataset_id = $5 AND id = $6 AND version = $7
+                     RETURNING seq",
+                )
+                .await
+                .map_err(sql("prepare sample write"))?;
+            // Rows are locked in key order (stable, so writes of one sample keep their order):
+            // concurrent batches over the same samples wait for each other instead of deadlocking.
+            let mut order: Vec<usize> = (0..writes.len()).collect();
+            order.sort_by(|&i, &j| {
+                (&writes[i].dataset_id, &writes[i].sample_id).cmp(&(&writes[j].dataset_id, &writes[j].sample_id))
+            });
+            let mut seqs = vec![0_i64; writes.len()];
+            for &i in &order {
+                let w = &writes[i];
+                let row = tx
+                    .query_opt(
+                        &bump,
+                        &[
+                            &w.status.as_str(),
+                            &Json(&w.metadata),
+                            &w.sample_usage,
+                            &w.update_time,
+                            &w.dataset_id,
+                            &w.sample_id,
+                            &w.expected_version,
+                        ],
+                    )
+                    .await
+                    .map_err(sql("write sample"))?;
+                let Some(row) = row else {
+                    // Dropping the transaction rolls back the writes made so far.
+                    return Err(version_conflict());
+                };
+                seqs[i] = col::<i64>(&row, "seq")?;
+            }
+            tx.execute("DELETE FROM sample_labels WHERE sample_seq = ANY($1)", &[&seqs])
+                .await
+                .map_err(sql("clear sample labels"))?;
+            let mut labels = LabelRows::default();
+            for i in last_writes(seqs.iter().copied()) {
+                labels.push(seqs[i], &writes[i].labels)?;
+            }
+            labels.insert(&tx, "sample_labels", "sample_seq").await?;
+        }
+        insert_history(&tx, history).await?;
+        tx.commit().await.map_err(sql("commit write samples"))
+    }
+
+    async fn list_history(
+        &self,
+        dataset_id: &str,
+        sample_id: &str,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(u64, Vec<HistoryRecord>)> {
+        let mut params = Params::default();
+        let filter = format!(
+            "dataset_id = {} AND sample_id = {}",
+            params.push(dataset_id.to_string()),
+            params.push(sample_id.to_string())
+        );
+        let count_sql = format!("SELECT count(*) AS total FROM annotation_history WHERE {filter}");
+        let count_params = params.0.len();
+        let (limit, offset) = page(offset, limit);
+        let page_sql = format!(
+            "SELECT {HISTORY_COLUMNS} FROM annotation_history WHERE {filter}
+             ORDER BY id DESC
+             LIMIT {} OFFSET {}",
+            params.push(limit),
+            params.push(offset)
+        );
+        let (total, rows) = self
+            .count_and_page(&count_sql, &page_sql, &params, count_params, "list history")
+            .await?;
+        Ok((total, rows.iter().map(history_from_row).collect::<Result<_>>()?))
     }
 }

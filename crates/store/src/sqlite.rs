@@ -18,8 +18,9 @@ use teamlabel_core::error::{codes, Error, Result};
 use teamlabel_core::labels::LabelDef;
 use teamlabel_core::rules::PlacedLabel;
 use teamlabel_core::store::{
-    DatasetChange, DatasetQuery, DatasetRecord, DeletedSample, LabelUsage, Project, SampleCounts, SampleQuery,
-    SampleRecord, Store, TokenRecord, User,
+    CopyCount, CopyRecord, CopyWrite, DatasetChange, DatasetQuery, DatasetRecord, DeletedSample, HistoryRecord,
+    LabelUsage, Labeler, Project, SampleCounts, SampleQuery, SampleRecord, SampleWrite, Store, TaskRecord, TeamSample,
+    TeamSampleQuery, TeamSampleRow, TokenRecord, User, WorkerQuery, WorkerRecord, WorkforceQuery, WorkforceRecord,
 };
 
 use crate::migrations;
@@ -34,6 +35,18 @@ pub struct SqliteStore {
 fn db_err(e: rusqlite::Error) -> Error {
     if let rusqlite::Error::SqliteFailure(f, Some(msg)) = &e {
         if f.code == rusqlite::ErrorCode::ConstraintViolation && msg.contains("UNIQUE") {
+            if msg.contains("workforce_tasks.") {
+                return Error::bad_request(codes::TASK_EXISTS, "The workforce task already exists: the name is taken in this dataset");
+            }
+            if msg.contains("workforces.") {
+                return Error::bad_request(codes::WORKFORCE_EXISTS, "The workforce already exists: the name is taken in this project");
+            }
+            if msg.contains("workers.") {
+                return Error::bad_request(codes::WORKER_EXISTS, "The worker already exists: the user is in the team");
+            }
+            if msg.contains("task_copies.") {
+                return Error::bad_request(codes::TASK_START_FAILED, "Failed to start the team labeling task: it was started already");
+            }
             if msg.contains("datasets.") {
                 return Error::bad_request(
                     codes::DATASET_EXISTS,
@@ -262,7 +275,7 @@ fn insert_labels(
     Ok(())
 }
 
-const SAMPLE_COLUMNS: &str = "s.seq, s.id, s.dataset_id, s.name, s.sample_type, s.source, s.blob_sha256, s.content_type, s.size, s.text_len, s.metadata, s.sample_usage, s.status, s.sample_time, s.update_time";
+const SAMPLE_COLUMNS: &str = "s.seq, s.id, s.dataset_id, s.name, s.sample_type, s.source, s.blob_sha256, s.content_type, s.size, s.text_len, s.metadata, s.sample_usage, s.status, s.sample_time, s.update_time, s.version";
 
 fn sample_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, SampleRecord)> {
     let metadata: String = r.get(10)?;
@@ -284,6 +297,7 @@ fn sample_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, SampleRecord)> {
             status: SampleStatus::from_db(&status).ok_or_else(|| bad_row("status"))?,
             sample_time: r.get(13)?,
             update_time: r.get(14)?,
+            version: r.get(15)?,
             labels: Vec::new(),
         },
     ))
@@ -321,6 +335,202 @@ fn attach_labels(conn: &Connection, rows: &mut [(i64, SampleRecord)]) -> rusqlit
         }
     }
     Ok(())
+}
+
+/// The WHERE clause of a sample list over `samples s`; `?1` is the dataset id, further values
+/// are pushed onto `args`. Label ids and states are integers and fixed strings, inlined.
+fn sample_filter(q: &SampleQuery, args: &mut Vec<Box<dyn ToSql>>) -> String {
+    let mut filter = String::from("s.dataset_id = ?1");
+    if let Some(statuses) = &q.statuses {
+        let list = statuses
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect::<Vec<_>>()
+            .join(",");
+        filter.push_str(&format!(" AND s.status IN ({list})"));
+    }
+    if let Some(t) = q.sample_type {
+        args.push(Box::new(t.code()));
+        filter.push_str(&format!(" AND s.sample_type = ?{}", args.len()));
+    }
+    if let Some(name) = &q.name {
+        args.push(Box::new(name.clone()));
+        filter.push_str(&format!(" AND s.name = ?{}", args.len()));
+    }
+    for group in &q.label_groups {
+        filter.push_str(&label_group_clause(group, "sample_labels", "sample_seq", "s.seq"));
+    }
+    filter
+}
+
+/// ` AND EXISTS (...)` matching rows of `table` whose `key` is `outer` and whose label is in the
+/// group; an empty group matches nothing.
+fn label_group_clause(group: &[i64], table: &str, key: &str, outer: &str) -> String {
+    if group.is_empty() {
+        return " AND 0 = 1".to_string();
+    }
+    let ids = group.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+    format!(" AND EXISTS (SELECT 1 FROM {table} x WHERE x.{key} = {outer} AND x.label_id IN ({ids}))")
+}
+
+fn workforce_from_row(r: &Row<'_>) -> rusqlite::Result<WorkforceRecord> {
+    Ok(WorkforceRecord {
+        id: r.get(0)?,
+        project_id: r.get(1)?,
+        name: r.get(2)?,
+        description: r.get(3)?,
+        worker_count: r.get::<_, i64>(4)? as u64,
+        create_time: r.get(5)?,
+        update_time: r.get(6)?,
+    })
+}
+
+/// Loads samples of a dataset by public id (with their `seq`, without labels), in the order of
+/// `ids`, skipping ids that do not exist.
+fn load_samples_by_id(c: &Connection, dataset_id: &str, ids: &[String]) -> rusqlite::Result<Vec<(i64, SampleRecord)>> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {SAMPLE_COLUMNS} FROM samples s WHERE s.dataset_id = ?1 AND s.id = ?2"
+    ))?;
+    let mut out = Vec::with_capacity(ids.len());
+    let mut seen = HashSet::new();
+    for id in ids {
+        if !seen.insert(id.as_str()) {
+            continue;
+        }
+        if let Some(row) = stmt.query_row(params![dataset_id, id], sample_from_row).optional()? {
+            out.push(row);
+        }
+    }
+    Ok(out)
+}
+
+fn not_found_team(code: &'static str, what: &str, id: &str) -> Error {
+    Error::not_found(code, format!("{what} does not exist: {id}"))
+}
+
+const WORKER_COLUMNS: &str =
+    "w.id, w.workforce_id, w.user_id, u.email, w.role, w.description, w.create_time, w.update_time";
+
+fn worker_from_row(r: &Row<'_>) -> rusqlite::Result<WorkerRecord> {
+    Ok(WorkerRecord {
+        id: r.get(0)?,
+        workforce_id: r.get(1)?,
+        user_id: r.get(2)?,
+        email: r.get(3)?,
+        role: Role::from_code(r.get(4)?).ok_or_else(|| bad_row("role"))?,
+        description: r.get(5)?,
+        create_time: r.get(6)?,
+        update_time: r.get(7)?,
+    })
+}
+
+const TASK_COLUMNS: &str = "id, dataset_id, name, description, status, repetition, workforces_config, sample_conditions, synchronize_data, synchronize_auto_labeling_data, auto_sync_dataset, data_sync_type, create_time, update_time";
+
+fn task_from_row(r: &Row<'_>) -> rusqlite::Result<TaskRecord> {
+    let config: String = r.get(6)?;
+    let conditions: Option<String> = r.get(7)?;
+    Ok(TaskRecord {
+        id: r.get(0)?,
+        dataset_id: r.get(1)?,
+        name: r.get(2)?,
+        description: r.get(3)?,
+        status: r.get(4)?,
+        repetition: r.get(5)?,
+        workforces_config: serde_json::from_str(&config).unwrap_or(Value::Object(Map::new())),
+        sample_conditions: conditions.and_then(|c| serde_json::from_str(&c).ok()),
+        synchronize_data: r.get(8)?,
+        synchronize_auto_labeling_data: r.get(9)?,
+        auto_sync_dataset: r.get(10)?,
+        data_sync_type: r.get(11)?,
+        create_time: r.get(12)?,
+        update_time: r.get(13)?,
+    })
+}
+
+/// Loads copies (without labels) by a WHERE clause over `task_copies c`.
+const COPY_COLUMNS: &str = "c.id, c.worker_id, c.state, c.version, c.metadata, c.sample_usage, c.update_time";
+
+fn copy_from_row(r: &Row<'_>, at: usize) -> rusqlite::Result<CopyRecord> {
+    let metadata: Option<String> = r.get(at + 4)?;
+    Ok(CopyRecord {
+        id: r.get(at)?,
+        worker_id: r.get(at + 1)?,
+        state: r.get(at + 2)?,
+        version: r.get(at + 3)?,
+        labels: Vec::new(),
+        metadata: metadata.map(|m| parse_map(&m)),
+        sample_usage: r.get(at + 5)?,
+        update_time: r.get(at + 6)?,
+    })
+}
+
+/// Attaches their labels to copies, in one query.
+fn attach_copy_labels(conn: &Connection, copies: &mut [&mut CopyRecord]) -> rusqlite::Result<()> {
+    if copies.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = copies.iter().map(|c| c.id).collect();
+    let index: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let sql = format!(
+        "SELECT cl.copy_id, cl.label_id, l.name, l.type, cl.instance_id, cl.property, cl.score, cl.annotated_by
+         FROM task_copy_labels cl JOIN labels l ON l.id = cl.label_id
+         WHERE cl.copy_id IN ({}) ORDER BY cl.copy_id, cl.ordinal",
+        vec!["?"; ids.len()].join(",")
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mut q = stmt.query(params_from_iter(ids.iter()))?;
+    while let Some(r) = q.next()? {
+        let copy_id: i64 = r.get(0)?;
+        let property: String = r.get(5)?;
+        let placed = PlacedLabel {
+            label_id: r.get(1)?,
+            name: r.get(2)?,
+            label_type: LabelType::from_code(r.get(3)?).ok_or_else(|| bad_row("label type"))?,
+            instance_id: r.get(4)?,
+            property: parse_map(&property),
+            score: r.get(6)?,
+            annotated_by: r.get(7)?,
+        };
+        if let Some(&i) = index.get(&copy_id) {
+            copies[i].labels.push(placed);
+        }
+    }
+    Ok(())
+}
+
+fn insert_history(tx: &rusqlite::Transaction<'_>, history: &[HistoryRecord]) -> Result<()> {
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT INTO annotation_history (dataset_id, sample_id, task_id, worker_id, actor_user_id, actor_email, change_time,
+                 state_before, state_after, labels_before, labels_after, version_after)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )
+        .map_err(db_err)?;
+    for h in history {
+        stmt.execute(params![
+            h.dataset_id,
+            h.sample_id,
+            h.task_id,
+            h.worker_id,
+            h.actor_user_id,
+            h.actor_email,
+            h.change_time,
+            h.state_before,
+            h.state_after,
+            h.labels_before.to_string(),
+            h.labels_after.to_string(),
+            h.version_after
+        ])
+        .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+fn version_conflict() -> Error {
+    Error::conflict(
+        codes::VERSION_CONFLICT,
+        "The labels changed since they were read; read them again and retry",
+    )
 }
 
 #[async_trait]
@@ -732,31 +942,13 @@ impl Store for SqliteStore {
     async fn list_samples(&self, dataset_id: &str, query: &SampleQuery) -> Result<(u64, Vec<SampleRecord>)> {
         let (id, q) = (dataset_id.to_string(), query.clone());
         self.read(move |c| {
-            let mut filter = String::from("s.dataset_id = ?1");
             let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(id)];
-            if let Some(statuses) = &q.statuses {
-                let list = statuses.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(",");
-                filter.push_str(&format!(" AND s.status IN ({list})"));
-            }
-            if let Some(t) = q.sample_type {
-                args.push(Box::new(t.code()));
-                filter.push_str(&format!(" AND s.sample_type = ?{}", args.len()));
-            }
-            if let Some(name) = &q.name {
-                args.push(Box::new(name.clone()));
-                filter.push_str(&format!(" AND s.name = ?{}", args.len()));
-            }
-            for group in &q.label_groups {
-                if group.is_empty() {
-                    filter.push_str(" AND 0");
-                    continue;
-                }
-                let ids = group.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",");
-                filter.push_str(&format!(
-                    " AND EXISTS (SELECT 1 FROM sample_labels sl WHERE sl.sample_seq = s.seq AND sl.label_id IN ({ids}))"
-                ));
-            }
-            let total: i64 = c.query_row(&format!("SELECT COUNT(*) FROM samples s WHERE {filter}"), params_from_iter(args.iter()), |r| r.get(0))?;
+            let filter = sample_filter(&q, &mut args);
+            let total: i64 = c.query_row(
+                &format!("SELECT COUNT(*) FROM samples s WHERE {filter}"),
+                params_from_iter(args.iter()),
+                |r| r.get(0),
+            )?;
             let dir = if q.ascending { "ASC" } else { "DESC" };
             let sql = format!(
                 "SELECT {SAMPLE_COLUMNS} FROM samples s WHERE {filter} ORDER BY s.seq {dir} LIMIT {} OFFSET {}",
@@ -764,7 +956,9 @@ impl Store for SqliteStore {
                 q.offset.saturating_mul(q.limit)
             );
             let mut stmt = c.prepare(&sql)?;
-            let mut rows = stmt.query_map(params_from_iter(args.iter()), sample_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut rows = stmt
+                .query_map(params_from_iter(args.iter()), sample_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
             attach_labels(c, &mut rows)?;
             Ok((total as u64, rows.into_iter().map(|(_, s)| s).collect()))
         })
@@ -832,6 +1026,700 @@ impl Store for SqliteStore {
                 [sha],
                 |r| r.get(0),
             )
+        })
+        .await
+    }
+
+    async fn insert_workforce(&self, workforce: &WorkforceRecord) -> Result<()> {
+        let w = workforce.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO workforces (id, project_id, name, description, create_time, update_time) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![w.id, w.project_id, w.name, w.description, w.create_time, w.update_time],
+            )
+            .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_workforce(&self, project_id: &str, workforce_id: &str) -> Result<WorkforceRecord> {
+        let (p, id) = (project_id.to_string(), workforce_id.to_string());
+        let found = self
+            .read({
+                let id = id.clone();
+                move |c| {
+                    c.query_row(
+                        "SELECT f.id, f.project_id, f.name, f.description, (SELECT COUNT(*) FROM workers w WHERE w.workforce_id = f.id), f.create_time, f.update_time
+                         FROM workforces f WHERE f.project_id = ?1 AND f.id = ?2",
+                        params![p, id],
+                        workforce_from_row,
+                    )
+                    .optional()
+                }
+            })
+            .await?;
+        found.ok_or_else(|| not_found_team(codes::WORKFORCE_NOT_FOUND, "The workforce", &id))
+    }
+
+    async fn list_workforces(&self, project_id: &str, query: &WorkforceQuery) -> Result<(u64, Vec<WorkforceRecord>)> {
+        let (p, q) = (project_id.to_string(), query.clone());
+        self.read(move |c| {
+            let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(p)];
+            let mut filter = String::from("f.project_id = ?1");
+            if let Some(s) = &q.search_content {
+                let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                args.push(Box::new(format!("%{escaped}%")));
+                filter.push_str(&format!(" AND f.name LIKE ?{} ESCAPE '\\'", args.len()));
+            }
+            if let Some(t) = &q.task_id {
+                args.push(Box::new(t.clone()));
+                filter.push_str(&format!(
+                    " AND EXISTS (SELECT 1 FROM task_workers tw JOIN workers w ON w.id = tw.worker_id WHERE tw.task_id = ?{} AND w.workforce_id = f.id)",
+                    args.len()
+                ));
+            }
+            let total: i64 = c.query_row(&format!("SELECT COUNT(*) FROM workforces f WHERE {filter}"), params_from_iter(args.iter()), |r| r.get(0))?;
+            let dir = if q.ascending { "ASC" } else { "DESC" };
+            let key = if q.sort_by_name { "f.name" } else { "f.create_time" };
+            let sql = format!(
+                "SELECT f.id, f.project_id, f.name, f.description, (SELECT COUNT(*) FROM workers w WHERE w.workforce_id = f.id), f.create_time, f.update_time
+                 FROM workforces f WHERE {filter} ORDER BY {key} {dir}, f.id {dir} LIMIT {} OFFSET {}",
+                q.limit,
+                q.offset.saturating_mul(q.limit)
+            );
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt.query_map(params_from_iter(args.iter()), workforce_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok((total as u64, rows))
+        })
+        .await
+    }
+
+    async fn update_workforce(&self, workforce: &WorkforceRecord) -> Result<()> {
+        let w = workforce.clone();
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    "UPDATE workforces SET name = ?1, description = ?2, update_time = ?3 WHERE id = ?4 AND project_id = ?5",
+                    params![w.name, w.description, w.update_time, w.id, w.project_id],
+                )
+                .map_err(db_err)?;
+            if n == 0 {
+                return Err(not_found_team(codes::WORKFORCE_NOT_FOUND, "The workforce", &w.id));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_workforce(&self, project_id: &str, workforce_id: &str) -> Result<()> {
+        let (p, id) = (project_id.to_string(), workforce_id.to_string());
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    "DELETE FROM workforces WHERE project_id = ?1 AND id = ?2",
+                    params![p, id],
+                )
+                .map_err(db_err)?;
+            if n == 0 {
+                return Err(not_found_team(codes::WORKFORCE_NOT_FOUND, "The workforce", &id));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn insert_worker(&self, worker: &WorkerRecord) -> Result<()> {
+        let w = worker.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO workers (id, workforce_id, user_id, role, description, create_time, update_time) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![w.id, w.workforce_id, w.user_id, w.role.code(), w.description, w.create_time, w.update_time],
+            )
+            .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_worker(&self, workforce_id: &str, worker_id: &str) -> Result<WorkerRecord> {
+        let (f, id) = (workforce_id.to_string(), worker_id.to_string());
+        let found = self
+            .read({
+                let id = id.clone();
+                move |c| {
+                    c.query_row(
+                        &format!("SELECT {WORKER_COLUMNS} FROM workers w JOIN users u ON u.id = w.user_id WHERE w.workforce_id = ?1 AND w.id = ?2"),
+                        params![f, id],
+                        worker_from_row,
+                    )
+                    .optional()
+                }
+            })
+            .await?;
+        found.ok_or_else(|| not_found_team(codes::WORKER_NOT_FOUND, "The worker", &id))
+    }
+
+    async fn list_workers(&self, project_id: &str, query: &WorkerQuery) -> Result<(u64, Vec<WorkerRecord>)> {
+        let (p, q) = (project_id.to_string(), query.clone());
+        self.read(move |c| {
+            let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(p)];
+            let mut filter = String::from("f.project_id = ?1");
+            if let Some(f) = &q.workforce_id {
+                args.push(Box::new(f.clone()));
+                filter.push_str(&format!(" AND w.workforce_id = ?{}", args.len()));
+            }
+            if let Some(r) = q.role {
+                filter.push_str(&format!(" AND w.role = {}", r.code()));
+            }
+            let from = "workers w JOIN users u ON u.id = w.user_id JOIN workforces f ON f.id = w.workforce_id";
+            let total: i64 = c.query_row(&format!("SELECT COUNT(*) FROM {from} WHERE {filter}"), params_from_iter(args.iter()), |r| r.get(0))?;
+            let dir = if q.ascending { "ASC" } else { "DESC" };
+            let key = if q.sort_by_email { "u.email" } else { "w.create_time" };
+            let sql = format!(
+                "SELECT {WORKER_COLUMNS} FROM {from} WHERE {filter} ORDER BY {key} {dir}, w.id {dir} LIMIT {} OFFSET {}",
+                q.limit,
+                q.offset.saturating_mul(q.limit)
+            );
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt.query_map(params_from_iter(args.iter()), worker_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok((total as u64, rows))
+        })
+        .await
+    }
+
+    async fn update_worker(&self, worker: &WorkerRecord) -> Result<()> {
+        let w = worker.clone();
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    "UPDATE workers SET role = ?1, description = ?2, update_time = ?3 WHERE id = ?4 AND workforce_id = ?5",
+                    params![w.role.code(), w.description, w.update_time, w.id, w.workforce_id],
+                )
+                .map_err(db_err)?;
+            if n == 0 {
+                return Err(not_found_team(codes::WORKER_NOT_FOUND, "The worker", &w.id));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_workers(&self, workforce_id: &str, ids: &[String]) -> Result<Vec<String>> {
+        let (f, ids) = (workforce_id.to_string(), ids.to_vec());
+        self.write(move |tx| {
+            let mut stmt = tx
+                .prepare_cached("DELETE FROM workers WHERE workforce_id = ?1 AND id = ?2")
+                .map_err(db_err)?;
+            let mut deleted = Vec::new();
+            for id in ids {
+                if stmt.execute(params![f, id]).map_err(db_err)? > 0 {
+                    deleted.push(id);
+                }
+            }
+            Ok(deleted)
+        })
+        .await
+    }
+
+    async fn workers_of_user(&self, user_id: &str) -> Result<Vec<WorkerRecord>> {
+        let u = user_id.to_string();
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {WORKER_COLUMNS} FROM workers w JOIN users u ON u.id = w.user_id WHERE w.user_id = ?1 ORDER BY w.create_time, w.id"
+            ))?;
+            let rows = stmt.query_map([u], worker_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn worker_has_open_work(&self, worker_id: &str) -> Result<bool> {
+        let w = worker_id.to_string();
+        self.read(move |c| {
+            c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM task_copies tc JOIN workforce_tasks t ON t.id = tc.task_id
+                                WHERE tc.worker_id = ?1 AND tc.state <> '__ACCEPTED__' AND t.status <> 3)",
+                [w],
+                |r| r.get(0),
+            )
+        })
+        .await
+    }
+
+    async fn insert_task(&self, task: &TaskRecord, worker_ids: &[String]) -> Result<()> {
+        let (t, workers) = (task.clone(), worker_ids.to_vec());
+        self.write(move |tx| {
+            tx.execute(
+                &format!("INSERT INTO workforce_tasks ({TASK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"),
+                params![
+                    t.id,
+                    t.dataset_id,
+                    t.name,
+                    t.description,
+                    t.status,
+                    t.repetition,
+                    t.workforces_config.to_string(),
+                    t.sample_conditions.as_ref().map(Value::to_string),
+                    t.synchronize_data,
+                    t.synchronize_auto_labeling_data,
+                    t.auto_sync_dataset,
+                    t.data_sync_type,
+                    t.create_time,
+                    t.update_time
+                ],
+            )
+            .map_err(db_err)?;
+            let mut stmt = tx.prepare_cached("INSERT INTO task_workers (task_id, worker_id) VALUES (?1, ?2)").map_err(db_err)?;
+            for w in &workers {
+                stmt.execute(params![t.id, w]).map_err(db_err)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_task(&self, dataset_id: &str, task_id: &str) -> Result<TaskRecord> {
+        let (d, id) = (dataset_id.to_string(), task_id.to_string());
+        let found = self
+            .read({
+                let id = id.clone();
+                move |c| {
+                    c.query_row(
+                        &format!("SELECT {TASK_COLUMNS} FROM workforce_tasks WHERE dataset_id = ?1 AND id = ?2"),
+                        params![d, id],
+                        task_from_row,
+                    )
+                    .optional()
+                }
+            })
+            .await?;
+        found.ok_or_else(|| not_found_team(codes::TASK_NOT_FOUND, "Workforce task", &id))
+    }
+
+    async fn list_tasks(&self, dataset_id: &str, offset: u64, limit: u64) -> Result<(u64, Vec<TaskRecord>)> {
+        let d = dataset_id.to_string();
+        self.read(move |c| {
+            let total: i64 = c.query_row("SELECT COUNT(*) FROM workforce_tasks WHERE dataset_id = ?1", [&d], |r| r.get(0))?;
+            let mut stmt = c.prepare(&format!(
+                "SELECT {TASK_COLUMNS} FROM workforce_tasks WHERE dataset_id = ?1 ORDER BY create_time DESC, id DESC LIMIT {limit} OFFSET {}",
+                offset.saturating_mul(limit)
+            ))?;
+            let rows = stmt.query_map([&d], task_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok((total as u64, rows))
+        })
+        .await
+    }
+
+    async fn update_task(&self, task: &TaskRecord, worker_ids: Option<&[String]>) -> Result<()> {
+        let (t, workers) = (task.clone(), worker_ids.map(<[String]>::to_vec));
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    "UPDATE workforce_tasks SET name = ?1, description = ?2, status = ?3, workforces_config = ?4, update_time = ?5
+                     WHERE id = ?6 AND dataset_id = ?7",
+                    params![t.name, t.description, t.status, t.workforces_config.to_string(), t.update_time, t.id, t.dataset_id],
+                )
+                .map_err(db_err)?;
+            if n == 0 {
+                return Err(not_found_team(codes::TASK_NOT_FOUND, "Workforce task", &t.id));
+            }
+            if let Some(workers) = workers {
+                tx.execute("DELETE FROM task_workers WHERE task_id = ?1", [&t.id]).map_err(db_err)?;
+                let mut stmt = tx.prepare_cached("INSERT INTO task_workers (task_id, worker_id) VALUES (?1, ?2)").map_err(db_err)?;
+                for w in &workers {
+                    stmt.execute(params![t.id, w]).map_err(db_err)?;
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_task(&self, dataset_id: &str, task_id: &str) -> Result<()> {
+        let (d, id) = (dataset_id.to_string(), task_id.to_string());
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    "DELETE FROM workforce_tasks WHERE dataset_id = ?1 AND id = ?2",
+                    params![d, id],
+                )
+                .map_err(db_err)?;
+            if n == 0 {
+                return Err(not_found_team(codes::TASK_NOT_FOUND, "Workforce task", &id));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn task_workers(&self, task_id: &str) -> Result<Vec<WorkerRecord>> {
+        let t = task_id.to_string();
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {WORKER_COLUMNS} FROM task_workers tw JOIN workers w ON w.id = tw.worker_id JOIN users u ON u.id = w.user_id
+                 WHERE tw.task_id = ?1 ORDER BY w.id"
+            ))?;
+            let rows = stmt.query_map([t], worker_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn list_user_tasks(
+        &self,
+        user_id: &str,
+        offset: u64,
+        limit: u64,
+        ascending: bool,
+        sort_by_name: bool,
+        search_content: Option<&str>,
+    ) -> Result<(u64, Vec<(TaskRecord, WorkerRecord)>)> {
+        let (u, search) = (user_id.to_string(), search_content.map(str::to_string));
+        self.read(move |c| {
+            let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(u)];
+            let mut filter = String::from("w.user_id = ?1");
+            if let Some(s) = &search {
+                let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                args.push(Box::new(format!("%{escaped}%")));
+                filter.push_str(&format!(" AND t.name LIKE ?{} ESCAPE '\\'", args.len()));
+            }
+            let from = "task_workers tw JOIN workers w ON w.id = tw.worker_id JOIN users u ON u.id = w.user_id JOIN workforce_tasks t ON t.id = tw.task_id";
+            let total: i64 = c.query_row(&format!("SELECT COUNT(*) FROM {from} WHERE {filter}"), params_from_iter(args.iter()), |r| r.get(0))?;
+            let dir = if ascending { "ASC" } else { "DESC" };
+            let key = if sort_by_name { "t.name" } else { "t.create_time" };
+            let task_cols = TASK_COLUMNS.split(", ").map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", ");
+            let sql = format!(
+                "SELECT {task_cols}, {WORKER_COLUMNS} FROM {from} WHERE {filter} ORDER BY {key} {dir}, t.id {dir}, w.id LIMIT {limit} OFFSET {}",
+                offset.saturating_mul(limit)
+            );
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt
+                .query_map(params_from_iter(args.iter()), |r| {
+                    let task = task_from_row(r)?;
+                    let worker = WorkerRecord {
+                        id: r.get(14)?,
+                        workforce_id: r.get(15)?,
+                        user_id: r.get(16)?,
+                        email: r.get(17)?,
+                        role: Role::from_code(r.get(18)?).ok_or_else(|| bad_row("role"))?,
+                        description: r.get(19)?,
+                        create_time: r.get(20)?,
+                        update_time: r.get(21)?,
+                    };
+                    Ok((task, worker))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok((total as u64, rows))
+        })
+        .await
+    }
+
+    async fn start_task(
+        &self,
+        task_id: &str,
+        dataset_id: &str,
+        samples: &SampleQuery,
+        labelers: &[String],
+        repetition: u32,
+        status: i32,
+        now: i64,
+    ) -> Result<u64> {
+        let (t, d, q, labelers) = (
+            task_id.to_string(),
+            dataset_id.to_string(),
+            samples.clone(),
+            labelers.to_vec(),
+        );
+        self.write(move |tx| {
+            let n = labelers.len() as i64;
+            if n == 0 || repetition == 0 || repetition as i64 > n {
+                return Err(Error::bad_request(codes::TASK_START_FAILED, "a task needs at least `repetition` labelers"));
+            }
+            let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(d)];
+            let filter = sample_filter(&q, &mut args);
+            args.push(Box::new(t.clone()));
+            let task_arg = args.len();
+            args.push(Box::new(now));
+            let now_arg = args.len();
+            // Labelers as a VALUES table (j, worker_id) and repetitions as (k); sample i (0-based,
+            // in insertion order) goes to labeler (i * repetition + k) mod n.
+            let mut values = Vec::new();
+            for (j, w) in labelers.iter().enumerate() {
+                args.push(Box::new(w.clone()));
+                values.push(format!("({j}, ?{})", args.len()));
+            }
+            let reps = (0..repetition).map(|k| format!("({k})")).collect::<Vec<_>>().join(", ");
+            let sql = format!(
+                "WITH chosen AS (SELECT s.seq, ROW_NUMBER() OVER (ORDER BY s.seq) - 1 AS i FROM samples s WHERE {filter}),
+                      lab(j, worker_id) AS (VALUES {}),
+                      rep(k) AS (VALUES {reps})
+                 INSERT INTO task_copies (task_id, sample_seq, worker_id, state, version, update_time)
+                 SELECT ?{task_arg}, chosen.seq, lab.worker_id, '__NONE__', 0, ?{now_arg}
+                 FROM chosen CROSS JOIN rep JOIN lab ON lab.j = (chosen.i * {repetition} + rep.k) % {n}
+                 ORDER BY chosen.seq, rep.k",
+                values.join(", ")
+            );
+            let copies = tx.execute(&sql, params_from_iter(args.iter())).map_err(db_err)?;
+            tx.execute("UPDATE workforce_tasks SET status = ?1, update_time = ?2 WHERE id = ?3", params![status, now, t]).map_err(db_err)?;
+            Ok(copies as u64 / repetition as u64)
+        })
+        .await
+    }
+
+    async fn task_copy_counts(&self, task_id: &str) -> Result<Vec<CopyCount>> {
+        let t = task_id.to_string();
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT worker_id, state, COUNT(*) FROM task_copies WHERE task_id = ?1 GROUP BY worker_id, state",
+            )?;
+            let rows = stmt
+                .query_map([t], |r| {
+                    Ok(CopyCount {
+                        worker_id: r.get(0)?,
+                        state: r.get(1)?,
+                        count: r.get::<_, i64>(2)? as u64,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn task_sample_count(&self, task_id: &str) -> Result<u64> {
+        let t = task_id.to_string();
+        self.read(move |c| {
+            c.query_row(
+                "SELECT COUNT(DISTINCT sample_seq) FROM task_copies WHERE task_id = ?1",
+                [t],
+                |r| r.get::<_, i64>(0),
+            )
+        })
+        .await
+        .map(|n| n as u64)
+    }
+
+    async fn task_label_usage(&self, task_id: &str) -> Result<Vec<LabelUsage>> {
+        let t = task_id.to_string();
+        self.read(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT cl.label_id, COUNT(*), COUNT(DISTINCT tc.sample_seq)
+                 FROM task_copies tc JOIN task_copy_labels cl ON cl.copy_id = tc.id
+                 WHERE tc.task_id = ?1 GROUP BY cl.label_id",
+            )?;
+            let rows = stmt
+                .query_map([t], |r| {
+                    Ok(LabelUsage {
+                        label_id: r.get(0)?,
+                        count: r.get::<_, i64>(1)? as u64,
+                        sample_count: r.get::<_, i64>(2)? as u64,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn load_team_samples(
+        &self,
+        task_id: &str,
+        dataset_id: &str,
+        sample_ids: &[String],
+    ) -> Result<Vec<TeamSample>> {
+        let (t, d, ids) = (task_id.to_string(), dataset_id.to_string(), sample_ids.to_vec());
+        self.read(move |c| {
+            let samples = load_samples_by_id(c, &d, &ids)?;
+            let mut out: Vec<TeamSample> = Vec::with_capacity(samples.len());
+            let mut stmt = c.prepare_cached(&format!("SELECT {COPY_COLUMNS} FROM task_copies c WHERE c.task_id = ?1 AND c.sample_seq = ?2 ORDER BY c.worker_id"))?;
+            for (seq, sample) in samples {
+                let copies = stmt.query_map(params![t, seq], |r| copy_from_row(r, 0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+                out.push(TeamSample { sample, copies });
+            }
+            let mut all: Vec<&mut CopyRecord> = out.iter_mut().flat_map(|s| s.copies.iter_mut()).collect();
+            attach_copy_labels(c, &mut all)?;
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn write_copies(&self, writes: &[CopyWrite], history: &[HistoryRecord]) -> Result<()> {
+        let (writes, history) = (writes.to_vec(), history.to_vec());
+        self.write(move |tx| {
+            let mut bump = tx
+                .prepare_cached(
+                    "UPDATE task_copies SET state = ?1, version = version + 1, metadata = COALESCE(?2, metadata),
+                         sample_usage = COALESCE(?3, sample_usage), update_time = ?4
+                     WHERE id = ?5 AND version = ?6",
+                )
+                .map_err(db_err)?;
+            let mut clear = tx.prepare_cached("DELETE FROM task_copy_labels WHERE copy_id = ?1").map_err(db_err)?;
+            let mut add = tx
+                .prepare_cached(
+                    "INSERT INTO task_copy_labels (copy_id, ordinal, label_id, instance_id, property, score, annotated_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .map_err(db_err)?;
+            for w in &writes {
+                let n = bump
+                    .execute(params![w.state, w.metadata.as_ref().map(map_text), w.sample_usage, w.update_time, w.copy_id, w.expected_version])
+                    .map_err(db_err)?;
+                if n == 0 {
+                    return Err(version_conflict());
+                }
+                clear.execute([w.copy_id]).map_err(db_err)?;
+                for (i, l) in w.labels.iter().enumerate() {
+                    add.execute(params![w.copy_id, i as i64, l.label_id, l.instance_id, map_text(&l.property), l.score, l.annotated_by])
+                        .map_err(db_err)?;
+                }
+            }
+            insert_history(tx, &history)
+        })
+        .await
+    }
+
+    async fn list_team_samples(&self, task_id: &str, query: &TeamSampleQuery) -> Result<(u64, Vec<TeamSampleRow>)> {
+        let (t, q) = (task_id.to_string(), query.clone());
+        self.read(move |c| {
+            let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(t.clone())];
+            let mut filter = String::from("c.task_id = ?1");
+            if let Some(w) = &q.worker_id {
+                args.push(Box::new(w.clone()));
+                filter.push_str(&format!(" AND c.worker_id = ?{}", args.len()));
+            }
+            if let Some(id) = &q.sample_id {
+                args.push(Box::new(id.clone()));
+                filter.push_str(&format!(" AND s.id = ?{}", args.len()));
+            }
+            if let Some(states) = &q.states {
+                let mut list = Vec::new();
+                for st in states {
+                    args.push(Box::new(st.clone()));
+                    list.push(format!("?{}", args.len()));
+                }
+                filter.push_str(&format!(" AND c.state IN ({})", if list.is_empty() { "NULL".to_string() } else { list.join(",") }));
+            }
+            for group in &q.label_groups {
+                filter.push_str(&label_group_clause(group, "task_copy_labels", "copy_id", "c.id"));
+            }
+            let from = "task_copies c JOIN samples s ON s.seq = c.sample_seq";
+            let total: i64 = c.query_row(&format!("SELECT COUNT(*) FROM {from} WHERE {filter}"), params_from_iter(args.iter()), |r| r.get(0))?;
+            let sql = format!(
+                "SELECT {SAMPLE_COLUMNS}, {COPY_COLUMNS} FROM {from} WHERE {filter} ORDER BY c.sample_seq, c.worker_id LIMIT {} OFFSET {}",
+                q.limit,
+                q.offset.saturating_mul(q.limit)
+            );
+            let mut stmt = c.prepare(&sql)?;
+            let mut rows: Vec<(i64, SampleRecord, CopyRecord)> = stmt
+                .query_map(params_from_iter(args.iter()), |r| {
+                    let (seq, sample) = sample_from_row(r)?;
+                    Ok((seq, sample, copy_from_row(r, 16)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            {
+                let mut copies: Vec<&mut CopyRecord> = rows.iter_mut().map(|(_, _, c)| c).collect();
+                attach_copy_labels(c, &mut copies)?;
+            }
+            let mut labelers_of = c.prepare_cached(
+                "SELECT w.id, u.email, w.role FROM task_copies tc JOIN workers w ON w.id = tc.worker_id JOIN users u ON u.id = w.user_id
+                 WHERE tc.task_id = ?1 AND tc.sample_seq = ?2 ORDER BY w.id",
+            )?;
+            let mut out = Vec::with_capacity(rows.len());
+            for (seq, sample, copy) in rows {
+                let labelers = labelers_of
+                    .query_map(params![t, seq], |r| {
+                        Ok(Labeler { worker_id: r.get(0)?, email: r.get(1)?, role: Role::from_code(r.get(2)?).ok_or_else(|| bad_row("role"))? })
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                out.push(TeamSampleRow { sample, copy, labelers });
+            }
+            Ok((total as u64, out))
+        })
+        .await
+    }
+
+    async fn load_samples(&self, dataset_id: &str, sample_ids: &[String]) -> Result<Vec<SampleRecord>> {
+        let (d, ids) = (dataset_id.to_string(), sample_ids.to_vec());
+        self.read(move |c| {
+            let mut rows = load_samples_by_id(c, &d, &ids)?;
+            attach_labels(c, &mut rows)?;
+            Ok(rows.into_iter().map(|(_, s)| s).collect())
+        })
+        .await
+    }
+
+    async fn write_samples(&self, writes: &[SampleWrite], history: &[HistoryRecord]) -> Result<()> {
+        let (writes, history) = (writes.to_vec(), history.to_vec());
+        self.write(move |tx| {
+            let mut bump = tx
+                .prepare_cached(
+                    "UPDATE samples SET status = ?1, version = version + 1, metadata = ?2, sample_usage = COALESCE(?3, sample_usage), update_time = ?4
+                     WHERE dataset_id = ?5 AND id = ?6 AND version = ?7 RETURNING seq",
+                )
+                .map_err(db_err)?;
+            let mut clear = tx.prepare_cached("DELETE FROM sample_labels WHERE sample_seq = ?1").map_err(db_err)?;
+            let mut add = tx
+                .prepare_cached(
+                    "INSERT INTO sample_labels (sample_seq, ordinal, label_id, instance_id, property, score, annotated_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .map_err(db_err)?;
+            for w in &writes {
+                let seq: Option<i64> = bump
+                    .query_row(
+                        params![w.status.as_str(), map_text(&w.metadata), w.sample_usage, w.update_time, w.dataset_id, w.sample_id, w.expected_version],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(db_err)?;
+                let Some(seq) = seq else { return Err(version_conflict()) };
+                clear.execute([seq]).map_err(db_err)?;
+                for (i, l) in w.labels.iter().enumerate() {
+                    add.execute(params![seq, i as i64, l.label_id, l.instance_id, map_text(&l.property), l.score, l.annotated_by]).map_err(db_err)?;
+                }
+            }
+            insert_history(tx, &history)
+        })
+        .await
+    }
+
+    async fn list_history(
+        &self,
+        dataset_id: &str,
+        sample_id: &str,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(u64, Vec<HistoryRecord>)> {
+        let (d, s) = (dataset_id.to_string(), sample_id.to_string());
+        self.read(move |c| {
+            let total: i64 = c.query_row("SELECT COUNT(*) FROM annotation_history WHERE dataset_id = ?1 AND sample_id = ?2", params![d, s], |r| r.get(0))?;
+            let mut stmt = c.prepare(&format!(
+                "SELECT id, dataset_id, sample_id, task_id, worker_id, actor_user_id, actor_email, change_time, state_before, state_after,
+                        labels_before, labels_after, version_after
+                 FROM annotation_history WHERE dataset_id = ?1 AND sample_id = ?2 ORDER BY id DESC LIMIT {limit} OFFSET {}",
+                offset.saturating_mul(limit)
+            ))?;
+            let rows = stmt
+                .query_map(params![d, s], |r| {
+                    let before: String = r.get(10)?;
+                    let after: String = r.get(11)?;
+                    Ok(HistoryRecord {
+                        id: r.get(0)?,
+                        dataset_id: r.get(1)?,
+                        sample_id: r.get(2)?,
+                        task_id: r.get(3)?,
+                        worker_id: r.get(4)?,
+                        actor_user_id: r.get(5)?,
+                        actor_email: r.get(6)?,
+                        change_time: r.get(7)?,
+                        state_before: r.get(8)?,
+                        state_after: r.get(9)?,
+                        labels_before: serde_json::from_str(&before).unwrap_or(Value::Array(vec![])),
+                        labels_after: serde_json::from_str(&after).unwrap_or(Value::Array(vec![])),
+                        version_after: r.get(12)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok((total as u64, rows))
         })
         .await
     }

@@ -114,6 +114,7 @@ fn sample(dataset_id: &str, name: &str, labels: Vec<PlacedLabel>) -> SampleRecor
         },
         sample_time: 1,
         update_time: 1,
+        version: 0,
         labels,
     }
 }

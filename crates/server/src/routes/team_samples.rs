@@ -1,0 +1,115 @@
+//! The batch label updates (team and dataset), team sample reads and the annotation history:
+//! thin handlers over `teamlabel_core::team_samples`. A failed `?atomic=true` batch is a 400.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use teamlabel_core::batch::BatchResponse;
+use teamlabel_core::team_samples::{
+    BatchOutcome, GetWorkforceTaskSampleQuery, ListHistoryQuery, ListHistoryResponse, ListWorkforceTaskSamplesQuery,
+    ListWorkforceTaskSamplesResponse, UpdateSamplesQuery, UpdateSamplesRequest, WorkforceTaskSample,
+};
+
+use super::{DatasetPath, SamplePath, TaskPath, TaskSamplePath};
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{BaseUrl, Caller, Json, Query};
+use crate::ServerState;
+
+fn answer(outcome: BatchOutcome) -> Response {
+    let status = if outcome.rejected {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    (status, axum::Json(outcome.response)).into_response()
+}
+
+/// Update the labels of team task samples in a batch: per-item results, one transaction.
+#[utoipa::path(put, path = "/v2/{project_id}/datasets/{dataset_id}/workforce-tasks/{workforce_task_id}/data-annotations/samples", tag = "team-samples",
+    params(("project_id" = String, Path), ("dataset_id" = String, Path), ("workforce_task_id" = String, Path), UpdateSamplesQuery),
+    request_body = UpdateSamplesRequest,
+    responses(
+        (status = 200, description = "Per-item results; success is false if any item failed (the others were applied)", body = BatchResponse),
+        (status = 400, description = "Bad request, or a failed atomic batch (nothing applied)", body = BatchResponse),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
+pub async fn update_workforce_task_samples(
+    State(s): State<ServerState>,
+    Caller(p): Caller,
+    BaseUrl(base): BaseUrl,
+    Path(at): Path<TaskPath>,
+    Query(q): Query<UpdateSamplesQuery>,
+    Json(req): Json<UpdateSamplesRequest>,
+) -> ApiResult<Response> {
+    Ok(answer(
+        s.app
+            .update_workforce_task_samples(&p, &at.dataset_id, &at.workforce_task_id, &q, &req, &base)
+            .await?,
+    ))
+}
+
+/// List the samples of a team task (a labeler sees their own copies).
+#[utoipa::path(get, path = "/v2/{project_id}/datasets/{dataset_id}/workforce-tasks/{workforce_task_id}/data-annotations/samples", tag = "team-samples",
+    params(("project_id" = String, Path), ("dataset_id" = String, Path), ("workforce_task_id" = String, Path), ListWorkforceTaskSamplesQuery),
+    responses((status = 200, body = ListWorkforceTaskSamplesResponse), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn list_workforce_task_samples(
+    State(s): State<ServerState>,
+    Caller(p): Caller,
+    BaseUrl(base): BaseUrl,
+    Path(at): Path<TaskPath>,
+    Query(q): Query<ListWorkforceTaskSamplesQuery>,
+) -> ApiResult<axum::Json<ListWorkforceTaskSamplesResponse>> {
+    Ok(axum::Json(
+        s.app
+            .list_workforce_task_samples(&p, &at.dataset_id, &at.workforce_task_id, &q, &base)
+            .await?,
+    ))
+}
+
+/// Get one team sample (one member's copy).
+#[utoipa::path(get, path = "/v2/{project_id}/datasets/{dataset_id}/workforce-tasks/{workforce_task_id}/data-annotations/samples/{sample_id}", tag = "team-samples",
+    params(("project_id" = String, Path), ("dataset_id" = String, Path), ("workforce_task_id" = String, Path), ("sample_id" = String, Path), GetWorkforceTaskSampleQuery),
+    responses((status = 200, body = WorkforceTaskSample), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_workforce_task_sample(
+    State(s): State<ServerState>,
+    Caller(p): Caller,
+    BaseUrl(base): BaseUrl,
+    Path(at): Path<TaskSamplePath>,
+    Query(q): Query<GetWorkforceTaskSampleQuery>,
+) -> ApiResult<axum::Json<WorkforceTaskSample>> {
+    Ok(axum::Json(
+        s.app
+            .get_workforce_task_sample(&p, &at.dataset_id, &at.workforce_task_id, &at.sample_id, &q, &base)
+            .await?,
+    ))
+}
+
+/// Update the dataset-level labels of samples in a batch (same rules as the team update).
+#[utoipa::path(put, path = "/v2/{project_id}/datasets/{dataset_id}/data-annotations/samples", tag = "samples",
+    params(("project_id" = String, Path), ("dataset_id" = String, Path), UpdateSamplesQuery),
+    request_body = UpdateSamplesRequest,
+    responses((status = 200, body = BatchResponse), (status = 400, body = BatchResponse), (status = 404, body = ErrorBody)))]
+pub async fn update_samples(
+    State(s): State<ServerState>,
+    Caller(p): Caller,
+    BaseUrl(base): BaseUrl,
+    Path(at): Path<DatasetPath>,
+    Query(q): Query<UpdateSamplesQuery>,
+    Json(req): Json<UpdateSamplesRequest>,
+) -> ApiResult<Response> {
+    Ok(answer(s.app.update_samples(&p, &at.dataset_id, &q, &req, &base).await?))
+}
+
+/// The annotation history of a sample, newest first (an addition).
+#[utoipa::path(get, path = "/v2/{project_id}/datasets/{dataset_id}/data-annotations/samples/{sample_id}/history", tag = "samples",
+    params(("project_id" = String, Path), ("dataset_id" = String, Path), ("sample_id" = String, Path), ListHistoryQuery),
+    responses((status = 200, body = ListHistoryResponse), (status = 404, body = ErrorBody)))]
+pub async fn list_sample_history(
+    State(s): State<ServerState>,
+    Caller(p): Caller,
+    Path(at): Path<SamplePath>,
+    Query(q): Query<ListHistoryQuery>,
+) -> ApiResult<axum::Json<ListHistoryResponse>> {
+    Ok(axum::Json(
+        s.app.list_sample_history(&p, &at.dataset_id, &at.sample_id, &q).await?,
+    ))
+}
