@@ -700,11 +700,24 @@ impl App {
                 query.label_groups.push(Vec::new());
             }
         }
-        let labelers: Vec<String> = members
-            .iter()
-            .filter(|m| m.role == Role::Labeler)
-            .map(|m| m.id.clone())
+        // Labelers in the order the task's configuration names them, so the assignment is
+        // predictable from the request: sample i goes to labeler (i * repetition + k) mod n.
+        let configured: Vec<String> = task.workforces_config["workforces"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|team| team["workers"].as_array().cloned().unwrap_or_default())
+            .filter_map(|w| w["worker_id"].as_str().map(str::to_string))
             .collect();
+        let mut labelers: Vec<String> = configured
+            .into_iter()
+            .filter(|id| members.iter().any(|m| &m.id == id && m.role == Role::Labeler))
+            .collect();
+        for m in members.iter().filter(|m| m.role == Role::Labeler) {
+            if !labelers.contains(&m.id) {
+                labelers.push(m.id.clone());
+            }
+        }
         let assigned = self
             .store
             .start_task(

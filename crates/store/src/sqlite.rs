@@ -36,16 +36,28 @@ fn db_err(e: rusqlite::Error) -> Error {
     if let rusqlite::Error::SqliteFailure(f, Some(msg)) = &e {
         if f.code == rusqlite::ErrorCode::ConstraintViolation && msg.contains("UNIQUE") {
             if msg.contains("workforce_tasks.") {
-                return Error::bad_request(codes::TASK_EXISTS, "The workforce task already exists: the name is taken in this dataset");
+                return Error::bad_request(
+                    codes::TASK_EXISTS,
+                    "The workforce task already exists: the name is taken in this dataset",
+                );
             }
             if msg.contains("workforces.") {
-                return Error::bad_request(codes::WORKFORCE_EXISTS, "The workforce already exists: the name is taken in this project");
+                return Error::bad_request(
+                    codes::WORKFORCE_EXISTS,
+                    "The workforce already exists: the name is taken in this project",
+                );
             }
             if msg.contains("workers.") {
-                return Error::bad_request(codes::WORKER_EXISTS, "The worker already exists: the user is in the team");
+                return Error::bad_request(
+                    codes::WORKER_EXISTS,
+                    "The worker already exists: the user is in the team",
+                );
             }
             if msg.contains("task_copies.") {
-                return Error::bad_request(codes::TASK_START_FAILED, "Failed to start the team labeling task: it was started already");
+                return Error::bad_request(
+                    codes::TASK_START_FAILED,
+                    "Failed to start the team labeling task: it was started already",
+                );
             }
             if msg.contains("datasets.") {
                 return Error::bad_request(
