@@ -21,7 +21,7 @@ pub struct StoreArgs {
     pub database: Option<String>,
 
     /// A TOML file with any of: listen, data_dir, database, public_url, max_body_bytes,
-    /// max_batch, max_sample_bytes
+    /// max_batch, max_sample_bytes, sqlite_synchronous, allow_weak_durability
     #[arg(long, env = "TEAMLABEL_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -37,6 +37,8 @@ pub struct FileConfig {
     pub max_body_bytes: Option<usize>,
     pub max_batch: Option<usize>,
     pub max_sample_bytes: Option<usize>,
+    pub sqlite_synchronous: Option<String>,
+    pub allow_weak_durability: Option<bool>,
 }
 
 impl FileConfig {

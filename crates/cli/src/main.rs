@@ -66,6 +66,17 @@ struct ServeArgs {
     /// Largest sample file in bytes [default: 12582912]
     #[arg(long, env = "TEAMLABEL_MAX_SAMPLE_BYTES")]
     max_sample_bytes: Option<usize>,
+
+    /// SQLite `synchronous` level: FULL (the default), EXTRA, NORMAL or OFF. Anything below
+    /// FULL can lose acknowledged labels on power loss and needs --allow-weak-durability
+    #[arg(long, env = "TEAMLABEL_SQLITE_SYNCHRONOUS")]
+    sqlite_synchronous: Option<String>,
+
+    /// Start even when the database's durability settings are weaker than the defaults
+    /// (SQLite journal_mode/synchronous; PostgreSQL fsync, synchronous_commit,
+    /// full_page_writes); a warning is logged on every start
+    #[arg(long, env = "TEAMLABEL_ALLOW_WEAK_DURABILITY")]
+    allow_weak_durability: bool,
 }
 
 #[derive(clap::Args)]
@@ -124,7 +135,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Init(args) => {
-            let app = open_app(&args.store, Limits::default()).await?;
+            let app = open_app(&args.store, Limits::default(), "FULL").await?;
             let (project, owner, token, _) = app
                 .create_project(&args.project_name, &args.owner_email, args.ttl_hours)
                 .await?;
@@ -143,7 +154,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     ttl_hours,
                 },
         } => {
-            let app = open_app(&store, Limits::default()).await?;
+            let app = open_app(&store, Limits::default(), "FULL").await?;
             let (token, expires_at) = app.create_token(&project_id, &email, ttl_hours).await?;
             println!("{}", json!({"token": token, "expires_at": format_rfc3339(expires_at)}));
             Ok(())
@@ -155,10 +166,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn open_app(args: &StoreArgs, limits: Limits) -> anyhow::Result<App> {
+async fn open_app(args: &StoreArgs, limits: Limits, sqlite_synchronous: &str) -> anyhow::Result<App> {
     let file = FileConfig::load(args.config.as_deref())?;
     let settings = args.resolve(&file);
-    let store = teamlabel_store::open(settings.database.as_deref(), &settings.data_dir)
+    let store = teamlabel_store::open(settings.database.as_deref(), &settings.data_dir, sqlite_synchronous)
         .await
         .with_context(|| match &settings.database {
             Some(url) => format!("cannot open the database {}", teamlabel_store::redact(url)),
@@ -208,10 +219,30 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
 
-    let app = open_app(&args.store, limits).await?;
+    let synchronous = args
+        .sqlite_synchronous
+        .clone()
+        .or(file.sqlite_synchronous.clone())
+        .unwrap_or_else(|| "FULL".into());
+    let app = open_app(&args.store, limits, &synchronous).await?;
+    let allow_weak = args.allow_weak_durability || file.allow_weak_durability.unwrap_or(false);
+    let settings = app.store.durability_settings().await?;
+    let weak = teamlabel_core::durability::weaknesses(app.store.backend(), &settings);
+    if !weak.is_empty() {
+        if !allow_weak {
+            anyhow::bail!(
+                "refusing to start: {}. Acknowledged labels could be lost in a crash; restore the setting, or pass --allow-weak-durability to start anyway",
+                weak.join("; ")
+            );
+        }
+        for w in &weak {
+            tracing::warn!("weak durability accepted by --allow-weak-durability: {w}");
+        }
+    }
     let data_dir = args.store.resolve(&file).data_dir;
     first_start(&app, &data_dir).await?;
 
+    let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
@@ -219,7 +250,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(backend = app.store.backend(), "serving on {local}");
     println!("listening on http://{local}");
     let state = ServerState { app, public_url };
-    teamlabel_server::serve(listener, state, shutdown_signal()).await?;
+    teamlabel_server::serve(listener, state, shutdown).await?;
     tracing::info!("shut down");
     Ok(())
 }
@@ -262,21 +293,17 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     f.sync_all()
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Resolves on SIGTERM or SIGINT. The handlers are installed when this is called, before the
+/// server announces its address, so a signal sent right after the announcement is never lost.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
         }
-    };
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-    tracing::info!("shutdown signal received; finishing requests in flight");
+        tracing::info!("shutdown signal received; finishing requests in flight");
+    })
 }

@@ -227,3 +227,90 @@ fn a_config_file_sets_what_flags_leave_out_and_unknown_keys_are_refused() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("colour"));
 }
+
+fn serve_until_listening(args: &[&str], dir: &std::path::Path) -> (std::process::Child, Option<String>) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env("TEAMLABEL_LISTEN", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = lines
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("listening on ").map(str::to_string));
+    (child, addr)
+}
+
+#[test]
+fn weaker_sqlite_durability_is_refused_unless_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--sqlite-synchronous", "NORMAL"])
+        .current_dir(dir.path())
+        .env("TEAMLABEL_LISTEN", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a weaker synchronous must be refused");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("refusing to start") && err.contains("synchronous is normal"),
+        "{err}"
+    );
+    assert!(err.contains("--allow-weak-durability"), "{err}");
+
+    let (child, addr) = serve_until_listening(
+        &["serve", "--sqlite-synchronous", "NORMAL", "--allow-weak-durability"],
+        dir.path(),
+    );
+    assert!(addr.is_some(), "with --allow-weak-durability the server starts");
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("weak durability accepted") && log.contains("synchronous"),
+        "{log}"
+    );
+}
+
+#[test]
+fn weaker_postgres_durability_is_refused_unless_allowed() {
+    let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
+        return;
+    };
+    let schema = format!("api_{:032x}", std::process::id() as u128 * 7919 + 17);
+    let created = Command::new("psql")
+        .args([url.as_str(), "-qc", &format!("CREATE SCHEMA IF NOT EXISTS {schema}")])
+        .status()
+        .unwrap();
+    assert!(created.success());
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let weak = format!("{url}{sep}options=-c%20search_path%3D{schema}%20-c%20synchronous_commit%3Doff");
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--database", &weak])
+        .current_dir(dir.path())
+        .env("TEAMLABEL_LISTEN", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("synchronous_commit is off"), "{err}");
+    let (child, addr) = serve_until_listening(&["serve", "--database", &weak, "--allow-weak-durability"], dir.path());
+    assert!(addr.is_some());
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    Command::new("psql")
+        .args([url.as_str(), "-qc", &format!("DROP SCHEMA {schema} CASCADE")])
+        .status()
+        .unwrap();
+}

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod batch;
 pub mod blobs;
 pub mod datasets;
+pub mod durability;
 pub mod enums;
 pub mod error;
 pub mod ids;

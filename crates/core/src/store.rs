@@ -344,6 +344,10 @@ pub trait Store: Send + Sync + 'static {
     /// Answers Ok when the database can be reached.
     async fn ping(&self) -> Result<()>;
 
+    /// The effective durability settings, as (name, value): SQLite `journal_mode` and
+    /// `synchronous`; PostgreSQL `fsync`, `synchronous_commit` and `full_page_writes`.
+    async fn durability_settings(&self) -> Result<Vec<(String, String)>>;
+
     async fn insert_project(&self, project: &Project, owner: &User) -> Result<()>;
     async fn get_project(&self, id: &str) -> Result<Project>;
     /// The oldest project, if the store has any (first start creates one).

@@ -19,14 +19,14 @@ pub use sqlite::SqliteStore;
 
 /// Opens the store a `--database` value names: `postgres://` or `postgresql://` selects
 /// PostgreSQL; nothing (or `sqlite://PATH`) selects SQLite, by default `DIR/teamlabel.db`.
-pub async fn open(database: Option<&str>, data_dir: &Path) -> anyhow::Result<Arc<dyn Store>> {
+pub async fn open(database: Option<&str>, data_dir: &Path, sqlite_synchronous: &str) -> anyhow::Result<Arc<dyn Store>> {
     match database {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             Ok(Arc::new(PgStore::connect(url).await?))
         }
         Some(url) if url.starts_with("sqlite://") => {
             let path = url.trim_start_matches("sqlite://");
-            Ok(Arc::new(SqliteStore::open(Path::new(path))?))
+            Ok(Arc::new(SqliteStore::open_with(Path::new(path), sqlite_synchronous)?))
         }
         Some(other) => anyhow::bail!(
             "--database must be a postgres:// or sqlite:// URL, got {:?}",
@@ -34,7 +34,10 @@ pub async fn open(database: Option<&str>, data_dir: &Path) -> anyhow::Result<Arc
         ),
         None => {
             std::fs::create_dir_all(data_dir)?;
-            Ok(Arc::new(SqliteStore::open(&data_dir.join("teamlabel.db"))?))
+            Ok(Arc::new(SqliteStore::open_with(
+                &data_dir.join("teamlabel.db"),
+                sqlite_synchronous,
+            )?))
         }
     }
 }

@@ -88,7 +88,7 @@ impl PgStore {
 
     /// The server's durability settings (`fsync`, `synchronous_commit`, `full_page_writes`),
     /// for the startup log and the operator.
-    pub async fn durability_settings(&self) -> anyhow::Result<Vec<(String, String)>> {
+    pub async fn read_durability(&self) -> anyhow::Result<Vec<(String, String)>> {
         let client = self.pool.get().await.context("connecting to PostgreSQL")?;
         let mut settings = Vec::new();
         for name in ["fsync", "synchronous_commit", "full_page_writes"] {
@@ -969,6 +969,12 @@ fn label_group_clause(group: &[i64], table: &str, key: &str, outer: &str, params
 impl Store for PgStore {
     fn backend(&self) -> &'static str {
         "postgres"
+    }
+
+    async fn durability_settings(&self) -> Result<Vec<(String, String)>> {
+        self.read_durability()
+            .await
+            .map_err(|e| Error::unavailable(format!("reading durability settings: {e:#}")))
     }
 
     async fn ping(&self) -> Result<()> {

@@ -1,11 +1,11 @@
 //! The embedded default backend: SQLite in one file, WAL mode, `synchronous=FULL`, foreign keys
-//! on. One connection writes (behind a mutex, so writes are serialized the way SQLite requires);
-//! reads come from a pool of read-only connections and never wait for the writer. All SQLite
-//! calls run on blocking threads.
+//! on. One thread owns the write connection and group-commits: the write jobs waiting for it
+//! run in one transaction, each inside its own savepoint (a failing job is rolled back alone),
+//! and one COMMIT (one fsync) answers all of them; no job is answered before its commit is
+//! durable. Reads come from a pool of read-only connections and never wait for the writer.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use r2d2_sqlite::SqliteConnectionManager;
@@ -27,7 +27,7 @@ use crate::migrations;
 
 pub struct SqliteStore {
     path: PathBuf,
-    writer: Arc<Mutex<Connection>>,
+    jobs: std::sync::mpsc::Sender<Job>,
     readers: r2d2::Pool<SqliteConnectionManager>,
 }
 
@@ -101,16 +101,27 @@ fn bad_row(what: &str) -> rusqlite::Error {
 impl SqliteStore {
     /// Opens (creating if needed) the database file and brings its schema up to date.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
+        Self::open_with(path, "FULL")
+    }
+
+    /// Opens with a chosen `synchronous` level (`FULL` is the default; `EXTRA`, `NORMAL` and
+    /// `OFF` are accepted: the durability guard decides whether the server may start with them).
+    pub fn open_with(path: &Path, synchronous: &str) -> anyhow::Result<Self> {
+        let synchronous = synchronous.to_ascii_uppercase();
+        anyhow::ensure!(
+            ["OFF", "NORMAL", "FULL", "EXTRA"].contains(&synchronous.as_str()),
+            "SQLite synchronous must be OFF, NORMAL, FULL or EXTRA, got {synchronous:?}"
+        );
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
         let mut writer = Connection::open(path)?;
-        writer.execute_batch(
+        writer.execute_batch(&format!(
             "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = FULL;
+             PRAGMA synchronous = {synchronous};
              PRAGMA foreign_keys = ON;
-             PRAGMA busy_timeout = 10000;",
-        )?;
+             PRAGMA busy_timeout = 10000;"
+        ))?;
         migrate(&mut writer)?;
         let manager = SqliteConnectionManager::file(path)
             .with_flags(
@@ -122,9 +133,13 @@ impl SqliteStore {
                 c.execute_batch("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA query_only = ON;")
             });
         let readers = r2d2::Pool::builder().max_size(8).build(manager)?;
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || writer_loop(writer, queue))?;
         Ok(Self {
             path: path.to_path_buf(),
-            writer: Arc::new(Mutex::new(writer)),
+            jobs,
             readers,
         })
     }
@@ -134,21 +149,20 @@ impl SqliteStore {
     }
 
     /// The effective `journal_mode` and `synchronous` of the write connection.
-    pub fn durability_settings(&self) -> anyhow::Result<Vec<(String, String)>> {
-        let conn = self
-            .writer
-            .lock()
-            .map_err(|_| anyhow::anyhow!("writer lock poisoned"))?;
-        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
-        let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0))?;
-        let sync = match sync {
-            0 => "OFF",
-            1 => "NORMAL",
-            2 => "FULL",
-            3 => "EXTRA",
-            _ => "UNKNOWN",
-        };
-        Ok(vec![("journal_mode".into(), mode), ("synchronous".into(), sync.into())])
+    pub async fn read_durability(&self) -> Result<Vec<(String, String)>> {
+        self.write(|c| {
+            let mode: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0)).map_err(db_err)?;
+            let sync: i64 = c.query_row("PRAGMA synchronous", [], |r| r.get(0)).map_err(db_err)?;
+            let sync = match sync {
+                0 => "OFF",
+                1 => "NORMAL",
+                2 => "FULL",
+                3 => "EXTRA",
+                _ => "UNKNOWN",
+            };
+            Ok(vec![("journal_mode".into(), mode), ("synchronous".into(), sync.into())])
+        })
+        .await
     }
 
     async fn read<T, F>(&self, f: F) -> Result<T>
@@ -167,26 +181,99 @@ impl SqliteStore {
         .map_err(|e| Error::internal(format!("sqlite read task: {e}")))?
     }
 
-    /// Runs `f` in one write transaction: committed if it answers Ok, rolled back otherwise.
+    /// Runs `f` on the writer inside a savepoint of the current group transaction: its changes
+    /// are kept if it answers Ok and rolled back otherwise; the answer comes once the group's
+    /// COMMIT is durable (or carries the COMMIT's error).
     async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        let writer = self.writer.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = writer
-                .lock()
-                .map_err(|_| Error::internal("sqlite writer lock poisoned"))?;
-            let tx = conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(db_err)?;
-            let out = f(&tx)?;
-            tx.commit().map_err(db_err)?;
-            Ok(out)
-        })
-        .await
-        .map_err(|e| Error::internal(format!("sqlite write task: {e}")))?
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |conn: Option<&Connection>| {
+            let out = match conn {
+                Some(conn) => f(conn),
+                None => Err(Error::internal("the write was not run")),
+            };
+            let ok = out.is_ok();
+            let done: Completion = Box::new(move |failure: Option<&Error>| {
+                let _ = reply.send(match failure {
+                    Some(e) => Err(e.clone()),
+                    None => out,
+                });
+            });
+            (ok, done)
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| Error::unavailable("the SQLite writer has stopped"))?;
+        answer
+            .await
+            .map_err(|_| Error::internal("the SQLite writer dropped a job"))?
+    }
+}
+
+/// A write job: runs on the writer's connection (or, given none, does not run), says whether it
+/// succeeded, and hands back its completion: called with `None` it answers the job's own
+/// outcome, with an error it answers that error (a failed savepoint or COMMIT).
+type Job = Box<dyn FnOnce(Option<&Connection>) -> (bool, Completion) + Send>;
+type Completion = Box<dyn FnOnce(Option<&Error>) + Send>;
+
+/// Most jobs committed together.
+const MAX_GROUP: usize = 256;
+
+/// The writer thread: waits for a job, takes every job queued behind it (up to `MAX_GROUP`),
+/// runs them in one transaction with a savepoint each, commits once, then answers all.
+fn writer_loop(conn: Connection, queue: std::sync::mpsc::Receiver<Job>) {
+    while let Ok(first) = queue.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match queue.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            let err = db_err(e);
+            for job in group {
+                let (_, done) = job(None);
+                done(Some(&err));
+            }
+            continue;
+        }
+        let mut completions = Vec::with_capacity(group.len());
+        for job in group {
+            if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+                let (_, done) = job(None);
+                completions.push((done, Some(db_err(e)), false));
+                continue;
+            }
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(Some(&conn))));
+            match outcome {
+                Ok((true, done)) => {
+                    let released = conn.execute_batch("RELEASE job").map_err(db_err);
+                    completions.push((done, released.err(), true));
+                }
+                Ok((false, done)) => {
+                    let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
+                    completions.push((done, None, false));
+                }
+                Err(_) => {
+                    // The job's reply channel went with the panic; its caller sees an error.
+                    let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
+                    tracing::error!("a SQLite write job panicked; its changes were rolled back");
+                }
+            }
+        }
+        let commit = conn.execute_batch("COMMIT").map_err(db_err);
+        if commit.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for (done, own_error, applied) in completions {
+            // A job that failed answers its own error; one that succeeded answers the commit's.
+            let commit_error = if applied { commit.as_ref().err() } else { None };
+            done(own_error.as_ref().or(commit_error));
+        }
     }
 }
 
@@ -260,12 +347,7 @@ fn label_from_row(r: &Row<'_>) -> rusqlite::Result<LabelDef> {
     })
 }
 
-fn insert_labels(
-    tx: &rusqlite::Transaction<'_>,
-    dataset_id: &str,
-    labels: &[LabelDef],
-    first_position: i64,
-) -> Result<()> {
+fn insert_labels(tx: &Connection, dataset_id: &str, labels: &[LabelDef], first_position: i64) -> Result<()> {
     let mut stmt = tx
         .prepare_cached("INSERT INTO labels (dataset_id, name, type, property, attributes, position) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
         .map_err(db_err)?;
@@ -510,7 +592,7 @@ fn attach_copy_labels(conn: &Connection, copies: &mut [&mut CopyRecord]) -> rusq
     Ok(())
 }
 
-fn insert_history(tx: &rusqlite::Transaction<'_>, history: &[HistoryRecord]) -> Result<()> {
+fn insert_history(tx: &Connection, history: &[HistoryRecord]) -> Result<()> {
     let mut stmt = tx
         .prepare_cached(
             "INSERT INTO annotation_history (dataset_id, sample_id, task_id, worker_id, actor_user_id, actor_email, change_time,
@@ -549,6 +631,10 @@ fn version_conflict() -> Error {
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+
+    async fn durability_settings(&self) -> Result<Vec<(String, String)>> {
+        self.read_durability().await
     }
 
     async fn ping(&self) -> Result<()> {

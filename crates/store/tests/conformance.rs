@@ -589,3 +589,56 @@ async fn label_changes_apply_in_one_transaction_with_their_sample_policy() {
         assert_eq!(err.code, codes::DATASET_EXISTS, "{}", b.name);
     }
 }
+
+#[tokio::test]
+async fn concurrent_writes_each_get_their_own_result_and_a_failure_spares_its_neighbours() {
+    for b in backends().await {
+        let (p, _) = project(b.store.as_ref()).await;
+        // 64 concurrent inserts, every fourth reusing a name: those fail alone.
+        let mut tasks = Vec::new();
+        for i in 0..64 {
+            let store = b.store.clone();
+            let pid = p.id.clone();
+            let name = if i % 4 == 3 {
+                format!("d{}", i - 1)
+            } else {
+                format!("d{i}")
+            };
+            tasks.push(tokio::spawn(async move {
+                // Give the duplicate a head start of nothing: order is up to the scheduler.
+                if i % 4 == 3 {
+                    tokio::task::yield_now().await;
+                }
+                store
+                    .insert_dataset(&dataset(&pid, &name, DatasetType::ImageClassification, i), &[])
+                    .await
+            }));
+        }
+        let mut ok = 0;
+        let mut taken = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(()) => ok += 1,
+                Err(e) => {
+                    assert_eq!(e.code, codes::DATASET_EXISTS, "{}: {e}", b.name);
+                    taken += 1;
+                }
+            }
+        }
+        assert_eq!((ok, taken), (48, 16), "{}", b.name);
+        let q = DatasetQuery {
+            offset: 0,
+            limit: 100,
+            sort_by_name: true,
+            ascending: true,
+            search_content: None,
+            dataset_type: None,
+        };
+        assert_eq!(
+            b.store.list_datasets(&p.id, &q).await.unwrap().0,
+            48,
+            "{}: every acknowledged write is there",
+            b.name
+        );
+    }
+}
