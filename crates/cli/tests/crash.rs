@@ -212,7 +212,7 @@ fn crash_cycles(database: Option<&str>, label: &str) {
     let mut rng = Rng(seed);
     let mut server = start(dir.path(), database);
     let setup = Arc::new(setup(&server, dir.path(), database));
-    let mut progress = vec![Progress::default(); LABELERS];
+    let mut progress = [Progress::default(); LABELERS];
     let (mut acked_batches, mut verified_items, mut lost_items, mut half_applied) = (0u64, 0u64, 0u64, 0u64);
     let started = Instant::now();
     for cycle in 0..CYCLES {
@@ -236,7 +236,7 @@ fn crash_cycles(database: Option<&str>, label: &str) {
                 };
                 while !stop.load(Ordering::Relaxed) {
                     let n = p.sent + 1;
-                    let name = if n % 2 == 0 { "cat" } else { "dog" };
+                    let name = if n.is_multiple_of(2) { "cat" } else { "dog" };
                     let items: Vec<Value> = ids
                         .iter()
                         .map(|id| json!({"sample_id": id, "labels": [{"name": name, "property": {"batch": n}}]}))

@@ -310,6 +310,7 @@ fn weaker_postgres_durability_is_refused_unless_allowed() {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     Command::new("psql")
+        .env("PGOPTIONS", "--client-min-messages=warning")
         .args([url.as_str(), "-qc", &format!("DROP SCHEMA {schema} CASCADE")])
         .status()
         .unwrap();
