@@ -213,13 +213,14 @@ fn crash_cycles(database: Option<&str>, label: &str) {
     let mut server = start(dir.path(), database);
     let setup = Arc::new(setup(&server, dir.path(), database));
     let mut progress = [Progress::default(); LABELERS];
-    let (mut acked_batches, mut verified_items, mut lost_items, mut half_applied) = (0u64, 0u64, 0u64, 0u64);
+    let (mut acked_batches, mut verified_items, mut lost_items, mut half_applied, mut replays) =
+        (0u64, 0u64, 0u64, 0u64, 0u64);
     let started = Instant::now();
     for cycle in 0..CYCLES {
         let stop = Arc::new(AtomicBool::new(false));
         let mut threads = Vec::new();
         for (i, p) in progress.iter().enumerate() {
-            let (setup, stop, base, start_at) = (setup.clone(), stop.clone(), server.base.clone(), p.sent);
+            let (setup, stop, base, start_at) = (setup.clone(), stop.clone(), server.base.clone(), *p);
             threads.push(std::thread::spawn(move || {
                 let c = reqwest::blocking::Client::builder()
                     .timeout(Duration::from_secs(10))
@@ -230,10 +231,9 @@ fn crash_cycles(database: Option<&str>, label: &str) {
                     "{base}/v2/{}/datasets/{}/workforce-tasks/{}/data-annotations/samples",
                     setup.project, setup.dataset, setup.task
                 );
-                let mut p = Progress {
-                    acked: start_at,
-                    sent: start_at,
-                };
+                // Only what was acknowledged counts as acknowledged; numbering goes on from
+                // what was sent.
+                let mut p = start_at;
                 while !stop.load(Ordering::Relaxed) {
                     let n = p.sent + 1;
                     let name = if n.is_multiple_of(2) { "cat" } else { "dog" };
@@ -245,6 +245,7 @@ fn crash_cycles(database: Option<&str>, label: &str) {
                     match c
                         .put(&url)
                         .header("X-Auth-Token", token)
+                        .header("X-Idempotency-Key", format!("c{i}-b{n}"))
                         .json(&json!({"samples": items}))
                         .send()
                     {
@@ -306,6 +307,44 @@ fn crash_cycles(database: Option<&str>, label: &str) {
                 }
                 assert!(m <= p.sent, "{label}: a batch that was never sent appeared");
             }
+            // A retry of the last acknowledged batch after the restart answers as the first time
+            // and writes nothing: the stored markers stay as they are.
+            if p.acked > 0 {
+                let (token, _, _) = &setup.labelers[i];
+                let name = if p.acked.is_multiple_of(2) { "cat" } else { "dog" };
+                let items: Vec<Value> = ids
+                    .iter()
+                    .map(|id| json!({"sample_id": id, "labels": [{"name": name, "property": {"batch": p.acked}}]}))
+                    .collect();
+                let put = format!(
+                    "{}/v2/{}/datasets/{}/workforce-tasks/{}/data-annotations/samples",
+                    server.base, setup.project, setup.dataset, setup.task
+                );
+                let res = c
+                    .put(&put)
+                    .header("X-Auth-Token", token)
+                    .header("X-Idempotency-Key", format!("c{i}-b{}", p.acked))
+                    .json(&json!({"samples": items}))
+                    .send()
+                    .unwrap();
+                assert!(res.status().is_success(), "{label}: replay answered {}", res.status());
+                let v: Value = res.json().unwrap();
+                assert_eq!(v["success"], true, "{label}: {v}");
+                let again = call(&c, reqwest::Method::GET, &url, &setup.owner, None);
+                let after: Vec<Option<u64>> = ids
+                    .iter()
+                    .map(|id| {
+                        again["samples"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .find(|s| s["sample_id"] == id.as_str())
+                            .and_then(marker_of)
+                    })
+                    .collect();
+                assert_eq!(after, markers, "{label}: a replay after the restart wrote again");
+                replays += 1;
+            }
             // The next cycle continues from what is stored (an unacknowledged batch may have landed).
             progress[i] = Progress {
                 acked: first.unwrap_or(0).max(p.acked),
@@ -323,7 +362,7 @@ fn crash_cycles(database: Option<&str>, label: &str) {
         }
     }
     println!(
-        "crash test ({label}, seed {seed}): {CYCLES} kill cycles in {:.1} s; batches acknowledged: {acked_batches}, items verified: {verified_items}, items lost: {lost_items}, half-applied batches: {half_applied}",
+        "crash test ({label}, seed {seed}): {CYCLES} kill cycles in {:.1} s; batches acknowledged: {acked_batches}, items verified: {verified_items}, items lost: {lost_items}, half-applied batches: {half_applied}, idempotent replays after restart: {replays}",
         started.elapsed().as_secs_f64()
     );
     assert!(

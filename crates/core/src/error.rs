@@ -149,6 +149,10 @@ pub mod codes {
     pub const TOO_FEW_LABELERS: &str = "ModelArts.4822";
     /// teamlabel: the stored labels changed since they were read (a newer version exists).
     pub const VERSION_CONFLICT: &str = "ModelArts.4690";
+    /// teamlabel: an `X-Idempotency-Key` was used before with a different request.
+    pub const IDEMPOTENCY_MISMATCH: &str = "ModelArts.4691";
+    /// teamlabel: an `X-Idempotency-Key` is being used by a request in flight or just finished.
+    pub const IDEMPOTENCY_TAKEN: &str = "ModelArts.4692";
     /// The provider's "sample has been reviewed" code, used for writes to an accepted sample.
     pub const SAMPLE_ACCEPTED: &str = "ModelArts.4606";
 }

@@ -328,6 +328,22 @@ pub struct HistoryRecord {
     pub version_after: i64,
 }
 
+/// How long an idempotency key answers retries.
+pub const IDEMPOTENCY_TTL_MS: i64 = 24 * 3_600_000;
+
+/// The first answer to a request sent with `X-Idempotency-Key`, kept for its retries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdempotencyRecord {
+    pub project_id: String,
+    pub user_id: String,
+    pub key: String,
+    /// SHA-256 of what the request asked for (path, query and body).
+    pub request_hash: String,
+    pub status: i32,
+    pub response: Value,
+    pub create_time: i64,
+}
+
 /// How many copies of a task are in a state, per member.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CopyCount {
@@ -464,12 +480,34 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<TeamSample>>;
     /// Applies copy writes and appends history in one transaction. If any copy moved past its
     /// expected version, nothing is written and the answer is 409 `ModelArts.4690`.
-    async fn write_copies(&self, writes: &[CopyWrite], history: &[HistoryRecord]) -> Result<()>;
+    async fn write_copies(&self, writes: &[CopyWrite], history: &[HistoryRecord]) -> Result<()> {
+        self.write_copies_with(writes, history, None).await
+    }
+    /// `write_copies` that also records an idempotency key in the same transaction. A live
+    /// record of the same key (younger than `IDEMPOTENCY_TTL_MS`) makes the whole transaction
+    /// fail with 409 `ModelArts.4692`; an expired one is replaced.
+    async fn write_copies_with(
+        &self,
+        writes: &[CopyWrite],
+        history: &[HistoryRecord],
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<()>;
+    /// The live record of an idempotency key, if any.
+    async fn find_idempotency(&self, project_id: &str, user_id: &str, key: &str) -> Result<Option<IdempotencyRecord>>;
     async fn list_team_samples(&self, task_id: &str, query: &TeamSampleQuery) -> Result<(u64, Vec<TeamSampleRow>)>;
     /// The samples of `sample_ids` that exist in the dataset, with their labels.
     async fn load_samples(&self, dataset_id: &str, sample_ids: &[String]) -> Result<Vec<SampleRecord>>;
     /// Like `write_copies`, for dataset-level labels.
-    async fn write_samples(&self, writes: &[SampleWrite], history: &[HistoryRecord]) -> Result<()>;
+    async fn write_samples(&self, writes: &[SampleWrite], history: &[HistoryRecord]) -> Result<()> {
+        self.write_samples_with(writes, history, None).await
+    }
+    /// Like `write_copies_with`, for dataset-level labels.
+    async fn write_samples_with(
+        &self,
+        writes: &[SampleWrite],
+        history: &[HistoryRecord],
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<()>;
     /// History of one sample, newest first.
     async fn list_history(
         &self,

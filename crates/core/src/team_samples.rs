@@ -22,7 +22,10 @@ use crate::rules::{
     check_metadata, check_sample_labels, check_triplet_types, meta, PlacedLabel, SampleFacts, SampleLabel,
 };
 use crate::samples::{label_ids, parse_search_conditions, sample_to_api};
-use crate::store::{CopyWrite, HistoryRecord, SampleRecord, SampleWrite, TeamSampleQuery, TeamSampleRow, WorkerRecord};
+use crate::store::{
+    CopyWrite, HistoryRecord, IdempotencyRecord, SampleRecord, SampleWrite, TeamSampleQuery, TeamSampleRow,
+    WorkerRecord,
+};
 use crate::workforce_tasks::{forbidden, state, status, TaskRole};
 
 /// One item of a batch label update (objects.md, SampleLabels).
@@ -186,6 +189,44 @@ pub struct ListHistoryQuery {
 /// A copy as the batch goes: version, labels, state, metadata.
 type CopyNow = (i64, Vec<PlacedLabel>, String, Option<Map<String, Value>>);
 
+/// An `X-Idempotency-Key` and what the request it came with asked for.
+struct Once {
+    project_id: String,
+    user_id: String,
+    key: String,
+    hash: String,
+}
+
+impl Once {
+    fn new(p: &Principal, key: &str, path: &[&str], atomic: bool, req: &UpdateSamplesRequest) -> Result<Self> {
+        if key.is_empty() || key.len() > 128 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(Error::invalid(
+                "X-Idempotency-Key must be 1 to 128 visible ASCII characters",
+            ));
+        }
+        // The same request is the same path, query and body; maps serialize in key order.
+        let doc = serde_json::json!({"path": path, "atomic": atomic, "body": req});
+        Ok(Once {
+            project_id: p.project_id.clone(),
+            user_id: p.user_id.clone(),
+            key: key.to_string(),
+            hash: crate::blobs::sha256_hex(doc.to_string().as_bytes()),
+        })
+    }
+
+    fn record(&self, outcome: &BatchOutcome) -> IdempotencyRecord {
+        IdempotencyRecord {
+            project_id: self.project_id.clone(),
+            user_id: self.user_id.clone(),
+            key: self.key.clone(),
+            request_hash: self.hash.clone(),
+            status: if outcome.rejected { 400 } else { 200 },
+            response: serde_json::to_value(&outcome.response).unwrap_or(Value::Null),
+            create_time: now_ms(),
+        }
+    }
+}
+
 /// How often a batch is re-read and re-planned when a concurrent writer moved a copy between
 /// the read and the write.
 const WRITE_ATTEMPTS: usize = 4;
@@ -343,6 +384,7 @@ impl App {
         q: &UpdateSamplesQuery,
         req: &UpdateSamplesRequest,
         base_url: &str,
+        idempotency_key: Option<&str>,
     ) -> Result<BatchOutcome> {
         let atomic = parse_bool("atomic", q.atomic.as_deref(), false)?;
         let (dataset, task) = self.load_task(p, dataset_id, task_id).await?;
@@ -364,6 +406,13 @@ impl App {
         }
         let items = req.samples.as_deref().unwrap_or(&[]);
         check_batch_size(items, self.limits.max_batch)?;
+        let once = match idempotency_key {
+            Some(key) => Some(Once::new(p, key, &["team", dataset_id, task_id], atomic, req)?),
+            None => None,
+        };
+        if let Some(answer) = self.replay(once.as_ref()).await? {
+            return Ok(answer);
+        }
         if items.is_empty() {
             return Ok(BatchOutcome {
                 response: BatchResponse::from_results(vec![]),
@@ -489,16 +538,43 @@ impl App {
                 }
             }
             let (outcome, write) = finish(results, atomic);
-            if !write || writes.is_empty() {
+            let record = once.as_ref().map(|o| o.record(&outcome));
+            if !write {
+                (writes, history) = (Vec::new(), Vec::new());
+            }
+            if writes.is_empty() && record.is_none() {
                 return Ok(outcome);
             }
-            match self.store.write_copies(&writes, &history).await {
+            match self.store.write_copies_with(&writes, &history, record.as_ref()).await {
                 Ok(()) => return Ok(outcome),
                 Err(e) if e.code == codes::VERSION_CONFLICT && attempt < WRITE_ATTEMPTS => continue,
+                Err(e) if e.code == codes::IDEMPOTENCY_TAKEN => return self.replay(once.as_ref()).await?.ok_or(e),
                 Err(e) => return Err(e),
             }
         }
         unreachable!("the last attempt returns")
+    }
+
+    /// The first answer to an earlier request with the same idempotency key, if any; the same
+    /// key with another request is 409 `ModelArts.4691`.
+    async fn replay(&self, once: Option<&Once>) -> Result<Option<BatchOutcome>> {
+        let Some(once) = once else { return Ok(None) };
+        match self
+            .store
+            .find_idempotency(&once.project_id, &once.user_id, &once.key)
+            .await?
+        {
+            None => Ok(None),
+            Some(r) if r.request_hash == once.hash => Ok(Some(BatchOutcome {
+                response: serde_json::from_value(r.response)
+                    .map_err(|e| Error::internal(format!("stored idempotent answer: {e}")))?,
+                rejected: r.status == 400,
+            })),
+            Some(_) => Err(Error::conflict(
+                codes::IDEMPOTENCY_MISMATCH,
+                "X-Idempotency-Key was used with a different request in the last 24 hours",
+            )),
+        }
     }
 
     /// Whose copy an item writes (DESIGN.md §5).
@@ -557,6 +633,7 @@ impl App {
         q: &UpdateSamplesQuery,
         req: &UpdateSamplesRequest,
         base_url: &str,
+        idempotency_key: Option<&str>,
     ) -> Result<BatchOutcome> {
         require_role(p, Role::Owner, "update sample labels")?;
         let atomic = parse_bool("atomic", q.atomic.as_deref(), false)?;
@@ -566,6 +643,13 @@ impl App {
         }
         let items = req.samples.as_deref().unwrap_or(&[]);
         check_batch_size(items, self.limits.max_batch)?;
+        let once = match idempotency_key {
+            Some(key) => Some(Once::new(p, key, &["dataset", dataset_id], atomic, req)?),
+            None => None,
+        };
+        if let Some(answer) = self.replay(once.as_ref()).await? {
+            return Ok(answer);
+        }
         if items.is_empty() {
             return Ok(BatchOutcome {
                 response: BatchResponse::from_results(vec![]),
@@ -672,12 +756,17 @@ impl App {
                 }
             }
             let (outcome, write) = finish(results, atomic);
-            if !write || writes.is_empty() {
+            let record = once.as_ref().map(|o| o.record(&outcome));
+            if !write {
+                (writes, history) = (Vec::new(), Vec::new());
+            }
+            if writes.is_empty() && record.is_none() {
                 return Ok(outcome);
             }
-            match self.store.write_samples(&writes, &history).await {
+            match self.store.write_samples_with(&writes, &history, record.as_ref()).await {
                 Ok(()) => return Ok(outcome),
                 Err(e) if e.code == codes::VERSION_CONFLICT && attempt < WRITE_ATTEMPTS => continue,
+                Err(e) if e.code == codes::IDEMPOTENCY_TAKEN => return self.replay(once.as_ref()).await?.ok_or(e),
                 Err(e) => return Err(e),
             }
         }

@@ -364,3 +364,83 @@ async fn the_dataset_batch_update_replaces_labels_and_records_history() {
         assert_eq!(s1["labels"], json!([]), "{b}: nothing applied");
     }
 }
+
+#[tokio::test]
+async fn a_retry_with_the_same_idempotency_key_answers_the_first_response_and_writes_nothing() {
+    for t in common::spawn_all().await {
+        let b = t.backend;
+        let ds = t.dataset("idem", 0, json!([{"name": "cat"}, {"name": "dog"}])).await;
+        let ids = t
+            .samples(&ds, json!([{"source": "http://x/1.jpg"}, {"source": "http://x/2.jpg"}]))
+            .await;
+        let path = format!("/datasets/{ds}/data-annotations/samples");
+        let send = |key: &'static str, body: Value| {
+            let url = t.url(&path);
+            let token = t.token.clone();
+            let client = t.client.clone();
+            async move {
+                let res = client
+                    .put(url)
+                    .header("X-Auth-Token", token)
+                    .header("X-Idempotency-Key", key)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = res.status().as_u16();
+                (status, res.json::<Value>().await.unwrap())
+            }
+        };
+        let body = json!({"samples": [{"sample_id": ids[0], "labels": [{"name": "cat"}]}, {"sample_id": "0123456789abcdef0123456789abcdef"}]});
+        let first = send("retry-1", body.clone()).await;
+        assert_eq!(first.0, 200, "{b}: {:?}", first.1);
+        assert_eq!(
+            first.1["success"], false,
+            "{b}: one item fails, and that answer is kept too"
+        );
+        let history = |id: String| {
+            let t = &t;
+            let ds = ds.clone();
+            async move {
+                t.get(&format!("/datasets/{ds}/data-annotations/samples/{id}/history"))
+                    .await
+                    .body["total_number"]
+                    .clone()
+            }
+        };
+        assert_eq!(history(ids[0].clone()).await, 1);
+
+        // Change the sample in between: a replay must not write the old labels again.
+        let other = t
+            .put(
+                &path,
+                json!({"samples": [{"sample_id": ids[0], "labels": [{"name": "dog"}]}]}),
+            )
+            .await;
+        assert_eq!(other.body["success"], true);
+        let again = send("retry-1", body.clone()).await;
+        assert_eq!(again, first, "{b}: the same answer");
+        assert_eq!(history(ids[0].clone()).await, 2, "{b}: nothing written again");
+        let s = t.get(&format!("{path}/{}", ids[0])).await.body;
+        assert_eq!(s["labels"][0]["name"], "dog");
+
+        let different = send(
+            "retry-1",
+            json!({"samples": [{"sample_id": ids[1], "labels": [{"name": "cat"}]}]}),
+        )
+        .await;
+        assert_eq!(different.0, 409, "{b}: {:?}", different.1);
+        assert_eq!(different.1["error_code"], "ModelArts.4691");
+        assert_eq!(
+            t.get(&format!("{path}/{}", ids[1])).await.body["labels"],
+            json!([]),
+            "{b}: nothing written"
+        );
+
+        let bad_key = send("", body.clone()).await;
+        assert_eq!(
+            (bad_key.0, bad_key.1["error_code"].as_str()),
+            (400, Some("ModelArts.0101"))
+        );
+    }
+}

@@ -57,6 +57,8 @@ const BOB: &str = "bob@example.com";
 const RITA: &str = "rita@example.com";
 /// The text of Ann's text sample: 36 characters.
 const ADA: &str = "Ada Lovelace wrote the first program";
+/// The text of Bob's text sample: spans count Unicode scalar values, not bytes.
+const ZOE: &str = "Zoë Ångström schrieb 数学";
 
 /// Ann's samples and Bob's, interleaved when added, so with repetition 1 sample `2i` goes to Ann
 /// (named first in the task) and sample `2i + 1` to Bob.
@@ -100,7 +102,7 @@ fn sample_body(key: &str) -> Value {
             json!({"data": png_b64(100, 80), "sample_type": 0})
         }
         "text" => reference(&format!("content://{ADA}"), 1),
-        "bob_text" => reference("content://Grace Hopper built a compiler", 1),
+        "bob_text" => reference(&format!("content://{ZOE}"), 1),
         "ref" => reference("http://x/ref.jpg", 0),
         "bob_ref" => reference("http://x/bob-ref.jpg", 0),
         "audio" => reference("http://x/a.wav", 2),
@@ -643,6 +645,7 @@ async fn run_item_rows(t: &TestApp, fx: &Fx, rows: &[Row]) {
 
 /// One row per label rule and per enum value of the team batch update.
 fn label_rows(fx: &Fx) -> Vec<Row> {
+    let zoe_len = ZOE.chars().count() as i64;
     let on = |key: &str, labels: Value| json!({"sample_id": fx.id(key), "labels": labels});
     let one = |key: &str, label: Value| on(key, json!([label]));
     let cat = json!({"name": "cat"});
@@ -732,9 +735,21 @@ fn label_rows(fx: &Fx) -> Vec<Row> {
     let shapes: Vec<(&str, Value, Option<&str>)> = vec![
         ("bndbox", json!([[10, 10], [60, 50]]), None),
         ("bndbox", json!([[0, 0], [100, 80]]), None),
-        ("bndbox", json!([[60, 50], [10, 10]]), Some("x1 < x2 and y1 < y2")),
-        ("bndbox", json!([[10, 50], [60, 10]]), Some("x1 < x2 and y1 < y2")),
-        ("bndbox", json!([[10, 10], [10, 50]]), Some("x1 < x2 and y1 < y2")),
+        (
+            "bndbox",
+            json!([[60, 50], [10, 10]]),
+            Some("a bndbox is [[x1, y1], [x2, y2]] with x1 < x2 and y1 < y2"),
+        ),
+        (
+            "bndbox",
+            json!([[10, 50], [60, 10]]),
+            Some("a bndbox is [[x1, y1], [x2, y2]] with x1 < x2 and y1 < y2"),
+        ),
+        (
+            "bndbox",
+            json!([[10, 10], [10, 50]]),
+            Some("a bndbox is [[x1, y1], [x2, y2]] with x1 < x2 and y1 < y2"),
+        ),
         (
             "bndbox",
             json!([[10, 10]]),
@@ -793,12 +808,12 @@ fn label_rows(fx: &Fx) -> Vec<Row> {
         (
             "circle",
             json!([[50, 40]]),
-            Some("of a circle must be [[x, y], [radius]]"),
+            Some("@modelarts:feature of a circle must be [[x, y], [radius]]"),
         ),
         (
             "circle",
             json!([[50, 40], [10, 20]]),
-            Some("of a circle must be [[x, y], [radius]]"),
+            Some("@modelarts:feature of a circle must be [[x, y], [radius]]"),
         ),
         (
             "square",
@@ -823,10 +838,18 @@ fn label_rows(fx: &Fx) -> Vec<Row> {
         (
             "bndbox",
             json!([[10, 10], [60, 81]]),
-            Some("lies outside the image (100 x 80)"),
+            Some("@modelarts:feature[1] (60, 81) lies outside the image (100 x 80)"),
         ),
-        ("point", json!([[150, 10]]), Some("lies outside the image")),
-        ("circle", json!([[150, 10], [5]]), Some("lies outside the image")),
+        (
+            "point",
+            json!([[150, 10]]),
+            Some("@modelarts:feature[0] (150, 10) lies outside the image (100 x 80)"),
+        ),
+        (
+            "circle",
+            json!([[150, 10], [5]]),
+            Some("@modelarts:feature[0] (150, 10) lies outside the image (100 x 80)"),
+        ),
         (
             "polyline",
             json!([["a", 1], [5, 5]]),
@@ -1068,7 +1091,7 @@ fn label_rows(fx: &Fx) -> Vec<Row> {
         (
             "@modelarts:hard_reasons",
             json!("0-31"),
-            Some("reason id 31 is outside 0 to 30"),
+            Some("@modelarts:hard_reasons: reason id 31 is outside 0 to 30"),
         ),
         (
             "@modelarts:hard_reasons",
@@ -1146,6 +1169,12 @@ fn label_rows(fx: &Fx) -> Vec<Row> {
 
     // annotated_by, instance ids, names and types of labels.
     rows.extend([
+        fail(
+            "1001 labels on one sample",
+            on("img2", Value::Array(vec![cat.clone(); 1001])),
+            INVALID,
+            "labels: at most 1000 labels per sample, got 1001",
+        ),
         pass("annotated_by human", one("img2", json!({"name": "cat", "annotated_by": "human"})))
             .then("/labels/0/annotated_by", json!("human")),
         pass("annotated_by auto", one("img2", json!({"name": "cat", "annotated_by": "auto"}))),
@@ -1327,6 +1356,36 @@ fn label_rows(fx: &Fx) -> Vec<Row> {
             LABEL_RULE,
             "@modelarts:start_index must be an integer",
         ),
+        fail(
+            "a span end given as a float",
+            one(
+                "text",
+                json!({"name": "Location", "property": {"@modelarts:start_index": 0, "@modelarts:end_index": 3.0}}),
+            ),
+            LABEL_RULE,
+            "@modelarts:end_index must be an integer",
+        ),
+        pass(
+            "a span to the end of a non-ASCII text",
+            with(
+                &one("bob_text", span("Location", 0, zoe_len)),
+                json!({"worker_id": fx.bob_id}),
+            ),
+        )
+        .by(Who::Owner),
+        fail(
+            "a span one past the end of a non-ASCII text",
+            with(
+                &one("bob_text", span("Location", 0, zoe_len + 1)),
+                json!({"worker_id": fx.bob_id}),
+            ),
+            LABEL_RULE,
+            format!(
+                "@modelarts:end_index ({}) is past the end of the text ({zoe_len} characters)",
+                zoe_len + 1
+            ),
+        )
+        .by(Who::Owner),
     ]);
 
     // Triplets: relations point at 103 entities of the sample, of the types the label names.
@@ -1400,6 +1459,10 @@ fn label_rows(fx: &Fx) -> Vec<Row> {
         pass(
             "paragraph times",
             one("audio", paragraph(json!("00:59:59.999"), json!("01:00:00.000"))),
+        ),
+        pass(
+            "paragraph times near 100 hours",
+            one("audio", paragraph(json!("99:59:59.998"), json!("99:59:59.999"))),
         ),
         fail(
             "paragraph start after end",
@@ -1798,7 +1861,7 @@ async fn whole_request_failures_answer_one_error_and_change_nothing() {
                     fragment.into(),
                 )
             };
-        let rows: Vec<Refusal> = vec![
+        let mut rows: Vec<Refusal> = vec![
             row(
                 "not JSON",
                 &ann,
@@ -1834,6 +1897,15 @@ async fn whole_request_failures_answer_one_error_and_change_nothing() {
                 400,
                 INVALID,
                 "samples: invalid type",
+            ),
+            row(
+                "an item null",
+                &ann,
+                &path,
+                bytes(json!({"samples": [null]})),
+                400,
+                INVALID,
+                "samples[0]: invalid type: null",
             ),
             row(
                 "sample_id a number",
@@ -2041,6 +2113,27 @@ async fn whole_request_failures_answer_one_error_and_change_nothing() {
             ),
         ];
         let (tr, fxr) = (&t, &fx);
+        // Reading: a labeler reads only her own copies.
+        rows.push((
+            "a labeler reading the other labeler's copies".into(),
+            ann.clone(),
+            Method::GET,
+            format!("{path}?worker_id={}", fx.bob_id),
+            None,
+            403,
+            FORBIDDEN,
+            "a labeler reads only their own samples".into(),
+        ));
+        rows.push((
+            "a labeler reading a sample of the other labeler".into(),
+            ann.clone(),
+            Method::GET,
+            format!("{path}/{}", fx.id("bob_img")),
+            None,
+            404,
+            SAMPLE_NOT_FOUND,
+            "Sample not found".into(),
+        ));
         run_refusals(&t, &rows, move || async move { json!(copies(tr, fxr).await) }).await;
 
         // The same good body is applied once the refusals are over: nothing above was a no-op
@@ -2398,6 +2491,16 @@ async fn bad_team_member_and_task_requests_are_refused_and_change_nothing() {
                 "workforce_name must be 1 to 64",
             ),
             r(
+                "team name not ASCII",
+                &owner,
+                Method::POST,
+                "/workforces",
+                bytes(json!({"workforce_name": "équipe"})),
+                400,
+                INVALID,
+                "workforce_name may contain only letters, digits, '_' and '-'; found 'é'",
+            ),
+            r(
                 "team name with a space",
                 &owner,
                 Method::POST,
@@ -2594,6 +2697,16 @@ async fn bad_team_member_and_task_requests_are_refused_and_change_nothing() {
                 Method::POST,
                 &members,
                 bytes(json!({"emails": ANN, "role": 1})),
+                400,
+                WORKER_EXISTS,
+                "already exists",
+            ),
+            r(
+                "duplicate member, email in other case",
+                &owner,
+                Method::POST,
+                &members,
+                bytes(json!({"emails": "Ann@Example.COM", "role": 0})),
                 400,
                 WORKER_EXISTS,
                 "already exists",

@@ -7,6 +7,10 @@ pub const SQLITE: &[(&str, &str)] = &[
         include_str!("../migrations/sqlite/0001_foundation.sql"),
     ),
     ("0002_team", include_str!("../migrations/sqlite/0002_team.sql")),
+    (
+        "0003_idempotency",
+        include_str!("../migrations/sqlite/0003_idempotency.sql"),
+    ),
 ];
 
 pub const POSTGRES: &[(&str, &str)] = &[
@@ -15,6 +19,10 @@ pub const POSTGRES: &[(&str, &str)] = &[
         include_str!("../migrations/postgres/0001_foundation.sql"),
     ),
     ("0002_team", include_str!("../migrations/postgres/0002_team.sql")),
+    (
+        "0003_idempotency",
+        include_str!("../migrations/postgres/0003_idempotency.sql"),
+    ),
 ];
 
 #[cfg(test)]

@@ -19,8 +19,9 @@ use teamlabel_core::labels::{LabelAttribute, LabelDef};
 use teamlabel_core::rules::PlacedLabel;
 use teamlabel_core::store::{
     CopyCount, CopyRecord, CopyWrite, DatasetChange, DatasetQuery, DatasetRecord, DeletedSample, HistoryRecord,
-    LabelUsage, Labeler, Project, SampleCounts, SampleQuery, SampleRecord, SampleWrite, Store, TaskRecord, TeamSample,
-    TeamSampleQuery, TeamSampleRow, TokenRecord, User, WorkerQuery, WorkerRecord, WorkforceQuery, WorkforceRecord,
+    IdempotencyRecord, LabelUsage, Labeler, Project, SampleCounts, SampleQuery, SampleRecord, SampleWrite, Store,
+    TaskRecord, TeamSample, TeamSampleQuery, TeamSampleRow, TokenRecord, User, WorkerQuery, WorkerRecord,
+    WorkforceQuery, WorkforceRecord, IDEMPOTENCY_TTL_MS,
 };
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{FromSql, Json, ToSql};
@@ -560,6 +561,39 @@ fn worker_exists(user_id: &str) -> Error {
 
 fn task_exists(name: &str) -> Error {
     Error::bad_request(codes::TASK_EXISTS, format!("Workforce task already exists: {name}"))
+}
+
+/// Records an idempotency key, replacing an expired record of the same key; a live one fails
+/// the transaction (which the caller drops, rolling back).
+async fn insert_idempotency(tx: &deadpool_postgres::Transaction<'_>, r: &IdempotencyRecord) -> Result<()> {
+    let n = tx
+        .execute(
+            "INSERT INTO idempotency_keys (project_id, user_id, idem_key, request_hash, status, response, create_time)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (project_id, user_id, idem_key) DO UPDATE SET
+                 request_hash = EXCLUDED.request_hash, status = EXCLUDED.status, response = EXCLUDED.response,
+                 create_time = EXCLUDED.create_time
+             WHERE idempotency_keys.create_time <= $8",
+            &[
+                &r.project_id,
+                &r.user_id,
+                &r.key,
+                &r.request_hash,
+                &r.status,
+                &Json(&r.response),
+                &r.create_time,
+                &(r.create_time - IDEMPOTENCY_TTL_MS),
+            ],
+        )
+        .await
+        .map_err(sql("record idempotency key"))?;
+    if n == 0 {
+        return Err(Error::conflict(
+            codes::IDEMPOTENCY_TAKEN,
+            "X-Idempotency-Key is in use by another request; retry to read its answer",
+        ));
+    }
+    Ok(())
 }
 
 fn version_conflict() -> Error {
@@ -2278,8 +2312,37 @@ impl Store for PgStore {
         Ok(out)
     }
 
-    async fn write_copies(&self, writes: &[CopyWrite], history: &[HistoryRecord]) -> Result<()> {
-        if writes.is_empty() && history.is_empty() {
+    async fn find_idempotency(&self, project_id: &str, user_id: &str, key: &str) -> Result<Option<IdempotencyRecord>> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT request_hash, status, response, create_time FROM idempotency_keys
+                 WHERE project_id = $1 AND user_id = $2 AND idem_key = $3 AND create_time > $4",
+                &[&project_id, &user_id, &key, &(now_ms() - IDEMPOTENCY_TTL_MS)],
+            )
+            .await
+            .map_err(sql("find idempotency key"))?;
+        Ok(match row {
+            None => None,
+            Some(r) => Some(IdempotencyRecord {
+                project_id: project_id.to_string(),
+                user_id: user_id.to_string(),
+                key: key.to_string(),
+                request_hash: r.try_get(0).map_err(sql("idempotency row"))?,
+                status: r.try_get(1).map_err(sql("idempotency row"))?,
+                response: r.try_get::<_, Json<Value>>(2).map_err(sql("idempotency row"))?.0,
+                create_time: r.try_get(3).map_err(sql("idempotency row"))?,
+            }),
+        })
+    }
+
+    async fn write_copies_with(
+        &self,
+        writes: &[CopyWrite],
+        history: &[HistoryRecord],
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<()> {
+        if writes.is_empty() && history.is_empty() && idempotency.is_none() {
             return Ok(());
         }
         let mut client = self.client().await?;
@@ -2329,6 +2392,9 @@ impl Store for PgStore {
             labels.insert(&tx, "task_copy_labels", "copy_id").await?;
         }
         insert_history(&tx, history).await?;
+        if let Some(record) = idempotency {
+            insert_idempotency(&tx, record).await?;
+        }
         tx.commit().await.map_err(sql("commit write copies"))
     }
 
@@ -2428,8 +2494,13 @@ impl Store for PgStore {
         Ok(samples)
     }
 
-    async fn write_samples(&self, writes: &[SampleWrite], history: &[HistoryRecord]) -> Result<()> {
-        if writes.is_empty() && history.is_empty() {
+    async fn write_samples_with(
+        &self,
+        writes: &[SampleWrite],
+        history: &[HistoryRecord],
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<()> {
+        if writes.is_empty() && history.is_empty() && idempotency.is_none() {
             return Ok(());
         }
         let mut client = self.client().await?;
@@ -2485,6 +2556,9 @@ impl Store for PgStore {
             labels.insert(&tx, "sample_labels", "sample_seq").await?;
         }
         insert_history(&tx, history).await?;
+        if let Some(record) = idempotency {
+            insert_idempotency(&tx, record).await?;
+        }
         tx.commit().await.map_err(sql("commit write samples"))
     }
 

@@ -19,8 +19,9 @@ use teamlabel_core::labels::LabelDef;
 use teamlabel_core::rules::PlacedLabel;
 use teamlabel_core::store::{
     CopyCount, CopyRecord, CopyWrite, DatasetChange, DatasetQuery, DatasetRecord, DeletedSample, HistoryRecord,
-    LabelUsage, Labeler, Project, SampleCounts, SampleQuery, SampleRecord, SampleWrite, Store, TaskRecord, TeamSample,
-    TeamSampleQuery, TeamSampleRow, TokenRecord, User, WorkerQuery, WorkerRecord, WorkforceQuery, WorkforceRecord,
+    IdempotencyRecord, LabelUsage, Labeler, Project, SampleCounts, SampleQuery, SampleRecord, SampleWrite, Store,
+    TaskRecord, TeamSample, TeamSampleQuery, TeamSampleRow, TokenRecord, User, WorkerQuery, WorkerRecord,
+    WorkforceQuery, WorkforceRecord, IDEMPOTENCY_TTL_MS,
 };
 
 use crate::migrations;
@@ -618,6 +619,42 @@ fn insert_history(tx: &Connection, history: &[HistoryRecord]) -> Result<()> {
         .map_err(db_err)?;
     }
     Ok(())
+}
+
+/// Records an idempotency key, replacing an expired record of the same key; a live one fails
+/// the transaction.
+fn insert_idempotency(tx: &Connection, r: &IdempotencyRecord) -> Result<()> {
+    let n = tx
+        .execute(
+            "INSERT INTO idempotency_keys (project_id, user_id, idem_key, request_hash, status, response, create_time)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (project_id, user_id, idem_key) DO UPDATE SET
+                 request_hash = excluded.request_hash, status = excluded.status, response = excluded.response,
+                 create_time = excluded.create_time
+             WHERE idempotency_keys.create_time <= ?8",
+            params![
+                r.project_id,
+                r.user_id,
+                r.key,
+                r.request_hash,
+                r.status,
+                r.response.to_string(),
+                r.create_time,
+                r.create_time - IDEMPOTENCY_TTL_MS
+            ],
+        )
+        .map_err(db_err)?;
+    if n == 0 {
+        return Err(idempotency_taken());
+    }
+    Ok(())
+}
+
+fn idempotency_taken() -> Error {
+    Error::conflict(
+        codes::IDEMPOTENCY_TAKEN,
+        "X-Idempotency-Key is in use by another request; retry to read its answer",
+    )
 }
 
 fn version_conflict() -> Error {
@@ -1642,8 +1679,39 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn write_copies(&self, writes: &[CopyWrite], history: &[HistoryRecord]) -> Result<()> {
-        let (writes, history) = (writes.to_vec(), history.to_vec());
+    async fn find_idempotency(&self, project_id: &str, user_id: &str, key: &str) -> Result<Option<IdempotencyRecord>> {
+        let (p, u, k) = (project_id.to_string(), user_id.to_string(), key.to_string());
+        let live_after = teamlabel_core::app::now_ms() - IDEMPOTENCY_TTL_MS;
+        self.read(move |c| {
+            c.query_row(
+                "SELECT request_hash, status, response, create_time FROM idempotency_keys
+                 WHERE project_id = ?1 AND user_id = ?2 AND idem_key = ?3 AND create_time > ?4",
+                params![p, u, k, live_after],
+                |r| {
+                    let response: String = r.get(2)?;
+                    Ok(IdempotencyRecord {
+                        project_id: p.clone(),
+                        user_id: u.clone(),
+                        key: k.clone(),
+                        request_hash: r.get(0)?,
+                        status: r.get(1)?,
+                        response: serde_json::from_str(&response).unwrap_or(Value::Null),
+                        create_time: r.get(3)?,
+                    })
+                },
+            )
+            .optional()
+        })
+        .await
+    }
+
+    async fn write_copies_with(
+        &self,
+        writes: &[CopyWrite],
+        history: &[HistoryRecord],
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<()> {
+        let (writes, history, idem) = (writes.to_vec(), history.to_vec(), idempotency.cloned());
         self.write(move |tx| {
             let mut bump = tx
                 .prepare_cached(
@@ -1671,7 +1739,11 @@ impl Store for SqliteStore {
                         .map_err(db_err)?;
                 }
             }
-            insert_history(tx, &history)
+            insert_history(tx, &history)?;
+            match &idem {
+                Some(record) => insert_idempotency(tx, record),
+                None => Ok(()),
+            }
         })
         .await
     }
@@ -1746,8 +1818,13 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn write_samples(&self, writes: &[SampleWrite], history: &[HistoryRecord]) -> Result<()> {
-        let (writes, history) = (writes.to_vec(), history.to_vec());
+    async fn write_samples_with(
+        &self,
+        writes: &[SampleWrite],
+        history: &[HistoryRecord],
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<()> {
+        let (writes, history, idem) = (writes.to_vec(), history.to_vec(), idempotency.cloned());
         self.write(move |tx| {
             let mut bump = tx
                 .prepare_cached(
@@ -1775,7 +1852,11 @@ impl Store for SqliteStore {
                     add.execute(params![seq, i as i64, l.label_id, l.instance_id, map_text(&l.property), l.score, l.annotated_by]).map_err(db_err)?;
                 }
             }
-            insert_history(tx, &history)
+            insert_history(tx, &history)?;
+            match &idem {
+                Some(record) => insert_idempotency(tx, record),
+                None => Ok(()),
+            }
         })
         .await
     }

@@ -12,7 +12,7 @@ use teamlabel_core::team_samples::{
 
 use super::{DatasetPath, SamplePath, TaskPath, TaskSamplePath};
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{BaseUrl, Caller, Json, Query};
+use crate::extract::{BaseUrl, Caller, IdempotencyKey, Json, Query};
 use crate::ServerState;
 
 fn answer(outcome: BatchOutcome) -> Response {
@@ -26,7 +26,8 @@ fn answer(outcome: BatchOutcome) -> Response {
 
 /// Update the labels of team task samples in a batch: per-item results, one transaction.
 #[utoipa::path(put, path = "/v2/{project_id}/datasets/{dataset_id}/workforce-tasks/{workforce_task_id}/data-annotations/samples", tag = "team-samples",
-    params(("project_id" = String, Path), ("dataset_id" = String, Path), ("workforce_task_id" = String, Path), UpdateSamplesQuery),
+    params(("project_id" = String, Path), ("dataset_id" = String, Path), ("workforce_task_id" = String, Path), UpdateSamplesQuery,
+        ("X-Idempotency-Key" = Option<String>, Header, description = "A retry with the same key and request within 24 h answers the first response and writes nothing; another request with the key is 409")),
     request_body = UpdateSamplesRequest,
     responses(
         (status = 200, description = "Per-item results; success is false if any item failed (the others were applied)", body = BatchResponse),
@@ -36,13 +37,22 @@ pub async fn update_workforce_task_samples(
     State(s): State<ServerState>,
     Caller(p): Caller,
     BaseUrl(base): BaseUrl,
+    IdempotencyKey(key): IdempotencyKey,
     Path(at): Path<TaskPath>,
     Query(q): Query<UpdateSamplesQuery>,
     Json(req): Json<UpdateSamplesRequest>,
 ) -> ApiResult<Response> {
     Ok(answer(
         s.app
-            .update_workforce_task_samples(&p, &at.dataset_id, &at.workforce_task_id, &q, &req, &base)
+            .update_workforce_task_samples(
+                &p,
+                &at.dataset_id,
+                &at.workforce_task_id,
+                &q,
+                &req,
+                &base,
+                key.as_deref(),
+            )
             .await?,
     ))
 }
@@ -85,18 +95,24 @@ pub async fn get_workforce_task_sample(
 
 /// Update the dataset-level labels of samples in a batch (same rules as the team update).
 #[utoipa::path(put, path = "/v2/{project_id}/datasets/{dataset_id}/data-annotations/samples", tag = "samples",
-    params(("project_id" = String, Path), ("dataset_id" = String, Path), UpdateSamplesQuery),
+    params(("project_id" = String, Path), ("dataset_id" = String, Path), UpdateSamplesQuery,
+        ("X-Idempotency-Key" = Option<String>, Header, description = "As on the team update")),
     request_body = UpdateSamplesRequest,
     responses((status = 200, body = BatchResponse), (status = 400, body = BatchResponse), (status = 404, body = ErrorBody)))]
 pub async fn update_samples(
     State(s): State<ServerState>,
     Caller(p): Caller,
     BaseUrl(base): BaseUrl,
+    IdempotencyKey(key): IdempotencyKey,
     Path(at): Path<DatasetPath>,
     Query(q): Query<UpdateSamplesQuery>,
     Json(req): Json<UpdateSamplesRequest>,
 ) -> ApiResult<Response> {
-    Ok(answer(s.app.update_samples(&p, &at.dataset_id, &q, &req, &base).await?))
+    Ok(answer(
+        s.app
+            .update_samples(&p, &at.dataset_id, &q, &req, &base, key.as_deref())
+            .await?,
+    ))
 }
 
 /// The annotation history of a sample, newest first (an addition).
