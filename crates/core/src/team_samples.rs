@@ -376,6 +376,7 @@ pub fn parse_team_state(value: Option<&str>) -> Result<Option<Vec<String>>> {
 
 impl App {
     /// The team batch label update.
+    #[allow(clippy::too_many_arguments)] // the path, the query, the body and two headers
     pub async fn update_workforce_task_samples(
         &self,
         p: &Principal,
