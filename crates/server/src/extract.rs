@@ -161,6 +161,23 @@ impl FromRequestParts<ServerState> for BaseUrl {
     }
 }
 
+/// The optional `X-Idempotency-Key` header.
+pub struct IdempotencyKey(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        match parts.headers.get("x-idempotency-key") {
+            None => Ok(IdempotencyKey(None)),
+            Some(v) => v
+                .to_str()
+                .map(|k| IdempotencyKey(Some(k.trim().to_string())))
+                .map_err(|_| ApiError(Error::invalid("X-Idempotency-Key must be visible ASCII"))),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,22 +209,5 @@ mod tests {
             codes::BAD_JSON
         );
         assert_eq!(parse_json::<Body>(b"  ").unwrap_err().code, codes::EMPTY_REQUEST);
-    }
-}
-
-/// The optional `X-Idempotency-Key` header.
-pub struct IdempotencyKey(pub Option<String>);
-
-impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        match parts.headers.get("x-idempotency-key") {
-            None => Ok(IdempotencyKey(None)),
-            Some(v) => v
-                .to_str()
-                .map(|k| IdempotencyKey(Some(k.trim().to_string())))
-                .map_err(|_| ApiError(Error::invalid("X-Idempotency-Key must be visible ASCII"))),
-        }
     }
 }
