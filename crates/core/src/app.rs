@@ -254,6 +254,7 @@ impl App {
         if name.trim().is_empty() {
             return Err(Error::invalid("project name must not be empty"));
         }
+        let owner_email = &owner_email.trim().to_lowercase();
         crate::text::check_email("owner email", owner_email)?;
         let now = now_ms();
         let project = crate::store::Project {
@@ -276,6 +277,7 @@ impl App {
     /// Issues a token for a user of a project, found by email.
     pub async fn create_token(&self, project_id: &str, email: &str, ttl_hours: u64) -> Result<(String, i64)> {
         self.store.get_project(project_id).await?;
+        let email = &email.trim().to_lowercase();
         let user = self.store.find_user_by_email(project_id, email).await?.ok_or_else(|| {
             Error::not_found(
                 codes::INVALID_ARGUMENT,

@@ -347,8 +347,9 @@ impl App {
         let email = req
             .emails
             .as_deref()
-            .ok_or_else(|| Error::invalid("emails is required (one email address)"))?
-            .trim();
+            .ok_or_else(|| Error::invalid("emails is required (one email address)"))?;
+        // One person, one user: emails are compared without regard to case.
+        let email = &email.trim().to_lowercase();
         check_email("emails", email)?;
         let role = parse_team_role(
             "role",
