@@ -450,9 +450,10 @@ fn label_body(ids: &[String], worker: Option<&str>, round: usize) -> Vec<u8> {
     serde_json::to_vec(&json!({"samples": items})).expect("JSON")
 }
 
-fn peak_rss_mib(pid: u32) -> Option<f64> {
+/// A `/proc/PID/status` memory figure (`VmHWM`: peak since start, `VmRSS`: now) in MiB.
+fn rss_mib(pid: u32, field: &str) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)
 }
@@ -534,6 +535,17 @@ async fn run(args: Args) -> Result<()> {
             .collect();
         let deadline = Instant::now() + Duration::from_secs(args.duration);
         let started = Instant::now();
+        // The server's resident memory, sampled while the workload runs.
+        let sampler = t.child.as_ref().and_then(|c| c.id()).map(|pid| {
+            tokio::spawn(async move {
+                let mut peak = 0f64;
+                while Instant::now() < deadline {
+                    peak = peak.max(rss_mib(pid, "VmRSS:").unwrap_or(0.0));
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                peak
+            })
+        });
         let mut writers = Vec::new();
         for (token, bodies) in prepared {
             let (c, url) = (c.clone(), url.clone());
@@ -613,6 +625,9 @@ async fn run(args: Args) -> Result<()> {
         for w in writers {
             tally.merge(w.await?);
         }
+        if let Some(sampler) = sampler {
+            report["server_peak_rss_workload_mib"] = json!(round(sampler.await?, 1));
+        }
         let elapsed = started.elapsed().as_secs_f64();
         tally.micros.sort_unstable();
         let requests = tally.micros.len() as f64;
@@ -641,7 +656,7 @@ async fn run(args: Args) -> Result<()> {
     }
     if let Some(child) = &t.child {
         if let Some(pid) = child.id() {
-            report["server_peak_rss_mib"] = json!(peak_rss_mib(pid).map(|m| round(m, 1)));
+            report["server_peak_rss_mib"] = json!(rss_mib(pid, "VmHWM:").map(|m| round(m, 1)));
         }
     }
     report["database_mib"] = json!(database_size_mib(&t).await.map(|m| round(m, 1)));

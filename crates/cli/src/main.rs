@@ -115,8 +115,23 @@ enum TokenCommand {
 /// Lifetime of the token created on first start.
 const FIRST_START_TTL_HOURS: u64 = 720;
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    // Blocking threads run SQLite calls; more of them than the connection pools can use only
+    // add memory (a stack and an allocator arena each).
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(32)
+        .build();
+    match runtime {
+        Ok(rt) => rt.block_on(async_main()),
+        Err(e) => {
+            eprintln!("teamlabel: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+async fn async_main() {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

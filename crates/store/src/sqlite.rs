@@ -121,7 +121,9 @@ impl SqliteStore {
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = {synchronous};
              PRAGMA foreign_keys = ON;
-             PRAGMA busy_timeout = 10000;"
+             PRAGMA busy_timeout = 10000;
+             PRAGMA cache_size = -32768;
+             PRAGMA temp_store = MEMORY;"
         ))?;
         migrate(&mut writer)?;
         let manager = SqliteConnectionManager::file(path)
@@ -131,10 +133,14 @@ impl SqliteStore {
                     | rusqlite::OpenFlags::SQLITE_OPEN_URI,
             )
             .with_init(|c| {
-                c.execute_batch("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA query_only = ON;")
+                c.execute_batch(
+                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA query_only = ON;
+                     PRAGMA cache_size = -4096;",
+                )
             });
         let readers = r2d2::Pool::builder().max_size(8).build(manager)?;
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || writer_loop(writer, queue))?;
@@ -370,6 +376,9 @@ fn insert_labels(tx: &Connection, dataset_id: &str, labels: &[LabelDef], first_p
     Ok(())
 }
 
+// Lookups by sample id write `+s.dataset_id`: the unary plus keeps SQLite's planner (which has
+// no statistics) from scanning a dataset through `samples_by_dataset` instead of using the unique
+// index on `id`, a scan that costs O(dataset size) per lookup.
 const SAMPLE_COLUMNS: &str = "s.seq, s.id, s.dataset_id, s.name, s.sample_type, s.source, s.blob_sha256, s.content_type, s.size, s.text_len, s.metadata, s.sample_usage, s.status, s.sample_time, s.update_time, s.version";
 
 fn sample_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, SampleRecord)> {
@@ -484,7 +493,7 @@ fn workforce_from_row(r: &Row<'_>) -> rusqlite::Result<WorkforceRecord> {
 /// `ids`, skipping ids that do not exist.
 fn load_samples_by_id(c: &Connection, dataset_id: &str, ids: &[String]) -> rusqlite::Result<Vec<(i64, SampleRecord)>> {
     let mut stmt = c.prepare_cached(&format!(
-        "SELECT {SAMPLE_COLUMNS} FROM samples s WHERE s.dataset_id = ?1 AND s.id = ?2"
+        "SELECT {SAMPLE_COLUMNS} FROM samples s WHERE +s.dataset_id = ?1 AND s.id = ?2"
     ))?;
     let mut out = Vec::with_capacity(ids.len());
     let mut seen = HashSet::new();
@@ -593,7 +602,47 @@ fn attach_copy_labels(conn: &Connection, copies: &mut [&mut CopyRecord]) -> rusq
     Ok(())
 }
 
-fn insert_history(tx: &Connection, history: &[HistoryRecord]) -> Result<()> {
+/// A history row with its JSON already serialized, so the writer thread only writes.
+struct HistoryRow {
+    record: HistoryRecord,
+    labels_before: String,
+    labels_after: String,
+}
+
+fn history_rows(history: &[HistoryRecord]) -> Vec<HistoryRow> {
+    history
+        .iter()
+        .map(|h| HistoryRow {
+            labels_before: h.labels_before.to_string(),
+            labels_after: h.labels_after.to_string(),
+            record: h.clone(),
+        })
+        .collect()
+}
+
+/// A label row with its property map already serialized.
+struct LabelRow {
+    label_id: i64,
+    instance_id: Option<String>,
+    property: String,
+    score: Option<f64>,
+    annotated_by: Option<String>,
+}
+
+fn label_rows(labels: &[PlacedLabel]) -> Vec<LabelRow> {
+    labels
+        .iter()
+        .map(|l| LabelRow {
+            label_id: l.label_id,
+            instance_id: l.instance_id.clone(),
+            property: map_text(&l.property),
+            score: l.score,
+            annotated_by: l.annotated_by.clone(),
+        })
+        .collect()
+}
+
+fn insert_history(tx: &Connection, history: &[HistoryRow]) -> Result<()> {
     let mut stmt = tx
         .prepare_cached(
             "INSERT INTO annotation_history (dataset_id, sample_id, task_id, worker_id, actor_user_id, actor_email, change_time,
@@ -601,7 +650,8 @@ fn insert_history(tx: &Connection, history: &[HistoryRecord]) -> Result<()> {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )
         .map_err(db_err)?;
-    for h in history {
+    for row in history {
+        let h = &row.record;
         stmt.execute(params![
             h.dataset_id,
             h.sample_id,
@@ -612,8 +662,8 @@ fn insert_history(tx: &Connection, history: &[HistoryRecord]) -> Result<()> {
             h.change_time,
             h.state_before,
             h.state_after,
-            h.labels_before.to_string(),
-            h.labels_after.to_string(),
+            row.labels_before,
+            row.labels_after,
             h.version_after
         ])
         .map_err(db_err)?;
@@ -1108,7 +1158,7 @@ impl Store for SqliteStore {
                 move |c| {
                     let row = c
                         .query_row(
-                            &format!("SELECT {SAMPLE_COLUMNS} FROM samples s WHERE s.dataset_id = ?1 AND s.id = ?2"),
+                            &format!("SELECT {SAMPLE_COLUMNS} FROM samples s WHERE +s.dataset_id = ?1 AND s.id = ?2"),
                             params![d, id],
                             sample_from_row,
                         )
@@ -1131,7 +1181,7 @@ impl Store for SqliteStore {
         let (d, ids) = (dataset_id.to_string(), ids.to_vec());
         self.write(move |tx| {
             let mut stmt = tx
-                .prepare_cached("DELETE FROM samples WHERE dataset_id = ?1 AND id = ?2 RETURNING id, blob_sha256")
+                .prepare_cached("DELETE FROM samples WHERE +dataset_id = ?1 AND id = ?2 RETURNING id, blob_sha256")
                 .map_err(db_err)?;
             let mut deleted = Vec::new();
             for id in ids {
@@ -1665,13 +1715,40 @@ impl Store for SqliteStore {
     ) -> Result<Vec<TeamSample>> {
         let (t, d, ids) = (task_id.to_string(), dataset_id.to_string(), sample_ids.to_vec());
         self.read(move |c| {
-            let samples = load_samples_by_id(c, &d, &ids)?;
-            let mut out: Vec<TeamSample> = Vec::with_capacity(samples.len());
-            let mut stmt = c.prepare_cached(&format!("SELECT {COPY_COLUMNS} FROM task_copies c WHERE c.task_id = ?1 AND c.sample_seq = ?2 ORDER BY c.worker_id"))?;
-            for (seq, sample) in samples {
-                let copies = stmt.query_map(params![t, seq], |r| copy_from_row(r, 0))?.collect::<rusqlite::Result<Vec<_>>>()?;
-                out.push(TeamSample { sample, copies });
+            // One query for the samples and their copies in this task.
+            let mut unique: Vec<&str> = Vec::with_capacity(ids.len());
+            let mut seen = HashSet::new();
+            for id in &ids {
+                if seen.insert(id.as_str()) {
+                    unique.push(id);
+                }
             }
+            if unique.is_empty() {
+                return Ok(Vec::new());
+            }
+            let sql = format!(
+                "SELECT {SAMPLE_COLUMNS}, {COPY_COLUMNS} FROM samples s
+                 LEFT JOIN task_copies c ON c.sample_seq = s.seq AND c.task_id = ?1
+                 WHERE +s.dataset_id = ?2 AND s.id IN ({}) ORDER BY s.seq, c.worker_id",
+                vec!["?"; unique.len()].join(",")
+            );
+            let mut args: Vec<&dyn ToSql> = vec![&t, &d];
+            args.extend(unique.iter().map(|id| id as &dyn ToSql));
+            let mut stmt = c.prepare(&sql)?;
+            let mut rows = stmt.query(args.as_slice())?;
+            let mut by_id: HashMap<String, TeamSample> = HashMap::new();
+            while let Some(r) = rows.next()? {
+                let copy_id: Option<i64> = r.get(16)?;
+                let (_, sample) = sample_from_row(r)?;
+                let entry = by_id.entry(sample.id.clone()).or_insert_with(|| TeamSample {
+                    sample,
+                    copies: Vec::new(),
+                });
+                if copy_id.is_some() {
+                    entry.copies.push(copy_from_row(r, 16)?);
+                }
+            }
+            let mut out: Vec<TeamSample> = unique.iter().filter_map(|id| by_id.remove(*id)).collect();
             let mut all: Vec<&mut CopyRecord> = out.iter_mut().flat_map(|s| s.copies.iter_mut()).collect();
             attach_copy_labels(c, &mut all)?;
             Ok(out)
@@ -1711,7 +1788,12 @@ impl Store for SqliteStore {
         history: &[HistoryRecord],
         idempotency: Option<&IdempotencyRecord>,
     ) -> Result<()> {
-        let (writes, history, idem) = (writes.to_vec(), history.to_vec(), idempotency.cloned());
+        // Everything is serialized here, off the writer thread, which only writes.
+        let writes: Vec<(CopyWrite, Option<String>, Vec<LabelRow>)> = writes
+            .iter()
+            .map(|w| (w.clone(), w.metadata.as_ref().map(map_text), label_rows(&w.labels)))
+            .collect();
+        let (history, idem) = (history_rows(history), idempotency.cloned());
         self.write(move |tx| {
             let mut bump = tx
                 .prepare_cached(
@@ -1726,16 +1808,16 @@ impl Store for SqliteStore {
                     "INSERT INTO task_copy_labels (copy_id, ordinal, label_id, instance_id, property, score, annotated_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )
                 .map_err(db_err)?;
-            for w in &writes {
+            for (w, metadata, labels) in &writes {
                 let n = bump
-                    .execute(params![w.state, w.metadata.as_ref().map(map_text), w.sample_usage, w.update_time, w.copy_id, w.expected_version])
+                    .execute(params![w.state, metadata, w.sample_usage, w.update_time, w.copy_id, w.expected_version])
                     .map_err(db_err)?;
                 if n == 0 {
                     return Err(version_conflict());
                 }
                 clear.execute([w.copy_id]).map_err(db_err)?;
-                for (i, l) in w.labels.iter().enumerate() {
-                    add.execute(params![w.copy_id, i as i64, l.label_id, l.instance_id, map_text(&l.property), l.score, l.annotated_by])
+                for (i, l) in labels.iter().enumerate() {
+                    add.execute(params![w.copy_id, i as i64, l.label_id, l.instance_id, l.property, l.score, l.annotated_by])
                         .map_err(db_err)?;
                 }
             }
@@ -1824,12 +1906,16 @@ impl Store for SqliteStore {
         history: &[HistoryRecord],
         idempotency: Option<&IdempotencyRecord>,
     ) -> Result<()> {
-        let (writes, history, idem) = (writes.to_vec(), history.to_vec(), idempotency.cloned());
+        let writes: Vec<(SampleWrite, String, Vec<LabelRow>)> = writes
+            .iter()
+            .map(|w| (w.clone(), map_text(&w.metadata), label_rows(&w.labels)))
+            .collect();
+        let (history, idem) = (history_rows(history), idempotency.cloned());
         self.write(move |tx| {
             let mut bump = tx
                 .prepare_cached(
                     "UPDATE samples SET status = ?1, version = version + 1, metadata = ?2, sample_usage = COALESCE(?3, sample_usage), update_time = ?4
-                     WHERE dataset_id = ?5 AND id = ?6 AND version = ?7 RETURNING seq",
+                     WHERE +dataset_id = ?5 AND id = ?6 AND version = ?7 RETURNING seq",
                 )
                 .map_err(db_err)?;
             let mut clear = tx.prepare_cached("DELETE FROM sample_labels WHERE sample_seq = ?1").map_err(db_err)?;
@@ -1838,18 +1924,18 @@ impl Store for SqliteStore {
                     "INSERT INTO sample_labels (sample_seq, ordinal, label_id, instance_id, property, score, annotated_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )
                 .map_err(db_err)?;
-            for w in &writes {
+            for (w, metadata, labels) in &writes {
                 let seq: Option<i64> = bump
                     .query_row(
-                        params![w.status.as_str(), map_text(&w.metadata), w.sample_usage, w.update_time, w.dataset_id, w.sample_id, w.expected_version],
+                        params![w.status.as_str(), metadata, w.sample_usage, w.update_time, w.dataset_id, w.sample_id, w.expected_version],
                         |r| r.get(0),
                     )
                     .optional()
                     .map_err(db_err)?;
                 let Some(seq) = seq else { return Err(version_conflict()) };
                 clear.execute([seq]).map_err(db_err)?;
-                for (i, l) in w.labels.iter().enumerate() {
-                    add.execute(params![seq, i as i64, l.label_id, l.instance_id, map_text(&l.property), l.score, l.annotated_by]).map_err(db_err)?;
+                for (i, l) in labels.iter().enumerate() {
+                    add.execute(params![seq, i as i64, l.label_id, l.instance_id, l.property, l.score, l.annotated_by]).map_err(db_err)?;
                 }
             }
             insert_history(tx, &history)?;
