@@ -227,6 +227,37 @@ impl Once {
     }
 }
 
+/// A planned batch: each item's result, and the writes and history rows of those that passed.
+struct Plan<W> {
+    results: Vec<ItemResult>,
+    writes: Vec<W>,
+    history: Vec<HistoryRecord>,
+}
+
+impl<W> Plan<W> {
+    fn new(items: usize) -> Self {
+        Plan {
+            results: Vec::with_capacity(items),
+            writes: Vec::new(),
+            history: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, i: usize, sample_id: Option<&str>, outcome: Result<(W, HistoryRecord)>) {
+        match outcome {
+            Ok((w, h)) => {
+                self.results.push(ItemResult {
+                    sample_id: sample_id.map(str::to_string),
+                    ..ItemResult::ok()
+                });
+                self.writes.push(w);
+                self.history.push(h);
+            }
+            Err(e) => self.results.push(item_failed(sample_id, &with_item(i, e))),
+        }
+    }
+}
+
 /// How often a batch is re-read and re-planned when a concurrent writer moved a copy between
 /// the read and the write.
 const WRITE_ATTEMPTS: usize = 4;
@@ -447,9 +478,7 @@ impl App {
                 .map(|c| (c.id, (c.version, c.labels.clone(), c.state.clone(), c.metadata.clone())))
                 .collect();
             let now = now_ms();
-            let mut results = Vec::with_capacity(items.len());
-            let mut writes = Vec::new();
-            let mut history = Vec::new();
+            let mut plan = Plan::new(items.len());
             for (i, item) in items.iter().enumerate() {
                 let outcome = (|| -> Result<(CopyWrite, HistoryRecord)> {
                     let sample_id = item
@@ -526,34 +555,55 @@ impl App {
                     );
                     Ok((write, record))
                 })();
-                match outcome {
-                    Ok((w, h)) => {
-                        results.push(ItemResult {
-                            sample_id: item.sample_id.clone(),
-                            ..ItemResult::ok()
-                        });
-                        writes.push(w);
-                        history.push(h);
-                    }
-                    Err(e) => results.push(item_failed(item.sample_id.as_deref(), &with_item(i, e))),
-                }
+                plan.push(i, item.sample_id.as_deref(), outcome);
             }
-            let (outcome, write) = finish(results, atomic);
-            let record = once.as_ref().map(|o| o.record(&outcome));
-            if !write {
-                (writes, history) = (Vec::new(), Vec::new());
-            }
-            if writes.is_empty() && record.is_none() {
+            let last = attempt == WRITE_ATTEMPTS;
+            let step = self
+                .commit(plan, atomic, once.as_ref(), last, |w, h, r| async move {
+                    self.store.write_copies_with(&w, &h, r.as_ref()).await
+                })
+                .await?;
+            if let Some(outcome) = step {
                 return Ok(outcome);
-            }
-            match self.store.write_copies_with(&writes, &history, record.as_ref()).await {
-                Ok(()) => return Ok(outcome),
-                Err(e) if e.code == codes::VERSION_CONFLICT && attempt < WRITE_ATTEMPTS => continue,
-                Err(e) if e.code == codes::IDEMPOTENCY_TAKEN => return self.replay(once.as_ref()).await?.ok_or(e),
-                Err(e) => return Err(e),
             }
         }
         unreachable!("the last attempt returns")
+    }
+
+    /// Writes a planned batch (nothing of it when an atomic batch failed) with its idempotency
+    /// record. Answers the outcome, or `None` when a concurrent writer moved a copy and the
+    /// batch must be planned again (unless this was the `last` attempt).
+    async fn commit<W, F, Fut>(
+        &self,
+        plan: Plan<W>,
+        atomic: bool,
+        once: Option<&Once>,
+        last: bool,
+        write: F,
+    ) -> Result<Option<BatchOutcome>>
+    where
+        F: FnOnce(Vec<W>, Vec<HistoryRecord>, Option<IdempotencyRecord>) -> Fut,
+        Fut: std::future::Future<Output = Result<()>>,
+    {
+        let Plan {
+            results,
+            mut writes,
+            mut history,
+        } = plan;
+        let (outcome, apply) = finish(results, atomic);
+        let record = once.map(|o| o.record(&outcome));
+        if !apply {
+            (writes, history) = (Vec::new(), Vec::new());
+        }
+        if writes.is_empty() && record.is_none() {
+            return Ok(Some(outcome));
+        }
+        match write(writes, history, record).await {
+            Ok(()) => Ok(Some(outcome)),
+            Err(e) if e.code == codes::VERSION_CONFLICT && !last => Ok(None),
+            Err(e) if e.code == codes::IDEMPOTENCY_TAKEN => self.replay(once).await?.ok_or(e).map(Some),
+            Err(e) => Err(e),
+        }
     }
 
     /// The first answer to an earlier request with the same idempotency key, if any; the same
@@ -667,9 +717,7 @@ impl App {
             let loaded = self.store.load_samples(dataset_id, &ids).await?;
             let mut current: HashMap<String, SampleRecord> = loaded.into_iter().map(|s| (s.id.clone(), s)).collect();
             let now = now_ms();
-            let mut results = Vec::with_capacity(items.len());
-            let mut writes = Vec::new();
-            let mut history = Vec::new();
+            let mut plan = Plan::new(items.len());
             for (i, item) in items.iter().enumerate() {
                 let outcome = (|| -> Result<(SampleWrite, HistoryRecord)> {
                     let sample_id = item
@@ -744,31 +792,16 @@ impl App {
                     current.insert(sample_id.to_string(), next);
                     Ok((write, record))
                 })();
-                match outcome {
-                    Ok((w, h)) => {
-                        results.push(ItemResult {
-                            sample_id: item.sample_id.clone(),
-                            ..ItemResult::ok()
-                        });
-                        writes.push(w);
-                        history.push(h);
-                    }
-                    Err(e) => results.push(item_failed(item.sample_id.as_deref(), &with_item(i, e))),
-                }
+                plan.push(i, item.sample_id.as_deref(), outcome);
             }
-            let (outcome, write) = finish(results, atomic);
-            let record = once.as_ref().map(|o| o.record(&outcome));
-            if !write {
-                (writes, history) = (Vec::new(), Vec::new());
-            }
-            if writes.is_empty() && record.is_none() {
+            let last = attempt == WRITE_ATTEMPTS;
+            let step = self
+                .commit(plan, atomic, once.as_ref(), last, |w, h, r| async move {
+                    self.store.write_samples_with(&w, &h, r.as_ref()).await
+                })
+                .await?;
+            if let Some(outcome) = step {
                 return Ok(outcome);
-            }
-            match self.store.write_samples_with(&writes, &history, record.as_ref()).await {
-                Ok(()) => return Ok(outcome),
-                Err(e) if e.code == codes::VERSION_CONFLICT && attempt < WRITE_ATTEMPTS => continue,
-                Err(e) if e.code == codes::IDEMPOTENCY_TAKEN => return self.replay(once.as_ref()).await?.ok_or(e),
-                Err(e) => return Err(e),
             }
         }
         unreachable!("the last attempt returns")
