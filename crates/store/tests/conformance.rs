@@ -1,135 +1,16 @@
 //! The store conformance suite: every `Store` method, against SQLite always and against
 //! PostgreSQL when `TEST_DATABASE_URL` is set (each run in a schema of its own).
 
-use std::sync::Arc;
-
-use serde_json::{json, Map, Value};
+use serde_json::json;
 use teamlabel_core::auth::Role;
 use teamlabel_core::enums::{DatasetType, LabelType, SampleStatus, SampleType};
 use teamlabel_core::error::{codes, ErrorKind};
-use teamlabel_core::ids::{new_alnum19, new_hex32};
-use teamlabel_core::labels::LabelDef;
-use teamlabel_core::rules::PlacedLabel;
-use teamlabel_core::store::{
-    DatasetChange, DatasetQuery, DatasetRecord, Project, SampleQuery, SampleRecord, Store, TokenRecord, User,
-};
-use teamlabel_store::{PgStore, SqliteStore};
+use teamlabel_core::ids::new_hex32;
+use teamlabel_core::store::{DatasetChange, DatasetQuery, SampleQuery, TokenRecord, User};
 
-struct Backend {
-    name: &'static str,
-    store: Arc<dyn Store>,
-    _dir: Option<tempfile::TempDir>,
-}
+mod common;
 
-async fn backends() -> Vec<Backend> {
-    let dir = tempfile::tempdir().unwrap();
-    let sqlite = SqliteStore::open(&dir.path().join("t.db")).unwrap();
-    let mut out = vec![Backend {
-        name: "sqlite",
-        store: Arc::new(sqlite),
-        _dir: Some(dir),
-    }];
-    if let Ok(url) = std::env::var("TEST_DATABASE_URL") {
-        let schema = format!("conf_{}", new_hex32());
-        let pg = PgStore::connect_fresh_schema(&url, &schema)
-            .await
-            .expect("TEST_DATABASE_URL must reach PostgreSQL");
-        out.push(Backend {
-            name: "postgres",
-            store: Arc::new(pg),
-            _dir: None,
-        });
-    }
-    out
-}
-
-fn obj(v: Value) -> Map<String, Value> {
-    v.as_object().unwrap().clone()
-}
-
-async fn project(store: &dyn Store) -> (Project, User) {
-    let p = Project {
-        id: new_hex32(),
-        name: "p".into(),
-        create_time: 1,
-    };
-    let u = User {
-        id: new_hex32(),
-        project_id: p.id.clone(),
-        email: format!("{}@example.com", new_hex32()),
-        role: Role::Owner,
-        create_time: 1,
-    };
-    store.insert_project(&p, &u).await.unwrap();
-    (p, u)
-}
-
-fn dataset(project_id: &str, name: &str, t: DatasetType, time: i64) -> DatasetRecord {
-    DatasetRecord {
-        id: new_alnum19(),
-        project_id: project_id.into(),
-        name: name.into(),
-        dataset_type: t,
-        description: String::new(),
-        data_sources: json!([{"data_type": 0, "data_path": "/b/in/"}]),
-        work_path: Some("/b/out/".into()),
-        work_path_type: 0,
-        data_format: "Default".into(),
-        workspace_id: "0".into(),
-        import_annotations: true,
-        label_format: None,
-        status: 1,
-        create_time: time,
-        update_time: time,
-    }
-}
-
-fn label(name: &str, t: LabelType) -> LabelDef {
-    LabelDef {
-        id: 0,
-        name: name.into(),
-        label_type: t,
-        property: obj(json!({"@modelarts:color": "#3399ff"})),
-        attributes: None,
-    }
-}
-
-fn sample(dataset_id: &str, name: &str, labels: Vec<PlacedLabel>) -> SampleRecord {
-    SampleRecord {
-        id: new_hex32(),
-        dataset_id: dataset_id.into(),
-        name: name.into(),
-        sample_type: SampleType::Image,
-        source: None,
-        blob_sha256: Some(teamlabel_core::blobs::sha256_hex(name.as_bytes())),
-        content_type: Some("image/png".into()),
-        size: 10,
-        text_len: None,
-        metadata: obj(json!({"@modelarts:size": [100, 50, 3]})),
-        sample_usage: None,
-        status: if labels.is_empty() {
-            SampleStatus::UnAnnotation
-        } else {
-            SampleStatus::ManualAnnotation
-        },
-        sample_time: 1,
-        update_time: 1,
-        version: 0,
-        labels,
-    }
-}
-
-fn placed(def: &LabelDef, property: Value) -> PlacedLabel {
-    PlacedLabel {
-        label_id: def.id,
-        name: def.name.clone(),
-        label_type: def.label_type,
-        instance_id: None,
-        property: obj(property),
-        score: Some(0.5),
-        annotated_by: Some("human".into()),
-    }
-}
+use common::*;
 
 #[tokio::test]
 async fn projects_users_and_tokens_are_stored_and_found() {
