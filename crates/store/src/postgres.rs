@@ -2415,7 +2415,14 @@ impl Store for PgStore {
             filter += &label_group_clause(group, "task_copy_labels", "copy_id", "c.id", &mut params);
         }
         let from = "task_copies c JOIN samples s ON s.seq = c.sample_seq";
-        let count_sql = format!("SELECT count(*) AS total FROM {from} WHERE {filter}");
+        // Every copy has its sample (a foreign key), so the count joins samples only when it
+        // filters on them: counting a task's copies alone reads one index.
+        let count_from = if query.sample_id.is_some() {
+            from
+        } else {
+            "task_copies c"
+        };
+        let count_sql = format!("SELECT count(*) AS total FROM {count_from} WHERE {filter}");
         let count_params = params.0.len();
         let (limit, offset) = page(query.offset, query.limit);
         let page_sql = format!(

@@ -1855,7 +1855,10 @@ impl Store for SqliteStore {
                 filter.push_str(&label_group_clause(group, "task_copy_labels", "copy_id", "c.id"));
             }
             let from = "task_copies c JOIN samples s ON s.seq = c.sample_seq";
-            let total: i64 = c.query_row(&format!("SELECT COUNT(*) FROM {from} WHERE {filter}"), params_from_iter(args.iter()), |r| r.get(0))?;
+            // Every copy has its sample (a foreign key), so the count joins samples only when it
+            // filters on them: counting a task's copies alone reads one index.
+            let count_from = if q.sample_id.is_some() { from } else { "task_copies c" };
+            let total: i64 = c.query_row(&format!("SELECT COUNT(*) FROM {count_from} WHERE {filter}"), params_from_iter(args.iter()), |r| r.get(0))?;
             let sql = format!(
                 "SELECT {SAMPLE_COLUMNS}, {COPY_COLUMNS} FROM {from} WHERE {filter} ORDER BY c.sample_seq, c.worker_id LIMIT {} OFFSET {}",
                 q.limit,
