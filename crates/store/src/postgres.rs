@@ -2347,7 +2347,40 @@ impl Store for PgStore {
         }
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(sql("begin"))?;
-        if !writes.is_empty() {
+        let distinct = writes.iter().map(|w| w.copy_id).collect::<HashSet<_>>().len() == writes.len();
+        if !writes.is_empty() && distinct {
+            // Every copy once: lock them in id order (concurrent batches over the same copies
+            // then wait for each other instead of deadlocking), and update them in one statement.
+            let ids: Vec<i64> = writes.iter().map(|w| w.copy_id).collect();
+            tx.query(
+                "SELECT id FROM task_copies WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+                &[&ids],
+            )
+            .await
+            .map_err(sql("lock copies"))?;
+            let expected: Vec<i64> = writes.iter().map(|w| w.expected_version).collect();
+            let states: Vec<&str> = writes.iter().map(|w| w.state.as_str()).collect();
+            let metadata: Vec<Option<Json<&Map<String, Value>>>> =
+                writes.iter().map(|w| w.metadata.as_ref().map(Json)).collect();
+            let usages: Vec<Option<&str>> = writes.iter().map(|w| w.sample_usage.as_deref()).collect();
+            let times: Vec<i64> = writes.iter().map(|w| w.update_time).collect();
+            let n = tx
+                .execute(
+                    "UPDATE task_copies t
+                     SET state = u.state, version = t.version + 1, metadata = COALESCE(u.metadata, t.metadata),
+                         sample_usage = COALESCE(u.usage, t.sample_usage), update_time = u.update_time
+                     FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::jsonb[], $5::text[], $6::bigint[])
+                          AS u(id, expected, state, metadata, usage, update_time)
+                     WHERE t.id = u.id AND t.version = u.expected",
+                    &[&ids, &expected, &states, &metadata, &usages, &times],
+                )
+                .await
+                .map_err(sql("write copies"))?;
+            if n != writes.len() as u64 {
+                // Dropping the transaction rolls back everything written so far.
+                return Err(version_conflict());
+            }
+        } else if !writes.is_empty() {
             let bump = tx
                 .prepare_cached(
                     "UPDATE task_copies
@@ -2381,6 +2414,8 @@ impl Store for PgStore {
                     return Err(version_conflict());
                 }
             }
+        }
+        if !writes.is_empty() {
             let copy_ids: Vec<i64> = writes.iter().map(|w| w.copy_id).collect();
             tx.execute("DELETE FROM task_copy_labels WHERE copy_id = ANY($1)", &[&copy_ids])
                 .await
