@@ -120,7 +120,7 @@ fn main() {
     // add memory (a stack and an allocator arena each).
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .max_blocking_threads(32)
+        .max_blocking_threads(16)
         .build();
     match runtime {
         Ok(rt) => rt.block_on(async_main()),

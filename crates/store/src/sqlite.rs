@@ -122,7 +122,7 @@ impl SqliteStore {
              PRAGMA synchronous = {synchronous};
              PRAGMA foreign_keys = ON;
              PRAGMA busy_timeout = 10000;
-             PRAGMA cache_size = -32768;
+             PRAGMA cache_size = -16384;
              PRAGMA temp_store = MEMORY;"
         ))?;
         migrate(&mut writer)?;
@@ -135,7 +135,7 @@ impl SqliteStore {
             .with_init(|c| {
                 c.execute_batch(
                     "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA query_only = ON;
-                     PRAGMA cache_size = -4096;",
+                     PRAGMA cache_size = -2048;",
                 )
             });
         let readers = r2d2::Pool::builder().max_size(8).build(manager)?;
