@@ -931,7 +931,7 @@ async fn insert_task_workers(
 struct Params(Vec<Box<dyn ToSql + Sync + Send>>);
 
 impl Params {
-    /// Adds a value and answers its placeholder (`$n`).
+    /// Adds a value and answers its parameter reference (`$n`).
     fn push(&mut self, value: impl ToSql + Sync + Send + 'static) -> String {
         self.0.push(Box::new(value));
         format!("${}", self.0.len())
@@ -966,7 +966,7 @@ fn page(offset: u64, limit: u64) -> (i64, i64) {
     (rows, skip)
 }
 
-/// The WHERE clause of a sample list over `samples s` of one dataset (the first placeholder
+/// The WHERE clause of a sample list over `samples s` of one dataset (the first parameter
 /// added); the values of the other filters are added after it. `list_samples` and `start_task`
 /// share it.
 fn sample_filter(dataset_id: &str, query: &SampleQuery, params: &mut Params) -> String {

@@ -412,11 +412,11 @@ fn attach_labels(conn: &Connection, rows: &mut [(i64, SampleRecord)]) -> rusqlit
     if rows.is_empty() {
         return Ok(());
     }
-    let placeholders = vec!["?"; rows.len()].join(",");
+    let marks = vec!["?"; rows.len()].join(",");
     let sql = format!(
         "SELECT sl.sample_seq, sl.label_id, l.name, l.type, sl.instance_id, sl.property, sl.score, sl.annotated_by
          FROM sample_labels sl JOIN labels l ON l.id = sl.label_id
-         WHERE sl.sample_seq IN ({placeholders}) ORDER BY sl.sample_seq, sl.ordinal"
+         WHERE sl.sample_seq IN ({marks}) ORDER BY sl.sample_seq, sl.ordinal"
     );
     let mut stmt = conn.prepare(&sql)?;
     let seqs: Vec<i64> = rows.iter().map(|(seq, _)| *seq).collect();
@@ -938,9 +938,9 @@ impl Store for SqliteStore {
             if ids.is_empty() {
                 return Ok(out);
             }
-            let placeholders = vec!["?"; ids.len()].join(",");
+            let marks = vec!["?"; ids.len()].join(",");
             let mut stmt = c.prepare(&format!(
-                "SELECT dataset_id, status, COUNT(*) FROM samples WHERE dataset_id IN ({placeholders}) GROUP BY dataset_id, status"
+                "SELECT dataset_id, status, COUNT(*) FROM samples WHERE dataset_id IN ({marks}) GROUP BY dataset_id, status"
             ))?;
             let mut q = stmt.query(params_from_iter(ids.iter()))?;
             while let Some(r) = q.next()? {
