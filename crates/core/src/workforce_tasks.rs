@@ -39,6 +39,9 @@ pub mod state {
     pub const ALL: [&str; 6] = [NONE, AUTO_ANNOTATION, UNREVIEWED, UNCHECK, ACCEPTED, REJECTED];
 }
 
+/// Most task memberships of one person that `/workforces/worker-tasks` reads.
+const MAX_MEMBERSHIPS_LISTED: u64 = 10_000;
+
 /// Most labelers (and reviewers) in one task.
 pub const MAX_TASK_MEMBERS: usize = 100;
 
@@ -797,20 +800,30 @@ impl App {
             }
         };
         let ascending = parse_order(q.order.as_deref())?;
-        let (count, rows) = self
+        // A member sees a task once it has started; a manager also before. A person has few
+        // memberships, so they are read whole, filtered, and paged here.
+        let (_, all) = self
             .store
             .list_user_tasks(
                 &p.user_id,
-                page.offset,
-                page.limit,
+                0,
+                MAX_MEMBERSHIPS_LISTED,
                 ascending,
                 sort_by_name,
                 q.search_content.as_deref().filter(|s| !s.is_empty()),
             )
             .await?;
+        let visible: Vec<(TaskRecord, WorkerRecord)> = all
+            .into_iter()
+            .filter(|(t, w)| t.status != status::CREATED || w.role == Role::Manager)
+            .collect();
+        let count = visible.len() as u64;
+        let start = (page.offset.saturating_mul(page.limit)).min(count) as usize;
+        let end = (start as u64 + page.limit).min(count) as usize;
+        let rows = &visible[start..end];
         let mut out = Vec::with_capacity(rows.len());
         let mut dataset_types: HashMap<String, Option<i32>> = HashMap::new();
-        for (task, worker) in &rows {
+        for (task, worker) in rows {
             let counts = self.store.task_copy_counts(&task.id).await?;
             let mine: Vec<&CopyCount> = counts.iter().filter(|c| c.worker_id == worker.id).collect();
             let total = mine.iter().map(|c| c.count).sum();

@@ -444,3 +444,59 @@ async fn a_retry_with_the_same_idempotency_key_answers_the_first_response_and_wr
         );
     }
 }
+
+#[tokio::test]
+async fn a_labeler_sees_a_task_in_their_task_list_once_it_has_started() {
+    for t in common::spawn_all().await {
+        let b = t.backend;
+        let ds = t.dataset("visible", 0, json!([{"name": "cat"}])).await;
+        t.samples(&ds, json!([{"source": "http://x/1.jpg"}])).await;
+        let team = t.post("/workforces", json!({"workforce_name": "crew"})).await.body["workforce_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        t.post(
+            &format!("/workforces/{team}/workers"),
+            json!({"emails": "ann@example.com", "role": 0}),
+        )
+        .await;
+        let task = t
+            .post(
+                &format!("/datasets/{ds}/workforce-tasks"),
+                json!({"task_name": "t1", "workforces_config": {"workforces": [{"workforce_id": team}]}}),
+            )
+            .await;
+        let task = task.body["task_id"].as_str().unwrap().to_string();
+        let (ann, _) = t.app.create_token(&t.project_id, "ann@example.com", 24).await.unwrap();
+        let before = as_user(&t, &ann, reqwest::Method::GET, "/workforces/worker-tasks", None).await;
+        assert_eq!(
+            (
+                before.body["count"].as_u64(),
+                before.body["worker_tasks"].as_array().map(Vec::len)
+            ),
+            (Some(0), Some(0)),
+            "{b}: {:?}",
+            before.body
+        );
+        t.post(&format!("/datasets/{ds}/workforce-tasks/{task}"), json!({}))
+            .await;
+        let after = as_user(&t, &ann, reqwest::Method::GET, "/workforces/worker-tasks", None).await;
+        assert_eq!(after.body["count"], 1, "{b}: {:?}", after.body);
+        assert_eq!(after.body["worker_tasks"][0]["task_status"], 1);
+        let paged = as_user(
+            &t,
+            &ann,
+            reqwest::Method::GET,
+            "/workforces/worker-tasks?offset=1&limit=1",
+            None,
+        )
+        .await;
+        assert_eq!(
+            (
+                paged.body["count"].as_u64(),
+                paged.body["worker_tasks"].as_array().map(Vec::len)
+            ),
+            (Some(1), Some(0))
+        );
+    }
+}
