@@ -3,6 +3,7 @@
 //! No HTTP and no SQL live here.
 #![forbid(unsafe_code)]
 
+pub mod aksk;
 pub mod app;
 pub mod auth;
 pub mod batch;
