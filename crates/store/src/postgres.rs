@@ -414,35 +414,8 @@ fn deleted_from_row(row: &Row) -> Result<DeletedSample> {
 
 /// Loads the labels of the samples `seqs` in one query and puts them on the samples, in order.
 async fn attach_labels<C: GenericClient>(db: &C, samples: Vec<(i64, SampleRecord)>) -> Result<Vec<SampleRecord>> {
-    if samples.is_empty() {
-        return Ok(Vec::new());
-    }
     let seqs: Vec<i64> = samples.iter().map(|(seq, _)| *seq).collect();
-    let rows = db
-        .query(
-            "SELECT sl.sample_seq, sl.label_id, l.name, l.type, sl.instance_id, sl.property,
-                    sl.score, sl.annotated_by
-             FROM sample_labels sl
-             JOIN labels l ON l.id = sl.label_id
-             WHERE sl.sample_seq = ANY($1)
-             ORDER BY sl.sample_seq, sl.ordinal",
-            &[&seqs],
-        )
-        .await
-        .map_err(sql("load sample labels"))?;
-    let mut by_seq: HashMap<i64, Vec<PlacedLabel>> = HashMap::new();
-    for row in &rows {
-        let label = PlacedLabel {
-            label_id: col(row, "label_id")?,
-            name: col(row, "name")?,
-            label_type: label_type(col(row, "type")?)?,
-            instance_id: col(row, "instance_id")?,
-            property: json_object(col(row, "property")?, "sample label property")?,
-            score: col(row, "score")?,
-            annotated_by: col(row, "annotated_by")?,
-        };
-        by_seq.entry(col(row, "sample_seq")?).or_default().push(label);
-    }
+    let mut by_seq = load_placed_labels(db, "sample_labels", "sample_seq", &seqs).await?;
     Ok(samples
         .into_iter()
         .map(|(seq, mut sample)| {
@@ -723,37 +696,49 @@ async fn load_samples_by_id<C: GenericClient>(
     rows.iter().map(sample_from_row).collect()
 }
 
-/// Loads the labels of `copies` in one query and puts them on the copies, in order.
-async fn attach_copy_labels<C: GenericClient>(db: &C, copies: &mut [&mut CopyRecord]) -> Result<()> {
-    if copies.is_empty() {
-        return Ok(());
+/// Loads the placed labels of `keys` from a label table (`sample_labels` by `sample_seq`, or
+/// `task_copy_labels` by `copy_id`) in one query, each key's labels in their order.
+async fn load_placed_labels<C: GenericClient>(
+    db: &C,
+    table: &str,
+    key: &str,
+    keys: &[i64],
+) -> Result<HashMap<i64, Vec<PlacedLabel>>> {
+    let mut out: HashMap<i64, Vec<PlacedLabel>> = HashMap::new();
+    if keys.is_empty() {
+        return Ok(out);
     }
-    let ids: Vec<i64> = copies.iter().map(|c| c.id).collect();
     let rows = db
         .query(
-            "SELECT cl.copy_id, cl.label_id, l.name, l.type, cl.instance_id, cl.property,
-                    cl.score, cl.annotated_by
-             FROM task_copy_labels cl
-             JOIN labels l ON l.id = cl.label_id
-             WHERE cl.copy_id = ANY($1)
-             ORDER BY cl.copy_id, cl.ordinal",
-            &[&ids],
+            &format!(
+                "SELECT x.{key} AS owner, x.label_id, l.name, l.type, x.instance_id, x.property, x.score, x.annotated_by
+                 FROM {table} x JOIN labels l ON l.id = x.label_id
+                 WHERE x.{key} = ANY($1)
+                 ORDER BY x.{key}, x.ordinal"
+            ),
+            &[&keys],
         )
         .await
-        .map_err(sql("load copy labels"))?;
-    let mut by_copy: HashMap<i64, Vec<PlacedLabel>> = HashMap::new();
+        .map_err(sql("load labels"))?;
     for row in &rows {
         let label = PlacedLabel {
             label_id: col(row, "label_id")?,
             name: col(row, "name")?,
             label_type: label_type(col(row, "type")?)?,
             instance_id: col(row, "instance_id")?,
-            property: json_object(col(row, "property")?, "copy label property")?,
+            property: json_object(col(row, "property")?, "label property")?,
             score: col(row, "score")?,
             annotated_by: col(row, "annotated_by")?,
         };
-        by_copy.entry(col(row, "copy_id")?).or_default().push(label);
+        out.entry(col(row, "owner")?).or_default().push(label);
     }
+    Ok(out)
+}
+
+/// Loads the labels of `copies` in one query and puts them on the copies, in order.
+async fn attach_copy_labels<C: GenericClient>(db: &C, copies: &mut [&mut CopyRecord]) -> Result<()> {
+    let ids: Vec<i64> = copies.iter().map(|c| c.id).collect();
+    let mut by_copy = load_placed_labels(db, "task_copy_labels", "copy_id", &ids).await?;
     for copy in copies.iter_mut() {
         copy.labels = by_copy.remove(&copy.id).unwrap_or_default();
     }

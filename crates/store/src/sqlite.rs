@@ -409,21 +409,35 @@ fn sample_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, SampleRecord)> {
 
 /// Loads the labels of the given samples (by `seq`) in one query and attaches them.
 fn attach_labels(conn: &Connection, rows: &mut [(i64, SampleRecord)]) -> rusqlite::Result<()> {
-    if rows.is_empty() {
-        return Ok(());
+    let seqs: Vec<i64> = rows.iter().map(|(seq, _)| *seq).collect();
+    let mut by_seq = load_placed_labels(conn, "sample_labels", "sample_seq", &seqs)?;
+    for (seq, sample) in rows.iter_mut() {
+        sample.labels = by_seq.remove(seq).unwrap_or_default();
     }
-    let marks = vec!["?"; rows.len()].join(",");
+    Ok(())
+}
+
+/// Loads the placed labels of `keys` from a label table (`sample_labels` by `sample_seq`, or
+/// `task_copy_labels` by `copy_id`) in one query, each key's labels in their order.
+fn load_placed_labels(
+    conn: &Connection,
+    table: &str,
+    key: &str,
+    keys: &[i64],
+) -> rusqlite::Result<HashMap<i64, Vec<PlacedLabel>>> {
+    let mut out: HashMap<i64, Vec<PlacedLabel>> = HashMap::new();
+    if keys.is_empty() {
+        return Ok(out);
+    }
     let sql = format!(
-        "SELECT sl.sample_seq, sl.label_id, l.name, l.type, sl.instance_id, sl.property, sl.score, sl.annotated_by
-         FROM sample_labels sl JOIN labels l ON l.id = sl.label_id
-         WHERE sl.sample_seq IN ({marks}) ORDER BY sl.sample_seq, sl.ordinal"
+        "SELECT x.{key}, x.label_id, l.name, l.type, x.instance_id, x.property, x.score, x.annotated_by
+         FROM {table} x JOIN labels l ON l.id = x.label_id
+         WHERE x.{key} IN ({}) ORDER BY x.{key}, x.ordinal",
+        vec!["?"; keys.len()].join(",")
     );
     let mut stmt = conn.prepare(&sql)?;
-    let seqs: Vec<i64> = rows.iter().map(|(seq, _)| *seq).collect();
-    let index: HashMap<i64, usize> = seqs.iter().enumerate().map(|(i, s)| (*s, i)).collect();
-    let mut q = stmt.query(params_from_iter(seqs.iter()))?;
+    let mut q = stmt.query(params_from_iter(keys.iter()))?;
     while let Some(r) = q.next()? {
-        let seq: i64 = r.get(0)?;
         let property: String = r.get(5)?;
         let placed = PlacedLabel {
             label_id: r.get(1)?,
@@ -434,11 +448,9 @@ fn attach_labels(conn: &Connection, rows: &mut [(i64, SampleRecord)]) -> rusqlit
             score: r.get(6)?,
             annotated_by: r.get(7)?,
         };
-        if let Some(&i) = index.get(&seq) {
-            rows[i].1.labels.push(placed);
-        }
+        out.entry(r.get(0)?).or_default().push(placed);
     }
-    Ok(())
+    Ok(out)
 }
 
 /// The WHERE clause of a sample list over `samples s`; `?1` is the dataset id, further values
@@ -570,34 +582,10 @@ fn copy_from_row(r: &Row<'_>, at: usize) -> rusqlite::Result<CopyRecord> {
 
 /// Attaches their labels to copies, in one query.
 fn attach_copy_labels(conn: &Connection, copies: &mut [&mut CopyRecord]) -> rusqlite::Result<()> {
-    if copies.is_empty() {
-        return Ok(());
-    }
     let ids: Vec<i64> = copies.iter().map(|c| c.id).collect();
-    let index: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-    let sql = format!(
-        "SELECT cl.copy_id, cl.label_id, l.name, l.type, cl.instance_id, cl.property, cl.score, cl.annotated_by
-         FROM task_copy_labels cl JOIN labels l ON l.id = cl.label_id
-         WHERE cl.copy_id IN ({}) ORDER BY cl.copy_id, cl.ordinal",
-        vec!["?"; ids.len()].join(",")
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let mut q = stmt.query(params_from_iter(ids.iter()))?;
-    while let Some(r) = q.next()? {
-        let copy_id: i64 = r.get(0)?;
-        let property: String = r.get(5)?;
-        let placed = PlacedLabel {
-            label_id: r.get(1)?,
-            name: r.get(2)?,
-            label_type: LabelType::from_code(r.get(3)?).ok_or_else(|| bad_row("label type"))?,
-            instance_id: r.get(4)?,
-            property: parse_map(&property),
-            score: r.get(6)?,
-            annotated_by: r.get(7)?,
-        };
-        if let Some(&i) = index.get(&copy_id) {
-            copies[i].labels.push(placed);
-        }
+    let mut by_copy = load_placed_labels(conn, "task_copy_labels", "copy_id", &ids)?;
+    for copy in copies.iter_mut() {
+        copy.labels = by_copy.remove(&copy.id).unwrap_or_default();
     }
     Ok(())
 }
