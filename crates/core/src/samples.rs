@@ -566,17 +566,8 @@ impl App {
                 "label_type goes with label_name: give the label's name too",
             ));
         }
-        if let Some(name) = q.label_name.as_deref().filter(|n| !n.is_empty()) {
-            let label_type = match q.label_type.as_deref() {
-                None | Some("") => None,
-                Some(s) => {
-                    let code = parse_i64("label_type", s)?;
-                    // The filter takes the dataset type list (it also allows 400 and 900).
-                    DatasetType::parse("label_type", code).map_err(Error::invalid)?;
-                    LabelType::from_code(code)
-                }
-            };
-            query.label_groups.push(label_ids(&labels, name, label_type));
+        if let Some(group) = label_name_filter(&labels, q.label_name.as_deref(), q.label_type.as_deref())? {
+            query.label_groups.push(group);
         }
         if let Some(raw) = q.search_conditions.as_deref().filter(|s| !s.is_empty()) {
             let found = parse_search_conditions(raw, &labels)?;
@@ -676,6 +667,27 @@ impl App {
         }
         Ok(BatchResponse::from_results(results))
     }
+}
+
+/// The label group of a `label_name` (+ `label_type`) filter, `None` without a name. The type
+/// is checked against the dataset type list, which the filter takes (it also allows 400 and 900).
+pub fn label_name_filter(
+    labels: &[LabelDef],
+    name: Option<&str>,
+    label_type: Option<&str>,
+) -> Result<Option<Vec<i64>>> {
+    let Some(name) = name.filter(|n| !n.is_empty()) else {
+        return Ok(None);
+    };
+    let label_type = match label_type {
+        None | Some("") => None,
+        Some(s) => {
+            let code = parse_i64("label_type", s)?;
+            DatasetType::parse("label_type", code).map_err(Error::invalid)?;
+            LabelType::from_code(code)
+        }
+    };
+    Ok(Some(label_ids(labels, name, label_type)))
 }
 
 /// What `search_conditions` (a JSON list of conditions, AND-ed) asks for.

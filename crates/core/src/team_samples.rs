@@ -11,17 +11,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::{now_ms, parse_bool, parse_i64, parse_page, require_role, App};
+use crate::app::{now_ms, parse_bool, parse_page, require_role, App};
 use crate::auth::{Principal, Role};
 use crate::batch::{BatchResponse, ItemResult};
-use crate::enums::{DatasetType, LabelType, SampleStatus, SampleType, SAMPLE_USAGES};
+use crate::enums::{DatasetType, SampleStatus, SampleType, SAMPLE_USAGES};
 use crate::error::{codes, Error, Result};
 use crate::ids::{is_hex32, is_plausible_id};
 use crate::labels::LabelDef;
 use crate::rules::{
     check_metadata, check_sample_labels, check_triplet_types, meta, PlacedLabel, SampleFacts, SampleLabel,
 };
-use crate::samples::{label_ids, parse_search_conditions, sample_to_api};
+use crate::samples::{label_name_filter, parse_search_conditions, sample_to_api};
 use crate::store::{
     CopyWrite, HistoryRecord, IdempotencyRecord, SampleRecord, SampleWrite, TeamSampleQuery, TeamSampleRow,
     WorkerRecord,
@@ -829,16 +829,8 @@ impl App {
             states: parse_team_state(q.sample_state.as_deref())?,
             ..TeamSampleQuery::default()
         };
-        if let Some(name) = q.label_name.as_deref().filter(|n| !n.is_empty()) {
-            let label_type = match q.label_type.as_deref() {
-                None | Some("") => None,
-                Some(s) => {
-                    let code = parse_i64("label_type", s)?;
-                    DatasetType::parse("label_type", code).map_err(Error::invalid)?;
-                    LabelType::from_code(code)
-                }
-            };
-            query.label_groups.push(label_ids(&labels, name, label_type));
+        if let Some(group) = label_name_filter(&labels, q.label_name.as_deref(), q.label_type.as_deref())? {
+            query.label_groups.push(group);
         }
         if let Some(raw) = q.search_conditions.as_deref().filter(|s| !s.is_empty()) {
             let found = parse_search_conditions(raw, &labels)?;
