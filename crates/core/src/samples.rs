@@ -570,12 +570,7 @@ impl App {
             query.label_groups.push(group);
         }
         if let Some(raw) = q.search_conditions.as_deref().filter(|s| !s.is_empty()) {
-            let found = parse_search_conditions(raw, &labels)?;
-            query.label_groups.extend(found.label_groups);
-            query.name = found.name;
-            if found.names_conflict {
-                query.label_groups.push(Vec::new());
-            }
+            parse_search_conditions(raw, &labels)?.apply_to(&mut query);
         }
         let (count, rows) = self.store.list_samples(dataset_id, &query).await?;
         Ok(ListSamplesResponse {
@@ -694,9 +689,18 @@ pub fn label_name_filter(
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SearchFilter {
     pub name: Option<String>,
-    /// Two conditions named different samples: nothing can match.
-    pub names_conflict: bool,
+    /// Two conditions naming different samples add an empty group: nothing can match.
     pub label_groups: Vec<crate::store::LabelGroup>,
+}
+
+impl SearchFilter {
+    /// Adds the conditions to a sample query.
+    pub fn apply_to(self, query: &mut SampleQuery) {
+        query.label_groups.extend(self.label_groups);
+        if self.name.is_some() {
+            query.name = self.name;
+        }
+    }
 }
 
 /// Parses `search_conditions` against the dataset's labels. Supported condition keys:
@@ -712,7 +716,7 @@ pub fn parse_search_conditions(raw: &str, labels: &[LabelDef]) -> Result<SearchF
     for (i, c) in conditions.iter().enumerate() {
         if let Some(name) = &c.sample_name {
             if out.name.as_ref().is_some_and(|n| n != name) {
-                out.names_conflict = true;
+                out.label_groups.push(Vec::new());
             }
             out.name = Some(name.clone());
         }

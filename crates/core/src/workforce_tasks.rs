@@ -696,12 +696,7 @@ impl App {
         let mut query = SampleQuery::default();
         if let Some(raw) = &task.sample_conditions {
             let labels = self.store.list_labels(dataset_id).await?;
-            let found = parse_search_conditions(&raw.to_string(), &labels)?;
-            query.label_groups = found.label_groups;
-            query.name = found.name;
-            if found.names_conflict {
-                query.label_groups.push(Vec::new());
-            }
+            parse_search_conditions(&raw.to_string(), &labels)?.apply_to(&mut query);
         }
         // Labelers in the order the task's configuration names them, so the assignment is
         // predictable from the request: sample i goes to labeler (i * repetition + k) mod n.
