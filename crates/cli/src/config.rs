@@ -20,8 +20,14 @@ pub struct StoreArgs {
     #[arg(long, env = "TEAMLABEL_DATABASE")]
     pub database: Option<String>,
 
-    /// A TOML file with any of: listen, data_dir, database, public_url, max_body_bytes,
-    /// max_batch, max_sample_bytes, sqlite_synchronous, allow_weak_durability
+    /// File holding the key that seals AK/SK secrets in the database (64 hex characters),
+    /// created on first use. Servers sharing one PostgreSQL database need the same file
+    /// [default: DATA_DIR/secret.key]
+    #[arg(long, env = "TEAMLABEL_SECRET_KEY_FILE")]
+    pub secret_key_file: Option<PathBuf>,
+
+    /// A TOML file with any of: listen, data_dir, database, secret_key_file, public_url,
+    /// max_body_bytes, max_batch, max_sample_bytes, sqlite_synchronous, allow_weak_durability
     #[arg(long, env = "TEAMLABEL_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -33,6 +39,7 @@ pub struct FileConfig {
     pub listen: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub database: Option<String>,
+    pub secret_key_file: Option<PathBuf>,
     pub public_url: Option<String>,
     pub max_body_bytes: Option<usize>,
     pub max_batch: Option<usize>,
@@ -56,16 +63,23 @@ impl FileConfig {
 pub struct StoreSettings {
     pub data_dir: PathBuf,
     pub database: Option<String>,
+    pub secret_key_file: PathBuf,
 }
 
 impl StoreArgs {
     pub fn resolve(&self, file: &FileConfig) -> StoreSettings {
+        let data_dir = self
+            .data_dir
+            .clone()
+            .or_else(|| file.data_dir.clone())
+            .unwrap_or_else(|| PathBuf::from("./teamlabel-data"));
         StoreSettings {
-            data_dir: self
-                .data_dir
+            secret_key_file: self
+                .secret_key_file
                 .clone()
-                .or_else(|| file.data_dir.clone())
-                .unwrap_or_else(|| PathBuf::from("./teamlabel-data")),
+                .or_else(|| file.secret_key_file.clone())
+                .unwrap_or_else(|| data_dir.join("secret.key")),
+            data_dir,
             database: self
                 .database
                 .clone()

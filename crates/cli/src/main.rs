@@ -11,6 +11,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use serde_json::json;
 use teamlabel_core::app::format_rfc3339;
+use teamlabel_core::credentials::Sealer;
 use teamlabel_core::{App, Limits};
 use teamlabel_server::ServerState;
 use teamlabel_store::FsBlobStore;
@@ -36,6 +37,16 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Manage AK/SK credentials (for requests signed as the official SDKs sign them).
+    Credential {
+        #[command(subcommand)]
+        command: CredentialCommand,
+    },
+    /// Manage users' sign-in (passwords for POST /v3/auth/tokens).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
     },
     /// Print the OpenAPI document.
     Openapi,
@@ -112,6 +123,43 @@ enum TokenCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum CredentialCommand {
+    /// Issue a permanent AK/SK pair for an existing user of a project; print it as JSON. The
+    /// secret key is shown only here.
+    Create {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The project (32 hex characters)
+        #[arg(long)]
+        project_id: String,
+        /// The user's email in that project
+        #[arg(long)]
+        email: String,
+        /// A note to recognise the pair by (0 to 256 characters)
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Set a user's password, read from the first line of standard input (8 to 128
+    /// characters); clears a lock from wrong passwords.
+    ///
+    /// Example: printf '%s\n' 'a long passphrase' | teamlabel user set-password --project-id P --email E
+    SetPassword {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The project (32 hex characters)
+        #[arg(long)]
+        project_id: String,
+        /// The user's email in that project
+        #[arg(long)]
+        email: String,
+    },
+}
+
 /// Lifetime of the token created on first start.
 const FIRST_START_TTL_HOURS: u64 = 720;
 
@@ -154,9 +202,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let (project, owner, token, _) = app
                 .create_project(&args.project_name, &args.owner_email, args.ttl_hours)
                 .await?;
+            let (credential, _) = app.issue_access_key(&project.id, &owner.email, "owner").await?;
             println!(
                 "{}",
-                json!({"project_id": project.id, "user_id": owner.id, "email": owner.email, "token": token})
+                json!({
+                    "project_id": project.id,
+                    "user_id": owner.id,
+                    "email": owner.email,
+                    "token": token,
+                    "access_key": credential.access,
+                    "secret_key": credential.secret,
+                })
             );
             Ok(())
         }
@@ -172,6 +228,54 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let app = open_app(&store, Limits::default(), "FULL").await?;
             let (token, expires_at) = app.create_token(&project_id, &email, ttl_hours).await?;
             println!("{}", json!({"token": token, "expires_at": format_rfc3339(expires_at)}));
+            Ok(())
+        }
+        Command::Credential {
+            command:
+                CredentialCommand::Create {
+                    store,
+                    project_id,
+                    email,
+                    description,
+                },
+        } => {
+            let app = open_app(&store, Limits::default(), "FULL").await?;
+            let (credential, user) = app.issue_access_key(&project_id, &email, &description).await?;
+            println!(
+                "{}",
+                json!({
+                    "project_id": user.project_id,
+                    "user_id": user.id,
+                    "email": user.email,
+                    "access_key": credential.access,
+                    "secret_key": credential.secret,
+                })
+            );
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::SetPassword {
+                    store,
+                    project_id,
+                    email,
+                },
+        } => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("cannot read the password from standard input")?;
+            let password = line.trim_end_matches(['\r', '\n']);
+            anyhow::ensure!(
+                !password.is_empty(),
+                "no password on standard input: pipe it in, e.g. printf '%s\\n' 'a long passphrase' | teamlabel user set-password ..."
+            );
+            let app = open_app(&store, Limits::default(), "FULL").await?;
+            let user = app.set_password(&project_id, &email, password).await?;
+            println!(
+                "{}",
+                json!({"project_id": user.project_id, "user_id": user.id, "email": user.email, "password_set": true})
+            );
             Ok(())
         }
         Command::Openapi => {
@@ -192,7 +296,42 @@ async fn open_app(args: &StoreArgs, limits: Limits, sqlite_synchronous: &str) ->
         })?;
     let blobs = FsBlobStore::new(settings.data_dir.join("blobs"))
         .with_context(|| format!("cannot create {}", settings.data_dir.join("blobs").display()))?;
-    Ok(App::new(store, Arc::new(blobs), limits))
+    let app = App::new(store, Arc::new(blobs), limits);
+    let (sealer, created) = load_sealing_key(&settings.secret_key_file)?;
+    let app = app.with_sealer(sealer);
+    if let Err(e) = app.check_sealing_key().await {
+        if created {
+            let _ = std::fs::remove_file(&settings.secret_key_file);
+        }
+        anyhow::bail!("{} ({})", e.message, settings.secret_key_file.display());
+    }
+    Ok(app)
+}
+
+/// Reads the sealing key, or creates the file with a new random key (mode 0600) when it does
+/// not exist; answers whether it was created.
+fn load_sealing_key(path: &Path) -> anyhow::Result<(Sealer, bool)> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Sealer::from_hex(&text)
+            .map(|s| (s, false))
+            .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            }
+            let sealer = Sealer::generate();
+            match write_new_private(path, format!("{}\n", sealer.to_hex()).as_bytes()) {
+                Ok(()) => Ok((sealer, true)),
+                // Another process created it first: use theirs.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => load_sealing_key(path),
+                Err(e) => Err(anyhow::anyhow!(
+                    "cannot write the sealing key to {}: {e}",
+                    path.display()
+                )),
+            }
+        }
+        Err(e) => Err(anyhow::anyhow!("cannot read the sealing key {}: {e}", path.display())),
+    }
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -278,12 +417,15 @@ async fn first_start(app: &App, data_dir: &Path) -> anyhow::Result<()> {
     let (project, owner, token, expires_at) = app
         .create_project("default", "owner@teamlabel.local", FIRST_START_TTL_HOURS)
         .await?;
+    let (credential, _) = app.issue_access_key(&project.id, &owner.email, "owner").await?;
     let creds = json!({
         "project_id": project.id,
         "user_id": owner.id,
         "email": owner.email,
         "token": token,
         "expires_at": format_rfc3339(expires_at),
+        "access_key": credential.access,
+        "secret_key": credential.secret,
     });
     std::fs::create_dir_all(data_dir)?;
     let path = data_dir.join("initial-credentials.json");
@@ -291,7 +433,25 @@ async fn first_start(app: &App, data_dir: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))?;
     println!("created project {} with owner {}", project.id, owner.email);
     println!("owner token (shown once; also in {}): {token}", path.display());
+    println!(
+        "owner access key: {} (its secret key is in {})",
+        credential.access,
+        path.display()
+    );
     Ok(())
+}
+
+/// Creates a file readable by its owner only, failing if it exists.
+fn write_new_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
 }
 
 /// Writes a file readable by its owner only.

@@ -115,7 +115,16 @@ fn init_and_token_create_print_their_documented_json() {
         "ann@example.com",
     ]);
     let keys: Vec<&str> = init.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys, vec!["email", "project_id", "token", "user_id"]);
+    assert_eq!(
+        keys,
+        vec!["access_key", "email", "project_id", "secret_key", "token", "user_id"]
+    );
+    assert_eq!(init["access_key"].as_str().unwrap().len(), 20);
+    assert_eq!(init["secret_key"].as_str().unwrap().len(), 40);
+    // The secret is stored sealed: the database file does not contain it.
+    let db = std::fs::read(dir.path().join("d/teamlabel.db")).unwrap();
+    let secret = init["secret_key"].as_str().unwrap().as_bytes();
+    assert!(!db.windows(secret.len()).any(|w| w == secret));
     let project = init["project_id"].as_str().unwrap();
     assert!(project.len() == 32 && project.chars().all(|c| c.is_ascii_hexdigit()));
 

@@ -54,6 +54,11 @@ fn start(dir: &Path, database: &str) -> Server {
             "--database",
             database,
         ])
+        // Servers sharing a database share the key that seals AK/SK secrets.
+        .env(
+            "TEAMLABEL_SECRET_KEY_FILE",
+            dir.parent().unwrap().join("shared-secret.key"),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
         .spawn()
@@ -239,6 +244,10 @@ fn token_create(data_dir: &Path, database: &str, project: &str, email: &str) -> 
             "--email",
             email,
         ])
+        .env(
+            "TEAMLABEL_SECRET_KEY_FILE",
+            data_dir.parent().unwrap().join("shared-secret.key"),
+        )
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

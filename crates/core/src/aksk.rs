@@ -7,6 +7,9 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+/// The signing scheme named in the `Authorization` header.
+pub const SCHEME: &str = "SDK-HMAC-SHA256";
+
 /// SHA-256 of the empty body.
 pub const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 

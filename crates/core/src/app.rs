@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::auth::{hash_token, Principal, Role};
 use crate::blobs::BlobStore;
-use crate::error::{codes, Error, ErrorKind, Result};
+use crate::error::{codes, Error, Result};
 use crate::ids::is_hex32;
 use crate::store::Store;
 
@@ -36,6 +36,8 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub blobs: Arc<dyn BlobStore>,
     pub limits: Limits,
+    /// Seals and opens the secret keys of AK/SK pairs.
+    pub sealer: Arc<crate::credentials::Sealer>,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -47,8 +49,20 @@ pub fn now_ms() -> i64 {
 }
 
 impl App {
+    /// An application with a fresh random sealing key; `teamlabel serve` replaces it with the
+    /// key from its key file (`with_sealer`), so access keys outlive a restart.
     pub fn new(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>, limits: Limits) -> Self {
-        Self { store, blobs, limits }
+        Self {
+            store,
+            blobs,
+            limits,
+            sealer: Arc::new(crate::credentials::Sealer::generate()),
+        }
+    }
+
+    pub fn with_sealer(mut self, sealer: crate::credentials::Sealer) -> Self {
+        self.sealer = Arc::new(sealer);
+        self
     }
 
     /// Resolves an `X-Auth-Token` to its principal: unknown is 401 `ModelArts.0203`, expired is
@@ -92,19 +106,6 @@ pub fn check_project(principal: &Principal, project_id: &str) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// Requires at least `role` of the caller (403 `ModelArts.0108` otherwise).
-pub fn require_role(principal: &Principal, role: Role, operation: &str) -> Result<()> {
-    if principal.role >= role {
-        Ok(())
-    } else {
-        Err(Error::new(
-            ErrorKind::Forbidden,
-            codes::NOT_AUTHORIZED,
-            format!("You are not authorized to perform the ({operation}) operation."),
-        ))
-    }
 }
 
 /// A page request: `offset` counts pages of `limit` rows (DESIGN.md, "Lists").
@@ -168,6 +169,7 @@ pub fn parse_order(value: Option<&str>) -> Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
 
     #[test]
     fn paging_counts_pages_and_refuses_out_of_range_values() {
@@ -287,7 +289,7 @@ impl App {
         self.issue_token(&user, ttl_hours).await
     }
 
-    async fn issue_token(&self, user: &crate::store::User, ttl_hours: u64) -> Result<(String, i64)> {
+    pub(crate) async fn issue_token(&self, user: &crate::store::User, ttl_hours: u64) -> Result<(String, i64)> {
         if ttl_hours == 0 || ttl_hours > 24 * 366 {
             return Err(Error::invalid("token lifetime must be 1 to 8784 hours"));
         }

@@ -7,13 +7,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::{now_ms, parse_bool, parse_i64, parse_order, parse_page, require_role, App};
-use crate::auth::{Principal, Role};
+use crate::app::{now_ms, parse_bool, parse_i64, parse_order, parse_page, App};
+use crate::auth::Principal;
 use crate::enums::DatasetType;
 use crate::error::{codes, Error, Result};
 use crate::ids::new_alnum19;
 use crate::label_changes::{version_not_found, LabelPlan};
 use crate::labels::{check_label_set, define_label, Label, LabelDef};
+use crate::policy::{self, Op, Standing};
 use crate::store::{DatasetQuery, DatasetRecord, SampleCounts};
 use crate::text::{check_description, check_name, check_text};
 
@@ -278,7 +279,7 @@ fn unsupported(message: impl Into<String>) -> Error {
 
 impl App {
     pub async fn create_dataset(&self, p: &Principal, req: &CreateDatasetRequest) -> Result<CreateDatasetResponse> {
-        require_role(p, Role::Owner, "create dataset")?;
+        policy::authorize(p, Op::CreateDataset, &Standing::project(p))?;
         let name = req
             .dataset_name
             .as_deref()
@@ -413,7 +414,7 @@ impl App {
     }
 
     pub async fn get_dataset(&self, p: &Principal, dataset_id: &str) -> Result<Dataset> {
-        require_role(p, Role::Owner, "get dataset")?;
+        policy::authorize(p, Op::GetDataset, &Standing::project(p))?;
         let d = self.store.get_dataset(&p.project_id, dataset_id).await?;
         let labels = self.store.list_labels(dataset_id).await?;
         let counts = self.store.sample_counts(std::slice::from_ref(&d.id)).await?;
@@ -425,7 +426,7 @@ impl App {
     }
 
     pub async fn list_datasets(&self, p: &Principal, q: &ListDatasetsQuery) -> Result<ListDatasetsResponse> {
-        require_role(p, Role::Owner, "list datasets")?;
+        policy::authorize(p, Op::ListDatasets, &Standing::project(p))?;
         let page = parse_page(q.offset.as_deref(), q.limit.as_deref(), 10, 100)?;
         let sort_by_name = match q.sort_by.as_deref() {
             None | Some("") | Some("create_time") => false,
@@ -481,7 +482,7 @@ impl App {
         dataset_id: &str,
         req: &UpdateDatasetRequest,
     ) -> Result<CreateDatasetResponse> {
-        require_role(p, Role::Owner, "update dataset")?;
+        policy::authorize(p, Op::UpdateDataset, &Standing::project(p))?;
         let dataset = self.store.get_dataset(&p.project_id, dataset_id).await?;
         if let Some(name) = &req.dataset_name {
             check_name("dataset_name", name, 1, 100)?;
@@ -534,12 +535,12 @@ impl App {
     }
 
     pub async fn delete_dataset(&self, p: &Principal, dataset_id: &str) -> Result<()> {
-        require_role(p, Role::Owner, "delete dataset")?;
+        policy::authorize(p, Op::DeleteDataset, &Standing::project(p))?;
         self.store.delete_dataset(&p.project_id, dataset_id).await
     }
 
     pub async fn dataset_stats(&self, p: &Principal, dataset_id: &str, q: &StatsQuery) -> Result<DatasetStats> {
-        require_role(p, Role::Owner, "get dataset statistics")?;
+        policy::authorize(p, Op::GetDatasetStats, &Standing::project(p))?;
         for (name, v) in [("sample_state", &q.sample_state), ("email", &q.email)] {
             if v.as_deref().is_some_and(|v| !v.is_empty()) {
                 return Err(unsupported(format!("{name} is not supported on dataset statistics")));

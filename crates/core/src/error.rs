@@ -18,6 +18,8 @@ pub enum ErrorKind {
     Conflict,
     /// 413: the body is larger than the limit.
     PayloadTooLarge,
+    /// 429: too many attempts; try again later.
+    TooManyRequests,
     /// 500: a fault of the server; the message is logged, never sent.
     Internal,
     /// 503: a dependency (the database) is not reachable.
@@ -155,4 +157,18 @@ pub mod codes {
     pub const IDEMPOTENCY_TAKEN: &str = "ModelArts.4692";
     /// The provider's "sample has been reviewed" code, used for writes to an accepted sample.
     pub const SAMPLE_ACCEPTED: &str = "ModelArts.4606";
+    /// The `Authorization` header is missing its parts or names another scheme.
+    pub const AUTH_HEADER_INVALID: &str = "ModelArts.0205";
+    /// An AK/SK signature failed a check (unknown key, date window, security token, mismatch).
+    pub const SIGNATURE_INVALID: &str = "ModelArts.0206";
+    /// teamlabel: a user is locked after too many wrong passwords (HTTP 429).
+    pub const USER_LOCKED: &str = "ModelArts.4693";
+    /// teamlabel: no such access key in the caller's project.
+    pub const CREDENTIAL_NOT_FOUND: &str = "ModelArts.4694";
+    /// teamlabel: the user holds the most access keys allowed.
+    pub const CREDENTIAL_LIMIT: &str = "ModelArts.4695";
+    /// teamlabel: no such user in the project.
+    pub const USER_NOT_FOUND: &str = "ModelArts.4696";
+    /// teamlabel: the user name, password or project of a token request is wrong.
+    pub const SIGN_IN_FAILED: &str = "ModelArts.4697";
 }

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::{parse_bool, parse_i64, parse_page, parse_u64, require_role, App};
-use crate::auth::{Principal, Role};
+use crate::app::{parse_bool, parse_i64, parse_page, parse_u64, App};
+use crate::auth::Principal;
 use crate::batch::{BatchResponse, ItemResult};
 use crate::enums::{DatasetType, LabelType};
 use crate::error::{codes, Error, Result};
@@ -18,6 +18,7 @@ use crate::labels::{
     check_attributes, check_label_name, check_label_property, check_label_set, define_label, find_label, prop, Label,
     LabelDef,
 };
+use crate::policy::{self, Op as PolicyOp, Standing};
 use crate::store::{DatasetChange, DeletedSample};
 
 /// Most labels one dataset may have.
@@ -269,7 +270,7 @@ impl App {
         dataset_id: &str,
         q: &ListLabelsQuery,
     ) -> Result<ListLabelsResponse> {
-        require_role(p, Role::Owner, "list labels")?;
+        policy::authorize(p, PolicyOp::ListLabels, &Standing::project(p))?;
         self.store.get_dataset(&p.project_id, dataset_id).await?;
         if let Some(v) = q.version_id.as_deref().filter(|v| !v.is_empty()) {
             return Err(version_not_found(v));
@@ -368,7 +369,7 @@ impl App {
         dataset_id: &str,
         req: &LabelsRequest,
     ) -> Result<std::result::Result<BatchResponse, BatchResponse>> {
-        require_role(p, Role::Owner, "create labels")?;
+        policy::authorize(p, PolicyOp::CreateLabels, &Standing::project(p))?;
         let labels = require_labels(req, self.limits.max_batch)?;
         self.label_batch(p, dataset_id, labels, Op::Add, 0).await
     }
@@ -379,7 +380,7 @@ impl App {
         dataset_id: &str,
         req: &LabelsRequest,
     ) -> Result<std::result::Result<BatchResponse, BatchResponse>> {
-        require_role(p, Role::Owner, "update labels")?;
+        policy::authorize(p, PolicyOp::UpdateLabels, &Standing::project(p))?;
         let labels = require_labels(req, self.limits.max_batch)?;
         self.label_batch(p, dataset_id, labels, Op::Update, 0).await
     }
@@ -391,7 +392,7 @@ impl App {
         q: &DeleteLabelsQuery,
         req: &LabelsRequest,
     ) -> Result<std::result::Result<BatchResponse, BatchResponse>> {
-        require_role(p, Role::Owner, "delete labels")?;
+        policy::authorize(p, PolicyOp::DeleteLabels, &Standing::project(p))?;
         let policy = match q.delete_policy.as_deref() {
             None | Some("") => 0,
             Some(s) => parse_u64("delete_policy", s, 0, 2)? as u8,
@@ -409,7 +410,7 @@ impl App {
         q: &LabelByNameQuery,
         property: &Map<String, Value>,
     ) -> Result<()> {
-        require_role(p, Role::Owner, "update a label")?;
+        policy::authorize(p, PolicyOp::UpdateLabel, &Standing::project(p))?;
         let label_type = parse_label_type(q.label_type.as_deref())?;
         let dataset = self.store.get_dataset(&p.project_id, dataset_id).await?;
         let mut plan = LabelPlan::new(dataset.dataset_type, self.store.list_labels(dataset_id).await?);
@@ -427,7 +428,7 @@ impl App {
         name: &str,
         q: &LabelByNameQuery,
     ) -> Result<()> {
-        require_role(p, Role::Owner, "delete a label")?;
+        policy::authorize(p, PolicyOp::DeleteLabel, &Standing::project(p))?;
         let label_type = parse_label_type(q.label_type.as_deref())?;
         let delete_source = parse_bool("delete_source", q.delete_source.as_deref(), false)?;
         let dataset = self.store.get_dataset(&p.project_id, dataset_id).await?;

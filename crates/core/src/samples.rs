@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::{now_ms, parse_bool, parse_i64, parse_order, parse_page, require_role, App};
-use crate::auth::{Principal, Role};
+use crate::app::{now_ms, parse_bool, parse_i64, parse_order, parse_page, App};
+use crate::auth::Principal;
 use crate::batch::{BatchResponse, ItemResult};
 use crate::datasets::DataSource;
 use crate::enums::{DatasetType, LabelType, SampleStatus, SampleType};
@@ -18,6 +18,7 @@ use crate::error::{codes, Error, Result};
 use crate::ids::{is_hex32, new_hex32};
 use crate::label_changes::version_not_found;
 use crate::labels::LabelDef;
+use crate::policy::{self, Op, Standing};
 use crate::rules::{check_metadata, check_sample_labels, check_triplet_types, meta, SampleFacts, SampleLabel};
 use crate::store::{DatasetRecord, SampleQuery, SampleRecord};
 use crate::text::check_text;
@@ -424,7 +425,7 @@ impl App {
     /// Adds samples: each item is checked on its own; the items that pass are stored in one
     /// transaction, and each gets its result (`info` is the new sample id).
     pub async fn add_samples(&self, p: &Principal, dataset_id: &str, req: &AddSamplesRequest) -> Result<BatchResponse> {
-        require_role(p, Role::Owner, "add samples")?;
+        policy::authorize(p, Op::AddSamples, &Standing::project(p))?;
         let dataset = self.store.get_dataset(&p.project_id, dataset_id).await?;
         let items = req.samples.as_deref().unwrap_or(&[]);
         if items.len() > self.limits.max_batch {
@@ -526,7 +527,7 @@ impl App {
         q: &ListSamplesQuery,
         base_url: &str,
     ) -> Result<ListSamplesResponse> {
-        require_role(p, Role::Owner, "list samples")?;
+        policy::authorize(p, Op::ListSamples, &Standing::project(p))?;
         self.store.get_dataset(&p.project_id, dataset_id).await?;
         if let Some(v) = q.version_id.as_deref().filter(|v| !v.is_empty()) {
             return Err(version_not_found(v));
@@ -580,7 +581,7 @@ impl App {
     }
 
     pub async fn get_sample(&self, p: &Principal, dataset_id: &str, sample_id: &str, base_url: &str) -> Result<Sample> {
-        require_role(p, Role::Owner, "get sample")?;
+        policy::authorize(p, Op::GetSample, &Standing::project(p))?;
         self.store.get_dataset(&p.project_id, dataset_id).await?;
         if !is_hex32(sample_id) {
             return Err(Error::sample_not_found(sample_id));
@@ -590,7 +591,7 @@ impl App {
     }
 
     pub async fn get_sample_file(&self, p: &Principal, dataset_id: &str, sample_id: &str) -> Result<SampleFile> {
-        require_role(p, Role::Owner, "get sample file")?;
+        policy::authorize(p, Op::GetSampleFile, &Standing::project(p))?;
         self.store.get_dataset(&p.project_id, dataset_id).await?;
         if !is_hex32(sample_id) {
             return Err(Error::sample_not_found(sample_id));
@@ -627,7 +628,7 @@ impl App {
         dataset_id: &str,
         req: &DeleteSamplesRequest,
     ) -> Result<BatchResponse> {
-        require_role(p, Role::Owner, "delete samples")?;
+        policy::authorize(p, Op::DeleteSamples, &Standing::project(p))?;
         self.store.get_dataset(&p.project_id, dataset_id).await?;
         let ids = req.samples.as_deref().unwrap_or(&[]);
         if ids.len() > self.limits.max_batch {

@@ -11,13 +11,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::{now_ms, parse_bool, parse_page, require_role, App};
+use crate::app::{now_ms, parse_bool, parse_page, App};
 use crate::auth::{Principal, Role};
 use crate::batch::{BatchResponse, ItemResult};
 use crate::enums::{DatasetType, SampleStatus, SampleType, SAMPLE_USAGES};
 use crate::error::{codes, Error, Result};
 use crate::ids::{is_hex32, is_plausible_id};
 use crate::labels::LabelDef;
+use crate::policy::{self, Op, Standing};
 use crate::rules::{
     check_metadata, check_sample_labels, check_triplet_types, meta, PlacedLabel, SampleFacts, SampleLabel,
 };
@@ -422,14 +423,7 @@ impl App {
         let (dataset, task) = self.load_task(p, dataset_id, task_id).await?;
         let members = self.store.task_workers(&task.id).await?;
         let role = TaskRole::of(p, &members);
-        if !role.is_member() {
-            return Err(forbidden(
-                "The worker action is forbidden: you are not a member of this task",
-            ));
-        }
-        if !(role.manages() || role.labeler.is_some()) {
-            return Err(forbidden("The worker action is forbidden: reviewers review; labels are written by labelers, managers and the owner"));
-        }
+        policy::authorize(p, Op::UpdateWorkforceTaskSamples, &Standing::task(&role))?;
         if !matches!(task.status, status::RUNNING | status::REJECTED) {
             return Err(forbidden(format!(
                 "The worker action is forbidden: labels can be written while the task runs (status 1) or after it was rejected (4); it is in status {}",
@@ -686,7 +680,7 @@ impl App {
         base_url: &str,
         idempotency_key: Option<&str>,
     ) -> Result<BatchOutcome> {
-        require_role(p, Role::Owner, "update sample labels")?;
+        policy::authorize(p, Op::UpdateSamples, &Standing::project(p))?;
         let atomic = parse_bool("atomic", q.atomic.as_deref(), false)?;
         let dataset = self.store.get_dataset(&p.project_id, dataset_id).await?;
         if req.email.is_some() {
@@ -819,7 +813,7 @@ impl App {
     ) -> Result<ListWorkforceTaskSamplesResponse> {
         let (_, task) = self.load_task(p, dataset_id, task_id).await?;
         let members = self.store.task_workers(&task.id).await?;
-        let worker = self.visible_worker(p, &members, &task, q.worker_id.as_deref())?;
+        let worker = self.visible_worker(p, Op::ListWorkforceTaskSamples, &members, &task, q.worker_id.as_deref())?;
         let page = parse_page(q.offset.as_deref(), q.limit.as_deref(), 10, 100)?;
         let labels = self.store.list_labels(dataset_id).await?;
         let mut query = TeamSampleQuery {
@@ -862,7 +856,7 @@ impl App {
     ) -> Result<WorkforceTaskSample> {
         let (_, task) = self.load_task(p, dataset_id, task_id).await?;
         let members = self.store.task_workers(&task.id).await?;
-        let worker = self.visible_worker(p, &members, &task, q.worker_id.as_deref())?;
+        let worker = self.visible_worker(p, Op::GetWorkforceTaskSample, &members, &task, q.worker_id.as_deref())?;
         if !is_hex32(sample_id) {
             return Err(Error::sample_not_found(sample_id));
         }
@@ -881,16 +875,13 @@ impl App {
     fn visible_worker(
         &self,
         p: &Principal,
+        op: Op,
         members: &[WorkerRecord],
         task: &crate::store::TaskRecord,
         asked: Option<&str>,
     ) -> Result<Option<String>> {
         let role = TaskRole::of(p, members);
-        if !role.is_member() {
-            return Err(forbidden(
-                "The worker action is forbidden: you are not a member of this task",
-            ));
-        }
+        policy::authorize(p, op, &Standing::task(&role))?;
         if let Some(w) = asked.filter(|w| !w.is_empty()) {
             if !is_plausible_id(w) {
                 return Err(Error::invalid(format!("worker_id {w:?} is not a worker id")));
@@ -925,7 +916,7 @@ impl App {
         sample_id: &str,
         q: &ListHistoryQuery,
     ) -> Result<ListHistoryResponse> {
-        require_role(p, Role::Owner, "read annotation history")?;
+        policy::authorize(p, Op::ListSampleHistory, &Standing::project(p))?;
         self.store.get_dataset(&p.project_id, dataset_id).await?;
         if !is_hex32(sample_id) {
             return Err(Error::sample_not_found(sample_id));

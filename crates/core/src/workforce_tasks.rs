@@ -13,6 +13,7 @@ use crate::auth::{Principal, Role};
 use crate::datasets::LabelStats;
 use crate::error::{codes, Error, Result};
 use crate::ids::{is_plausible_id, new_alnum19};
+use crate::policy::{self, Op, Standing};
 use crate::samples::parse_search_conditions;
 use crate::store::{CopyCount, SampleQuery, TaskRecord, WorkerRecord};
 use crate::text::{check_description, check_name};
@@ -481,12 +482,7 @@ impl App {
         dataset_id: &str,
         req: &CreateWorkforceTaskRequest,
     ) -> Result<CreateWorkforceTaskResponse> {
-        if p.role != Role::Owner {
-            return Err(Error::unauthorized(
-                "ModelArts.4804",
-                "Failed to create a label task by the member: only the project owner creates team tasks",
-            ));
-        }
+        policy::authorize(p, Op::CreateWorkforceTask, &Standing::project(p))?;
         let dataset = self.store.get_dataset(&p.project_id, dataset_id).await?;
         let name = req
             .task_name
@@ -621,6 +617,7 @@ impl App {
         dataset_id: &str,
         q: &ListWorkforceTasksQuery,
     ) -> Result<ListWorkforceTasksResponse> {
+        policy::authorize(p, Op::ListWorkforceTasks, &Standing::project(p))?;
         let dataset = self.store.get_dataset(&p.project_id, dataset_id).await?;
         let page = parse_page(q.offset.as_deref(), q.limit.as_deref(), 1000, 1000)?;
         let (count, tasks) = self.store.list_tasks(dataset_id, page.offset, page.limit).await?;
@@ -650,7 +647,9 @@ impl App {
         let (dataset, task) = self.load_task(p, dataset_id, task_id).await?;
         let members = self.store.task_workers(&task.id).await?;
         let role = TaskRole::of(p, &members);
-        if !(role.manages() || (role.is_member() && task.status != status::CREATED)) {
+        policy::authorize(p, Op::GetWorkforceTask, &Standing::task(&role))?;
+        // Members other than managers see a task once it has started.
+        if !role.manages() && task.status == status::CREATED {
             return Err(task_not_found(task_id));
         }
         let with_labels = parse_bool("label_stats", q.label_stats.as_deref(), false)?;
@@ -669,11 +668,7 @@ impl App {
     ) -> Result<Empty> {
         let (_, mut task) = self.load_task(p, dataset_id, task_id).await?;
         let mut members = self.store.task_workers(&task.id).await?;
-        if !TaskRole::of(p, &members).manages() {
-            return Err(forbidden(
-                "The worker action is forbidden: only the owner or a manager of the task starts it",
-            ));
-        }
+        policy::authorize(p, Op::StartWorkforceTask, &Standing::task(&TaskRole::of(p, &members)))?;
         check_path_duplicates(dataset_id, task_id, req.dataset_id.as_deref(), req.task_id.as_deref())?;
         if task.status != status::CREATED {
             return Err(Error::bad_request(
@@ -741,11 +736,7 @@ impl App {
     ) -> Result<Empty> {
         let (_, mut task) = self.load_task(p, dataset_id, task_id).await?;
         let members = self.store.task_workers(&task.id).await?;
-        if !TaskRole::of(p, &members).manages() {
-            return Err(forbidden(
-                "The worker action is forbidden: only the owner or a manager of the task updates it",
-            ));
-        }
+        policy::authorize(p, Op::UpdateWorkforceTask, &Standing::task(&TaskRole::of(p, &members)))?;
         check_path_duplicates(dataset_id, task_id, req.dataset_id.as_deref(), req.task_id.as_deref())?;
         if let Some(name) = &req.task_name {
             check_name("task_name", name, 1, 64)?;
@@ -775,15 +766,12 @@ impl App {
     pub async fn delete_workforce_task(&self, p: &Principal, dataset_id: &str, task_id: &str) -> Result<()> {
         let (_, task) = self.load_task(p, dataset_id, task_id).await?;
         let members = self.store.task_workers(&task.id).await?;
-        if !TaskRole::of(p, &members).manages() {
-            return Err(forbidden(
-                "The worker action is forbidden: only the owner or a manager of the task deletes it",
-            ));
-        }
+        policy::authorize(p, Op::DeleteWorkforceTask, &Standing::task(&TaskRole::of(p, &members)))?;
         self.store.delete_task(dataset_id, task_id).await
     }
 
     pub async fn list_worker_tasks(&self, p: &Principal, q: &ListWorkerTasksQuery) -> Result<ListWorkerTasksResponse> {
+        policy::authorize(p, Op::ListWorkerTasks, &Standing::project(p))?;
         let page = parse_page(q.offset.as_deref(), q.limit.as_deref(), 10, 100)?;
         let sort_by_name = match q.sort_by.as_deref() {
             None | Some("") | Some("create_time") => false,
@@ -853,9 +841,11 @@ impl App {
     ) -> Result<WorkforceTaskStats> {
         let (_, task) = self.load_task(p, dataset_id, task_id).await?;
         let members = self.store.task_workers(&task.id).await?;
-        if !TaskRole::of(p, &members).is_member() {
-            return Err(task_not_found(task_id));
-        }
+        policy::authorize(
+            p,
+            Op::GetWorkforceTaskStats,
+            &Standing::task(&TaskRole::of(p, &members)),
+        )?;
         if q.sample_state.as_deref().is_some_and(|s| !s.is_empty()) {
             return Err(Error::invalid(
                 "sample_state is not supported on task statistics; the answer counts every state",
@@ -880,11 +870,11 @@ impl App {
     ) -> Result<WorkforceTaskMetrics> {
         let (_, task) = self.load_task(p, dataset_id, task_id).await?;
         let members = self.store.task_workers(&task.id).await?;
-        if !TaskRole::of(p, &members).manages() {
-            return Err(forbidden(
-                "The worker action is forbidden: member progress is for the owner and managers",
-            ));
-        }
+        policy::authorize(
+            p,
+            Op::GetWorkforceTaskMetrics,
+            &Standing::task(&TaskRole::of(p, &members)),
+        )?;
         let counts = self.store.task_copy_counts(&task.id).await?;
         let mut out = BTreeMap::new();
         for m in members.iter().filter(|m| m.role == Role::Labeler) {

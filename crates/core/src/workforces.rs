@@ -6,11 +6,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::{now_ms, parse_i64, parse_order, parse_page, require_role, App};
+use crate::app::{now_ms, parse_i64, parse_order, parse_page, App};
 use crate::auth::{Principal, Role};
 use crate::batch::{BatchResponse, ItemResult};
 use crate::error::{codes, Error, Result};
 use crate::ids::{is_plausible_id, new_alnum19, new_hex32};
+use crate::policy::{self, Op, Standing};
 use crate::store::{User, WorkerQuery, WorkerRecord, WorkforceQuery, WorkforceRecord};
 use crate::text::{check_description, check_email, check_name, check_text};
 
@@ -215,7 +216,7 @@ impl App {
         p: &Principal,
         req: &CreateWorkforceRequest,
     ) -> Result<CreateWorkforceResponse> {
-        require_role(p, Role::Owner, "create workforce")?;
+        policy::authorize(p, Op::CreateWorkforce, &Standing::project(p))?;
         let name = req
             .workforce_name
             .as_deref()
@@ -259,7 +260,7 @@ impl App {
     }
 
     pub async fn list_workforces(&self, p: &Principal, q: &ListWorkforcesQuery) -> Result<ListWorkforcesResponse> {
-        require_role(p, Role::Owner, "list workforces")?;
+        policy::authorize(p, Op::ListWorkforces, &Standing::project(p))?;
         let page = parse_page(q.offset.as_deref(), q.limit.as_deref(), 10, 100)?;
         let sort_by_name = match q.sort_by.as_deref() {
             None | Some("") | Some("create_time") => false,
@@ -285,8 +286,22 @@ impl App {
         })
     }
 
+    /// How the caller stands towards a team: the owner, its manager, or neither.
+    async fn team_standing(&self, p: &Principal, workforce_id: &str) -> Result<Standing> {
+        if p.role == Role::Owner {
+            return Ok(Standing::project(p));
+        }
+        let manager = self
+            .store
+            .workers_of_user(&p.user_id)
+            .await?
+            .iter()
+            .any(|w| w.workforce_id == workforce_id && w.role == Role::Manager);
+        Ok(Standing::team(p, manager))
+    }
+
     pub async fn get_workforce(&self, p: &Principal, workforce_id: &str) -> Result<Workforce> {
-        require_role(p, Role::Owner, "get workforce")?;
+        policy::authorize(p, Op::GetWorkforce, &self.team_standing(p, workforce_id).await?)?;
         check_id(workforce_id, workforce_not_found)?;
         Ok(workforce_to_api(
             &self.store.get_workforce(&p.project_id, workforce_id).await?,
@@ -299,7 +314,7 @@ impl App {
         workforce_id: &str,
         req: &UpdateWorkforceRequest,
     ) -> Result<Empty> {
-        require_role(p, Role::Owner, "update workforce")?;
+        policy::authorize(p, Op::UpdateWorkforce, &Standing::project(p))?;
         check_id(workforce_id, workforce_not_found)?;
         let mut w = self.store.get_workforce(&p.project_id, workforce_id).await?;
         if let Some(name) = &req.workforce_name {
@@ -318,7 +333,7 @@ impl App {
     /// Deletes a team and its members; refused while a member has unfinished task work, so no
     /// saved label goes with it.
     pub async fn delete_workforce(&self, p: &Principal, workforce_id: &str) -> Result<()> {
-        require_role(p, Role::Owner, "delete workforce")?;
+        policy::authorize(p, Op::DeleteWorkforce, &Standing::project(p))?;
         check_id(workforce_id, workforce_not_found)?;
         self.store.get_workforce(&p.project_id, workforce_id).await?;
         let query = WorkerQuery {
@@ -341,7 +356,7 @@ impl App {
     }
 
     pub async fn create_worker(&self, p: &Principal, workforce_id: &str, req: &CreateWorkerRequest) -> Result<Empty> {
-        require_role(p, Role::Owner, "create worker")?;
+        policy::authorize(p, Op::CreateWorker, &self.team_standing(p, workforce_id).await?)?;
         check_id(workforce_id, workforce_not_found)?;
         let team = self.store.get_workforce(&p.project_id, workforce_id).await?;
         let email = req
@@ -417,7 +432,10 @@ impl App {
         workforce_id: Option<&str>,
         q: &ListWorkersQuery,
     ) -> Result<ListWorkersResponse> {
-        require_role(p, Role::Owner, "list workers")?;
+        match workforce_id {
+            Some(id) => policy::authorize(p, Op::ListWorkers, &self.team_standing(p, id).await?)?,
+            None => policy::authorize(p, Op::ListAllWorkers, &Standing::project(p))?,
+        }
         if let Some(id) = workforce_id {
             check_id(id, workforce_not_found)?;
             self.store.get_workforce(&p.project_id, id).await?;
@@ -455,7 +473,7 @@ impl App {
     }
 
     pub async fn get_worker(&self, p: &Principal, workforce_id: &str, worker_id: &str) -> Result<Worker> {
-        require_role(p, Role::Owner, "get worker")?;
+        policy::authorize(p, Op::GetWorker, &self.team_standing(p, workforce_id).await?)?;
         check_id(workforce_id, workforce_not_found)?;
         check_id(worker_id, worker_not_found)?;
         self.store.get_workforce(&p.project_id, workforce_id).await?;
@@ -469,7 +487,7 @@ impl App {
         worker_id: &str,
         req: &UpdateWorkerRequest,
     ) -> Result<Empty> {
-        require_role(p, Role::Owner, "update worker")?;
+        policy::authorize(p, Op::UpdateWorker, &self.team_standing(p, workforce_id).await?)?;
         check_id(workforce_id, workforce_not_found)?;
         check_id(worker_id, worker_not_found)?;
         self.store.get_workforce(&p.project_id, workforce_id).await?;
@@ -518,7 +536,7 @@ impl App {
     }
 
     pub async fn delete_worker(&self, p: &Principal, workforce_id: &str, worker_id: &str) -> Result<()> {
-        require_role(p, Role::Owner, "delete worker")?;
+        policy::authorize(p, Op::DeleteWorker, &self.team_standing(p, workforce_id).await?)?;
         check_id(workforce_id, workforce_not_found)?;
         check_id(worker_id, worker_not_found)?;
         self.store.get_workforce(&p.project_id, workforce_id).await?;
@@ -534,7 +552,7 @@ impl App {
         workforce_id: &str,
         req: &BatchDeleteWorkersRequest,
     ) -> Result<BatchResponse> {
-        require_role(p, Role::Owner, "delete workers")?;
+        policy::authorize(p, Op::BatchDeleteWorkers, &self.team_standing(p, workforce_id).await?)?;
         check_id(workforce_id, workforce_not_found)?;
         self.store.get_workforce(&p.project_id, workforce_id).await?;
         let ids = req

@@ -4,11 +4,15 @@
 //! caller's identity (`X-Auth-Token`, checked against the path's project), and the server's base
 //! URL for links it answers with.
 
-use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request, State};
+use axum::http::header::{AUTHORIZATION, HOST};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
+use teamlabel_core::aksk::Received;
 use teamlabel_core::app::check_project;
 use teamlabel_core::auth::Principal;
 use teamlabel_core::error::{codes, Error, ErrorKind};
@@ -115,22 +119,48 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     }
 }
 
-/// The authenticated caller, already checked against the `{project_id}` of the path.
+/// The authenticated caller, already checked against the `{project_id}` of the path and the
+/// optional `X-Project-Id` header. A request signed with AK/SK was verified by
+/// `authenticate_signatures`; otherwise `X-Auth-Token` names the caller.
 pub struct Caller(pub Principal);
 
 pub const AUTH_TOKEN_HEADER: &str = "x-auth-token";
+
+/// The principal proven by an AK/SK signature, left in the request's extensions.
+#[derive(Debug, Clone)]
+pub struct Signed(pub Principal);
 
 impl FromRequestParts<ServerState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ServerState) -> Result<Self, ApiError> {
-        let token = parts
-            .headers
-            .get(AUTH_TOKEN_HEADER)
-            .ok_or_else(|| Error::unauthorized(codes::TOKEN_MISSING, "Token doesn't exist: send X-Auth-Token"))?
-            .to_str()
-            .map_err(|_| Error::unauthorized(codes::TOKEN_INVALID, "Invalid token: X-Auth-Token is not ASCII"))?;
-        let principal = state.app.authenticate_token(token.trim()).await?;
+        let principal = match parts.extensions.get::<Signed>() {
+            Some(Signed(p)) => p.clone(),
+            None => match parts.headers.get(AUTH_TOKEN_HEADER) {
+                Some(token) => {
+                    let token = token.to_str().map_err(|_| {
+                        Error::unauthorized(codes::TOKEN_INVALID, "Invalid token: X-Auth-Token is not ASCII")
+                    })?;
+                    state.app.authenticate_token(token.trim()).await?
+                }
+                None if parts.headers.contains_key(AUTHORIZATION) => {
+                    return Err(ApiError(Error::unauthorized(
+                        codes::AUTH_HEADER_INVALID,
+                        "Invalid Authorization header: the scheme must be SDK-HMAC-SHA256 (or send X-Auth-Token)",
+                    )))
+                }
+                None => {
+                    return Err(ApiError(Error::unauthorized(
+                        codes::TOKEN_MISSING,
+                        "Token doesn't exist: send X-Auth-Token, or sign the request with AK/SK",
+                    )))
+                }
+            },
+        };
+        if let Some(header) = parts.headers.get("x-project-id") {
+            let project_id = header.to_str().unwrap_or_default().trim();
+            check_project(&principal, project_id)?;
+        }
         let params = RawPathParams::from_request_parts(parts, state)
             .await
             .map_err(|e| Error::bad_request(codes::INVALID_REQUEST, format!("Invalid request path: {e}")))?;
@@ -138,6 +168,62 @@ impl FromRequestParts<ServerState> for Caller {
             check_project(&principal, project_id)?;
         }
         Ok(Caller(principal))
+    }
+}
+
+/// Verifies `SDK-HMAC-SHA256` signatures before routing: the body is read (within the body
+/// limit) so its hash can be checked, then handed on unchanged with the caller in the
+/// extensions. Requests without such a header pass untouched.
+pub async fn authenticate_signatures(State(state): State<ServerState>, req: Request, next: Next) -> Response {
+    let authorization = match req.headers().get(AUTHORIZATION).map(|v| v.to_str()) {
+        None => return next.run(req).await,
+        Some(Err(_)) => {
+            return ApiError(Error::unauthorized(
+                codes::AUTH_HEADER_INVALID,
+                "Invalid Authorization header: it is not ASCII",
+            ))
+            .into_response()
+        }
+        Some(Ok(v)) if !v.trim_start().starts_with(teamlabel_core::aksk::SCHEME) => return next.run(req).await,
+        Some(Ok(v)) => v.to_string(),
+    };
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, state.app.limits.max_body_bytes).await {
+        Ok(b) => b,
+        Err(_) => {
+            return ApiError(Error::new(
+                ErrorKind::PayloadTooLarge,
+                codes::BODY_TOO_LARGE,
+                "Invalid request body because the size exceeds the maximum size allowed.",
+            ))
+            .into_response()
+        }
+    };
+    let mut headers: Vec<(String, Vec<u8>)> = parts
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str().to_string(), v.as_bytes().to_vec()))
+        .collect();
+    if !parts.headers.contains_key(HOST) {
+        if let Some(authority) = parts.uri.authority() {
+            headers.push(("host".into(), authority.as_str().as_bytes().to_vec()));
+        }
+    }
+    let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+    let received = Received {
+        method: parts.method.as_str(),
+        target,
+        headers: &headers,
+        body: &bytes,
+    };
+    let now = teamlabel_core::app::now_ms().div_euclid(1000);
+    match state.app.authenticate_signature(&received, &authorization, now).await {
+        Ok(principal) => {
+            let mut req = Request::from_parts(parts, axum::body::Body::from(bytes));
+            req.extensions_mut().insert(Signed(principal));
+            next.run(req).await
+        }
+        Err(e) => ApiError(e).into_response(),
     }
 }
 

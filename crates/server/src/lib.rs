@@ -32,8 +32,8 @@ pub struct ServerState {
 #[openapi(
     info(title = "teamlabel", description = "A self-hosted team data-labeling server speaking the ModelArts Data Management v2 API."),
     modifiers(&SecurityAddon),
-    security(("token" = [])),
-    tags((name = "datasets"), (name = "labels"), (name = "samples"), (name = "workforces"), (name = "workforce-tasks"), (name = "team-samples"), (name = "system"))
+    security(("token" = []), ("aksk" = [])),
+    tags((name = "iam"), (name = "datasets"), (name = "labels"), (name = "samples"), (name = "workforces"), (name = "workforce-tasks"), (name = "team-samples"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -46,14 +46,25 @@ impl Modify for SecurityAddon {
             "token",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Auth-Token"))),
         );
+        components.add_security_scheme(
+            "aksk",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                "SDK-HMAC-SHA256 Access=AK, SignedHeaders=..., Signature=... with X-Sdk-Date, as the official SDKs sign requests",
+            ))),
+        );
     }
 }
 
 fn api_router() -> OpenApiRouter<ServerState> {
-    use routes::{datasets, labels, samples, system, team_samples, workforce_tasks, workforces};
+    use routes::{datasets, iam, labels, samples, system, team_samples, workforce_tasks, workforces};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::health))
         .routes(routes!(system::openapi_json))
+        .routes(routes!(iam::create_token))
+        .routes(routes!(iam::create_credential, iam::list_credentials))
+        .routes(routes!(iam::get_credential, iam::delete_credential))
+        .routes(routes!(iam::create_security_token))
         .routes(routes!(datasets::list_datasets, datasets::create_dataset))
         .routes(routes!(
             datasets::get_dataset,
@@ -123,6 +134,10 @@ pub fn router(state: ServerState) -> Router {
     router
         .fallback(error::no_such_api)
         .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            extract::authenticate_signatures,
+        ))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

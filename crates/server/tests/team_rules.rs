@@ -2073,7 +2073,7 @@ async fn whole_request_failures_answer_one_error_and_change_nothing() {
                 bytes(good.clone()),
                 403,
                 FORBIDDEN,
-                "reviewers review",
+                "labeler of the task (own copies); you (rita@example.com) are not",
             ),
             row(
                 "a project user outside the task",
@@ -2082,7 +2082,7 @@ async fn whole_request_failures_answer_one_error_and_change_nothing() {
                 bytes(good.clone()),
                 403,
                 FORBIDDEN,
-                "you are not a member of this task",
+                "labeler of the task (own copies); you (zed@example.com) are not",
             ),
             row(
                 "a token of another project",
@@ -2598,7 +2598,7 @@ async fn bad_team_member_and_task_requests_are_refused_and_change_nothing() {
                 None,
                 403,
                 NOT_AUTHORIZED,
-                "list workforce",
+                "(GET /v2/{project_id}/workforces) operation: it is for the owner",
             ),
             r(
                 "a labeler creating a team",
@@ -2608,7 +2608,7 @@ async fn bad_team_member_and_task_requests_are_refused_and_change_nothing() {
                 bytes(json!({"workforce_name": "mine"})),
                 403,
                 NOT_AUTHORIZED,
-                "create workforce",
+                "(POST /v2/{project_id}/workforces) operation: it is for the owner",
             ),
             // Members.
             r(
@@ -2789,7 +2789,7 @@ async fn bad_team_member_and_task_requests_are_refused_and_change_nothing() {
                 bytes(json!({"emails": "new@example.com", "role": 0})),
                 403,
                 NOT_AUTHORIZED,
-                "create worker",
+                "it is for the owner, manager of the team",
             ),
             // Tasks.
             r(
@@ -3092,7 +3092,7 @@ async fn bad_team_member_and_task_requests_are_refused_and_change_nothing() {
                 bytes(json!({})),
                 403,
                 FORBIDDEN,
-                "only the owner or a manager of the task starts it",
+                "is for the owner, manager of the task; you (ann@example.com) are not",
             ),
             r(
                 "updating members after the start",
@@ -3132,7 +3132,7 @@ async fn bad_team_member_and_task_requests_are_refused_and_change_nothing() {
                 bytes(json!({"description": "mine"})),
                 403,
                 FORBIDDEN,
-                "only the owner or a manager of the task updates it",
+                "is for the owner, manager of the task; you (ann@example.com) are not",
             ),
             r(
                 "a labeler deleting a task",
@@ -3142,7 +3142,7 @@ async fn bad_team_member_and_task_requests_are_refused_and_change_nothing() {
                 None,
                 403,
                 FORBIDDEN,
-                "only the owner or a manager of the task deletes it",
+                "is for the owner, manager of the task; you (ann@example.com) are not",
             ),
             r(
                 "a labeler reading a task she is not in",
@@ -3150,9 +3150,9 @@ async fn bad_team_member_and_task_requests_are_refused_and_change_nothing() {
                 Method::GET,
                 &round2_path,
                 None,
-                404,
-                TASK_NOT_FOUND,
-                "Workforce task does not exist",
+                403,
+                FORBIDDEN,
+                "is for the owner, manager, reviewer, labeler of the task",
             ),
             r(
                 "a labeler reading member progress",
@@ -3162,7 +3162,7 @@ async fn bad_team_member_and_task_requests_are_refused_and_change_nothing() {
                 None,
                 403,
                 FORBIDDEN,
-                "member progress is for the owner and managers",
+                "/metrics is for the owner, manager of the task",
             ),
         ];
         let datasets = [fx.ds.as_str(), bare.as_str(), fx.foreign_ds.as_str()];

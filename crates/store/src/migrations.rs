@@ -11,6 +11,10 @@ pub const SQLITE: &[(&str, &str)] = &[
         "0003_idempotency",
         include_str!("../migrations/sqlite/0003_idempotency.sql"),
     ),
+    (
+        "0004_credentials",
+        include_str!("../migrations/sqlite/0004_credentials.sql"),
+    ),
 ];
 
 pub const POSTGRES: &[(&str, &str)] = &[
@@ -22,6 +26,10 @@ pub const POSTGRES: &[(&str, &str)] = &[
     (
         "0003_idempotency",
         include_str!("../migrations/postgres/0003_idempotency.sql"),
+    ),
+    (
+        "0004_credentials",
+        include_str!("../migrations/postgres/0004_credentials.sql"),
     ),
 ];
 

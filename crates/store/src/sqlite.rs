@@ -18,10 +18,10 @@ use teamlabel_core::error::{codes, Error, Result};
 use teamlabel_core::labels::LabelDef;
 use teamlabel_core::rules::PlacedLabel;
 use teamlabel_core::store::{
-    CopyCount, CopyRecord, CopyWrite, DatasetChange, DatasetQuery, DatasetRecord, DeletedSample, HistoryRecord,
-    IdempotencyRecord, LabelUsage, Labeler, Project, SampleCounts, SampleQuery, SampleRecord, SampleWrite, Store,
-    TaskRecord, TeamSample, TeamSampleQuery, TeamSampleRow, TokenRecord, User, WorkerQuery, WorkerRecord,
-    WorkforceQuery, WorkforceRecord, IDEMPOTENCY_TTL_MS,
+    AccessKeyRecord, CopyCount, CopyRecord, CopyWrite, DatasetChange, DatasetQuery, DatasetRecord, DeletedSample,
+    HistoryRecord, IdempotencyRecord, LabelUsage, Labeler, Login, LoginState, Project, SampleCounts, SampleQuery,
+    SampleRecord, SampleWrite, Store, TaskRecord, TeamSample, TeamSampleQuery, TeamSampleRow, TokenRecord, User,
+    WorkerQuery, WorkerRecord, WorkforceQuery, WorkforceRecord, IDEMPOTENCY_TTL_MS,
 };
 
 use crate::migrations;
@@ -315,6 +315,22 @@ fn user_from_row(r: &Row<'_>, at: usize) -> rusqlite::Result<User> {
         email: r.get(at + 2)?,
         role: Role::from_code(r.get(at + 3)?).ok_or_else(|| bad_row("role"))?,
         create_time: r.get(at + 4)?,
+    })
+}
+
+const ACCESS_KEY_COLUMNS: &str =
+    "k.access_key, k.user_id, k.project_id, k.sealed_secret, k.description, k.security_token_hash, k.expires_at, k.create_time";
+
+fn access_key_from_row(r: &Row<'_>) -> rusqlite::Result<AccessKeyRecord> {
+    Ok(AccessKeyRecord {
+        access_key: r.get(0)?,
+        user_id: r.get(1)?,
+        project_id: r.get(2)?,
+        sealed_secret: r.get(3)?,
+        description: r.get(4)?,
+        security_token_hash: r.get(5)?,
+        expires_at: r.get(6)?,
+        create_time: r.get(7)?,
     })
 }
 
@@ -839,6 +855,194 @@ impl Store for SqliteStore {
                 },
             )
             .optional()
+        })
+        .await
+    }
+
+    async fn list_projects_by_name(&self, name: &str) -> Result<Vec<Project>> {
+        let name = name.to_string();
+        self.read(move |c| {
+            let mut stmt =
+                c.prepare("SELECT id, name, create_time FROM projects WHERE name = ?1 ORDER BY create_time, id")?;
+            let rows = stmt.query_map([name], |r| {
+                Ok(Project {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    create_time: r.get(2)?,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn find_login(&self, project_id: &str, id_or_email: &str) -> Result<Option<Login>> {
+        let (p, key) = (project_id.to_string(), id_or_email.to_string());
+        self.read(move |c| {
+            c.query_row(
+                "SELECT id, project_id, email, role, create_time, password_hash, failed_logins, locked_until
+                 FROM users WHERE project_id = ?1 AND (id = ?2 OR email = lower(?2))",
+                params![p, key],
+                |r| {
+                    Ok(Login {
+                        user: user_from_row(r, 0)?,
+                        password_hash: r.get(5)?,
+                        state: LoginState {
+                            failed: r.get(6)?,
+                            locked_until: r.get(7)?,
+                        },
+                    })
+                },
+            )
+            .optional()
+        })
+        .await
+    }
+
+    async fn set_password(&self, user_id: &str, password_hash: Option<&str>) -> Result<()> {
+        let (u, h) = (user_id.to_string(), password_hash.map(str::to_string));
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    "UPDATE users SET password_hash = ?2, failed_logins = 0, locked_until = 0 WHERE id = ?1",
+                    params![u, h],
+                )
+                .map_err(db_err)?;
+            if n == 0 {
+                return Err(Error::not_found(
+                    codes::INVALID_ARGUMENT,
+                    format!("User not found: {u}"),
+                ));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn update_login_state(&self, user_id: &str, expected: LoginState, new: LoginState) -> Result<bool> {
+        let u = user_id.to_string();
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    "UPDATE users SET failed_logins = ?4, locked_until = ?5
+                     WHERE id = ?1 AND failed_logins = ?2 AND locked_until = ?3",
+                    params![u, expected.failed, expected.locked_until, new.failed, new.locked_until],
+                )
+                .map_err(db_err)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn insert_access_key(&self, key: &AccessKeyRecord) -> Result<()> {
+        let k = key.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO access_keys (access_key, user_id, project_id, sealed_secret, description,
+                                          security_token_hash, expires_at, create_time)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    k.access_key,
+                    k.user_id,
+                    k.project_id,
+                    k.sealed_secret,
+                    k.description,
+                    k.security_token_hash,
+                    k.expires_at,
+                    k.create_time
+                ],
+            )
+            .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn find_access_key(&self, access_key: &str) -> Result<Option<(AccessKeyRecord, User)>> {
+        let ak = access_key.to_string();
+        self.read(move |c| {
+            c.query_row(
+                &format!(
+                    "SELECT {ACCESS_KEY_COLUMNS}, u.id, u.project_id, u.email, u.role, u.create_time
+                     FROM access_keys k JOIN users u ON u.id = k.user_id WHERE k.access_key = ?1"
+                ),
+                [ak],
+                |r| Ok((access_key_from_row(r)?, user_from_row(r, 8)?)),
+            )
+            .optional()
+        })
+        .await
+    }
+
+    async fn list_access_keys(
+        &self,
+        project_id: &str,
+        user_id: Option<&str>,
+        now: i64,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(u64, Vec<AccessKeyRecord>)> {
+        let (p, u) = (project_id.to_string(), user_id.map(str::to_string));
+        self.read(move |c| {
+            let filter = "k.project_id = ?1 AND (?2 IS NULL OR k.user_id = ?2)
+                          AND (k.expires_at IS NULL OR k.expires_at > ?3)";
+            let total: i64 = c.query_row(
+                &format!("SELECT COUNT(*) FROM access_keys k WHERE {filter}"),
+                params![p, u, now],
+                |r| r.get(0),
+            )?;
+            let mut stmt = c.prepare(&format!(
+                "SELECT {ACCESS_KEY_COLUMNS} FROM access_keys k WHERE {filter}
+                 ORDER BY k.create_time DESC, k.access_key LIMIT ?4 OFFSET ?5"
+            ))?;
+            let rows = stmt
+                .query_map(
+                    params![p, u, now, limit as i64, (offset * limit) as i64],
+                    access_key_from_row,
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok((total as u64, rows))
+        })
+        .await
+    }
+
+    async fn delete_access_key(&self, project_id: &str, access_key: &str) -> Result<bool> {
+        let (p, ak) = (project_id.to_string(), access_key.to_string());
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    "DELETE FROM access_keys WHERE project_id = ?1 AND access_key = ?2",
+                    params![p, ak],
+                )
+                .map_err(db_err)?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn purge_expired_access_keys(&self, now: i64) -> Result<u64> {
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    "DELETE FROM access_keys WHERE expires_at IS NOT NULL AND expires_at <= ?1",
+                    [now],
+                )
+                .map_err(db_err)?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
+    async fn setting_or_insert(&self, name: &str, value: &str) -> Result<String> {
+        let (n, v) = (name.to_string(), value.to_string());
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO server_settings (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+                params![n, v],
+            )
+            .map_err(db_err)?;
+            tx.query_row("SELECT value FROM server_settings WHERE name = ?1", [n], |r| r.get(0))
+                .map_err(db_err)
         })
         .await
     }

@@ -1,6 +1,7 @@
 //! Routes per resource; module names match the core modules they call.
 
 pub mod datasets;
+pub mod iam;
 pub mod labels;
 pub mod samples;
 pub mod system;
