@@ -57,3 +57,30 @@ fn every_documented_endpoint_of_the_foundation_is_routed() {
         );
     }
 }
+
+/// Every route the router serves has a row in the policy table, and every row a route: a route
+/// added without deciding who may call it fails here.
+#[test]
+fn every_route_is_in_the_policy_table_and_every_row_is_routed() {
+    use std::collections::BTreeSet;
+    let doc = serde_json::to_value(teamlabel_server::openapi()).unwrap();
+    let routed: BTreeSet<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, ops)| {
+            ops.as_object()
+                .unwrap()
+                .keys()
+                .map(move |m| (m.to_uppercase(), path.clone()))
+        })
+        .collect();
+    let table: BTreeSet<(String, String)> = teamlabel_core::policy::ROUTES
+        .iter()
+        .map(|r| (r.method.to_string(), r.path.to_string()))
+        .collect();
+    let unlisted: Vec<_> = routed.difference(&table).collect();
+    let unrouted: Vec<_> = table.difference(&routed).collect();
+    assert!(unlisted.is_empty(), "routes missing from policy::ROUTES: {unlisted:?}");
+    assert!(unrouted.is_empty(), "policy::ROUTES rows without a route: {unrouted:?}");
+}
