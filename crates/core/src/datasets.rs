@@ -9,11 +9,11 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::app::{now_ms, parse_bool, parse_i64, parse_order, parse_page, require_role, App};
 use crate::auth::{Principal, Role};
-use crate::enums::DatasetType;
+use crate::enums::{DatasetType, LabelType};
 use crate::error::{codes, Error, Result};
 use crate::ids::new_alnum19;
 use crate::label_changes::{version_not_found, LabelPlan};
-use crate::labels::{check_label_set, define_label, Label, LabelDef};
+use crate::labels::{check_label_set, define_label, Label, LabelAttribute, LabelDef};
 use crate::store::{DatasetQuery, DatasetRecord, SampleCounts};
 use crate::text::{check_description, check_name, check_text};
 
@@ -183,15 +183,48 @@ pub struct StatsQuery {
     pub locale: Option<String>,
 }
 
-/// A label with its usage.
+// The label's fields are spelled out rather than a `#[serde(flatten)]` `Label`: `Label` refuses
+// unknown fields, and the OpenAPI document would describe the flattened form as an `allOf` whose
+// `Label` part forbids the counters.
+/// A label with its usage: the label's fields, then its counters.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct LabelStats {
-    #[serde(flatten)]
-    pub label: Label,
+    /// Label name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Label type (objects.md §1.2).
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub label_type: Option<LabelType>,
+    /// The label's display properties.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub property: Option<Map<String, Value>>,
+    /// Extra dimensions of the label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<Vec<LabelAttribute>>,
     /// How often the label is placed (each box counts).
     pub count: u64,
     /// How many samples carry it.
     pub sample_count: u64,
+}
+
+impl LabelStats {
+    pub fn new(label: Label, count: u64, sample_count: u64) -> Self {
+        let Label {
+            name,
+            label_type,
+            property,
+            attributes,
+        } = label;
+        LabelStats {
+            name,
+            label_type,
+            property,
+            attributes,
+            count,
+            sample_count,
+        }
+    }
 }
 
 /// Answer of `GET .../data-annotations/stats`.
@@ -559,11 +592,7 @@ impl App {
             .iter()
             .map(|l| {
                 let u = usage.iter().find(|u| u.label_id == l.id);
-                LabelStats {
-                    label: l.to_api(),
-                    count: u.map_or(0, |u| u.count),
-                    sample_count: u.map_or(0, |u| u.sample_count),
-                }
+                LabelStats::new(l.to_api(), u.map_or(0, |u| u.count), u.map_or(0, |u| u.sample_count))
             })
             .collect();
         let sample_stats = BTreeMap::from([
@@ -617,6 +646,22 @@ mod tests {
         assert_eq!(
             check_dir_path("work_path", &long, 700).unwrap_err().code,
             codes::WORK_PATH_TOO_LONG
+        );
+    }
+
+    /// A label's usage answers the label's own fields beside the counters, in that order.
+    #[test]
+    fn label_stats_answer_the_label_fields_then_the_counters() {
+        let label = Label {
+            name: Some("Car".into()),
+            label_type: Some(LabelType::ObjectDetection),
+            property: Some(Map::new()),
+            attributes: None,
+        };
+        let answered = serde_json::to_string(&LabelStats::new(label, 3, 2)).unwrap();
+        assert_eq!(
+            answered,
+            r#"{"name":"Car","type":1,"property":{},"count":3,"sample_count":2}"#
         );
     }
 }

@@ -579,11 +579,7 @@ impl App {
                     .iter()
                     .map(|l| {
                         let u = usage.iter().find(|u| u.label_id == l.id);
-                        LabelStats {
-                            label: l.to_api(),
-                            count: u.map_or(0, |u| u.count),
-                            sample_count: u.map_or(0, |u| u.sample_count),
-                        }
+                        LabelStats::new(l.to_api(), u.map_or(0, |u| u.count), u.map_or(0, |u| u.sample_count))
                     })
                     .collect(),
             )
