@@ -27,6 +27,45 @@ pub struct DataSource {
     /// 0: object-store path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_type: Option<i32>,
+    /// Table sources: the first row holds column names. Not supported: only `false` is accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub with_column_header: Option<bool>,
+    /// Table sources: column mapping. Not supported: only an empty list is accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub schema_maps: Option<Vec<Value>>,
+    /// Database and cluster sources: connection details. Not supported: refused when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub source_info: Option<Value>,
+}
+
+impl DataSource {
+    /// The documented table and database fields this source sets (`with_column_header`,
+    /// `schema_maps`, `source_info`); this server has object-store paths only, so callers refuse
+    /// a source that sets any of them rather than ignore what the client asked for.
+    pub fn table_fields(&self) -> Vec<&'static str> {
+        let mut given = Vec::new();
+        if self.with_column_header == Some(true) {
+            given.push("with_column_header");
+        }
+        if self.schema_maps.as_ref().is_some_and(|m| !m.is_empty()) {
+            given.push("schema_maps");
+        }
+        if self.source_info.is_some() {
+            given.push("source_info");
+        }
+        given
+    }
+
+    /// The location alone, as stored and answered.
+    fn location(&self) -> DataSource {
+        DataSource {
+            data_path: self.data_path.clone(),
+            data_type: self.data_type,
+            ..DataSource::default()
+        }
+    }
 }
 
 /// How text and labels are packed in uploaded text files.
@@ -337,6 +376,11 @@ impl App {
             )));
         }
         for (i, s) in sources.iter().enumerate() {
+            if let Some(field) = s.table_fields().first() {
+                return Err(unsupported(format!(
+                    "data_sources[{i}].{field}: table and database sources are not supported; give an object-store data_path"
+                )));
+            }
             if s.data_type.unwrap_or(0) != 0 {
                 return Err(unsupported(format!(
                     "data_sources[{i}].data_type: only 0 (object-store path) is supported, got {}",
@@ -430,7 +474,8 @@ impl App {
             name: name.to_string(),
             dataset_type,
             description: req.description.clone().unwrap_or_default(),
-            data_sources: serde_json::to_value(&sources).unwrap_or(Value::Array(vec![])),
+            data_sources: serde_json::to_value(sources.iter().map(DataSource::location).collect::<Vec<_>>())
+                .unwrap_or(Value::Array(vec![])),
             work_path: req.work_path.clone(),
             work_path_type,
             data_format: "Default".to_string(),

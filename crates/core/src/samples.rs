@@ -354,6 +354,12 @@ impl App {
             let (field, url) = match (&item.source, &item.data_source) {
                 (Some(s), _) => ("source", s.clone()),
                 (None, Some(ds)) => {
+                    if let Some(field) = ds.table_fields().first() {
+                        return Err(Error::bad_request(
+                            codes::UPLOAD_FAILED,
+                            format!("data_source.{field}: table and database sources are not supported"),
+                        ));
+                    }
                     if ds.data_type.unwrap_or(0) != 0 {
                         return Err(Error::bad_request(
                             codes::UPLOAD_FAILED,

@@ -635,6 +635,36 @@ async fn bad_dataset_bodies_are_refused_and_create_nothing() {
                 "@modelarts:rename_to".into(),
             ),
             (
+                "a table source: with_column_header".into(),
+                body(with(
+                    &ok,
+                    json!({"data_sources": [{"data_path": "/bucket/in/", "with_column_header": true}]}),
+                )),
+                400,
+                INVALID,
+                "data_sources[0].with_column_header: table and database sources are not supported".into(),
+            ),
+            (
+                "a table source: schema_maps".into(),
+                body(with(
+                    &ok,
+                    json!({"data_sources": [{"data_path": "/bucket/in/", "schema_maps": [{"src_name": "a", "dest_name": "b"}]}]}),
+                )),
+                400,
+                INVALID,
+                "data_sources[0].schema_maps".into(),
+            ),
+            (
+                "a database source: source_info".into(),
+                body(with(
+                    &ok,
+                    json!({"data_sources": [{"data_path": "/bucket/in/", "source_info": {"cluster_id": "c1"}}]}),
+                )),
+                400,
+                INVALID,
+                "data_sources[0].source_info".into(),
+            ),
+            (
                 "duplicate dataset name".into(),
                 body(with(&ok, json!({"dataset_name": "existing"}))),
                 400,
@@ -1320,6 +1350,13 @@ async fn bad_sample_items_fail_alone_inside_a_200_and_store_nothing() {
                 json!({"data_source": {"data_path": "http://x/a.png", "data_type": 1}}),
                 UPLOAD_FAILED,
                 "data_source.data_type",
+            ),
+            (
+                "data_source of a database",
+                &img,
+                json!({"data_source": {"data_path": "http://x/a.png", "source_info": {"cluster_id": "c1"}}}),
+                UPLOAD_FAILED,
+                "data_source.source_info: table and database sources are not supported",
             ),
             (
                 "sample_type 7",
