@@ -45,7 +45,10 @@ const MAX_MEMBERSHIPS_LISTED: u64 = 10_000;
 /// Most labelers (and reviewers) in one task.
 pub const MAX_TASK_MEMBERS: usize = 100;
 
-/// A member chosen for a task, as sent (`email` or `worker_id`) and as answered.
+/// A member chosen for a task, as sent (`email` or `worker_id`) and as answered. A request may
+/// carry the whole documented Worker shape (as the member list answers it): the member is picked
+/// by `worker_id` or `email`; `workforce_id` must be the team it is listed under; `role`,
+/// `status`, `description` and the times describe the member and are not changed here.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TaskWorker {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -54,6 +57,22 @@ pub struct TaskWorker {
     pub worker_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<i32>,
+    /// In requests only: the member's team; must be the team of the enclosing `workforces` item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workforce_id: Option<String>,
+    /// In requests only: read-only member field, accepted and not used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<i32>,
+    /// In requests only: read-only here (a member's description changes with UpdateWorker);
+    /// accepted and not used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// In requests only: read-only member field, accepted and not used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// In requests only: read-only member field, accepted and not used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<i64>,
 }
 
 /// A team of a task with its chosen members (all members when `workers` is left out).
@@ -436,6 +455,12 @@ impl App {
                 Some(list) => {
                     let mut picked = Vec::new();
                     for (j, w) in list.iter().enumerate() {
+                        if let Some(other) = w.workforce_id.as_deref().filter(|id| *id != team.id) {
+                            return Err(Error::invalid(format!(
+                                "{field}.workers[{j}].workforce_id: {other:?} is not the team {:?} the member is listed under",
+                                team.id
+                            )));
+                        }
                         let found = match (&w.worker_id, &w.email) {
                             (Some(wid), _) => members.iter().find(|m| &m.id == wid),
                             (None, Some(email)) => members.iter().find(|m| m.email.eq_ignore_ascii_case(email)),

@@ -3261,3 +3261,69 @@ async fn a_member_email_in_another_case_is_the_same_member() {
         );
     }
 }
+
+/// A task's members may be sent in the whole documented Worker shape, as the member list answers
+/// them: the member is picked by `worker_id` or `email`, and the other fields describe it. Only a
+/// `workforce_id` other than the team the member is listed under is refused.
+#[tokio::test]
+async fn a_task_member_may_be_sent_as_the_member_list_answers_it() {
+    for t in common::spawn_all().await {
+        let ds = t.dataset("free", 900, all_labels()).await;
+        let team = expect(
+            &t,
+            "team",
+            &t.post("/workforces", json!({"workforce_name": "annotators"})).await,
+            201,
+        )["workforce_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        add_member(&t, &team, ANN, 0).await;
+        let tasks = format!("/datasets/{ds}/workforce-tasks");
+        let listed =
+            expect(&t, "members", &t.get(&format!("/workforces/{team}/workers")).await, 200)["workers"][0].clone();
+        for key in [
+            "worker_id",
+            "workforce_id",
+            "email",
+            "role",
+            "status",
+            "description",
+            "create_time",
+            "update_time",
+        ] {
+            assert!(
+                listed.get(key).is_some(),
+                "{}: the member list answers {key}: {listed}",
+                t.backend
+            );
+        }
+        let staffed = |worker: Value| json!({"task_name": "round-1", "workforces_config": {"workforces": [{"workforce_id": team, "workers": [worker]}]}});
+        let rows: Vec<Refusal> = vec![(
+            "a member listed under another team".into(),
+            t.token.clone(),
+            Method::POST,
+            tasks.clone(),
+            bytes(staffed(with(&listed, json!({"workforce_id": UNKNOWN_ID19})))),
+            400,
+            INVALID,
+            "workforces_config.workforces[0].workers[0].workforce_id".into(),
+        )];
+        let datasets = [ds.as_str()];
+        let (tr, dr) = (&t, &datasets);
+        run_refusals(&t, &rows, move || async move { team_state(tr, dr).await }).await;
+
+        let a = t.post(&tasks, staffed(listed.clone())).await;
+        let created = expect(&t, "a task staffed with a listed member", &a, 200)["task_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let read = expect(&t, "task", &t.get(&format!("{tasks}/{created}")).await, 200);
+        assert_eq!(
+            read["workforces_config"]["workforces"][0]["workers"],
+            json!([{"email": ANN, "worker_id": listed["worker_id"], "role": 0}]),
+            "{}: the member alone, as answered before",
+            t.backend
+        );
+    }
+}
