@@ -20,6 +20,7 @@ use crate::text::{check_description, check_name, check_text};
 /// An input location of a dataset (objects.md §4). Only `data_type` 0 (object-store path) is
 /// supported; the files behind it are not imported by this server yet.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DataSource {
     /// Input directory, `/bucket/dir/`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -70,6 +71,7 @@ impl DataSource {
 
 /// How text and labels are packed in uploaded text files.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LabelFormat {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_type: Option<String>,
@@ -81,6 +83,7 @@ pub struct LabelFormat {
 
 /// Body of `POST /v2/{project_id}/datasets`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateDatasetRequest {
     /// 1 to 100 characters of `[A-Za-z0-9_-]`, unique in the project.
     pub dataset_name: Option<String>,
@@ -134,6 +137,7 @@ pub struct CreateDatasetResponse {
 
 /// Body of `PUT /v2/{project_id}/datasets/{dataset_id}`; leave out what should not change.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateDatasetRequest {
     #[serde(default)]
     pub dataset_name: Option<String>,

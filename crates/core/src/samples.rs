@@ -25,6 +25,7 @@ use crate::text::check_text;
 /// One sample to add (objects.md §3, "Sample (request object)"). Exactly one of `data`,
 /// `data_source` and `source` gives the content.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewSample {
     /// File name, up to 1024 characters, none of ``!<>=&"'``; unique in the dataset.
     #[serde(default)]
@@ -55,6 +56,7 @@ pub struct NewSample {
 
 /// Body of `POST .../data-annotations/samples`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AddSamplesRequest {
     #[serde(default)]
     pub samples: Option<Vec<NewSample>>,
@@ -69,6 +71,7 @@ pub struct AddSamplesRequest {
 
 /// Body of `POST .../data-annotations/samples/delete`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DeleteSamplesRequest {
     /// Sample ids.
     #[serde(default)]

@@ -50,6 +50,7 @@ pub const MAX_TASK_MEMBERS: usize = 100;
 /// by `worker_id` or `email`; `workforce_id` must be the team it is listed under; `role`,
 /// `status`, `description` and the times describe the member and are not changed here.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TaskWorker {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
@@ -77,6 +78,7 @@ pub struct TaskWorker {
 
 /// A team of a task with its chosen members (all members when `workers` is left out).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct WorkforceConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workforce_id: Option<String>,
@@ -88,6 +90,7 @@ pub struct WorkforceConfig {
 
 /// Who works on a task.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct WorkforcesConfig {
     /// Delegating the staffing to a team manager is not supported: name the teams.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -97,6 +100,7 @@ pub struct WorkforcesConfig {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateWorkforceTaskRequest {
     /// 1 to 64 characters of `[A-Za-z0-9_-]`, unique in the dataset.
     #[serde(default)]
@@ -132,6 +136,7 @@ pub struct CreateWorkforceTaskResponse {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct StartWorkforceTaskRequest {
     /// Staffing for this start; replaces the task's members.
     #[serde(default)]
@@ -145,6 +150,7 @@ pub struct StartWorkforceTaskRequest {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateWorkforceTaskRequest {
     #[serde(default)]
     pub task_name: Option<String>,
