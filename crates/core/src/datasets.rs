@@ -9,11 +9,11 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::app::{now_ms, parse_bool, parse_i64, parse_order, parse_page, App};
 use crate::auth::Principal;
-use crate::enums::DatasetType;
+use crate::enums::{DatasetType, LabelType};
 use crate::error::{codes, Error, Result};
 use crate::ids::new_alnum19;
 use crate::label_changes::{version_not_found, LabelPlan};
-use crate::labels::{check_label_set, define_label, Label, LabelDef};
+use crate::labels::{check_label_set, define_label, Label, LabelAttribute, LabelDef};
 use crate::policy::{self, Op, Standing};
 use crate::store::{DatasetQuery, DatasetRecord, SampleCounts};
 use crate::text::{check_description, check_name, check_text};
@@ -21,6 +21,7 @@ use crate::text::{check_description, check_name, check_text};
 /// An input location of a dataset (objects.md §4). Only `data_type` 0 (object-store path) is
 /// supported; the files behind it are not imported by this server yet.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DataSource {
     /// Input directory, `/bucket/dir/`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -28,10 +29,50 @@ pub struct DataSource {
     /// 0: object-store path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_type: Option<i32>,
+    /// Table sources: the first row holds column names. Not supported: only `false` is accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub with_column_header: Option<bool>,
+    /// Table sources: column mapping. Not supported: only an empty list is accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub schema_maps: Option<Vec<Value>>,
+    /// Database and cluster sources: connection details. Not supported: refused when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub source_info: Option<Value>,
+}
+
+impl DataSource {
+    /// The documented table and database fields this source sets (`with_column_header`,
+    /// `schema_maps`, `source_info`); this server has object-store paths only, so callers refuse
+    /// a source that sets any of them rather than ignore what the client asked for.
+    pub fn table_fields(&self) -> Vec<&'static str> {
+        let mut given = Vec::new();
+        if self.with_column_header == Some(true) {
+            given.push("with_column_header");
+        }
+        if self.schema_maps.as_ref().is_some_and(|m| !m.is_empty()) {
+            given.push("schema_maps");
+        }
+        if self.source_info.is_some() {
+            given.push("source_info");
+        }
+        given
+    }
+
+    /// The location alone, as stored and answered.
+    fn location(&self) -> DataSource {
+        DataSource {
+            data_path: self.data_path.clone(),
+            data_type: self.data_type,
+            ..DataSource::default()
+        }
+    }
 }
 
 /// How text and labels are packed in uploaded text files.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LabelFormat {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_type: Option<String>,
@@ -43,6 +84,7 @@ pub struct LabelFormat {
 
 /// Body of `POST /v2/{project_id}/datasets`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateDatasetRequest {
     /// 1 to 100 characters of `[A-Za-z0-9_-]`, unique in the project.
     pub dataset_name: Option<String>,
@@ -96,6 +138,7 @@ pub struct CreateDatasetResponse {
 
 /// Body of `PUT /v2/{project_id}/datasets/{dataset_id}`; leave out what should not change.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateDatasetRequest {
     #[serde(default)]
     pub dataset_name: Option<String>,
@@ -184,15 +227,48 @@ pub struct StatsQuery {
     pub locale: Option<String>,
 }
 
-/// A label with its usage.
+// The label's fields are spelled out rather than a `#[serde(flatten)]` `Label`: `Label` refuses
+// unknown fields, and the OpenAPI document would describe the flattened form as an `allOf` whose
+// `Label` part forbids the counters.
+/// A label with its usage: the label's fields, then its counters.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct LabelStats {
-    #[serde(flatten)]
-    pub label: Label,
+    /// Label name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Label type (objects.md §1.2).
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub label_type: Option<LabelType>,
+    /// The label's display properties.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub property: Option<Map<String, Value>>,
+    /// Extra dimensions of the label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<Vec<LabelAttribute>>,
     /// How often the label is placed (each box counts).
     pub count: u64,
     /// How many samples carry it.
     pub sample_count: u64,
+}
+
+impl LabelStats {
+    pub fn new(label: Label, count: u64, sample_count: u64) -> Self {
+        let Label {
+            name,
+            label_type,
+            property,
+            attributes,
+        } = label;
+        LabelStats {
+            name,
+            label_type,
+            property,
+            attributes,
+            count,
+            sample_count,
+        }
+    }
 }
 
 /// Answer of `GET .../data-annotations/stats`.
@@ -305,6 +381,11 @@ impl App {
             )));
         }
         for (i, s) in sources.iter().enumerate() {
+            if let Some(field) = s.table_fields().first() {
+                return Err(unsupported(format!(
+                    "data_sources[{i}].{field}: table and database sources are not supported; give an object-store data_path"
+                )));
+            }
             if s.data_type.unwrap_or(0) != 0 {
                 return Err(unsupported(format!(
                     "data_sources[{i}].data_type: only 0 (object-store path) is supported, got {}",
@@ -398,7 +479,8 @@ impl App {
             name: name.to_string(),
             dataset_type,
             description: req.description.clone().unwrap_or_default(),
-            data_sources: serde_json::to_value(&sources).unwrap_or(Value::Array(vec![])),
+            data_sources: serde_json::to_value(sources.iter().map(DataSource::location).collect::<Vec<_>>())
+                .unwrap_or(Value::Array(vec![])),
             work_path: req.work_path.clone(),
             work_path_type,
             data_format: "Default".to_string(),
@@ -560,11 +642,7 @@ impl App {
             .iter()
             .map(|l| {
                 let u = usage.iter().find(|u| u.label_id == l.id);
-                LabelStats {
-                    label: l.to_api(),
-                    count: u.map_or(0, |u| u.count),
-                    sample_count: u.map_or(0, |u| u.sample_count),
-                }
+                LabelStats::new(l.to_api(), u.map_or(0, |u| u.count), u.map_or(0, |u| u.sample_count))
             })
             .collect();
         let sample_stats = BTreeMap::from([
@@ -618,6 +696,22 @@ mod tests {
         assert_eq!(
             check_dir_path("work_path", &long, 700).unwrap_err().code,
             codes::WORK_PATH_TOO_LONG
+        );
+    }
+
+    /// A label's usage answers the label's own fields beside the counters, in that order.
+    #[test]
+    fn label_stats_answer_the_label_fields_then_the_counters() {
+        let label = Label {
+            name: Some("Car".into()),
+            label_type: Some(LabelType::ObjectDetection),
+            property: Some(Map::new()),
+            attributes: None,
+        };
+        let answered = serde_json::to_string(&LabelStats::new(label, 3, 2)).unwrap();
+        assert_eq!(
+            answered,
+            r#"{"name":"Car","type":1,"property":{},"count":3,"sample_count":2}"#
         );
     }
 }

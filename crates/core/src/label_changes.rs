@@ -180,6 +180,7 @@ impl LabelPlan {
 
 /// Body of the label batch endpoints (create, update, delete).
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LabelsRequest {
     /// The labels to create, change or delete.
     #[serde(default)]

@@ -15,6 +15,7 @@ use crate::text::check_text;
 /// A label of a dataset (objects.md §2). In requests, `name` picks or names the label and `type`
 /// may be left out where the dataset type implies it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Label {
     /// Label name, 1 to 1024 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -33,6 +34,7 @@ pub struct Label {
 
 /// An extra dimension of a label (objects.md, LabelAttribute).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LabelAttribute {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -48,6 +50,7 @@ pub struct LabelAttribute {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LabelAttributeValue {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,

@@ -16,6 +16,7 @@ use crate::labels::{find_label, LabelDef};
 
 /// A label placed on a sample (objects.md §3, SampleLabel).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SampleLabel {
     /// Per-sample instance id, e.g. `E1` for a triplet entity, `R1` for a relationship.
     #[serde(default, skip_serializing_if = "Option::is_none")]

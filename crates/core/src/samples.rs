@@ -26,6 +26,7 @@ use crate::text::check_text;
 /// One sample to add (objects.md §3, "Sample (request object)"). Exactly one of `data`,
 /// `data_source` and `source` gives the content.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewSample {
     /// File name, up to 1024 characters, none of ``!<>=&"'``; unique in the dataset.
     #[serde(default)]
@@ -56,6 +57,7 @@ pub struct NewSample {
 
 /// Body of `POST .../data-annotations/samples`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AddSamplesRequest {
     #[serde(default)]
     pub samples: Option<Vec<NewSample>>,
@@ -70,6 +72,7 @@ pub struct AddSamplesRequest {
 
 /// Body of `POST .../data-annotations/samples/delete`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DeleteSamplesRequest {
     /// Sample ids.
     #[serde(default)]
@@ -355,6 +358,12 @@ impl App {
             let (field, url) = match (&item.source, &item.data_source) {
                 (Some(s), _) => ("source", s.clone()),
                 (None, Some(ds)) => {
+                    if let Some(field) = ds.table_fields().first() {
+                        return Err(Error::bad_request(
+                            codes::UPLOAD_FAILED,
+                            format!("data_source.{field}: table and database sources are not supported"),
+                        ));
+                    }
                     if ds.data_type.unwrap_or(0) != 0 {
                         return Err(Error::bad_request(
                             codes::UPLOAD_FAILED,

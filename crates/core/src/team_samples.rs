@@ -31,6 +31,7 @@ use crate::workforce_tasks::{forbidden, state, status, TaskRole};
 
 /// One item of a batch label update (objects.md, SampleLabels).
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SampleLabels {
     /// The sample to label.
     #[serde(default)]
@@ -63,6 +64,7 @@ pub struct SampleLabels {
 
 /// Body of both batch label updates.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateSamplesRequest {
     /// Team tasks: the member the batch is written for, when items give no `worker_id`.
     #[serde(default)]

@@ -46,8 +46,12 @@ const MAX_MEMBERSHIPS_LISTED: u64 = 10_000;
 /// Most labelers (and reviewers) in one task.
 pub const MAX_TASK_MEMBERS: usize = 100;
 
-/// A member chosen for a task, as sent (`email` or `worker_id`) and as answered.
+/// A member chosen for a task, as sent (`email` or `worker_id`) and as answered. A request may
+/// carry the whole documented Worker shape (as the member list answers it): the member is picked
+/// by `worker_id` or `email`; `workforce_id` must be the team it is listed under; `role`,
+/// `status`, `description` and the times describe the member and are not changed here.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TaskWorker {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
@@ -55,10 +59,27 @@ pub struct TaskWorker {
     pub worker_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<i32>,
+    /// In requests only: the member's team; must be the team of the enclosing `workforces` item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workforce_id: Option<String>,
+    /// In requests only: read-only member field, accepted and not used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<i32>,
+    /// In requests only: read-only here (a member's description changes with UpdateWorker);
+    /// accepted and not used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// In requests only: read-only member field, accepted and not used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// In requests only: read-only member field, accepted and not used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<i64>,
 }
 
 /// A team of a task with its chosen members (all members when `workers` is left out).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct WorkforceConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workforce_id: Option<String>,
@@ -70,6 +91,7 @@ pub struct WorkforceConfig {
 
 /// Who works on a task.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct WorkforcesConfig {
     /// Delegating the staffing to a team manager is not supported: name the teams.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -79,6 +101,7 @@ pub struct WorkforcesConfig {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateWorkforceTaskRequest {
     /// 1 to 64 characters of `[A-Za-z0-9_-]`, unique in the dataset.
     #[serde(default)]
@@ -114,6 +137,7 @@ pub struct CreateWorkforceTaskResponse {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct StartWorkforceTaskRequest {
     /// Staffing for this start; replaces the task's members.
     #[serde(default)]
@@ -127,6 +151,7 @@ pub struct StartWorkforceTaskRequest {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateWorkforceTaskRequest {
     #[serde(default)]
     pub task_name: Option<String>,
@@ -437,6 +462,12 @@ impl App {
                 Some(list) => {
                     let mut picked = Vec::new();
                     for (j, w) in list.iter().enumerate() {
+                        if let Some(other) = w.workforce_id.as_deref().filter(|id| *id != team.id) {
+                            return Err(Error::invalid(format!(
+                                "{field}.workers[{j}].workforce_id: {other:?} is not the team {:?} the member is listed under",
+                                team.id
+                            )));
+                        }
                         let found = match (&w.worker_id, &w.email) {
                             (Some(wid), _) => members.iter().find(|m| &m.id == wid),
                             (None, Some(email)) => members.iter().find(|m| m.email.eq_ignore_ascii_case(email)),
@@ -575,11 +606,7 @@ impl App {
                     .iter()
                     .map(|l| {
                         let u = usage.iter().find(|u| u.label_id == l.id);
-                        LabelStats {
-                            label: l.to_api(),
-                            count: u.map_or(0, |u| u.count),
-                            sample_count: u.map_or(0, |u| u.sample_count),
-                        }
+                        LabelStats::new(l.to_api(), u.map_or(0, |u| u.count), u.map_or(0, |u| u.sample_count))
                     })
                     .collect(),
             )

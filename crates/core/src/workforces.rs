@@ -33,6 +33,7 @@ pub struct Workforce {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateWorkforceRequest {
     /// 1 to 64 characters of `[A-Za-z0-9_-]`, unique in the project.
     #[serde(default)]
@@ -50,6 +51,7 @@ pub struct CreateWorkforceResponse {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateWorkforceRequest {
     #[serde(default)]
     pub workforce_name: Option<String>,
@@ -110,6 +112,7 @@ impl From<&WorkerRecord> for Worker {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateWorkerRequest {
     /// One email address (the name is plural, the value is one string).
     #[serde(default)]
@@ -123,6 +126,7 @@ pub struct CreateWorkerRequest {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateWorkerRequest {
     #[serde(default)]
     pub description: Option<String>,
@@ -132,6 +136,7 @@ pub struct UpdateWorkerRequest {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct BatchDeleteWorkersRequest {
     /// Member ids.
     #[serde(default)]

@@ -122,6 +122,16 @@ fn check_refused(a: &Answer, status: u16, code: &str, fragment: &str) -> Result<
     }
 }
 
+/// As `check_refused`, and the message must begin with `prefix` (the JSON path it names).
+fn check_refused_at(a: &Answer, status: u16, code: &str, prefix: &str) -> Result<(), String> {
+    check_refused(a, status, code, prefix)?;
+    if a.msg().starts_with(prefix) {
+        Ok(())
+    } else {
+        Err(format!("the message should begin with {prefix:?}: {:?}", a.msg()))
+    }
+}
+
 /// Asserts a plain error answer (see `check_refused`).
 #[track_caller]
 fn refused(t: &TestApp, case: &str, a: &Answer, status: u16, code: &str, fragment: &str) {
@@ -247,12 +257,17 @@ fn difference(a: &Value, b: &Value, at: &str) -> Option<String> {
 /// Sends every row and checks each answer and that the project is unchanged after it. Every
 /// row runs; the failures are reported together at the end.
 async fn run_rows(t: &TestApp, rows: &[Row]) {
+    run_rows_checked(t, rows, check_refused).await
+}
+
+/// As `run_rows`, with `check` judging each answer.
+async fn run_rows_checked(t: &TestApp, rows: &[Row], check: fn(&Answer, u16, &str, &str) -> Result<(), String>) {
     let mut before = project_state(t).await;
     let mut failures = Vec::new();
     for (case, req, status, code, fragment) in rows {
         let a = send(t, req).await;
         let mut why = Vec::new();
-        if let Err(e) = check_refused(&a, *status, code, fragment) {
+        if let Err(e) = check(&a, *status, code, fragment) {
             why.push(e);
         }
         let after = project_state(t).await;
@@ -633,6 +648,36 @@ async fn bad_dataset_bodies_are_refused_and_create_nothing() {
                 400,
                 LABEL_RULE,
                 "@modelarts:rename_to".into(),
+            ),
+            (
+                "a table source: with_column_header".into(),
+                body(with(
+                    &ok,
+                    json!({"data_sources": [{"data_path": "/bucket/in/", "with_column_header": true}]}),
+                )),
+                400,
+                INVALID,
+                "data_sources[0].with_column_header: table and database sources are not supported".into(),
+            ),
+            (
+                "a table source: schema_maps".into(),
+                body(with(
+                    &ok,
+                    json!({"data_sources": [{"data_path": "/bucket/in/", "schema_maps": [{"src_name": "a", "dest_name": "b"}]}]}),
+                )),
+                400,
+                INVALID,
+                "data_sources[0].schema_maps".into(),
+            ),
+            (
+                "a database source: source_info".into(),
+                body(with(
+                    &ok,
+                    json!({"data_sources": [{"data_path": "/bucket/in/", "source_info": {"cluster_id": "c1"}}]}),
+                )),
+                400,
+                INVALID,
+                "data_sources[0].source_info".into(),
             ),
             (
                 "duplicate dataset name".into(),
@@ -1320,6 +1365,13 @@ async fn bad_sample_items_fail_alone_inside_a_200_and_store_nothing() {
                 json!({"data_source": {"data_path": "http://x/a.png", "data_type": 1}}),
                 UPLOAD_FAILED,
                 "data_source.data_type",
+            ),
+            (
+                "data_source of a database",
+                &img,
+                json!({"data_source": {"data_path": "http://x/a.png", "source_info": {"cluster_id": "c1"}}}),
+                UPLOAD_FAILED,
+                "data_source.source_info: table and database sources are not supported",
             ),
             (
                 "sample_type 7",
@@ -2332,5 +2384,360 @@ async fn json_arrays_are_not_accepted_in_place_of_objects() {
             ),
         ];
         run_rows(&t, &rows).await;
+    }
+}
+
+/// The routes that take a JSON body, as `(tag, "METHOD path")`, from the OpenAPI document.
+fn write_routes() -> Vec<(String, String)> {
+    let doc = serde_json::to_value(teamlabel_server::openapi()).unwrap();
+    let mut routes = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if op.get("requestBody").is_some() {
+                let tag = op["tags"][0].as_str().unwrap_or("").to_string();
+                routes.push((tag, format!("{} {path}", method.to_uppercase())));
+            }
+        }
+    }
+    routes.sort();
+    routes
+}
+
+/// Write bodies refuse fields they do not define, at the top and inside every nested object,
+/// with a message that begins with the field's JSON path (`samples[0].lables: unknown field ...`):
+/// a misspelt field is an error, never silently dropped. The free-form maps (label `property`, sample `metadata`) stay free-form.
+#[tokio::test]
+async fn unknown_fields_in_write_bodies_are_refused_with_their_path_and_change_nothing() {
+    // The dataset, label and sample routes; the team routes are covered in team_rules.rs.
+    let covered = [
+        "POST /v2/{project_id}/datasets",
+        "PUT /v2/{project_id}/datasets/{dataset_id}",
+        "POST /v2/{project_id}/datasets/{dataset_id}/data-annotations/labels",
+        "PUT /v2/{project_id}/datasets/{dataset_id}/data-annotations/labels",
+        "POST /v2/{project_id}/datasets/{dataset_id}/data-annotations/labels/delete",
+        "POST /v2/{project_id}/datasets/{dataset_id}/data-annotations/samples",
+        "POST /v2/{project_id}/datasets/{dataset_id}/data-annotations/samples/delete",
+        "PUT /v2/{project_id}/datasets/{dataset_id}/data-annotations/samples",
+    ];
+    // Its body is a bare label property map, free-form by definition (checked below).
+    let free_form = "PUT /v2/{project_id}/datasets/{dataset_id}/data-annotations/labels/{label_name}";
+    let routes = write_routes();
+    let tags = [
+        "datasets",
+        "labels",
+        "samples",
+        "workforces",
+        "workforce-tasks",
+        "team-samples",
+        // The credential and token bodies: tests/iam.rs.
+        "iam",
+    ];
+    for (tag, route) in &routes {
+        assert!(
+            tags.contains(&tag.as_str()),
+            "{route}: tag {tag:?} is covered by no test"
+        );
+    }
+    let mut mine: Vec<&str> = routes
+        .iter()
+        .filter(|(tag, route)| ["datasets", "labels", "samples"].contains(&tag.as_str()) && route != free_form)
+        .map(|(_, route)| route.as_str())
+        .collect();
+    mine.sort();
+    let mut expected = covered.to_vec();
+    expected.sort();
+    assert_eq!(
+        mine, expected,
+        "every dataset, label and sample write route has a row below"
+    );
+
+    for t in common::spawn_all().await {
+        let ds = t.dataset("mine", 0, json!([{"name": "Cat"}])).await;
+        let id = t.samples(&ds, json!([{"source": "http://x/a.png"}])).await.remove(0);
+        let labels = labels_path(&ds);
+        let samples = samples_path(&ds);
+        let update = format!("/datasets/{ds}");
+        let create = json!({"dataset_name": "fresh", "dataset_type": 0});
+        let fox = |extra: Value| with(&json!({"name": "Fox"}), extra);
+        let with_attr = |attr: Value| json!({"labels": [fox(json!({"attributes": [attr]}))]});
+        let new_sample = |extra: Value| json!({"samples": [with(&json!({"source": "http://x/b.png"}), extra)]});
+        let relabel =
+            |extra: Value| json!({"samples": [with(&json!({"sample_id": id, "labels": [{"name": "Cat"}]}), extra)]});
+        // The message begins with the JSON path of the unknown field (`at` holds it).
+        let row = |case: &str, req: Req, at: &str, field: &str| -> Row {
+            let path = if at.is_empty() {
+                field.to_string()
+            } else {
+                format!("{at}.{field}")
+            };
+            (
+                case.into(),
+                req,
+                400,
+                INVALID,
+                format!("{path}: unknown field `{field}`"),
+            )
+        };
+        let rows: Vec<Row> = vec![
+            // One unknown top-level field per route; each body is valid without it.
+            row(
+                "create dataset",
+                post("/datasets", body(with(&create, json!({"lables": [{"name": "Fox"}]})))),
+                "",
+                "lables",
+            ),
+            row(
+                "update dataset",
+                put(
+                    &update,
+                    body(json!({"description": "new", "add_label": [{"name": "Fox"}]})),
+                ),
+                "",
+                "add_label",
+            ),
+            row(
+                "create labels",
+                post(
+                    &labels,
+                    body(json!({"labels": [{"name": "Fox"}], "label": {"name": "Owl"}})),
+                ),
+                "",
+                "label",
+            ),
+            row(
+                "update labels",
+                put(
+                    &labels,
+                    body(json!({"labels": [{"name": "Cat", "property": {"@modelarts:color": "#000000"}}], "type": 0})),
+                ),
+                "",
+                "type",
+            ),
+            row(
+                "delete labels (delete_policy belongs in the query)",
+                post(
+                    format!("{labels}/delete"),
+                    body(json!({"labels": [{"name": "Cat"}], "delete_policy": 1})),
+                ),
+                "",
+                "delete_policy",
+            ),
+            row(
+                "add samples",
+                post(
+                    &samples,
+                    body(with(&new_sample(json!({})), json!({"final_annotations": false}))),
+                ),
+                "",
+                "final_annotations",
+            ),
+            row(
+                "delete samples",
+                post(
+                    format!("{samples}/delete"),
+                    body(json!({"samples": [id], "delete_sources": true})),
+                ),
+                "",
+                "delete_sources",
+            ),
+            row(
+                "update sample labels (atomic belongs in the query)",
+                put(&samples, body(with(&relabel(json!({})), json!({"atomic": true})))),
+                "",
+                "atomic",
+            ),
+            // One row per nested object type (and per field that holds one).
+            row(
+                "a label of a new dataset",
+                post(
+                    "/datasets",
+                    body(with(&create, json!({"labels": [fox(json!({"colour": "#ffffff"}))]}))),
+                ),
+                "labels[0]",
+                "colour",
+            ),
+            row(
+                "a label attribute",
+                post(
+                    "/datasets",
+                    body(with(
+                        &create,
+                        with_attr(json!({"name": "size", "type": "text", "required": true})),
+                    )),
+                ),
+                "labels[0].attributes[0]",
+                "required",
+            ),
+            row(
+                "a value of a label attribute",
+                post(
+                    "/datasets",
+                    body(with(
+                        &create,
+                        with_attr(
+                            json!({"name": "size", "type": "select", "values": [{"value": "big", "default": true}]}),
+                        ),
+                    )),
+                ),
+                "labels[0].attributes[0].values[0]",
+                "default",
+            ),
+            row(
+                "a data source of a new dataset",
+                post(
+                    "/datasets",
+                    body(with(
+                        &create,
+                        json!({"data_sources": [{"data_path": "/bucket/in/", "data_type": 0, "recursive": true}]}),
+                    )),
+                ),
+                "data_sources[0]",
+                "recursive",
+            ),
+            row(
+                "the label format of a new text dataset",
+                post(
+                    "/datasets",
+                    body(
+                        json!({"dataset_name": "fresh", "dataset_type": 100, "label_format": {"label_type": "1", "separator": ","}}),
+                    ),
+                ),
+                "label_format",
+                "separator",
+            ),
+            row(
+                "a label to add",
+                put(&update, body(json!({"add_labels": [fox(json!({"color": "#ffffff"}))]}))),
+                "add_labels[0]",
+                "color",
+            ),
+            row(
+                "a label to update (the new name goes in property)",
+                put(
+                    &update,
+                    body(json!({"update_labels": [{"name": "Cat", "rename_to": "Dog"}]})),
+                ),
+                "update_labels[0]",
+                "rename_to",
+            ),
+            row(
+                "a label to delete",
+                put(
+                    &update,
+                    body(json!({"delete_labels": [{"name": "Cat", "label_type": 0}]})),
+                ),
+                "delete_labels[0]",
+                "label_type",
+            ),
+            row(
+                "a label to create",
+                post(&labels, body(json!({"labels": [fox(json!({"shortcut": "F"}))]}))),
+                "labels[0]",
+                "shortcut",
+            ),
+            row(
+                "a label to change",
+                put(&labels, body(json!({"labels": [{"name": "Cat", "new_name": "Dog"}]}))),
+                "labels[0]",
+                "new_name",
+            ),
+            row(
+                "a label to remove",
+                post(
+                    format!("{labels}/delete"),
+                    body(json!({"labels": [{"name": "Cat", "id": 1}]})),
+                ),
+                "labels[0]",
+                "id",
+            ),
+            row(
+                "a sample to add",
+                post(&samples, body(new_sample(json!({"lables": [{"name": "Cat"}]})))),
+                "samples[0]",
+                "lables",
+            ),
+            row(
+                "the data source of a sample to add",
+                post(
+                    &samples,
+                    body(
+                        json!({"samples": [{"data_source": {"data_path": "http://x/b.png", "url": "http://x/b.png"}}]}),
+                    ),
+                ),
+                "samples[0].data_source",
+                "url",
+            ),
+            row(
+                "a label of a sample to add",
+                post(
+                    &samples,
+                    body(new_sample(json!({"labels": [{"name": "Cat", "confidence": 0.9}]}))),
+                ),
+                "samples[0].labels[0]",
+                "confidence",
+            ),
+            row(
+                "an item of the label update",
+                put(
+                    &samples,
+                    body(json!({"samples": [{"sample_id": id, "lables": [{"name": "Cat"}]}]})),
+                ),
+                "samples[0]",
+                "lables",
+            ),
+            row(
+                "a label of an item of the label update",
+                put(
+                    &samples,
+                    body(relabel(json!({"labels": [{"name": "Cat", "scroe": 0.5}]}))),
+                ),
+                "samples[0].labels[0]",
+                "scroe",
+            ),
+        ];
+        run_rows_checked(&t, &rows, check_refused_at).await;
+
+        // Each body above is accepted without its unknown field, and the free-form maps keep
+        // keys of their own.
+        let a = t.post("/datasets", with(&create, json!({"labels": [fox(json!({"property": {"tint": "red"}}))], "data_sources": [{"data_path": "/bucket/in/", "data_type": 0, "with_column_header": false, "schema_maps": []}]}))).await;
+        assert_eq!(a.status, 201, "{}: {}", t.backend, a.body);
+        let fresh = a.body["dataset_id"].as_str().unwrap().to_string();
+        let read = read_ok(&t, &format!("/datasets/{fresh}")).await;
+        assert_eq!(
+            read["data_sources"],
+            json!([{"data_path": "/bucket/in/", "data_type": 0}]),
+            "{}: the location alone is kept",
+            t.backend
+        );
+        assert_eq!(read["labels"][0]["property"]["tint"], "red", "{}: {read}", t.backend);
+        let a = t
+            .post(
+                &samples,
+                new_sample(
+                    json!({"metadata": {"camera": "front"}, "labels": [{"name": "Cat", "property": {"note": "kept"}}]}),
+                ),
+            )
+            .await;
+        assert_eq!(a.body["success"], true, "{}: {}", t.backend, a.body);
+        let added = a.body["results"][0]["sample_id"].as_str().unwrap().to_string();
+        let a = t.put(&samples, relabel(json!({"metadata": {"camera": "rear"}}))).await;
+        assert_eq!(a.body["success"], true, "{}: {}", t.backend, a.body);
+        let sample = read_ok(&t, &format!("{samples}/{added}")).await;
+        assert_eq!(sample["metadata"]["camera"], "front", "{}: {sample}", t.backend);
+        assert_eq!(
+            sample["labels"][0]["property"]["note"], "kept",
+            "{}: {sample}",
+            t.backend
+        );
+        assert_eq!(
+            read_ok(&t, &format!("{samples}/{id}")).await["metadata"]["camera"],
+            "rear",
+            "{}",
+            t.backend
+        );
+        let a = t.put(&format!("{labels}/Cat"), json!({"tint": "blue"})).await;
+        assert_eq!(a.status, 204, "{}: {}", t.backend, a.body);
+        let cat = read_ok(&t, &labels).await["labels"][0].clone();
+        assert_eq!(cat["property"]["tint"], "blue", "{}: {cat}", t.backend);
     }
 }

@@ -466,6 +466,24 @@ async fn temporary_credentials_need_their_security_token() {
             without.msg()
         );
 
+        let a = t
+            .send(
+                Method::POST,
+                &t.root("/v3.0/OS-CREDENTIAL/securitytokens"),
+                Some(&t.token),
+                Some(
+                    json!({"auth": {"identity": {"methods": ["token"], "token": {"duration": 900}}}})
+                        .to_string()
+                        .into_bytes(),
+                ),
+            )
+            .await;
+        assert_eq!(a.status, 400, "{}", t.backend);
+        assert!(
+            a.msg().starts_with("auth.identity.token.duration: unknown field"),
+            "{}",
+            a.msg()
+        );
         for seconds in [899, 86_401] {
             let a = t
                 .send(

@@ -1793,9 +1793,32 @@ fn bytes(v: Value) -> Option<Vec<u8>> {
     Some(v.to_string().into_bytes())
 }
 
+/// As `check_refused`, and the message must begin with `prefix` (the JSON path it names).
+fn check_refused_at(a: &Answer, status: u16, code: &str, prefix: &str) -> Result<(), String> {
+    check_refused(a, status, code, prefix)?;
+    if a.msg().starts_with(prefix) {
+        Ok(())
+    } else {
+        Err(format!("the message should begin with {prefix:?}: {:?}", a.msg()))
+    }
+}
+
 /// Sends every row and checks the refusal and that `state` reads the same after it.
 async fn run_refusals<F, Fut>(t: &TestApp, rows: &[Refusal], state: F)
 where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Value>,
+{
+    run_refusals_checked(t, rows, check_refused, state).await
+}
+
+/// As `run_refusals`, with `check` judging each answer.
+async fn run_refusals_checked<F, Fut>(
+    t: &TestApp,
+    rows: &[Refusal],
+    check: fn(&Answer, u16, &str, &str) -> Result<(), String>,
+    state: F,
+) where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Value>,
 {
@@ -1805,7 +1828,7 @@ where
         let token = (!token.is_empty()).then_some(token.as_str());
         let a = t.send(method.clone(), &t.url(path), token, body.clone()).await;
         let mut why = Vec::new();
-        if let Err(e) = check_refused(&a, *status, code, fragment) {
+        if let Err(e) = check(&a, *status, code, fragment) {
             why.push(e);
         }
         let after = state().await;
@@ -3258,6 +3281,297 @@ async fn a_member_email_in_another_case_is_the_same_member() {
             before,
             expect(&t, "members", &t.get(&members).await, 200),
             "{b}: nobody added"
+        );
+    }
+}
+
+/// Team, member and task bodies and the team batch update refuse fields they do not define, at
+/// the top and inside every nested object, with a message that begins with the field's JSON path;
+/// nothing is written. A misspelt item field (`lables`) fails the whole batch instead of clearing
+/// the copy's labels as an item without `labels` would.
+#[tokio::test]
+async fn unknown_fields_in_team_bodies_are_refused_with_their_path_and_change_nothing() {
+    // Every team write route has a row below (the dataset, label and sample routes are covered
+    // in api_invalid.rs, which also checks that every write route belongs to one of the two).
+    let doc = serde_json::to_value(teamlabel_server::openapi()).unwrap();
+    let mut routes: Vec<String> = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let tag = op["tags"][0].as_str().unwrap_or("");
+            if op.get("requestBody").is_some() && ["workforces", "workforce-tasks", "team-samples"].contains(&tag) {
+                routes.push(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+    }
+    routes.sort();
+    let mut covered = vec![
+        "POST /v2/{project_id}/workforces",
+        "PUT /v2/{project_id}/workforces/{workforce_id}",
+        "POST /v2/{project_id}/workforces/{workforce_id}/workers",
+        "POST /v2/{project_id}/workforces/{workforce_id}/workers/batch-delete",
+        "PUT /v2/{project_id}/workforces/{workforce_id}/workers/{worker_id}",
+        "POST /v2/{project_id}/datasets/{dataset_id}/workforce-tasks",
+        "POST /v2/{project_id}/datasets/{dataset_id}/workforce-tasks/{workforce_task_id}",
+        "PUT /v2/{project_id}/datasets/{dataset_id}/workforce-tasks/{workforce_task_id}",
+        "PUT /v2/{project_id}/datasets/{dataset_id}/workforce-tasks/{workforce_task_id}/data-annotations/samples",
+    ];
+    covered.sort();
+    assert_eq!(routes, covered, "every team write route has a row below");
+
+    for t in common::spawn_all().await {
+        let fx = setup(&t, false).await;
+        let team = fx.team.clone();
+        let owner = t.token.clone();
+        let img = fx.id("img");
+        let round2 = create_task(&t, &fx.ds, "round-2", &team, &[BOB]).await;
+        let round2_path = format!("/datasets/{}/workforce-tasks/{round2}", fx.ds);
+        let tasks = format!("/datasets/{}/workforce-tasks", fx.ds);
+        let members = format!("/workforces/{team}/workers");
+        let samples = fx.samples_path();
+        let task_ok =
+            json!({"task_name": "round-3", "repetition": 1, "workforces_config": team_config(&team, &[ANN, BOB])});
+        let task = |extra: Value| bytes(with(&task_ok, extra));
+        let config = |team_cfg: Value| task(json!({"workforces_config": {"workforces": [team_cfg]}}));
+        let item = |extra: Value| with(&json!({"sample_id": img, "labels": [{"name": "cat"}]}), extra);
+        // The message begins with the JSON path of the unknown field (`at` holds it).
+        let row = |case: &str, token: &str, method: Method, path: &str, body, at: &str, field: &str| -> Refusal {
+            let at = if at.is_empty() {
+                field.to_string()
+            } else {
+                format!("{at}.{field}")
+            };
+            (
+                case.into(),
+                token.into(),
+                method,
+                path.into(),
+                body,
+                400,
+                INVALID,
+                format!("{at}: unknown field `{field}`"),
+            )
+        };
+        let rows: Vec<Refusal> = vec![
+            // One unknown top-level field per route; each body is valid without it.
+            row(
+                "create team",
+                &owner,
+                Method::POST,
+                "/workforces",
+                bytes(json!({"workforce_name": "crew", "descripton": "misspelt"})),
+                "",
+                "descripton",
+            ),
+            row(
+                "update team",
+                &owner,
+                Method::PUT,
+                &format!("/workforces/{team}"),
+                bytes(json!({"description": "renamed", "name": "crew"})),
+                "",
+                "name",
+            ),
+            row(
+                "add member (the field is emails)",
+                &owner,
+                Method::POST,
+                &members,
+                bytes(json!({"emails": "new@example.com", "role": 0, "email": "new@example.com"})),
+                "",
+                "email",
+            ),
+            row(
+                "remove members",
+                &owner,
+                Method::POST,
+                &format!("{members}/batch-delete"),
+                bytes(json!({"workers": [fx.bob_id], "worker_ids": [fx.bob_id]})),
+                "",
+                "worker_ids",
+            ),
+            row(
+                "update member",
+                &owner,
+                Method::PUT,
+                &format!("{members}/{}", fx.ann_id),
+                bytes(json!({"description": "lead", "roles": 1})),
+                "",
+                "roles",
+            ),
+            row(
+                "create task",
+                &owner,
+                Method::POST,
+                &tasks,
+                task(json!({"repetitions": 2})),
+                "",
+                "repetitions",
+            ),
+            row(
+                "start task",
+                &owner,
+                Method::POST,
+                &round2_path,
+                bytes(json!({"task_id": round2, "force": true})),
+                "",
+                "force",
+            ),
+            row(
+                "update task",
+                &owner,
+                Method::PUT,
+                &round2_path,
+                bytes(json!({"description": "second pass", "task_description": "second pass"})),
+                "",
+                "task_description",
+            ),
+            row(
+                "team label update",
+                &fx.ann,
+                Method::PUT,
+                &samples,
+                bytes(json!({"samples": [item(json!({}))], "emial": ANN})),
+                "",
+                "emial",
+            ),
+            // One row per nested object type (and per route that takes one).
+            row(
+                "the staffing of a new task",
+                &owner,
+                Method::POST,
+                &tasks,
+                task(json!({"workforces_config": {"workforces": [{"workforce_id": team}], "teams": [team]}})),
+                "workforces_config",
+                "teams",
+            ),
+            row(
+                "a team of a new task",
+                &owner,
+                Method::POST,
+                &tasks,
+                config(json!({"workforce_id": team, "members": [{"email": ANN}]})),
+                "workforces_config.workforces[0]",
+                "members",
+            ),
+            row(
+                "a member of a new task",
+                &owner,
+                Method::POST,
+                &tasks,
+                config(json!({"workforce_id": team, "workers": [{"email": ANN, "name": "Ann"}]})),
+                "workforces_config.workforces[0].workers[0]",
+                "name",
+            ),
+            row(
+                "a member of a task start",
+                &owner,
+                Method::POST,
+                &round2_path,
+                bytes(
+                    json!({"workforces_config": {"workforces": [{"workforce_id": team, "workers": [{"email": BOB, "mail": BOB}]}]}}),
+                ),
+                "workforces_config.workforces[0].workers[0]",
+                "mail",
+            ),
+            row(
+                "a team of a task update",
+                &owner,
+                Method::PUT,
+                &round2_path,
+                bytes(
+                    json!({"workforces_config": {"workforces": [{"workforce_id": team, "workforce": "annotators"}]}}),
+                ),
+                "workforces_config.workforces[0]",
+                "workforce",
+            ),
+            row(
+                "an item of the team label update",
+                &fx.ann,
+                Method::PUT,
+                &samples,
+                bytes(json!({"samples": [{"sample_id": img, "lables": [{"name": "cat"}]}]})),
+                "samples[0]",
+                "lables",
+            ),
+            row(
+                "a label of an item of the team label update",
+                &fx.ann,
+                Method::PUT,
+                &samples,
+                bytes(json!({"samples": [item(json!({"labels": [{"name": "cat", "scroe": 1}]}))]})),
+                "samples[0].labels[0]",
+                "scroe",
+            ),
+        ];
+        let datasets = [fx.ds.as_str()];
+        let (tr, fxr, dr) = (&t, &fx, &datasets);
+        let state = move || async move { json!({"team": team_state(tr, dr).await, "copies": copies(tr, fxr).await}) };
+        run_refusals_checked(&t, &rows, check_refused_at, state).await;
+    }
+}
+
+/// A task's members may be sent in the whole documented Worker shape, as the member list answers
+/// them: the member is picked by `worker_id` or `email`, and the other fields describe it. Only a
+/// `workforce_id` other than the team the member is listed under is refused.
+#[tokio::test]
+async fn a_task_member_may_be_sent_as_the_member_list_answers_it() {
+    for t in common::spawn_all().await {
+        let ds = t.dataset("free", 900, all_labels()).await;
+        let team = expect(
+            &t,
+            "team",
+            &t.post("/workforces", json!({"workforce_name": "annotators"})).await,
+            201,
+        )["workforce_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        add_member(&t, &team, ANN, 0).await;
+        let tasks = format!("/datasets/{ds}/workforce-tasks");
+        let listed =
+            expect(&t, "members", &t.get(&format!("/workforces/{team}/workers")).await, 200)["workers"][0].clone();
+        for key in [
+            "worker_id",
+            "workforce_id",
+            "email",
+            "role",
+            "status",
+            "description",
+            "create_time",
+            "update_time",
+        ] {
+            assert!(
+                listed.get(key).is_some(),
+                "{}: the member list answers {key}: {listed}",
+                t.backend
+            );
+        }
+        let staffed = |worker: Value| json!({"task_name": "round-1", "workforces_config": {"workforces": [{"workforce_id": team, "workers": [worker]}]}});
+        let rows: Vec<Refusal> = vec![(
+            "a member listed under another team".into(),
+            t.token.clone(),
+            Method::POST,
+            tasks.clone(),
+            bytes(staffed(with(&listed, json!({"workforce_id": UNKNOWN_ID19})))),
+            400,
+            INVALID,
+            "workforces_config.workforces[0].workers[0].workforce_id".into(),
+        )];
+        let datasets = [ds.as_str()];
+        let (tr, dr) = (&t, &datasets);
+        run_refusals(&t, &rows, move || async move { team_state(tr, dr).await }).await;
+
+        let a = t.post(&tasks, staffed(listed.clone())).await;
+        let created = expect(&t, "a task staffed with a listed member", &a, 200)["task_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let read = expect(&t, "task", &t.get(&format!("{tasks}/{created}")).await, 200);
+        assert_eq!(
+            read["workforces_config"]["workforces"][0]["workers"],
+            json!([{"email": ANN, "worker_id": listed["worker_id"], "role": 0}]),
+            "{}: the member alone, as answered before",
+            t.backend
         );
     }
 }
