@@ -500,3 +500,103 @@ async fn a_labeler_sees_a_task_in_their_task_list_once_it_has_started() {
         );
     }
 }
+
+/// A team manager manages the members of their own team (list, add, change, remove) and
+/// nothing else: not another team's members, not the teams themselves.
+#[tokio::test]
+async fn a_team_manager_manages_the_members_of_their_own_team_only() {
+    use reqwest::Method;
+    for t in common::spawn_all().await {
+        let team = t.post("/workforces", json!({"workforce_name": "mine"})).await.body["workforce_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let other = t.post("/workforces", json!({"workforce_name": "theirs"})).await.body["workforce_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        for (who, role, at) in [("mia@example.com", 2, &team), ("oscar@example.com", 0, &other)] {
+            let a = t
+                .post(
+                    &format!("/workforces/{at}/workers"),
+                    json!({"emails": who, "role": role}),
+                )
+                .await;
+            assert_eq!(a.status, 201, "{}: {:?}", t.backend, a.body);
+        }
+        let (mia, _) = t.app.create_token(&t.project_id, "mia@example.com", 24).await.unwrap();
+        let members = format!("/workforces/{team}/workers");
+
+        let a = as_user(&t, &mia, Method::GET, &format!("/workforces/{team}"), None).await;
+        assert_eq!(a.status, 200, "{}: {:?}", t.backend, a.body);
+        let a = as_user(
+            &t,
+            &mia,
+            Method::POST,
+            &members,
+            Some(json!({"emails": "lea@example.com", "role": 0})),
+        )
+        .await;
+        assert_eq!(a.status, 201, "{}: {:?}", t.backend, a.body);
+        let a = as_user(&t, &mia, Method::GET, &members, None).await;
+        assert_eq!(a.body["total_number"], 2, "{}: {:?}", t.backend, a.body);
+        let lea = a.body["workers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["email"] == "lea@example.com")
+            .unwrap()["worker_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let a = as_user(
+            &t,
+            &mia,
+            Method::PUT,
+            &format!("{members}/{lea}"),
+            Some(json!({"role": 1})),
+        )
+        .await;
+        assert_eq!(a.status, 200, "{}: {:?}", t.backend, a.body);
+        let a = as_user(&t, &mia, Method::GET, &format!("{members}/{lea}"), None).await;
+        assert_eq!(a.body["role"], 1, "{}: {:?}", t.backend, a.body);
+        let a = as_user(&t, &mia, Method::DELETE, &format!("{members}/{lea}"), None).await;
+        assert_eq!(a.status, 204, "{}: {:?}", t.backend, a.body);
+
+        // Not another team, not the teams themselves, not the project's member list.
+        let before = t.get(&format!("/workforces/{other}/workers")).await.body;
+        for (method, path, body) in [
+            (Method::GET, format!("/workforces/{other}"), None),
+            (Method::GET, format!("/workforces/{other}/workers"), None),
+            (
+                Method::POST,
+                format!("/workforces/{other}/workers"),
+                Some(json!({"emails": "eve@example.com", "role": 0})),
+            ),
+            (
+                Method::PUT,
+                format!("/workforces/{team}"),
+                Some(json!({"description": "renamed"})),
+            ),
+            (Method::DELETE, format!("/workforces/{team}"), None),
+            (
+                Method::POST,
+                "/workforces".to_string(),
+                Some(json!({"workforce_name": "new"})),
+            ),
+            (Method::GET, "/workforces".to_string(), None),
+            (Method::GET, "/workforces/workers".to_string(), None),
+        ] {
+            let a = as_user(&t, &mia, method.clone(), &path, body).await;
+            assert_eq!(
+                (a.status, a.code()),
+                (403, "ModelArts.0108"),
+                "{}: {method} {path}: {:?}",
+                t.backend,
+                a.body
+            );
+        }
+        assert_eq!(t.get(&format!("/workforces/{other}/workers")).await.body, before);
+        assert_eq!(t.get("/workforces").await.body["total_number"], 2, "{}", t.backend);
+    }
+}
