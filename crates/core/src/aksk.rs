@@ -27,10 +27,12 @@ pub enum SignatureError {
     MissingHeader(String),
     /// `X-Sdk-Date` is missing or not `YYYYMMDDTHHMMSSZ`.
     BadDate,
-    /// `X-Sdk-Date` is more than 15 minutes from the server's clock.
-    OutsideWindow,
-    /// The signature does not match.
-    Mismatch,
+    /// `X-Sdk-Date` is more than 15 minutes from the server's clock; `skew` is the server's
+    /// time minus the date, in seconds (positive: the date is in the past).
+    OutsideWindow { skew: i64 },
+    /// The signature does not match; `canonical_request` is what the server signed, so the
+    /// client can compare it with its own.
+    Mismatch { canonical_request: String },
 }
 
 impl std::fmt::Display for SignatureError {
@@ -40,8 +42,19 @@ impl std::fmt::Display for SignatureError {
             SignatureError::UnsignedRequired(h) => write!(f, "SignedHeaders must include {h}"),
             SignatureError::MissingHeader(h) => write!(f, "signed header {h} is not in the request"),
             SignatureError::BadDate => write!(f, "X-Sdk-Date is missing or not of the form YYYYMMDDTHHMMSSZ"),
-            SignatureError::OutsideWindow => write!(f, "X-Sdk-Date is more than 15 minutes from the server's clock"),
-            SignatureError::Mismatch => write!(f, "the signature does not match the request"),
+            SignatureError::OutsideWindow { skew } if *skew > 0 => write!(
+                f,
+                "X-Sdk-Date is {skew} s behind the server's clock, more than the {WINDOW_SECONDS} s allowed (a stale request, or a slow client clock)"
+            ),
+            SignatureError::OutsideWindow { skew } => write!(
+                f,
+                "X-Sdk-Date is {} s ahead of the server's clock, more than the {WINDOW_SECONDS} s allowed (a fast client clock)",
+                -skew
+            ),
+            SignatureError::Mismatch { canonical_request } => write!(
+                f,
+                "the signature does not match the request (a wrong secret key, or the request changed after signing); the server signed the canonical request {canonical_request:?}"
+            ),
         }
     }
 }
@@ -301,7 +314,7 @@ pub fn verify(req: &Received<'_>, auth: &Authorization, secret_key: &[u8], now: 
         .ok_or(SignatureError::BadDate)?;
     let at = parse_sdk_date(date).ok_or(SignatureError::BadDate)?;
     if (now - at).abs() > WINDOW_SECONDS {
-        return Err(SignatureError::OutsideWindow);
+        return Err(SignatureError::OutsideWindow { skew: now - at });
     }
     let raw_query = req.target.split_once('?').map_or("", |(_, q)| q);
     let sorted = canonical_query(raw_query);
@@ -322,6 +335,7 @@ pub fn verify(req: &Received<'_>, auth: &Authorization, secret_key: &[u8], now: 
     if received_order != queries[0] {
         queries.push(received_order);
     }
+    let mut first = None;
     for query in &queries {
         for hash in &hashes {
             let canonical = canonical_request(req, &auth.signed_headers, query, hash)?;
@@ -329,9 +343,12 @@ pub fn verify(req: &Received<'_>, auth: &Authorization, secret_key: &[u8], now: 
             if bool::from(expected.as_bytes().ct_eq(given.as_bytes())) {
                 return Ok(());
             }
+            first.get_or_insert(canonical);
         }
     }
-    Err(SignatureError::Mismatch)
+    Err(SignatureError::Mismatch {
+        canonical_request: String::from_utf8_lossy(&first.unwrap_or_default()).into_owned(),
+    })
 }
 
 #[cfg(test)]

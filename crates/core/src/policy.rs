@@ -122,7 +122,7 @@ const fn r(method: &'static str, path: &'static str, op: Op, access: Access) -> 
     }
 }
 
-/// Every route of the API. `crates/server/tests/policy.rs` fails when the router has a route
+/// Every route of the API. `crates/server/tests/openapi.rs` fails when the router has a route
 /// that is not here, or this has one the router lacks.
 pub const ROUTES: &[Route] = &[
     r("GET", "/health", Op::Health, Access::Public),
