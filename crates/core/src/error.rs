@@ -33,6 +33,8 @@ pub struct Error {
     pub kind: ErrorKind,
     pub code: &'static str,
     pub message: String,
+    /// Seconds after which a refused request may be tried again (answered as `Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -51,7 +53,13 @@ impl Error {
             kind,
             code,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     /// 400 `ModelArts.0101`: a parameter or field has a bad value; the message names it.

@@ -180,14 +180,13 @@ fn sign_in_failed() -> Error {
 }
 
 fn locked(ms: i64) -> Error {
+    let seconds = (ms + 999) / 1000;
     Error::new(
         ErrorKind::TooManyRequests,
         codes::USER_LOCKED,
-        format!(
-            "The user is locked after {MAX_WRONG_PASSWORDS} wrong passwords in a row; try again in {} s",
-            (ms + 999) / 1000
-        ),
+        format!("The user is locked after {MAX_WRONG_PASSWORDS} wrong passwords in a row; try again in {seconds} s"),
     )
+    .with_retry_after(seconds.max(1) as u64)
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {

@@ -42,6 +42,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let e = self.0;
         let status = status_of(e.kind);
+        let retry_after = e.retry_after;
         let message = if matches!(e.kind, ErrorKind::Internal | ErrorKind::Unavailable) {
             let request_id = teamlabel_core::ids::new_hex32();
             tracing::error!(request_id, code = e.code, error = %e.message, "request failed");
@@ -57,6 +58,11 @@ impl IntoResponse for ApiError {
             }),
         )
             .into_response();
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(seconds));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

@@ -635,6 +635,8 @@ async fn five_wrong_passwords_in_a_row_lock_the_user_for_five_minutes() {
         // The fifth wrong one in a row locks; then even the right one is refused.
         let locked = sign_in(&t, "owner@example.com", "wrong", scope.clone()).await;
         assert_eq!((locked.status, locked.code()), (429, "ModelArts.4693"), "{}", t.backend);
+        let retry: u64 = locked.headers["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((299..=300).contains(&retry), "{}: Retry-After {retry}", t.backend);
         let still = sign_in(&t, "owner@example.com", "correct horse", scope.clone()).await;
         assert_eq!(still.status, 429, "{}", t.backend);
         assert!(still.msg().contains("try again in 300 s") || still.msg().contains("try again in 299 s"));
