@@ -671,13 +671,16 @@ async fn every_route_with_an_id_refuses_another_projects_caller_and_changes_noth
 }
 
 #[tokio::test]
-async fn a_labeler_is_refused_every_manager_and_owner_route_and_changes_nothing() {
+async fn members_are_refused_every_route_beyond_their_role_and_nothing_changes() {
     for t in common::spawn_all().await {
         let fx = setup(&t).await;
         let (a, other_team) = (&fx.a, &fx.other_team);
         let labeler = Some(fx.ann.as_str());
         let reviewer = Some(fx.reviewer.as_str());
         let manager = Some(fx.manager.as_str());
+        // A member of the team who is not in the task.
+        let spare = token(&t, SPARE).await;
+        let outside = Some(spare.as_str());
         let mut rows = Vec::new();
         for route in ROUTES {
             let want = denial(route);
@@ -694,9 +697,17 @@ async fn a_labeler_is_refused_every_manager_and_owner_route_and_changes_nothing(
                 }
                 Access::TaskManager => {
                     rows.push(row(route, "labeler A", a, labeler, want.clone()));
-                    rows.push(row(route, "the reviewer", a, reviewer, want));
+                    rows.push(row(route, "the reviewer", a, reviewer, want.clone()));
+                    rows.push(row(route, "a team member outside the task", a, outside, want));
                 }
-                Access::Public | Access::AnyUser | Access::TaskMember | Access::TaskLabeler => {}
+                Access::TaskMember => {
+                    rows.push(row(route, "a team member outside the task", a, outside, want));
+                }
+                Access::TaskLabeler => {
+                    rows.push(row(route, "the reviewer", a, reviewer, want.clone()));
+                    rows.push(row(route, "a team member outside the task", a, outside, want));
+                }
+                Access::Public | Access::AnyUser => {}
             }
         }
         run_rows(&t, "members outside their rights", &rows).await;
