@@ -309,7 +309,7 @@ impl App {
             .store
             .list_access_keys(&user.project_id, Some(&user.id), now_ms(), 0, 100)
             .await?;
-        let permanent_held = keys.iter().filter(|k| k.expires_at.is_none()).count() as u64;
+        let permanent_held = keys.iter().filter(|(k, _)| k.expires_at.is_none()).count() as u64;
         if permanent_held >= MAX_KEYS_PER_USER {
             return Err(Error::bad_request(
                 codes::CREDENTIAL_LIMIT,
@@ -373,14 +373,7 @@ impl App {
                 page.limit,
             )
             .await?;
-        let mut credentials = Vec::with_capacity(keys.len());
-        for k in &keys {
-            let email = match &user {
-                Some(u) => u.email.clone(),
-                None => self.find_user(&p.project_id, &k.user_id).await?.email,
-            };
-            credentials.push(credential_to_api(k, &email, None));
-        }
+        let credentials = keys.iter().map(|(k, u)| credential_to_api(k, &u.email, None)).collect();
         Ok(ListCredentialsResponse {
             total_number: total,
             credentials,

@@ -418,8 +418,8 @@ pub trait Store: Send + Sync + 'static {
     /// A taken access key is a conflict (never expected: keys are random).
     async fn insert_access_key(&self, key: &AccessKeyRecord) -> Result<()>;
     async fn find_access_key(&self, access_key: &str) -> Result<Option<(AccessKeyRecord, User)>>;
-    /// Pairs of a project (of one user if given), newest first, temporary ones only while they
-    /// are valid at `now`.
+    /// Pairs of a project (of one user if given) with their users, newest first, temporary
+    /// ones only while they are valid at `now`.
     async fn list_access_keys(
         &self,
         project_id: &str,
@@ -427,7 +427,7 @@ pub trait Store: Send + Sync + 'static {
         now: i64,
         offset: u64,
         limit: u64,
-    ) -> Result<(u64, Vec<AccessKeyRecord>)>;
+    ) -> Result<(u64, Vec<(AccessKeyRecord, User)>)>;
     /// Deletes a pair of the project; answers whether it existed.
     async fn delete_access_key(&self, project_id: &str, access_key: &str) -> Result<bool>;
     /// Deletes temporary pairs that expired before `now`.

@@ -1264,7 +1264,7 @@ impl Store for PgStore {
         now: i64,
         offset: u64,
         limit: u64,
-    ) -> Result<(u64, Vec<AccessKeyRecord>)> {
+    ) -> Result<(u64, Vec<(AccessKeyRecord, User)>)> {
         let client = self.client().await?;
         let filter = "k.project_id = $1 AND ($2::TEXT IS NULL OR k.user_id = $2)
                       AND (k.expires_at IS NULL OR k.expires_at > $3)";
@@ -1280,14 +1280,18 @@ impl Store for PgStore {
         let rows = client
             .query(
                 &format!(
-                    "SELECT {ACCESS_KEY_COLUMNS} FROM access_keys k WHERE {filter}
+                    "SELECT {ACCESS_KEY_COLUMNS}, u.id, u.project_id, u.email, u.role, u.create_time
+                     FROM access_keys k JOIN users u ON u.id = k.user_id WHERE {filter}
                      ORDER BY k.create_time DESC, k.access_key COLLATE \"C\" LIMIT $4 OFFSET $5"
                 ),
                 &[&project_id, &user_id, &now, &lim, &off],
             )
             .await
             .map_err(sql("list access keys"))?;
-        let keys = rows.iter().map(access_key_from_row).collect::<Result<Vec<_>>>()?;
+        let keys = rows
+            .iter()
+            .map(|r| Ok((access_key_from_row(r)?, user_from_row(r)?)))
+            .collect::<Result<Vec<_>>>()?;
         Ok((total as u64, keys))
     }
 

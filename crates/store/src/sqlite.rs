@@ -981,7 +981,7 @@ impl Store for SqliteStore {
         now: i64,
         offset: u64,
         limit: u64,
-    ) -> Result<(u64, Vec<AccessKeyRecord>)> {
+    ) -> Result<(u64, Vec<(AccessKeyRecord, User)>)> {
         let (p, u) = (project_id.to_string(), user_id.map(str::to_string));
         self.read(move |c| {
             let filter = "k.project_id = ?1 AND (?2 IS NULL OR k.user_id = ?2)
@@ -992,14 +992,14 @@ impl Store for SqliteStore {
                 |r| r.get(0),
             )?;
             let mut stmt = c.prepare(&format!(
-                "SELECT {ACCESS_KEY_COLUMNS} FROM access_keys k WHERE {filter}
+                "SELECT {ACCESS_KEY_COLUMNS}, u.id, u.project_id, u.email, u.role, u.create_time
+                 FROM access_keys k JOIN users u ON u.id = k.user_id WHERE {filter}
                  ORDER BY k.create_time DESC, k.access_key LIMIT ?4 OFFSET ?5"
             ))?;
             let rows = stmt
-                .query_map(
-                    params![p, u, now, limit as i64, (offset * limit) as i64],
-                    access_key_from_row,
-                )?
+                .query_map(params![p, u, now, limit as i64, (offset * limit) as i64], |r| {
+                    Ok((access_key_from_row(r)?, user_from_row(r, 8)?))
+                })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok((total as u64, rows))
         })
