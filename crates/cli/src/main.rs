@@ -20,7 +20,12 @@ use crate::config::{FileConfig, StoreArgs};
 
 /// A self-hosted team data-labeling server that speaks the ModelArts Data Management v2 API.
 #[derive(Parser)]
-#[command(name = "teamlabel", version, about, long_about = None)]
+#[command(
+    name = "teamlabel",
+    version,
+    about = "A self-hosted team data-labeling server that speaks the ModelArts Data Management v2 API.",
+    long_about = None
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -29,9 +34,10 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the API. On first start with an empty store it creates a default project and owner
-    /// and writes their token to DATA_DIR/initial-credentials.json.
+    /// and writes the owner's token and AK/SK pair to DATA_DIR/initial-credentials.json.
     Serve(ServeArgs),
-    /// Create the store if needed, a project and its owner; print them with a token as JSON.
+    /// Create the store if needed, a project and its owner; print them with a token and an AK/SK
+    /// pair as JSON.
     Init(InitArgs),
     /// Manage API tokens.
     Token {
