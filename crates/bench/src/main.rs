@@ -75,6 +75,18 @@ struct Args {
     /// Keep the data dir (and PostgreSQL schema) after the run
     #[arg(long)]
     keep: bool,
+
+    /// How the labelers' batch updates authenticate: `token` (X-Auth-Token) or `aksk`
+    /// (SDK-HMAC-SHA256 signatures, made per request as the official SDKs make them, with a
+    /// pair issued by the owner's credential API)
+    #[arg(long, value_enum, default_value = "token")]
+    auth: Auth,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum Auth {
+    Token,
+    Aksk,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -217,6 +229,40 @@ async fn call(
     Ok(v)
 }
 
+/// Signs a JSON PUT as the official SDKs do (SignedHeaders content-type;host;x-sdk-date); answers
+/// the `X-Sdk-Date` and `Authorization` values.
+fn sign_put(url: &str, body: &[u8], ak: &str, sk: &str) -> (String, String) {
+    use sha2::{Digest, Sha256};
+    use teamlabel_core::aksk;
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let (host, target) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    // 2026-11-28T17:08:19.000Z -> 20261128T170819Z
+    let now = teamlabel_core::app::format_rfc3339(teamlabel_core::app::now_ms());
+    let date = format!("{}Z", now[..19].replace(['-', ':'], ""));
+    let headers = [
+        ("content-type".to_string(), b"application/json".to_vec()),
+        ("host".to_string(), host.as_bytes().to_vec()),
+        ("x-sdk-date".to_string(), date.as_bytes().to_vec()),
+    ];
+    let signed: Vec<String> = headers.iter().map(|(n, _)| n.clone()).collect();
+    let received = aksk::Received {
+        method: "PUT",
+        target,
+        headers: &headers,
+        body,
+    };
+    let query = aksk::canonical_query(target.split_once('?').map_or("", |(_, q)| q));
+    let canonical = aksk::canonical_request(&received, &signed, &query, &hex::encode(Sha256::digest(body)))
+        .expect("every signed header is present");
+    let signature = aksk::sign(sk.as_bytes(), &aksk::string_to_sign(&date, &canonical));
+    let authorization = format!(
+        "{} Access={ak}, SignedHeaders={}, Signature={signature}",
+        aksk::SCHEME,
+        signed.join(";")
+    );
+    (date, authorization)
+}
+
 /// Latency samples in microseconds, and failures.
 #[derive(Default)]
 struct Tally {
@@ -248,6 +294,8 @@ struct Setup {
     task: String,
     /// Per client: token (labeler's, or the owner's when writing on behalf), worker id, samples.
     labelers: Vec<(String, String, Vec<String>)>,
+    /// Per client with `--auth aksk`: the access key and secret key of the same user.
+    pairs: Vec<(String, String)>,
 }
 
 fn sample_item(i: usize) -> Value {
@@ -357,6 +405,7 @@ async fn setup(args: &Args, t: &Target, c: &reqwest::Client) -> Result<(Setup, D
     )
     .await?;
     let mut labelers = Vec::new();
+    let mut pairs = Vec::new();
     let per_labeler = args.samples.div_ceil(args.clients.max(1));
     for (i, e) in emails.iter().enumerate() {
         let worker = members["workers"]
@@ -416,6 +465,27 @@ async fn setup(args: &Args, t: &Target, c: &reqwest::Client) -> Result<(Setup, D
             ids.len(),
             args.batch
         );
+        if args.auth == Auth::Aksk {
+            // The labeler's own pair, or the owner's when writing on behalf.
+            let credential = if args.server.is_some() {
+                json!({})
+            } else {
+                json!({"email": e})
+            };
+            let v = call(
+                c,
+                reqwest::Method::POST,
+                &format!("{}/v3.0/OS-CREDENTIAL/credentials", t.base),
+                &t.owner,
+                Some(&json!({"credential": credential})),
+            )
+            .await?;
+            let pair = &v["credential"];
+            pairs.push((
+                pair["access"].as_str().context("access")?.to_string(),
+                pair["secret"].as_str().context("secret")?.to_string(),
+            ));
+        }
         labelers.push((token, worker, ids));
     }
     Ok((
@@ -423,6 +493,7 @@ async fn setup(args: &Args, t: &Target, c: &reqwest::Client) -> Result<(Setup, D
             dataset,
             task,
             labelers,
+            pairs,
         },
         ingest_time,
     ))
@@ -505,7 +576,7 @@ async fn run(args: Args) -> Result<()> {
     );
 
     let mut report = json!({
-        "scenario": format!("{:?}", args.scenario).to_lowercase(), "backend": backend, "n": args.samples,
+        "scenario": format!("{:?}", args.scenario).to_lowercase(), "auth": format!("{:?}", args.auth).to_lowercase(), "backend": backend, "n": args.samples,
         "b": args.batch, "c": args.clients, "cores": cores,
     });
     if args.scenario == Scenario::Ingest {
@@ -520,17 +591,18 @@ async fn run(args: Args) -> Result<()> {
             t.base, t.project, setup.dataset, setup.task
         );
         // Bodies are prepared before the clock starts.
-        let prepared: Vec<(String, Vec<Vec<u8>>)> = setup
+        let prepared: Vec<(String, Option<(String, String)>, Vec<Vec<u8>>)> = setup
             .labelers
             .iter()
-            .map(|(token, worker, ids)| {
+            .enumerate()
+            .map(|(i, (token, worker, ids))| {
                 let bodies = ids
                     .chunks(args.batch)
                     .filter(|c| c.len() == args.batch)
                     .enumerate()
                     .map(|(r, chunk)| label_body(chunk, on_behalf.then_some(worker.as_str()), r))
                     .collect();
-                (token.clone(), bodies)
+                (token.clone(), setup.pairs.get(i).cloned(), bodies)
             })
             .collect();
         let deadline = Instant::now() + Duration::from_secs(args.duration);
@@ -547,7 +619,7 @@ async fn run(args: Args) -> Result<()> {
             })
         });
         let mut writers = Vec::new();
-        for (token, bodies) in prepared {
+        for (token, pair, bodies) in prepared {
             let (c, url) = (c.clone(), url.clone());
             writers.push(tokio::spawn(async move {
                 let mut tally = Tally::default();
@@ -556,13 +628,15 @@ async fn run(args: Args) -> Result<()> {
                     let body = bodies[round % bodies.len()].clone();
                     round += 1;
                     let sent = Instant::now();
-                    let res = c
-                        .put(&url)
-                        .header("X-Auth-Token", &token)
-                        .header("Content-Type", "application/json")
-                        .body(body)
-                        .send()
-                        .await;
+                    let req = c.put(&url).header("Content-Type", "application/json");
+                    let req = match &pair {
+                        None => req.header("X-Auth-Token", &token),
+                        Some((ak, sk)) => {
+                            let (date, authorization) = sign_put(&url, &body, ak, sk);
+                            req.header("X-Sdk-Date", date).header("Authorization", authorization)
+                        }
+                    };
+                    let res = req.body(body).send().await;
                     let ok = match res {
                         Ok(r) => {
                             let status = r.status();
