@@ -229,6 +229,9 @@ async fn call(
     Ok(v)
 }
 
+/// An access key and its secret key.
+type AccessPair = (String, String);
+
 /// Signs a JSON PUT as the official SDKs do (SignedHeaders content-type;host;x-sdk-date); answers
 /// the `X-Sdk-Date` and `Authorization` values.
 fn sign_put(url: &str, body: &[u8], ak: &str, sk: &str) -> (String, String) {
@@ -295,7 +298,7 @@ struct Setup {
     /// Per client: token (labeler's, or the owner's when writing on behalf), worker id, samples.
     labelers: Vec<(String, String, Vec<String>)>,
     /// Per client with `--auth aksk`: the access key and secret key of the same user.
-    pairs: Vec<(String, String)>,
+    pairs: Vec<AccessPair>,
 }
 
 fn sample_item(i: usize) -> Value {
@@ -591,7 +594,7 @@ async fn run(args: Args) -> Result<()> {
             t.base, t.project, setup.dataset, setup.task
         );
         // Bodies are prepared before the clock starts.
-        let prepared: Vec<(String, Option<(String, String)>, Vec<Vec<u8>>)> = setup
+        let prepared: Vec<(String, Option<AccessPair>, Vec<Vec<u8>>)> = setup
             .labelers
             .iter()
             .enumerate()
