@@ -235,34 +235,22 @@ type AccessPair = (String, String);
 /// Signs a JSON PUT as the official SDKs do (SignedHeaders content-type;host;x-sdk-date); answers
 /// the `X-Sdk-Date` and `Authorization` values.
 fn sign_put(url: &str, body: &[u8], ak: &str, sk: &str) -> (String, String) {
-    use sha2::{Digest, Sha256};
     use teamlabel_core::aksk;
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let (host, target) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    // 2026-11-28T17:08:19.000Z -> 20261128T170819Z
-    let now = teamlabel_core::app::format_rfc3339(teamlabel_core::app::now_ms());
-    let date = format!("{}Z", now[..19].replace(['-', ':'], ""));
+    let date = aksk::format_sdk_date(teamlabel_core::app::now_ms() / 1000);
     let headers = [
         ("content-type".to_string(), b"application/json".to_vec()),
         ("host".to_string(), host.as_bytes().to_vec()),
         ("x-sdk-date".to_string(), date.as_bytes().to_vec()),
     ];
-    let signed: Vec<String> = headers.iter().map(|(n, _)| n.clone()).collect();
     let received = aksk::Received {
         method: "PUT",
         target,
         headers: &headers,
         body,
     };
-    let query = aksk::canonical_query(target.split_once('?').map_or("", |(_, q)| q));
-    let canonical = aksk::canonical_request(&received, &signed, &query, &hex::encode(Sha256::digest(body)))
-        .expect("every signed header is present");
-    let signature = aksk::sign(sk.as_bytes(), &aksk::string_to_sign(&date, &canonical));
-    let authorization = format!(
-        "{} Access={ak}, SignedHeaders={}, Signature={signature}",
-        aksk::SCHEME,
-        signed.join(";")
-    );
+    let authorization = aksk::authorization(&received, ak, sk.as_bytes()).expect("the request carries its date");
     (date, authorization)
 }
 

@@ -8,16 +8,13 @@ mod common;
 use common::{Answer, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use teamlabel_core::aksk;
-use teamlabel_core::app::{format_rfc3339, now_ms};
+use teamlabel_core::app::now_ms;
 use teamlabel_core::store::LoginState;
 
 /// `X-Sdk-Date` for `offset_s` seconds from now.
 fn sdk_date(offset_s: i64) -> String {
-    let t = format_rfc3339(now_ms() + offset_s * 1000);
-    // 2026-11-28T17:08:19.000Z -> 20261128T170819Z
-    format!("{}Z", t[..19].replace(['-', ':'], ""))
+    aksk::format_sdk_date(now_ms() / 1000 + offset_s)
 }
 
 /// A request to sign and send; the fields are what a test tampers with.
@@ -32,12 +29,11 @@ struct Signed {
 
 /// Signs like the SDK: every header given is signed, with host and x-sdk-date.
 fn sign(t: &TestApp, method: Method, target: &str, body: &[u8], ak: &str, sk: &str, date: &str) -> Signed {
-    let mut headers = vec![
+    let headers = vec![
         ("content-type".to_string(), "application/json".to_string()),
         ("host".to_string(), t.addr.clone()),
         ("x-sdk-date".to_string(), date.to_string()),
     ];
-    headers.sort();
     sign_headers(method, target, body, ak, sk, headers)
 }
 
@@ -47,32 +43,24 @@ fn sign_headers(
     body: &[u8],
     ak: &str,
     sk: &str,
-    mut headers: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
 ) -> Signed {
-    headers.sort();
     let raw: Vec<(String, Vec<u8>)> = headers
         .iter()
         .map(|(n, v)| (n.clone(), v.as_bytes().to_vec()))
         .collect();
-    let signed: Vec<String> = headers.iter().map(|(n, _)| n.clone()).collect();
     let received = aksk::Received {
         method: method.as_str(),
         target,
         headers: &raw,
         body,
     };
-    let query = aksk::canonical_query(target.split_once('?').map_or("", |(_, q)| q));
-    let date = headers.iter().find(|(n, _)| n == "x-sdk-date").unwrap().1.clone();
-    let canonical = aksk::canonical_request(&received, &signed, &query, &hex::encode(Sha256::digest(body))).unwrap();
-    let signature = aksk::sign(sk.as_bytes(), &aksk::string_to_sign(&date, &canonical));
+    let authorization = aksk::authorization(&received, ak, sk.as_bytes()).unwrap();
     Signed {
         method,
         target: target.to_string(),
         body: body.to_vec(),
-        authorization: format!(
-            "SDK-HMAC-SHA256 Access={ak}, SignedHeaders={}, Signature={signature}",
-            signed.join(";")
-        ),
+        authorization,
         headers,
     }
 }
