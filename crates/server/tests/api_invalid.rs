@@ -5,7 +5,7 @@
 mod common;
 
 use base64::Engine;
-use common::{png_b64, Answer, TestApp};
+use common::{difference, png_b64, Answer, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -228,30 +228,6 @@ async fn project_state(t: &TestApp) -> Value {
         each.push(dataset_state(t, d["dataset_id"].as_str().unwrap()).await);
     }
     json!({"list": list, "each": each})
-}
-
-/// The first place where two JSON documents differ, as `path: before -> after`.
-fn difference(a: &Value, b: &Value, at: &str) -> Option<String> {
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
-            keys.sort();
-            keys.dedup();
-            keys.into_iter().find_map(|k| {
-                let null = Value::Null;
-                let (u, v) = (x.get(k).unwrap_or(&null), y.get(k).unwrap_or(&null));
-                difference(u, v, &format!("{at}.{k}"))
-            })
-        }
-        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
-            .iter()
-            .zip(y)
-            .enumerate()
-            .find_map(|(i, (u, v))| difference(u, v, &format!("{at}[{i}]"))),
-        (Value::Array(x), Value::Array(y)) => Some(format!("{at}: {} items -> {} items: {b}", x.len(), y.len())),
-        _ if a == b => None,
-        _ => Some(format!("{at}: {a} -> {b}")),
-    }
 }
 
 /// Sends every row and checks each answer and that the project is unchanged after it. Every

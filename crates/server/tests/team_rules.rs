@@ -11,7 +11,7 @@ mod common;
 
 use std::collections::{BTreeMap, HashMap};
 
-use common::{png_b64, Answer, TestApp};
+use common::{difference, png_b64, Answer, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -312,29 +312,6 @@ async fn copies(t: &TestApp, fx: &Fx) -> BTreeMap<String, Value> {
     list.iter()
         .map(|s| (s["sample_id"].as_str().unwrap().to_string(), s.clone()))
         .collect()
-}
-
-/// The first place where two JSON documents differ, as `path: before -> after`.
-fn difference(a: &Value, b: &Value, at: &str) -> Option<String> {
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
-            keys.sort();
-            keys.dedup();
-            keys.into_iter().find_map(|k| {
-                let null = Value::Null;
-                let (u, v) = (x.get(k).unwrap_or(&null), y.get(k).unwrap_or(&null));
-                difference(u, v, &format!("{at}.{k}"))
-            })
-        }
-        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
-            .iter()
-            .zip(y)
-            .enumerate()
-            .find_map(|(i, (u, v))| difference(u, v, &format!("{at}[{i}]"))),
-        _ if a == b => None,
-        _ => Some(format!("{at}: {a} -> {b}")),
-    }
 }
 
 /// `base` with the keys of `extra` set (a `null` removes the key).

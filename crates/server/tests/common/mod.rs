@@ -184,6 +184,30 @@ impl TestApp {
     }
 }
 
+/// The first place where two JSON documents differ, as `path: before -> after`.
+pub fn difference(a: &Value, b: &Value, at: &str) -> Option<String> {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            keys.into_iter().find_map(|k| {
+                let null = Value::Null;
+                let (u, v) = (x.get(k).unwrap_or(&null), y.get(k).unwrap_or(&null));
+                difference(u, v, &format!("{at}.{k}"))
+            })
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
+            .iter()
+            .zip(y)
+            .enumerate()
+            .find_map(|(i, (u, v))| difference(u, v, &format!("{at}[{i}]"))),
+        (Value::Array(x), Value::Array(y)) => Some(format!("{at}: {} items -> {} items: {b}", x.len(), y.len())),
+        _ if a == b => None,
+        _ => Some(format!("{at}: {a} -> {b}")),
+    }
+}
+
 /// A tiny valid PNG of the given size, base64.
 pub fn png_b64(w: u32, h: u32) -> String {
     use base64::Engine;
