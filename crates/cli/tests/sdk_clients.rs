@@ -12,9 +12,13 @@
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use serde_json::{json, Value};
+
+mod common;
+
+use common::Schema;
 
 const BIN: &str = env!("CARGO_BIN_EXE_teamlabel");
 const PASSWORD: &str = "sdk-test-password";
@@ -144,25 +148,6 @@ fn text(v: &Value, field: &str) -> String {
         .to_string()
 }
 
-/// Drops the test's PostgreSQL schema when the test ends, passed or failed.
-struct Schema {
-    url: String,
-    name: String,
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        let _ = Command::new("psql")
-            .env("PGOPTIONS", "--client-min-messages=warning")
-            .args([
-                self.url.as_str(),
-                "-qc",
-                &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name),
-            ])
-            .status();
-    }
-}
-
 /// Starts a server on the given store, prepares the users and runs the Python SDK test.
 fn sdk_test_passes(backend: &str, database: Option<&str>) {
     let python = python_with_sdk();
@@ -281,24 +266,7 @@ fn the_official_python_sdk_works_against_the_server_on_postgres() {
     let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
         return;
     };
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    // The `api_` prefix lets scripts/test drop the schema if this test dies before its Drop.
-    let schema = Schema {
-        name: format!(
-            "api_{:032x}",
-            ((std::process::id() as u128) << 96) | (nanos & ((1 << 96) - 1))
-        ),
-        url: url.clone(),
-    };
-    assert!(Command::new("psql")
-        .args([url.as_str(), "-qc", &format!("CREATE SCHEMA {}", schema.name)])
-        .status()
-        .unwrap()
-        .success());
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let db = format!("{url}{sep}options=-c%20search_path%3D{}", schema.name);
+    let schema = Schema::create(&url);
+    let db = schema.database_url();
     sdk_test_passes("postgres", Some(&db));
 }

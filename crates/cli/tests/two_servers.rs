@@ -17,9 +17,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+
+mod common;
+
+use common::Schema;
 
 const BIN: &str = env!("CARGO_BIN_EXE_teamlabel");
 const LABELERS: usize = 4;
@@ -116,25 +120,6 @@ impl Drop for Server {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
-    }
-}
-
-/// Drops the test's schema when the test ends, passed or failed.
-struct Schema {
-    url: String,
-    name: String,
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        let _ = Command::new("psql")
-            .env("PGOPTIONS", "--client-min-messages=warning")
-            .args([
-                self.url.as_str(),
-                "-qc",
-                &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name),
-            ])
-            .status();
     }
 }
 
@@ -587,25 +572,9 @@ fn two_servers_on_one_postgres_schema_keep_every_acknowledged_write() {
     let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
         return;
     };
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let schema = Schema {
-        name: format!(
-            "api_{:032x}",
-            ((std::process::id() as u128) << 96) | (nanos & ((1 << 96) - 1))
-        ),
-        url: url.clone(),
-    };
+    let schema = Schema::create(&url);
     assert!(schema.name.len() == 36 && schema.name[4..].chars().all(|c| c.is_ascii_hexdigit()));
-    assert!(Command::new("psql")
-        .args([url.as_str(), "-qc", &format!("CREATE SCHEMA {}", schema.name)])
-        .status()
-        .unwrap()
-        .success());
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let db = format!("{url}{sep}options=-c%20search_path%3D{}", schema.name);
+    let db = schema.database_url();
 
     let tmp = tempfile::tempdir().unwrap();
     let (dir_a, dir_b) = (tmp.path().join("a"), tmp.path().join("b"));
