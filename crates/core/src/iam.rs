@@ -238,7 +238,7 @@ impl App {
         let (token, expires_at) = self.issue_token(&user, TOKEN_TTL_HOURS).await?;
         Ok(IssuedToken {
             token,
-            issued_at: now_ms(),
+            issued_at: expires_at - TOKEN_TTL_HOURS as i64 * 3_600_000,
             expires_at,
             user,
             project,
