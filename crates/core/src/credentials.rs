@@ -15,9 +15,9 @@ use hmac::{Hmac, Mac};
 use rand::{Rng, RngCore};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
+use teamlabel_api::signing::{self, Received, SignatureError};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::aksk::{self, Received, SignatureError};
 use crate::app::{format_rfc3339, now_ms, parse_page, App};
 use crate::auth::{hash_token, Principal};
 use crate::error::{codes, Error, Result};
@@ -462,7 +462,7 @@ impl App {
     /// Authenticates an `SDK-HMAC-SHA256` request; every failure is 401 with a message naming
     /// the check that failed. `now` is in seconds since the epoch.
     pub async fn authenticate_signature(&self, req: &Received<'_>, authorization: &str, now: i64) -> Result<Principal> {
-        let auth = aksk::parse_authorization(authorization).map_err(sig_error)?;
+        let auth = signing::parse_authorization(authorization).map_err(sig_error)?;
         let unknown = || {
             Error::unauthorized(
                 codes::SIGNATURE_INVALID,
@@ -513,7 +513,7 @@ impl App {
             .sealer
             .open(&record.access_key, &record.sealed_secret)
             .ok_or_else(|| Error::internal(format!("access key {} cannot be unsealed", record.access_key)))?;
-        aksk::verify(req, &auth, &secret, now).map_err(sig_error)?;
+        signing::verify(req, &auth, &secret, now).map_err(sig_error)?;
         Ok(Principal {
             user_id: user.id,
             project_id: user.project_id,

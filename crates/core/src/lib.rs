@@ -3,7 +3,6 @@
 //! No HTTP and no SQL live here.
 #![forbid(unsafe_code)]
 
-pub mod aksk;
 pub mod app;
 pub mod auth;
 pub mod batch;

@@ -8,7 +8,7 @@ mod common;
 use common::{Answer, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
-use teamlabel_core::aksk;
+use teamlabel_api::signing as aksk;
 use teamlabel_core::app::now_ms;
 use teamlabel_core::store::LoginState;
 

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use teamlabel_core::aksk::{self, Received, SignatureError};
+use teamlabel_api::signing::{self, Received, SignatureError};
 
 fn vectors() -> Vec<Value> {
     let text =
@@ -62,7 +62,7 @@ fn case(v: &Value) -> Case {
         body,
         authorization,
         sk: v["credentials"]["sk"].as_str().unwrap().to_string(),
-        now: aksk::parse_sdk_date(v["x_sdk_date"].as_str().unwrap()).unwrap(),
+        now: signing::parse_sdk_date(v["x_sdk_date"].as_str().unwrap()).unwrap(),
         expected: v["expected"].clone(),
     }
 }
@@ -75,14 +75,14 @@ fn check(
     sk: &str,
     now: i64,
 ) -> Result<(), SignatureError> {
-    let auth = aksk::parse_authorization(&c.authorization)?;
+    let auth = signing::parse_authorization(&c.authorization)?;
     let req = Received {
         method: &c.method,
         target,
         headers,
         body,
     };
-    aksk::verify(&req, &auth, sk.as_bytes(), now)
+    signing::verify(&req, &auth, sk.as_bytes(), now)
 }
 
 #[test]
@@ -93,16 +93,16 @@ fn every_sdk_hmac_sha256_vector_verifies_and_reproduces_the_sdk() {
         let c = case(v);
         check(&c, &c.target, &c.headers, &c.body, &c.sk, c.now).unwrap_or_else(|e| panic!("{}: {e}", c.name));
         if c.expected["string_sorted_query_matches"] == true {
-            let auth = aksk::parse_authorization(&c.authorization).unwrap();
+            let auth = signing::parse_authorization(&c.authorization).unwrap();
             let req = Received {
                 method: &c.method,
                 target: &c.target,
                 headers: &c.headers,
                 body: &c.body,
             };
-            let query = aksk::canonical_query(c.target.split_once('?').map_or("", |(_, q)| q));
+            let query = signing::canonical_query(c.target.split_once('?').map_or("", |(_, q)| q));
             let payload = c.expected["payload_hash"].as_str().unwrap();
-            let canonical = aksk::canonical_request(&req, &auth.signed_headers, &query, payload).unwrap();
+            let canonical = signing::canonical_request(&req, &auth.signed_headers, &query, payload).unwrap();
             assert_eq!(
                 String::from_utf8(canonical.clone()).unwrap(),
                 c.expected["canonical_request"].as_str().unwrap(),
@@ -115,10 +115,10 @@ fn every_sdk_hmac_sha256_vector_verifies_and_reproduces_the_sdk() {
                 .find(|(n, _)| n.eq_ignore_ascii_case("x-sdk-date"))
                 .map(|(_, v)| String::from_utf8(v.clone()).unwrap())
                 .unwrap();
-            let sts = aksk::string_to_sign(&date, &canonical);
+            let sts = signing::string_to_sign(&date, &canonical);
             assert_eq!(sts, c.expected["string_to_sign"].as_str().unwrap(), "{}", c.name);
             assert_eq!(
-                aksk::sign(c.sk.as_bytes(), &sts),
+                signing::sign(c.sk.as_bytes(), &sts),
                 c.expected["signature"].as_str().unwrap(),
                 "{}",
                 c.name

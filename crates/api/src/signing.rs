@@ -1,7 +1,11 @@
-//! AK/SK request signatures (`SDK-HMAC-SHA256`) as the official Huawei Cloud SDKs make them
-//! (spec/aksk-signing.md, §2 and §4): the canonical request rebuilt from what was received, the
-//! string to sign, the HMAC, and a verification with the ±15-minute window and a constant-time
-//! comparison. Pure functions: looking up keys and answering HTTP are the caller's.
+//! AK/SK request signatures (`SDK-HMAC-SHA256`) as the official Huawei Cloud SDKs make them:
+//! the canonical request built from a request's method, target, headers and body, the string to
+//! sign, the HMAC, the `Authorization` value a client sends, and the server's verification with
+//! the ±15-minute window and a constant-time comparison (the SDK's own outputs are pinned in
+//! `crates/api/tests/data/signing-vectors.json`).
+//!
+//! Pure functions of their inputs, shared by the server's verifier and the Rust client: no clock
+//! (callers pass the time), no key lookup, no HTTP.
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
@@ -267,9 +271,32 @@ pub fn sign(secret_key: &[u8], string_to_sign: &str) -> String {
 
 /// Formats seconds since the Unix epoch as `YYYYMMDDTHHMMSSZ` (the inverse of `parse_sdk_date`).
 pub fn format_sdk_date(secs: i64) -> String {
-    // 2026-11-28T17:08:19.000Z -> 20261128T170819Z
-    let t = crate::app::format_rfc3339(secs * 1000);
-    format!("{}Z", t[..19].replace(['-', ':'], ""))
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+/// `X-Sdk-Date` for the system clock's current time.
+pub fn sdk_date_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    format_sdk_date(secs)
 }
 
 /// The `Authorization` value a client sends for a request, signing every header it carries (as
@@ -402,6 +429,8 @@ mod tests {
     #[test]
     fn a_request_signed_here_verifies_and_its_date_round_trips() {
         assert_eq!(format_sdk_date(1_735_787_045), "20250102T030405Z");
+        assert_eq!(format_sdk_date(0), "19700101T000000Z");
+        assert_eq!(format_sdk_date(951_782_400), "20000229T000000Z");
         assert_eq!(parse_sdk_date(&format_sdk_date(1_735_787_045)), Some(1_735_787_045));
         let headers = [
             ("Host".to_string(), b"127.0.0.1:8080".to_vec()),
