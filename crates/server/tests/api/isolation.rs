@@ -9,9 +9,7 @@
 //! `Op` does not compile here until `body` gives it a request body, and a new `{placeholder}`
 //! fails every test until `fill` knows its value.
 
-mod common;
-
-use common::{difference, png_b64, Answer, TestApp};
+use crate::helpers::{difference, png_b64, Answer, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 use teamlabel_core::policy::{Access, Op, Route, ROUTES};
@@ -581,7 +579,7 @@ async fn run_rows(t: &TestApp, test: &str, rows: &[Row]) {
 
 #[tokio::test]
 async fn every_route_with_an_id_refuses_another_projects_caller_and_changes_nothing() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let fx = setup(&t).await;
         let b_token = Some(fx.b_token.as_str());
         // A's ids under B's project, and under B's project and dataset.
@@ -648,7 +646,7 @@ async fn every_route_with_an_id_refuses_another_projects_caller_and_changes_noth
 
 #[tokio::test]
 async fn members_are_refused_every_route_beyond_their_role_and_nothing_changes() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let fx = setup(&t).await;
         let (a, other_team) = (&fx.a, &fx.other_team);
         let labeler = Some(fx.ann.as_str());
@@ -711,7 +709,7 @@ fn item_refused(a: &Answer) -> Result<(), String> {
 
 #[tokio::test]
 async fn labelers_cannot_read_or_write_each_others_samples() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let fx = setup(&t).await;
         let ann = Some(fx.ann.as_str());
         let (bob_sample, bob_worker) = (&fx.bob_samples[0], &fx.bob_worker);
@@ -823,7 +821,7 @@ async fn labelers_cannot_read_or_write_each_others_samples() {
 
 #[tokio::test]
 async fn public_routes_answer_without_credentials_and_every_other_route_is_401() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let fx = setup(&t).await;
         let rows: Vec<Row> = ROUTES
             .iter()

@@ -2,10 +2,8 @@
 //! ModelArts error code, a fragment of the message that names the offending field or rule, and
 //! that the stored state is exactly what it was before the request.
 
-mod common;
-
+use crate::helpers::{difference, png_b64, Answer, TestApp};
 use base64::Engine;
-use common::{difference, png_b64, Answer, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -280,7 +278,7 @@ fn bndbox(feature: Value) -> Value {
 
 #[tokio::test]
 async fn bad_dataset_bodies_are_refused_and_create_nothing() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         t.dataset("existing", 0, json!([{"name": "Cat"}])).await;
         let count = all_datasets(&t).await["total_number"].clone();
         assert_eq!(count, 1, "{}", t.backend);
@@ -683,7 +681,7 @@ async fn bad_dataset_bodies_are_refused_and_create_nothing() {
 
 #[tokio::test]
 async fn bad_dataset_list_queries_are_refused_and_unknown_parameters_ignored() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         t.dataset("one", 0, json!([])).await;
         t.dataset("two", 1, json!([])).await;
         let table: &[(&str, &str, &str)] = &[
@@ -744,7 +742,7 @@ async fn bad_dataset_list_queries_are_refused_and_unknown_parameters_ignored() {
 
 #[tokio::test]
 async fn bad_dataset_updates_are_refused_and_change_nothing() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let ds = t.dataset("triplets", 102, triplet_labels()).await;
         t.dataset("taken", 0, json!([])).await;
         let a = t
@@ -960,7 +958,7 @@ async fn bad_dataset_updates_are_refused_and_change_nothing() {
 
 #[tokio::test]
 async fn bad_label_requests_are_refused_and_batches_are_all_or_nothing() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let ds = t
             .dataset(
                 "animals",
@@ -1299,7 +1297,7 @@ async fn bad_label_requests_are_refused_and_batches_are_all_or_nothing() {
 
 #[tokio::test]
 async fn bad_sample_items_fail_alone_inside_a_200_and_store_nothing() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let img = t.dataset("images", 0, json!([{"name": "Cat"}])).await;
         let det = t.dataset("boxes", 1, json!([{"name": "Car"}])).await;
         let txt = t.dataset("texts", 100, json!([{"name": "Pos"}])).await;
@@ -1518,7 +1516,7 @@ async fn bad_sample_items_fail_alone_inside_a_200_and_store_nothing() {
 
 #[tokio::test]
 async fn a_mixed_sample_batch_commits_exactly_its_valid_items() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let img = t.dataset("images", 0, json!([{"name": "Cat"}])).await;
         t.samples(&img, json!([{"source": "http://x/existing.png"}])).await;
         let count = |v: &Value| v["samples"]["sample_count"].as_u64().unwrap();
@@ -1598,7 +1596,7 @@ async fn a_mixed_sample_batch_commits_exactly_its_valid_items() {
 
 #[tokio::test]
 async fn bad_sample_batches_are_refused_whole_and_store_nothing() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let img = t.dataset("images", 0, json!([{"name": "Cat"}])).await;
         let txt = t.dataset("texts", 100, json!([{"name": "Pos"}])).await;
         let good = json!({"source": "http://x/good.png"});
@@ -1710,7 +1708,7 @@ async fn bad_sample_batches_are_refused_whole_and_store_nothing() {
 
 #[tokio::test]
 async fn bad_sample_and_stats_queries_are_refused() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let img = t.dataset("images", 0, json!([{"name": "Cat"}, {"name": "Dog"}])).await;
         t.samples(&img, json!([{"source": "http://x/a.png", "labels": [{"name": "Cat"}]}]))
             .await;
@@ -1839,7 +1837,7 @@ async fn bad_sample_and_stats_queries_are_refused() {
 
 #[tokio::test]
 async fn unknown_samples_and_missing_files_are_404() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let img = t.dataset("images", 0, json!([])).await;
         let ids = t
             .samples(
@@ -1917,7 +1915,7 @@ async fn unknown_samples_and_missing_files_are_404() {
 
 #[tokio::test]
 async fn deleting_unknown_samples_fails_only_those_items() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let img = t.dataset("images", 0, json!([])).await;
         let ids = t
             .samples(
@@ -2022,7 +2020,7 @@ async fn deleting_unknown_samples_fails_only_those_items() {
 
 #[tokio::test]
 async fn oversize_bodies_are_413_and_store_nothing() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let img = t.dataset("images", 0, json!([{"name": "Cat"}])).await;
         let filler = "A".repeat(13 * 1024 * 1024);
         let sample = format!(r#"{{"samples": [{{"name": "big.bin", "data": "{filler}"}}]}}"#);
@@ -2057,7 +2055,7 @@ async fn oversize_bodies_are_413_and_store_nothing() {
 
 #[tokio::test]
 async fn every_route_refuses_missing_bogus_and_foreign_tokens() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let ds = t.dataset("mine", 0, json!([{"name": "Cat"}])).await;
         let ids = t.samples(&ds, json!([{"name": "a.png", "data": png_b64(2, 2)}])).await;
         let sid = &ids[0];
@@ -2166,7 +2164,7 @@ async fn every_route_refuses_missing_bogus_and_foreign_tokens() {
 
 #[tokio::test]
 async fn malformed_project_ids_and_unknown_paths_are_refused() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let ds = t.dataset("mine", 0, json!([])).await;
         let before = project_state(&t).await;
         let upper = t.project_id.to_uppercase();
@@ -2231,7 +2229,7 @@ async fn malformed_project_ids_and_unknown_paths_are_refused() {
 
 #[tokio::test]
 async fn unsupported_methods_are_405_with_the_error_body() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let ds = t.dataset("mine", 0, json!([{"name": "Cat"}])).await;
         let rows: Vec<Row> = vec![
             (
@@ -2293,7 +2291,7 @@ async fn unsupported_methods_are_405_with_the_error_body() {
 /// "dataset_type": 0}` unless the server refuses it).
 #[tokio::test]
 async fn json_arrays_are_not_accepted_in_place_of_objects() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let ds = t.dataset("mine", 0, json!([{"name": "Cat"}])).await;
         let id = t.samples(&ds, json!([{"source": "http://x/a.png"}])).await.remove(0);
         let ok = json!({"dataset_name": "fresh", "dataset_type": 0});
@@ -2427,7 +2425,7 @@ async fn unknown_fields_in_write_bodies_are_refused_with_their_path_and_change_n
         "every dataset, label and sample write route has a row below"
     );
 
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let ds = t.dataset("mine", 0, json!([{"name": "Cat"}])).await;
         let id = t.samples(&ds, json!([{"source": "http://x/a.png"}])).await.remove(0);
         let labels = labels_path(&ds);

@@ -3,9 +3,7 @@
 //! password token endpoint and its lockout. The official SDK's view of the same is in
 //! `crates/cli/tests/sdk_clients.rs`.
 
-mod common;
-
-use common::{Answer, TestApp};
+use crate::helpers::{Answer, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 use teamlabel_core::aksk;
@@ -108,7 +106,7 @@ async fn create_pair(t: &TestApp, body: Value) -> (String, String) {
 
 #[tokio::test]
 async fn signed_requests_pass_and_each_failed_check_is_401_with_its_own_message() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let (ak, sk) = create_pair(&t, json!({"credential": {"description": "ci"}})).await;
         let p = &t.project_id;
         let list = format!("/v2/{p}/datasets?limit=5&offset=0");
@@ -279,7 +277,7 @@ async fn signed_requests_pass_and_each_failed_check_is_401_with_its_own_message(
 
 #[tokio::test]
 async fn the_owner_lists_and_revokes_pairs_and_a_revoked_pair_fails_on_the_next_request() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         // A member of a team gets a pair by email.
         let team = t.post("/workforces", json!({"workforce_name": "crew"})).await.body["workforce_id"]
             .as_str()
@@ -413,7 +411,7 @@ async fn the_owner_lists_and_revokes_pairs_and_a_revoked_pair_fails_on_the_next_
 
 #[tokio::test]
 async fn temporary_credentials_need_their_security_token() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let a = t
             .send(
                 Method::POST,
@@ -506,7 +504,7 @@ async fn sign_in(t: &TestApp, user: &str, password: &str, scope: Value) -> Answe
 
 #[tokio::test]
 async fn a_password_signs_in_to_a_project_by_id_or_name_and_the_token_works() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         t.app
             .set_password(&t.project_id, "owner@example.com", "correct horse")
             .await
@@ -595,7 +593,7 @@ async fn a_password_signs_in_to_a_project_by_id_or_name_and_the_token_works() {
 
 #[tokio::test]
 async fn five_wrong_passwords_in_a_row_lock_the_user_for_five_minutes() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         t.app
             .set_password(&t.project_id, "owner@example.com", "correct horse")
             .await

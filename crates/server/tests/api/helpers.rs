@@ -1,7 +1,6 @@
 //! The API test harness: each test starts the real server on 127.0.0.1:0 with a fresh database
 //! (SQLite in a temporary directory always; PostgreSQL in a schema of its own as well when
 //! `TEST_DATABASE_URL` is set) and talks HTTP to it.
-#![allow(dead_code)]
 
 use std::sync::Arc;
 
@@ -182,6 +181,16 @@ impl TestApp {
         let (p, _, token, _) = self.app.create_project("other", "other@example.com", 24).await.unwrap();
         (p.id, token)
     }
+}
+
+/// The `field` of every item of the list under `key`.
+pub fn names(v: &Value, key: &str, field: &str) -> Vec<String> {
+    v[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x[field].as_str().unwrap().to_string())
+        .collect()
 }
 
 /// The first place where two JSON documents differ, as `path: before -> after`.

@@ -1,17 +1,15 @@
 //! The whole team flow over HTTP: an owner sets up a dataset, a team and a task; two labelers
 //! label their own samples; the owner reads both labelers' work and the history.
 
-mod common;
-
 use serde_json::{json, Value};
 
 async fn as_user(
-    t: &common::TestApp,
+    t: &crate::helpers::TestApp,
     token: &str,
     method: reqwest::Method,
     path: &str,
     body: Option<Value>,
-) -> common::Answer {
+) -> crate::helpers::Answer {
     t.send(
         method,
         &t.url(path),
@@ -23,7 +21,7 @@ async fn as_user(
 
 #[tokio::test]
 async fn two_labelers_label_their_own_samples_and_the_owner_sees_both() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let b = t.backend;
         // A free-format dataset carries classification, detection and entity labels at once.
         let ds = t
@@ -35,11 +33,11 @@ async fn two_labelers_label_their_own_samples_and_the_owner_sees_both() {
                 ]),
             )
             .await;
-        let png = common::png_b64(100, 80);
+        let png = crate::helpers::png_b64(100, 80);
         let ids = t
             .samples(&ds, json!([
                 {"name": "a.png", "data": png, "sample_type": 0},
-                {"name": "b.png", "data": common::png_b64(100, 80), "sample_type": 0, "metadata": {"@modelarts:size": [100, 80, 3]}},
+                {"name": "b.png", "data": crate::helpers::png_b64(100, 80), "sample_type": 0, "metadata": {"@modelarts:size": [100, 80, 3]}},
                 {"source": "content://Ada Lovelace wrote the first program", "sample_type": 1},
                 {"source": "content://Grace Hopper built a compiler", "sample_type": 1}
             ]))
@@ -298,7 +296,7 @@ async fn two_labelers_label_their_own_samples_and_the_owner_sees_both() {
 
 #[tokio::test]
 async fn the_dataset_batch_update_replaces_labels_and_records_history() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let b = t.backend;
         let ds = t.dataset("cls", 0, json!([{"name": "cat"}, {"name": "dog"}])).await;
         let ids = t
@@ -367,7 +365,7 @@ async fn the_dataset_batch_update_replaces_labels_and_records_history() {
 
 #[tokio::test]
 async fn a_retry_with_the_same_idempotency_key_answers_the_first_response_and_writes_nothing() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let b = t.backend;
         let ds = t.dataset("idem", 0, json!([{"name": "cat"}, {"name": "dog"}])).await;
         let ids = t
@@ -447,7 +445,7 @@ async fn a_retry_with_the_same_idempotency_key_answers_the_first_response_and_wr
 
 #[tokio::test]
 async fn a_labeler_sees_a_task_in_their_task_list_once_it_has_started() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let b = t.backend;
         let ds = t.dataset("visible", 0, json!([{"name": "cat"}])).await;
         t.samples(&ds, json!([{"source": "http://x/1.jpg"}])).await;
@@ -506,7 +504,7 @@ async fn a_labeler_sees_a_task_in_their_task_list_once_it_has_started() {
 #[tokio::test]
 async fn a_team_manager_manages_the_members_of_their_own_team_only() {
     use reqwest::Method;
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let team = t.post("/workforces", json!({"workforce_name": "mine"})).await.body["workforce_id"]
             .as_str()
             .unwrap()

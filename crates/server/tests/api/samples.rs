@@ -1,120 +1,13 @@
-//! Happy paths of every endpoint, over HTTP against the real server.
+//! Samples over HTTP, the happy path: added, listed, filtered, read, downloaded, counted and
+//! deleted; text samples with entities and triplets checked against their text.
 
-mod common;
+use serde_json::json;
 
-use serde_json::{json, Value};
-
-fn names(v: &Value, key: &str, field: &str) -> Vec<String> {
-    v[key]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x[field].as_str().unwrap().to_string())
-        .collect()
-}
-
-#[tokio::test]
-async fn a_dataset_is_created_read_listed_updated_and_deleted() {
-    for t in common::spawn_all().await {
-        let b = t.backend;
-        let created = t
-            .post(
-                "/datasets",
-                json!({
-                    "workspace_id": "0",
-                    "dataset_name": "dataset-457f",
-                    "dataset_type": 0,
-                    "data_sources": [{"data_type": 0, "data_path": "/test-obs/classify/input/animals/"}],
-                    "description": "animals",
-                    "work_path": "/test-obs/classify/output/",
-                    "work_path_type": 0,
-                    "labels": [
-                        {"name": "Rabbits", "type": 0, "property": {"@modelarts:color": "#3399ff", "@modelarts:shortcut": "r"}},
-                        {"name": "Bees", "property": {"@modelarts:color": "#3399ff"}}
-                    ]
-                }),
-            )
-            .await;
-        assert_eq!(created.status, 201, "{b}: {:?}", created.body);
-        let id = created.body["dataset_id"].as_str().unwrap().to_string();
-
-        let got = t.get(&format!("/datasets/{id}")).await;
-        assert_eq!(got.status, 200, "{b}");
-        let d = &got.body;
-        assert_eq!(d["dataset_name"], "dataset-457f");
-        assert_eq!(d["dataset_type"], 0);
-        assert_eq!(d["description"], "animals");
-        assert_eq!(
-            d["data_sources"],
-            json!([{"data_type": 0, "data_path": "/test-obs/classify/input/animals/"}])
-        );
-        assert_eq!(d["work_path"], "/test-obs/classify/output/");
-        assert_eq!(
-            d["inner_work_path"],
-            format!("/test-obs/classify/output/dataset-457f-{id}/")
-        );
-        assert_eq!(d["status"], 1);
-        assert_eq!(d["total_sample_count"], 0);
-        assert_eq!(
-            d["labels"][0],
-            json!({"name": "Rabbits", "type": 0, "property": {"@modelarts:color": "#3399ff", "@modelarts:shortcut": "r"}})
-        );
-        assert_eq!(d["labels"][1]["type"], 0, "{b}: the type comes from the dataset type");
-
-        t.dataset("zeta", 1, json!([])).await;
-        let list = t
-            .get("/datasets?limit=1&offset=0&sort_by=dataset_name&order=asc&with_labels=true")
-            .await;
-        assert_eq!(list.status, 200);
-        assert_eq!(list.body["total_number"], 2);
-        assert_eq!(names(&list.body, "datasets", "dataset_name"), vec!["dataset-457f"]);
-        assert_eq!(list.body["datasets"][0]["labels"].as_array().unwrap().len(), 2);
-        let page2 = t.get("/datasets?limit=1&offset=1&sort_by=dataset_name&order=asc").await;
-        assert_eq!(
-            names(&page2.body, "datasets", "dataset_name"),
-            vec!["zeta"],
-            "{b}: offset counts pages"
-        );
-        assert!(page2.body["datasets"][0].get("labels").is_none());
-        let filtered = t
-            .get("/datasets?dataset_type=1&search_content=ZET&marker=ignored")
-            .await;
-        assert_eq!(names(&filtered.body, "datasets", "dataset_name"), vec!["zeta"]);
-
-        let updated = t
-            .put(
-                &format!("/datasets/{id}"),
-                json!({
-                    "dataset_name": "renamed",
-                    "description": "just a test",
-                    "add_labels": [{"name": "Ants", "type": 0, "property": {"@modelarts:color": "#3399ff"}}],
-                    "update_labels": [{"name": "Bees", "property": {"@modelarts:color": "#000000", "@modelarts:rename_to": "Wasps"}}],
-                    "delete_labels": [{"name": "Rabbits"}]
-                }),
-            )
-            .await;
-        assert_eq!(updated.status, 200, "{b}: {:?}", updated.body);
-        assert_eq!(updated.body, json!({"dataset_id": id}));
-        let d = t.get(&format!("/datasets/{id}")).await.body;
-        assert_eq!(
-            (d["dataset_name"].as_str(), d["description"].as_str()),
-            (Some("renamed"), Some("just a test"))
-        );
-        assert_eq!(
-            d["labels"],
-            json!([{"name": "Wasps", "type": 0, "property": {"@modelarts:color": "#000000"}}, {"name": "Ants", "type": 0, "property": {"@modelarts:color": "#3399ff"}}])
-        );
-
-        let deleted = t.delete(&format!("/datasets/{id}")).await;
-        assert_eq!(deleted.status, 204, "{b}");
-        assert!(deleted.bytes.is_empty());
-        assert_eq!(t.get(&format!("/datasets/{id}")).await.status, 404);
-    }
-}
+use crate::helpers::names;
 
 #[tokio::test]
 async fn samples_are_added_listed_read_downloaded_counted_and_deleted() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let b = t.backend;
         let ds = t
             .dataset(
@@ -123,13 +16,13 @@ async fn samples_are_added_listed_read_downloaded_counted_and_deleted() {
                 json!([{"name": "car"}, {"name": "bus", "property": {"@modelarts:default_shape": "bndbox"}}]),
             )
             .await;
-        let png = common::png_b64(64, 48);
+        let png = crate::helpers::png_b64(64, 48);
         let added = t
             .post(
                 &format!("/datasets/{ds}/data-annotations/samples"),
                 json!({"samples": [
                     {"name": "1.png", "data": png, "labels": [{"name": "car", "type": 1, "property": {"@modelarts:shape": "bndbox", "@modelarts:feature": [[1, 2], [60, 40]]}}]},
-                    {"name": "2.png", "data": common::png_b64(8, 8)},
+                    {"name": "2.png", "data": crate::helpers::png_b64(8, 8)},
                     {"source": "https://images.example.com/cars/3.jpg", "metadata": {"@modelarts:size": [1242, 375, 3]},
                      "labels": [{"name": "bus", "property": {"@modelarts:shape": "polygon", "@modelarts:feature": [[0, 100], [50, 95], [10, 60]]}}]}
                 ]}),
@@ -282,7 +175,7 @@ async fn samples_are_added_listed_read_downloaded_counted_and_deleted() {
 
 #[tokio::test]
 async fn text_samples_carry_entities_and_triplets_checked_against_the_text() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let b = t.backend;
         let ner = t.dataset("ner", 101, json!([{"name": "Person"}])).await;
         let ids = t
@@ -357,119 +250,6 @@ async fn text_samples_carry_entities_and_triplets_checked_against_the_text() {
             "{b}: non-images are attachments"
         );
         assert_eq!(file.headers["x-content-type-options"], "nosniff");
-    }
-}
-
-#[tokio::test]
-async fn labels_are_listed_created_changed_renamed_and_deleted_with_their_samples() {
-    for t in common::spawn_all().await {
-        let b = t.backend;
-        let ds = t.dataset("cls", 0, json!([{"name": "cat"}, {"name": "dog"}])).await;
-        let path = format!("/datasets/{ds}/data-annotations/labels");
-
-        let created = t
-            .post(
-                &path,
-                json!({"labels": [{"name": "Cat2", "property": {"@modelarts:color": "#3399ff"}}, {"name": "草莓"}]}),
-            )
-            .await;
-        assert_eq!(created.status, 200, "{b}: {:?}", created.body);
-        assert_eq!(created.body["success"], true);
-        assert_eq!(created.body["results"].as_array().unwrap().len(), 2);
-        let list = t.get(&path).await;
-        assert_eq!(list.body["total_number"], 4);
-        assert_eq!(names(&list.body, "labels", "name"), vec!["cat", "dog", "Cat2", "草莓"]);
-        let page = t.get(&format!("{path}?limit=3&offset=1")).await;
-        assert_eq!(names(&page.body, "labels", "name"), vec!["草莓"]);
-
-        let ids = t
-            .samples(
-                &ds,
-                json!([
-                    {"source": "http://x/a.jpg", "labels": [{"name": "cat"}]},
-                    {"source": "http://x/b.jpg", "labels": [{"name": "cat"}, {"name": "dog"}]},
-                    {"source": "http://x/c.jpg", "labels": [{"name": "草莓"}]}
-                ]),
-            )
-            .await;
-
-        let changed = t.put(&path, json!({"labels": [{"name": "cat", "property": {"@modelarts:color": "#8a1524", "@modelarts:rename_to": "pussycat"}}]})).await;
-        assert_eq!(changed.status, 200, "{b}: {:?}", changed.body);
-        let s = t
-            .get(&format!("/datasets/{ds}/data-annotations/samples/{}", ids[0]))
-            .await
-            .body;
-        assert_eq!(s["labels"][0]["name"], "pussycat", "{b}: a rename reaches the samples");
-
-        let by_name = t
-            .put(
-                &format!("{path}/Cat2?label_type=0"),
-                json!({"@modelarts:color": "#93c47d"}),
-            )
-            .await;
-        assert_eq!(by_name.status, 204, "{b}: {:?}", by_name.body);
-        let list = t.get(&path).await.body;
-        assert_eq!(list["labels"][2]["property"]["@modelarts:color"], "#93c47d");
-
-        // Policy 1: pussycat goes, and so does the sample that carried only pussycat.
-        let deleted = t
-            .post(
-                &format!("{path}/delete?delete_policy=1"),
-                json!({"labels": [{"name": "pussycat"}]}),
-            )
-            .await;
-        assert_eq!(deleted.status, 200, "{b}: {:?}", deleted.body);
-        assert_eq!(
-            t.get(&format!("/datasets/{ds}/data-annotations/samples/{}", ids[0]))
-                .await
-                .status,
-            404
-        );
-        let kept = t
-            .get(&format!("/datasets/{ds}/data-annotations/samples/{}", ids[1]))
-            .await
-            .body;
-        assert_eq!(names(&kept, "labels", "name"), vec!["dog"]);
-
-        // By name, URL-encoded UTF-8: the label and the sample that had only it are gone.
-        let del = t.delete(&format!("{path}/%E8%8D%89%E8%8E%93")).await;
-        assert_eq!(del.status, 204, "{b}: {:?}", del.body);
-        assert_eq!(
-            t.get(&format!("/datasets/{ds}/data-annotations/samples/{}", ids[2]))
-                .await
-                .status,
-            404
-        );
-        assert_eq!(names(&t.get(&path).await.body, "labels", "name"), vec!["dog", "Cat2"]);
-
-        // Policy 0 keeps the samples, now unlabeled.
-        let del = t
-            .post(&format!("{path}/delete"), json!({"labels": [{"name": "dog"}]}))
-            .await;
-        assert_eq!(del.status, 200);
-        let s = t
-            .get(&format!("/datasets/{ds}/data-annotations/samples/{}", ids[1]))
-            .await
-            .body;
-        assert_eq!(
-            (s["labels"].as_array().unwrap().len(), s["sample_status"].as_str()),
-            (0, Some("UN_ANNOTATION")),
-            "{b}"
-        );
-    }
-}
-
-#[tokio::test]
-async fn health_and_openapi_need_no_token() {
-    for t in common::spawn_all().await {
-        let h = t.send(reqwest::Method::GET, &t.root("/health"), None, None).await;
-        assert_eq!(h.status, 200);
-        assert_eq!(h.body, json!({"status": "ok", "backend": t.backend}));
-        let doc = t.send(reqwest::Method::GET, &t.root("/openapi.json"), None, None).await;
-        assert_eq!(doc.status, 200);
-        assert!(
-            doc.body["paths"]["/v2/{project_id}/datasets/{dataset_id}/data-annotations/samples"]["post"].is_object()
-        );
     }
 }
 

@@ -7,11 +7,9 @@
 //! no API accepts team samples yet; a label type the dataset does not allow (4413) cannot happen
 //! in the free-format dataset used here, which allows every label type.
 
-mod common;
-
 use std::collections::{BTreeMap, HashMap};
 
-use common::{difference, png_b64, Answer, TestApp};
+use crate::helpers::{difference, png_b64, Answer, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -1719,7 +1717,7 @@ fn label_rows(fx: &Fx) -> Vec<Row> {
 
 #[tokio::test]
 async fn every_label_rule_fails_only_its_item_and_leaves_that_copy_unchanged() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let fx = setup(&t, true).await;
         let rows = label_rows(&fx);
         run_item_rows(&t, &fx, &rows).await;
@@ -1829,7 +1827,7 @@ async fn run_refusals_checked<F, Fut>(
 
 #[tokio::test]
 async fn whole_request_failures_answer_one_error_and_change_nothing() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let fx = setup(&t, true).await;
         let img = fx.id("img");
         let team = &fx.team;
@@ -2165,7 +2163,7 @@ async fn history(t: &TestApp, fx: &Fx, key: &str) -> Value {
 
 #[tokio::test]
 async fn batches_apply_in_order_and_an_atomic_batch_applies_nothing_if_one_item_fails() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let b = t.backend;
         let fx = setup(&t, false).await;
         let path = fx.samples_path();
@@ -2407,7 +2405,7 @@ async fn team_state(t: &TestApp, datasets: &[&str]) -> Value {
 
 #[tokio::test]
 async fn bad_team_member_and_task_requests_are_refused_and_change_nothing() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let b = t.backend;
         let fx = setup(&t, true).await;
         let team = fx.team.clone();
@@ -3234,7 +3232,7 @@ async fn bad_team_member_and_task_requests_are_refused_and_change_nothing() {
 /// rest of the API cannot tell apart from the first.
 #[tokio::test]
 async fn a_member_email_in_another_case_is_the_same_member() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let b = t.backend;
         let team = expect(
             &t,
@@ -3295,7 +3293,7 @@ async fn unknown_fields_in_team_bodies_are_refused_with_their_path_and_change_no
     covered.sort();
     assert_eq!(routes, covered, "every team write route has a row below");
 
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let fx = setup(&t, false).await;
         let team = fx.team.clone();
         let owner = t.token.clone();
@@ -3492,7 +3490,7 @@ async fn unknown_fields_in_team_bodies_are_refused_with_their_path_and_change_no
 /// `workforce_id` other than the team the member is listed under is refused.
 #[tokio::test]
 async fn a_task_member_may_be_sent_as_the_member_list_answers_it() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let ds = t.dataset("free", 900, all_labels()).await;
         let team = expect(
             &t,
