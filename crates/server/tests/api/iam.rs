@@ -1,7 +1,7 @@
 //! Credentials over HTTP: AK/SK signatures (each failed check has its own 401 message), the
 //! owner's credential API and revocation, temporary credentials with a security token, the
 //! password token endpoint and its lockout. The official SDK's view of the same is in
-//! `crates/cli/tests/sdk_clients.rs`.
+//! `crates/cli/tests/cli/sdk_clients.rs`.
 
 use crate::helpers::{Answer, TestApp};
 use reqwest::Method;

@@ -2403,7 +2403,7 @@ async fn unknown_fields_in_write_bodies_are_refused_with_their_path_and_change_n
         "workforces",
         "workforce-tasks",
         "team-samples",
-        // The credential and token bodies: tests/iam.rs.
+        // The credential and token bodies: the iam module.
         "iam",
     ];
     for (tag, route) in &routes {
