@@ -2,35 +2,12 @@
 //! ModelArts error code, a fragment of the message that names the offending field or rule, and
 //! that the stored state is exactly what it was before the request.
 
-use crate::helpers::{difference, png_b64, Answer, TestApp};
 use base64::Engine;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-const INVALID: &str = "ModelArts.0101";
-const TOKEN_MISSING: &str = "ModelArts.0201";
-const TOKEN_INVALID: &str = "ModelArts.0203";
-const INVALID_PROJECT: &str = "ModelArts.0210";
-const BODY_TOO_LARGE: &str = "ModelArts.4104";
-const BAD_JSON: &str = "ModelArts.4105";
-const EMPTY_REQUEST: &str = "ModelArts.4202";
-const NO_SUCH_API: &str = "ModelArts.4204";
-const SUBDIRECTORY_REQUIRED: &str = "ModelArts.4205";
-const INVALID_PATH: &str = "ModelArts.4313";
-const DATASET_EXISTS: &str = "ModelArts.4351";
-const DATASET_NOT_FOUND: &str = "ModelArts.4352";
-const VERSION_NOT_FOUND: &str = "ModelArts.4353";
-const UNSUPPORTED_OPERATION: &str = "ModelArts.4383";
-const LABEL_NOT_FOUND: &str = "ModelArts.4410";
-const LABEL_EXISTS: &str = "ModelArts.4411";
-const SHORTCUT_EXISTS: &str = "ModelArts.4412";
-const LABEL_RULE: &str = "ModelArts.4413";
-const TRIPLET_ENTITY_MISSING: &str = "ModelArts.4414";
-const ENTITY_IN_USE: &str = "ModelArts.4415";
-const SAMPLE_NOT_FOUND: &str = "ModelArts.4420";
-const UPLOAD_FAILED: &str = "ModelArts.4421";
-const SAMPLE_EXISTS: &str = "ModelArts.4422";
-const SIZE_UNKNOWN: &str = "ModelArts.4423";
+use crate::helpers::codes::*;
+use crate::helpers::{bytes as body, check_refused, check_refused_at, difference, png_b64, with, Answer, TestApp};
 
 /// A 32-hex id no sample has.
 const UNKNOWN_HEX: &str = "0123456789abcdef0123456789abcdef";
@@ -45,10 +22,6 @@ type Row = (String, Req, u16, &'static str, String);
 
 /// A row of a table of bodies for one route: case, body, status, error code, message fragment.
 type BodyRow = (String, Option<Vec<u8>>, u16, &'static str, String);
-
-fn body(v: Value) -> Option<Vec<u8>> {
-    Some(v.to_string().into_bytes())
-}
 
 fn raw(b: &[u8]) -> Option<Vec<u8>> {
     Some(b.to_vec())
@@ -76,19 +49,6 @@ fn query(path: &str, pairs: &[(&str, &str)]) -> String {
     format!("{}?{}", url.path(), url.query().unwrap_or(""))
 }
 
-/// `base` with the keys of `extra` set (a `null` removes the key).
-fn with(base: &Value, extra: Value) -> Value {
-    let mut out = base.clone();
-    for (k, v) in extra.as_object().unwrap() {
-        if v.is_null() {
-            out.as_object_mut().unwrap().remove(k);
-        } else {
-            out[k] = v.clone();
-        }
-    }
-    out
-}
-
 fn labels_path(ds: &str) -> String {
     format!("/datasets/{ds}/data-annotations/labels")
 }
@@ -100,34 +60,6 @@ fn samples_path(ds: &str) -> String {
 async fn send(t: &TestApp, req: &Req) -> Answer {
     let (method, path, b) = req;
     t.send(method.clone(), &t.url(path), Some(&t.token), b.clone()).await
-}
-
-/// Checks a plain error answer: status, code, message fragment, and the two-key error body.
-fn check_refused(a: &Answer, status: u16, code: &str, fragment: &str) -> Result<(), String> {
-    let keys: Vec<&String> = a.body.as_object().map(|o| o.keys().collect()).unwrap_or_default();
-    if a.status != status || a.code() != code || !a.msg().contains(fragment) {
-        Err(format!(
-            "expected {status} {code} with a message containing {fragment:?}, got {} {}",
-            a.status, a.body
-        ))
-    } else if keys != ["error_code", "error_msg"] {
-        Err(format!(
-            "the error body is not exactly {{error_code, error_msg}}: {}",
-            a.body
-        ))
-    } else {
-        Ok(())
-    }
-}
-
-/// As `check_refused`, and the message must begin with `prefix` (the JSON path it names).
-fn check_refused_at(a: &Answer, status: u16, code: &str, prefix: &str) -> Result<(), String> {
-    check_refused(a, status, code, prefix)?;
-    if a.msg().starts_with(prefix) {
-        Ok(())
-    } else {
-        Err(format!("the message should begin with {prefix:?}: {:?}", a.msg()))
-    }
 }
 
 /// Asserts a plain error answer (see `check_refused`).

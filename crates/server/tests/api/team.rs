@@ -3,21 +3,7 @@
 
 use serde_json::{json, Value};
 
-async fn as_user(
-    t: &crate::helpers::TestApp,
-    token: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> crate::helpers::Answer {
-    t.send(
-        method,
-        &t.url(path),
-        Some(token),
-        body.map(|b| b.to_string().into_bytes()),
-    )
-    .await
-}
+use crate::helpers::call;
 
 #[tokio::test]
 async fn two_labelers_label_their_own_samples_and_the_owner_sees_both() {
@@ -80,7 +66,7 @@ async fn two_labelers_label_their_own_samples_and_the_owner_sees_both() {
 
         // Before the start nobody may label.
         let (ann, _) = t.app.create_token(&t.project_id, "ann@example.com", 24).await.unwrap();
-        let early = as_user(
+        let early = call(
             &t,
             &ann,
             reqwest::Method::PUT,
@@ -106,7 +92,7 @@ async fn two_labelers_label_their_own_samples_and_the_owner_sees_both() {
         let (bob, _) = t.app.create_token(&t.project_id, "bob@example.com", 24).await.unwrap();
         let mut mine: Vec<Vec<Value>> = Vec::new();
         for (token, worker) in [(&ann, &ann_id), (&bob, &bob_id)] {
-            let list = as_user(
+            let list = call(
                 &t,
                 token,
                 reqwest::Method::GET,
@@ -135,7 +121,7 @@ async fn two_labelers_label_their_own_samples_and_the_owner_sees_both() {
             ]},
             {"sample_id": ids[2], "labels": [{"name": "Person", "property": {"@modelarts:start_index": 0, "@modelarts:end_index": 12}}]}
         ]});
-        let put = as_user(
+        let put = call(
             &t,
             &ann,
             reqwest::Method::PUT,
@@ -154,7 +140,7 @@ async fn two_labelers_label_their_own_samples_and_the_owner_sees_both() {
             {"sample_id": ids[0], "labels": [{"name": "cat"}]},
             {"sample_id": ids[1], "worker_id": ann_id, "labels": [{"name": "cat"}]}
         ]});
-        let put = as_user(
+        let put = call(
             &t,
             &bob,
             reqwest::Method::PUT,
@@ -260,7 +246,7 @@ async fn two_labelers_label_their_own_samples_and_the_owner_sees_both() {
             "{b}: {metrics}"
         );
         assert_eq!(metrics["sample_stats"]["bob@example.com"]["uncheck"], 2);
-        let my_tasks = as_user(&t, &ann, reqwest::Method::GET, "/workforces/worker-tasks", None).await;
+        let my_tasks = call(&t, &ann, reqwest::Method::GET, "/workforces/worker-tasks", None).await;
         assert_eq!(my_tasks.body["count"], 1, "{b}: {:?}", my_tasks.body);
         assert_eq!(
             my_tasks.body["worker_tasks"][0]["sample_stats"]["uncheck_sample_count"],
@@ -466,7 +452,7 @@ async fn a_labeler_sees_a_task_in_their_task_list_once_it_has_started() {
             .await;
         let task = task.body["task_id"].as_str().unwrap().to_string();
         let (ann, _) = t.app.create_token(&t.project_id, "ann@example.com", 24).await.unwrap();
-        let before = as_user(&t, &ann, reqwest::Method::GET, "/workforces/worker-tasks", None).await;
+        let before = call(&t, &ann, reqwest::Method::GET, "/workforces/worker-tasks", None).await;
         assert_eq!(
             (
                 before.body["count"].as_u64(),
@@ -478,10 +464,10 @@ async fn a_labeler_sees_a_task_in_their_task_list_once_it_has_started() {
         );
         t.post(&format!("/datasets/{ds}/workforce-tasks/{task}"), json!({}))
             .await;
-        let after = as_user(&t, &ann, reqwest::Method::GET, "/workforces/worker-tasks", None).await;
+        let after = call(&t, &ann, reqwest::Method::GET, "/workforces/worker-tasks", None).await;
         assert_eq!(after.body["count"], 1, "{b}: {:?}", after.body);
         assert_eq!(after.body["worker_tasks"][0]["task_status"], 1);
-        let paged = as_user(
+        let paged = call(
             &t,
             &ann,
             reqwest::Method::GET,
@@ -525,9 +511,9 @@ async fn a_team_manager_manages_the_members_of_their_own_team_only() {
         let (mia, _) = t.app.create_token(&t.project_id, "mia@example.com", 24).await.unwrap();
         let members = format!("/workforces/{team}/workers");
 
-        let a = as_user(&t, &mia, Method::GET, &format!("/workforces/{team}"), None).await;
+        let a = call(&t, &mia, Method::GET, &format!("/workforces/{team}"), None).await;
         assert_eq!(a.status, 200, "{}: {:?}", t.backend, a.body);
-        let a = as_user(
+        let a = call(
             &t,
             &mia,
             Method::POST,
@@ -536,7 +522,7 @@ async fn a_team_manager_manages_the_members_of_their_own_team_only() {
         )
         .await;
         assert_eq!(a.status, 201, "{}: {:?}", t.backend, a.body);
-        let a = as_user(&t, &mia, Method::GET, &members, None).await;
+        let a = call(&t, &mia, Method::GET, &members, None).await;
         assert_eq!(a.body["total_number"], 2, "{}: {:?}", t.backend, a.body);
         let lea = a.body["workers"]
             .as_array()
@@ -547,7 +533,7 @@ async fn a_team_manager_manages_the_members_of_their_own_team_only() {
             .as_str()
             .unwrap()
             .to_string();
-        let a = as_user(
+        let a = call(
             &t,
             &mia,
             Method::PUT,
@@ -556,9 +542,9 @@ async fn a_team_manager_manages_the_members_of_their_own_team_only() {
         )
         .await;
         assert_eq!(a.status, 200, "{}: {:?}", t.backend, a.body);
-        let a = as_user(&t, &mia, Method::GET, &format!("{members}/{lea}"), None).await;
+        let a = call(&t, &mia, Method::GET, &format!("{members}/{lea}"), None).await;
         assert_eq!(a.body["role"], 1, "{}: {:?}", t.backend, a.body);
-        let a = as_user(&t, &mia, Method::DELETE, &format!("{members}/{lea}"), None).await;
+        let a = call(&t, &mia, Method::DELETE, &format!("{members}/{lea}"), None).await;
         assert_eq!(a.status, 204, "{}: {:?}", t.backend, a.body);
 
         // Not another team, not the teams themselves, not the project's member list.
@@ -585,7 +571,7 @@ async fn a_team_manager_manages_the_members_of_their_own_team_only() {
             (Method::GET, "/workforces".to_string(), None),
             (Method::GET, "/workforces/workers".to_string(), None),
         ] {
-            let a = as_user(&t, &mia, method.clone(), &path, body).await;
+            let a = call(&t, &mia, method.clone(), &path, body).await;
             assert_eq!(
                 (a.status, a.code()),
                 (403, "ModelArts.0108"),

@@ -9,40 +9,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::helpers::{difference, png_b64, Answer, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-const INVALID: &str = "ModelArts.0101";
-const NOT_AUTHORIZED: &str = "ModelArts.0108";
-const TOKEN_MISSING: &str = "ModelArts.0201";
-const TOKEN_INVALID: &str = "ModelArts.0203";
-const INVALID_PROJECT: &str = "ModelArts.0210";
-const BODY_TOO_LARGE: &str = "ModelArts.4104";
-const BAD_JSON: &str = "ModelArts.4105";
-const EMPTY_REQUEST: &str = "ModelArts.4202";
-const DATASET_NOT_FOUND: &str = "ModelArts.4352";
-const LABELS_NOT_SET: &str = "ModelArts.4365";
-const LABEL_NOT_FOUND: &str = "ModelArts.4410";
-const LABEL_RULE: &str = "ModelArts.4413";
-const TRIPLET_ENTITY_MISSING: &str = "ModelArts.4414";
-const NOT_APPLIED: &str = "ModelArts.4417";
-const SAMPLE_NOT_FOUND: &str = "ModelArts.4420";
-const SIZE_UNKNOWN: &str = "ModelArts.4423";
-const FORBIDDEN: &str = "ModelArts.4600";
-const WORKFORCE_NOT_FOUND: &str = "ModelArts.4601";
-const WORKFORCE_EXISTS: &str = "ModelArts.4602";
-const WORKER_NOT_FOUND: &str = "ModelArts.4604";
-const WORKER_EXISTS: &str = "ModelArts.4605";
-const ONE_MANAGER: &str = "ModelArts.4617";
-const DELETE_YOURSELF: &str = "ModelArts.4618";
-const TASK_NOT_FOUND: &str = "ModelArts.4619";
-const TASK_EXISTS: &str = "ModelArts.4620";
-const TASK_START_FAILED: &str = "ModelArts.4621";
-const WORKER_HAS_TASK: &str = "ModelArts.4628";
-const VERSION_CONFLICT: &str = "ModelArts.4690";
-const MEMBER_CREATES_TASK: &str = "ModelArts.4804";
-const TOO_FEW_LABELERS: &str = "ModelArts.4822";
+use crate::helpers::codes::*;
+use crate::helpers::{
+    add_member, bytes, call, check_refused, check_refused_at, difference, expect, png_b64, token, with, Answer, TestApp,
+};
 
 /// A 32-hex id nothing has.
 const UNKNOWN_HEX: &str = "0123456789abcdef0123456789abcdef";
@@ -152,36 +125,6 @@ impl Fx {
     fn samples_path(&self) -> String {
         format!("{}/data-annotations/samples", self.task)
     }
-}
-
-async fn call(t: &TestApp, token: &str, method: Method, path: &str, body: Option<Value>) -> Answer {
-    t.send(
-        method,
-        &t.url(path),
-        Some(token),
-        body.map(|b| b.to_string().into_bytes()),
-    )
-    .await
-}
-
-#[track_caller]
-fn expect(t: &TestApp, what: &str, a: &Answer, status: u16) -> Value {
-    assert_eq!(a.status, status, "{} {what}: {}", t.backend, a.body);
-    a.body.clone()
-}
-
-async fn token(t: &TestApp, email: &str) -> String {
-    t.app.create_token(&t.project_id, email, 24).await.unwrap().0
-}
-
-async fn add_member(t: &TestApp, team: &str, email: &str, role: i32) {
-    let a = t
-        .post(
-            &format!("/workforces/{team}/workers"),
-            json!({"emails": email, "role": role}),
-        )
-        .await;
-    expect(t, &format!("add {email}"), &a, 201);
 }
 
 async fn member_id(t: &TestApp, team: &str, email: &str) -> String {
@@ -310,19 +253,6 @@ async fn copies(t: &TestApp, fx: &Fx) -> BTreeMap<String, Value> {
     list.iter()
         .map(|s| (s["sample_id"].as_str().unwrap().to_string(), s.clone()))
         .collect()
-}
-
-/// `base` with the keys of `extra` set (a `null` removes the key).
-fn with(base: &Value, extra: Value) -> Value {
-    let mut out = base.clone();
-    for (k, v) in extra.as_object().unwrap() {
-        if v.is_null() {
-            out.as_object_mut().unwrap().remove(k);
-        } else {
-            out[k] = v.clone();
-        }
-    }
-    out
 }
 
 fn geo(name: &str, shape: &str, feature: Value) -> Value {
@@ -1733,24 +1663,6 @@ async fn every_label_rule_fails_only_its_item_and_leaves_that_copy_unchanged() {
     }
 }
 
-/// Checks a plain error answer: status, code, message fragment, and the two-key error body.
-fn check_refused(a: &Answer, status: u16, code: &str, fragment: &str) -> Result<(), String> {
-    let keys: Vec<&String> = a.body.as_object().map(|o| o.keys().collect()).unwrap_or_default();
-    if a.status != status || a.code() != code || !a.msg().contains(fragment) {
-        Err(format!(
-            "expected {status} {code} with a message containing {fragment:?}, got {} {}",
-            a.status, a.body
-        ))
-    } else if keys != ["error_code", "error_msg"] {
-        Err(format!(
-            "the error body is not exactly {{error_code, error_msg}}: {}",
-            a.body
-        ))
-    } else {
-        Ok(())
-    }
-}
-
 /// A row of a table of whole-request refusals: case, token, method, path below the project, raw
 /// body, status, code, message fragment.
 type Refusal = (
@@ -1763,20 +1675,6 @@ type Refusal = (
     &'static str,
     String,
 );
-
-fn bytes(v: Value) -> Option<Vec<u8>> {
-    Some(v.to_string().into_bytes())
-}
-
-/// As `check_refused`, and the message must begin with `prefix` (the JSON path it names).
-fn check_refused_at(a: &Answer, status: u16, code: &str, prefix: &str) -> Result<(), String> {
-    check_refused(a, status, code, prefix)?;
-    if a.msg().starts_with(prefix) {
-        Ok(())
-    } else {
-        Err(format!("the message should begin with {prefix:?}: {:?}", a.msg()))
-    }
-}
 
 /// Sends every row and checks the refusal and that `state` reads the same after it.
 async fn run_refusals<F, Fut>(t: &TestApp, rows: &[Refusal], state: F)
