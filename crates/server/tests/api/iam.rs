@@ -126,110 +126,19 @@ async fn signed_requests_pass_and_each_failed_check_is_401_with_its_own_message(
         assert_eq!(send_signed(&t, &swapped).await.status, 200, "{}", t.backend);
 
         type Tamper = Box<dyn Fn(Signed) -> Signed>;
+        #[rustfmt::skip]
         let cases: Vec<(&str, Signed, Tamper, &str, &str)> = vec![
-            (
-                "wrong secret key",
-                sign(&t, Method::GET, &list, b"", &ak, "not-the-secret", &sdk_date(0)),
-                Box::new(|s| s),
-                "ModelArts.0206",
-                "the signature does not match the request",
-            ),
-            (
-                "unknown access key",
-                sign(&t, Method::GET, &list, b"", "AAAAAAAAAAAAAAAAAAAA", &sk, &sdk_date(0)),
-                Box::new(|s| s),
-                "ModelArts.0206",
-                "the access key is not known to this server",
-            ),
-            (
-                "date 16 minutes old",
-                sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(-16 * 60)),
-                Box::new(|s| s),
-                "ModelArts.0206",
-                "s behind the server's clock, more than the 900 s allowed",
-            ),
-            (
-                "date 16 minutes ahead",
-                sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(16 * 60)),
-                Box::new(|s| s),
-                "ModelArts.0206",
-                "s ahead of the server's clock, more than the 900 s allowed",
-            ),
-            (
-                "tampered body",
-                sign(&t, Method::POST, &create, body, &ak, &sk, &sdk_date(0)),
-                Box::new(|s| Signed {
-                    body: br#"{"dataset_name": "signeD", "dataset_type": 0}"#.to_vec(),
-                    ..s
-                }),
-                "ModelArts.0206",
-                "the signature does not match the request",
-            ),
-            (
-                "tampered path",
-                sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(0)),
-                Box::new(move |s| Signed {
-                    target: s.target.replace("/datasets", "/workforces"),
-                    ..s
-                }),
-                "ModelArts.0206",
-                "/workforces/\\n",
-            ),
-            (
-                "tampered query",
-                sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(0)),
-                Box::new(|s| Signed {
-                    target: s.target.replace("limit=5", "limit=6"),
-                    ..s
-                }),
-                "ModelArts.0206",
-                "limit=6&offset=0",
-            ),
-            (
-                "tampered signed header",
-                sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(0)),
-                Box::new(|mut s| {
-                    s.headers.retain(|(n, _)| n != "content-type");
-                    s.headers.push(("content-type".into(), "text/plain".into()));
-                    s
-                }),
-                "ModelArts.0206",
-                "content-type:text/plain",
-            ),
-            (
-                "signed header not sent",
-                sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(0)),
-                Box::new(|mut s| {
-                    s.headers.retain(|(n, _)| n != "content-type");
-                    s
-                }),
-                "ModelArts.0206",
-                "signed header content-type is not in the request",
-            ),
-            (
-                "host not signed",
-                sign_headers(
-                    Method::GET,
-                    &list,
-                    b"",
-                    &ak,
-                    &sk,
-                    vec![("x-sdk-date".into(), sdk_date(0))],
-                ),
-                Box::new(|s| s),
-                "ModelArts.0206",
-                "SignedHeaders must include host",
-            ),
-            (
-                "malformed header",
-                sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(0)),
-                Box::new(|s| Signed {
-                    authorization: s.authorization.replace(", Signature=", ", Sig="),
-                    ..s
-                }),
-                "ModelArts.0205",
-                "malformed Authorization header",
-            ),
+            ("wrong secret key", sign(&t, Method::GET, &list, b"", &ak, "not-the-secret", &sdk_date(0)), Box::new(|s| s), "ModelArts.0206", "the signature does not match the request"),
+            ("unknown access key", sign(&t, Method::GET, &list, b"", "AAAAAAAAAAAAAAAAAAAA", &sk, &sdk_date(0)), Box::new(|s| s), "ModelArts.0206", "the access key is not known to this server"),
+            ("date 16 minutes old", sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(-16 * 60)), Box::new(|s| s), "ModelArts.0206", "s behind the server's clock, more than the 900 s allowed"),
+            ("date 16 minutes ahead", sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(16 * 60)), Box::new(|s| s), "ModelArts.0206", "s ahead of the server's clock, more than the 900 s allowed"),
+            ("tampered body", sign(&t, Method::POST, &create, body, &ak, &sk, &sdk_date(0)), Box::new(|s| Signed { body: br#"{"dataset_name": "signeD", "dataset_type": 0}"#.to_vec(), ..s }), "ModelArts.0206", "the signature does not match the request"),
+            ("tampered path", sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(0)), Box::new(move |s| Signed { target: s.target.replace("/datasets", "/workforces"), ..s }), "ModelArts.0206", "/workforces/\\n"),
+            ("tampered query", sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(0)), Box::new(|s| Signed { target: s.target.replace("limit=5", "limit=6"), ..s }), "ModelArts.0206", "limit=6&offset=0"),
+            ("tampered signed header", sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(0)), Box::new(|mut s| { s.headers.retain(|(n, _)| n != "content-type"); s.headers.push(("content-type".into(), "text/plain".into())); s }), "ModelArts.0206", "content-type:text/plain"),
+            ("signed header not sent", sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(0)), Box::new(|mut s| { s.headers.retain(|(n, _)| n != "content-type"); s }), "ModelArts.0206", "signed header content-type is not in the request"),
+            ("host not signed", sign_headers(Method::GET, &list, b"", &ak, &sk, vec![("x-sdk-date".into(), sdk_date(0))]), Box::new(|s| s), "ModelArts.0206", "SignedHeaders must include host"),
+            ("malformed header", sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(0)), Box::new(|s| Signed { authorization: s.authorization.replace(", Signature=", ", Sig="), ..s }), "ModelArts.0205", "malformed Authorization header"),
         ];
         for (name, signed, tamper, code, message) in cases {
             let a = send_signed(&t, &tamper(signed)).await;
