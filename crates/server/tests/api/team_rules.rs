@@ -550,13 +550,24 @@ async fn run_item_rows(t: &TestApp, fx: &Fx, rows: &[Row]) {
 
 /// One row per label rule and per enum value of the team batch update.
 fn label_rows(fx: &Fx) -> Vec<Row> {
-    let zoe_len = ZOE.chars().count() as i64;
+    let mut rows = Vec::new();
+    rows.extend(label_type_rows(fx));
+    rows.extend(shape_rows(fx));
+    rows.extend(sample_field_rows(fx));
+    rows.extend(property_rows(fx));
+    rows.extend(label_field_rows(fx));
+    rows.extend(text_and_audio_rows(fx));
+    rows.extend(ownership_rows(fx));
+    rows
+}
+
+/// Every label type passes on a sample it fits.
+fn label_type_rows(fx: &Fx) -> Vec<Row> {
     let on = |key: &str, labels: Value| json!({"sample_id": fx.id(key), "labels": labels});
     let one = |key: &str, label: Value| on(key, json!([label]));
-    let cat = json!({"name": "cat"});
     let car = |shape: &str, feature: Value| geo("car", shape, feature);
     #[rustfmt::skip]
-    let mut rows = vec![
+    let rows = vec![
         // Every label type passes on a sample it fits.
         pass("type 0 image classification", one("img", json!({"name": "cat", "type": 0})))
             .then("/labels/0/type", json!(0)),
@@ -583,7 +594,16 @@ fn label_rows(fx: &Fx) -> Vec<Row> {
         pass("type 600 video", one("video", json!({"name": "clip", "type": 600}))),
         pass("type 600 video with a box", one("video", geo("clip", "bndbox", json!([[1, 1], [5, 5]])))),
     ];
+    rows
+}
 
+/// Every shape, valid and invalid, coordinates against the 100 x 80 image, and the image size.
+fn shape_rows(fx: &Fx) -> Vec<Row> {
+    let on = |key: &str, labels: Value| json!({"sample_id": fx.id(key), "labels": labels});
+    let one = |key: &str, label: Value| on(key, json!([label]));
+    let cat = json!({"name": "cat"});
+    let car = |shape: &str, feature: Value| geo("car", shape, feature);
+    let mut rows = Vec::new();
     // Every shape, valid and invalid, and coordinates against the 100 x 80 image.
     #[rustfmt::skip]
     let shapes: Vec<(&str, Value, Option<&str>)> = vec![
@@ -651,7 +671,15 @@ fn label_rows(fx: &Fx) -> Vec<Row> {
         pass("detection on the reference image once its copy has a size", one("ref", car("bndbox", json!([[2, 2], [50, 40]])))),
         fail("metadata @modelarts:size [0, 40]", with(&one("img2", cat.clone()), json!({"metadata": {"@modelarts:size": [0, 40]}})), INVALID, "metadata.@modelarts:size must be"),
     ]);
+    rows
+}
 
+/// sample_type, sample_usage and score: the values allowed and the values refused.
+fn sample_field_rows(fx: &Fx) -> Vec<Row> {
+    let on = |key: &str, labels: Value| json!({"sample_id": fx.id(key), "labels": labels});
+    let one = |key: &str, label: Value| on(key, json!([label]));
+    let cat = json!({"name": "cat"});
+    let mut rows = Vec::new();
     // sample_type: the stored type passes, another or an unknown one is refused.
     for (key, code) in [
         ("img", 0),
@@ -729,7 +757,15 @@ fn label_rows(fx: &Fx) -> Vec<Row> {
             format!("labels[0].score must be within [0, 1], got {score}"),
         ));
     }
+    rows
+}
 
+/// Hard-example properties of a label and the sample metadata.
+fn property_rows(fx: &Fx) -> Vec<Row> {
+    let on = |key: &str, labels: Value| json!({"sample_id": fx.id(key), "labels": labels});
+    let one = |key: &str, label: Value| on(key, json!([label]));
+    let cat = json!({"name": "cat"});
+    let mut rows = Vec::new();
     // Hard-example properties of a label.
     #[rustfmt::skip]
     let hard: Vec<(&str, Value, Option<&str>)> = vec![
@@ -801,7 +837,17 @@ fn label_rows(fx: &Fx) -> Vec<Row> {
             Some(f) => fail(case, item, INVALID, f),
         });
     }
+    rows
+}
 
+/// annotated_by, instance ids, names, types and property keys of labels; spans in the text.
+fn label_field_rows(fx: &Fx) -> Vec<Row> {
+    let zoe_len = ZOE.chars().count() as i64;
+    let on = |key: &str, labels: Value| json!({"sample_id": fx.id(key), "labels": labels});
+    let one = |key: &str, label: Value| on(key, json!([label]));
+    let cat = json!({"name": "cat"});
+    let car = |shape: &str, feature: Value| geo("car", shape, feature);
+    let mut rows = Vec::new();
     // annotated_by, instance ids, names and types of labels.
     #[rustfmt::skip]
     rows.extend([
@@ -880,7 +926,15 @@ fn label_rows(fx: &Fx) -> Vec<Row> {
         fail("a span one past the end of a non-ASCII text", with(&one("bob_text", span("Location", 0, zoe_len + 1)), json!({"worker_id": fx.bob_id})), LABEL_RULE, format!("@modelarts:end_index ({}) is past the end of the text ({zoe_len} characters)", zoe_len + 1))
             .by(Who::Owner),
     ]);
+    rows
+}
 
+/// Triplets, speech paragraphs, and the sample source as listed.
+fn text_and_audio_rows(fx: &Fx) -> Vec<Row> {
+    let on = |key: &str, labels: Value| json!({"sample_id": fx.id(key), "labels": labels});
+    let one = |key: &str, label: Value| on(key, json!([label]));
+    let cat = json!({"name": "cat"});
+    let mut rows = Vec::new();
     // Triplets: relations point at 103 entities of the sample, of the types the label names.
     let e1 = entity("E1", "Person", 0, 12);
     let e2 = entity("E2", "Book", 19, 36);
@@ -922,7 +976,15 @@ fn label_rows(fx: &Fx) -> Vec<Row> {
         pass("source of a reference as listed", with(&one("ref", cat.clone()), json!({"source": "http://x/ref.jpg"}))),
         fail("source of another reference", with(&one("ref", cat.clone()), json!({"source": "http://x/ref.jpeg"})), INVALID, "source does not match the sample's source \"http://x/ref.jpg\""),
     ]);
+    rows
+}
 
+/// Which sample and whose copy; absent, null or empty labels; versions against lost updates.
+fn ownership_rows(fx: &Fx) -> Vec<Row> {
+    let on = |key: &str, labels: Value| json!({"sample_id": fx.id(key), "labels": labels});
+    let one = |key: &str, label: Value| on(key, json!([label]));
+    let cat = json!({"name": "cat"});
+    let mut rows = Vec::new();
     // Which sample and whose copy.
     let bob_sample = |key: &str, extra: Value| with(&one(key, cat.clone()), extra);
     #[rustfmt::skip]
@@ -1424,7 +1486,6 @@ async fn team_state(t: &TestApp, datasets: &[&str]) -> Value {
 #[tokio::test]
 async fn bad_team_member_and_task_requests_are_refused_and_change_nothing() {
     for t in crate::helpers::spawn_all().await {
-        let b = t.backend;
         let fx = setup(&t, true).await;
         let team = fx.team.clone();
         let owner = t.token.clone();
@@ -1554,64 +1615,72 @@ async fn bad_team_member_and_task_requests_are_refused_and_change_nothing() {
         let (tr, dr) = (&t, &datasets);
         run_refusals(&t, &rows, move || team_state(tr, dr)).await;
 
-        // Batch deletion of a member with work fails that item and deletes nobody.
-        let before = team_state(&t, &datasets).await;
-        let a = t
-            .post(&format!("{members}/batch-delete"), json!({"workers": [fx.ann_id]}))
-            .await;
-        assert_eq!(a.status, 200, "{b}: {}", a.body);
-        assert_eq!(a.body["success"], false, "{b}: {}", a.body);
-        assert_eq!(a.body["results"][0]["error_code"], WORKER_HAS_TASK, "{b}: {}", a.body);
-        assert_eq!(before, team_state(&t, &datasets).await, "{b}: nobody deleted");
-
-        // A labeler's list of member tasks shows only the tasks she is in.
-        let mine = expect(
-            &t,
-            "worker tasks",
-            &call(&t, &ann, Method::GET, "/workforces/worker-tasks", None).await,
-            200,
-        );
-        assert_eq!(mine["count"], 1, "{b}: {mine}");
-        let only = &mine["worker_tasks"][0];
-        assert_eq!(
-            (&only["task_id"], &only["email"], &only["role"], &only["worker_id"]),
-            (&json!(fx.task_id), &json!(ANN), &json!(0), &json!(fx.ann_id)),
-            "{b}: {mine}"
-        );
-        assert_eq!(
-            only["sample_stats"]["total_sample_count"],
-            ANN_SAMPLES.len(),
-            "{b}: {mine}"
-        );
-        let reviewer = call(
-            &t,
-            fx.rita.as_deref().unwrap(),
-            Method::GET,
-            "/workforces/worker-tasks",
-            None,
-        )
-        .await;
-        let reviewer = expect(&t, "reviewer tasks", &reviewer, 200);
-        assert_eq!(reviewer["count"], 1, "{b}: {reviewer}");
-        assert_eq!(reviewer["worker_tasks"][0]["role"], 1, "{b}: {reviewer}");
-        let bobs = expect(
-            &t,
-            "bob tasks",
-            &call(&t, &fx.bob, Method::GET, "/workforces/worker-tasks", None).await,
-            200,
-        );
-        let ids: Vec<&str> = bobs["worker_tasks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|w| w["task_id"].as_str())
-            .collect();
-        assert!(ids.contains(&fx.task_id.as_str()), "{b}: {bobs}");
-        assert!(
-            !ids.iter().any(|id| *id != fx.task_id && *id != round2),
-            "{b}: only Bob's tasks: {bobs}"
-        );
+        member_tasks_after_the_refusals(&t, &fx, &members, &datasets, &round2).await;
     }
+}
+
+/// After the refusals: a batch deletion of a member with work fails that item and deletes
+/// nobody, and each member's list of tasks shows only the tasks they are in.
+async fn member_tasks_after_the_refusals(t: &TestApp, fx: &Fx, members: &str, datasets: &[&str], round2: &str) {
+    let b = t.backend;
+    let ann = &fx.ann;
+    // Batch deletion of a member with work fails that item and deletes nobody.
+    let before = team_state(t, datasets).await;
+    let a = t
+        .post(&format!("{members}/batch-delete"), json!({"workers": [fx.ann_id]}))
+        .await;
+    assert_eq!(a.status, 200, "{b}: {}", a.body);
+    assert_eq!(a.body["success"], false, "{b}: {}", a.body);
+    assert_eq!(a.body["results"][0]["error_code"], WORKER_HAS_TASK, "{b}: {}", a.body);
+    assert_eq!(before, team_state(t, datasets).await, "{b}: nobody deleted");
+
+    // A labeler's list of member tasks shows only the tasks she is in.
+    let mine = expect(
+        t,
+        "worker tasks",
+        &call(t, ann, Method::GET, "/workforces/worker-tasks", None).await,
+        200,
+    );
+    assert_eq!(mine["count"], 1, "{b}: {mine}");
+    let only = &mine["worker_tasks"][0];
+    assert_eq!(
+        (&only["task_id"], &only["email"], &only["role"], &only["worker_id"]),
+        (&json!(fx.task_id), &json!(ANN), &json!(0), &json!(fx.ann_id)),
+        "{b}: {mine}"
+    );
+    assert_eq!(
+        only["sample_stats"]["total_sample_count"],
+        ANN_SAMPLES.len(),
+        "{b}: {mine}"
+    );
+    let reviewer = call(
+        t,
+        fx.rita.as_deref().unwrap(),
+        Method::GET,
+        "/workforces/worker-tasks",
+        None,
+    )
+    .await;
+    let reviewer = expect(t, "reviewer tasks", &reviewer, 200);
+    assert_eq!(reviewer["count"], 1, "{b}: {reviewer}");
+    assert_eq!(reviewer["worker_tasks"][0]["role"], 1, "{b}: {reviewer}");
+    let bobs = expect(
+        t,
+        "bob tasks",
+        &call(t, &fx.bob, Method::GET, "/workforces/worker-tasks", None).await,
+        200,
+    );
+    let ids: Vec<&str> = bobs["worker_tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w["task_id"].as_str())
+        .collect();
+    assert!(ids.contains(&fx.task_id.as_str()), "{b}: {bobs}");
+    assert!(
+        !ids.iter().any(|id| *id != fx.task_id && *id != round2),
+        "{b}: only Bob's tasks: {bobs}"
+    );
 }
 
 /// Emails name members without regard to case everywhere else (a task's `workers`, the batch
