@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::helpers::names;
+use crate::helpers::{names, TestApp};
 
 #[tokio::test]
 async fn samples_are_added_listed_read_downloaded_counted_and_deleted() {
@@ -92,85 +92,92 @@ async fn samples_are_added_listed_read_downloaded_counted_and_deleted() {
             "{b}: references are kept as given"
         );
 
-        let list = t.get(&format!("/datasets/{ds}/data-annotations/samples?limit=2")).await;
-        assert_eq!(list.body["sample_count"], 3);
-        assert_eq!(
-            names(&list.body, "samples", "sample_id"),
-            vec![ids[2].clone(), ids[1].clone()],
-            "{b}: newest first"
-        );
-        let asc = t
-            .get(&format!(
-                "/datasets/{ds}/data-annotations/samples?limit=2&offset=1&order=asc"
-            ))
-            .await;
-        assert_eq!(names(&asc.body, "samples", "sample_id"), vec![ids[2].clone()]);
-        for (query, expected) in [
-            ("sample_state=__NONE__", vec![ids[1].clone()]),
-            ("sample_state=__ALL__&order=asc", vec![ids[0].clone(), ids[2].clone()]),
-            ("label_name=car", vec![ids[0].clone()]),
-            ("label_name=bus&label_type=1", vec![ids[2].clone()]),
-            ("label_name=nothing", vec![]),
-            ("sample_type=0&sample_state=__NONE__", vec![ids[1].clone()]),
-        ] {
-            let a = t.get(&format!("/datasets/{ds}/data-annotations/samples?{query}")).await;
-            assert_eq!(a.status, 200, "{b}: {query}: {:?}", a.body);
-            assert_eq!(names(&a.body, "samples", "sample_id"), expected, "{b}: {query}");
-            assert_eq!(a.body["sample_count"], expected.len(), "{b}: {query}");
-        }
-        let cond =
-            json!([{"label_list": {"op": "OR", "labels": [{"name": "car", "type": 1}, {"name": "bus"}]}}]).to_string();
-        let cond = percent_encode(&cond);
-        let a = t
-            .get(&format!(
-                "/datasets/{ds}/data-annotations/samples?search_conditions={cond}"
-            ))
-            .await;
-        assert_eq!(a.body["sample_count"], 2, "{b}: {:?}", a.body);
-        let cond = percent_encode(&json!([{"sample_name": "2.png"}]).to_string());
-        let a = t
-            .get(&format!(
-                "/datasets/{ds}/data-annotations/samples?search_conditions={cond}"
-            ))
-            .await;
-        assert_eq!(names(&a.body, "samples", "sample_id"), vec![ids[1].clone()]);
-
-        let stats = t.get(&format!("/datasets/{ds}/data-annotations/stats")).await;
-        assert_eq!(stats.status, 200);
-        assert_eq!(stats.body["sample_stats"]["total"], 3);
-        assert_eq!(stats.body["sample_stats"]["un_annotation"], 1);
-        assert_eq!(stats.body["sample_stats"]["manual_annotation"], 2);
-        assert_eq!(stats.body["label_stats"][0]["name"], "car");
-        assert_eq!(
-            (
-                stats.body["label_stats"][0]["count"].as_u64(),
-                stats.body["label_stats"][0]["sample_count"].as_u64()
-            ),
-            (Some(1), Some(1))
-        );
-        let d = t.get(&format!("/datasets/{ds}")).await.body;
-        assert_eq!(
-            (d["total_sample_count"].as_u64(), d["annotated_sample_count"].as_u64()),
-            (Some(3), Some(2))
-        );
-
-        let del = t
-            .post(
-                &format!("/datasets/{ds}/data-annotations/samples/delete"),
-                json!({"samples": [ids[0], ids[1]], "delete_source": true}),
-            )
-            .await;
-        assert_eq!(del.status, 200);
-        assert_eq!(del.body["success"], true, "{b}: {:?}", del.body);
-        assert_eq!(
-            t.get(&format!("/datasets/{ds}/data-annotations/samples")).await.body["sample_count"],
-            1
-        );
-        assert_eq!(
-            t.send(reqwest::Method::GET, &source, Some(&t.token), None).await.status,
-            404
-        );
+        samples_are_listed_filtered_counted_and_deleted(&t, &ds, &ids, &source).await;
     }
+}
+
+/// The second half of the sample flow: listing, paging, ordering and filtering, statistics,
+/// and deletion with its counts; a deleted sample's file (`source`) is gone.
+async fn samples_are_listed_filtered_counted_and_deleted(t: &TestApp, ds: &str, ids: &[String], source: &str) {
+    let b = t.backend;
+    let list = t.get(&format!("/datasets/{ds}/data-annotations/samples?limit=2")).await;
+    assert_eq!(list.body["sample_count"], 3);
+    assert_eq!(
+        names(&list.body, "samples", "sample_id"),
+        vec![ids[2].clone(), ids[1].clone()],
+        "{b}: newest first"
+    );
+    let asc = t
+        .get(&format!(
+            "/datasets/{ds}/data-annotations/samples?limit=2&offset=1&order=asc"
+        ))
+        .await;
+    assert_eq!(names(&asc.body, "samples", "sample_id"), vec![ids[2].clone()]);
+    for (query, expected) in [
+        ("sample_state=__NONE__", vec![ids[1].clone()]),
+        ("sample_state=__ALL__&order=asc", vec![ids[0].clone(), ids[2].clone()]),
+        ("label_name=car", vec![ids[0].clone()]),
+        ("label_name=bus&label_type=1", vec![ids[2].clone()]),
+        ("label_name=nothing", vec![]),
+        ("sample_type=0&sample_state=__NONE__", vec![ids[1].clone()]),
+    ] {
+        let a = t.get(&format!("/datasets/{ds}/data-annotations/samples?{query}")).await;
+        assert_eq!(a.status, 200, "{b}: {query}: {:?}", a.body);
+        assert_eq!(names(&a.body, "samples", "sample_id"), expected, "{b}: {query}");
+        assert_eq!(a.body["sample_count"], expected.len(), "{b}: {query}");
+    }
+    let cond =
+        json!([{"label_list": {"op": "OR", "labels": [{"name": "car", "type": 1}, {"name": "bus"}]}}]).to_string();
+    let cond = percent_encode(&cond);
+    let a = t
+        .get(&format!(
+            "/datasets/{ds}/data-annotations/samples?search_conditions={cond}"
+        ))
+        .await;
+    assert_eq!(a.body["sample_count"], 2, "{b}: {:?}", a.body);
+    let cond = percent_encode(&json!([{"sample_name": "2.png"}]).to_string());
+    let a = t
+        .get(&format!(
+            "/datasets/{ds}/data-annotations/samples?search_conditions={cond}"
+        ))
+        .await;
+    assert_eq!(names(&a.body, "samples", "sample_id"), vec![ids[1].clone()]);
+
+    let stats = t.get(&format!("/datasets/{ds}/data-annotations/stats")).await;
+    assert_eq!(stats.status, 200);
+    assert_eq!(stats.body["sample_stats"]["total"], 3);
+    assert_eq!(stats.body["sample_stats"]["un_annotation"], 1);
+    assert_eq!(stats.body["sample_stats"]["manual_annotation"], 2);
+    assert_eq!(stats.body["label_stats"][0]["name"], "car");
+    assert_eq!(
+        (
+            stats.body["label_stats"][0]["count"].as_u64(),
+            stats.body["label_stats"][0]["sample_count"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    let d = t.get(&format!("/datasets/{ds}")).await.body;
+    assert_eq!(
+        (d["total_sample_count"].as_u64(), d["annotated_sample_count"].as_u64()),
+        (Some(3), Some(2))
+    );
+
+    let del = t
+        .post(
+            &format!("/datasets/{ds}/data-annotations/samples/delete"),
+            json!({"samples": [ids[0], ids[1]], "delete_source": true}),
+        )
+        .await;
+    assert_eq!(del.status, 200);
+    assert_eq!(del.body["success"], true, "{b}: {:?}", del.body);
+    assert_eq!(
+        t.get(&format!("/datasets/{ds}/data-annotations/samples")).await.body["sample_count"],
+        1
+    );
+    assert_eq!(
+        t.send(reqwest::Method::GET, source, Some(&t.token), None).await.status,
+        404
+    );
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::call;
+use crate::helpers::{call, TestApp};
 
 #[tokio::test]
 async fn two_labelers_label_their_own_samples_and_the_owner_sees_both() {
@@ -162,122 +162,138 @@ async fn two_labelers_label_their_own_samples_and_the_owner_sees_both() {
         );
         assert_eq!(put.body["error_code"], "ModelArts.4600");
 
-        // The owner sees both labelers' labels with labelers and worker_id filled.
-        let all = t.get(&format!("{task_path}/data-annotations/samples?limit=100")).await;
-        assert_eq!(all.body["sample_count"], 4, "{b}");
-        let by_id = |id: &str| {
-            all.body["samples"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|s| s["sample_id"] == id)
-                .unwrap()
-                .clone()
-        };
-        let a0 = by_id(&ids[0]);
-        assert_eq!(a0["worker_id"], ann_id.as_str());
-        assert_eq!(
-            a0["labelers"],
-            json!([{"email": "ann@example.com", "worker_id": ann_id, "role": 0}])
-        );
-        assert_eq!(a0["labels"].as_array().unwrap().len(), 2);
-        assert_eq!(
-            a0["sample_status"], "__UNCHECK__",
-            "{b}: no reviewers, so labeled copies wait for acceptance"
-        );
-        assert_eq!(a0["version"], 1);
-        let b1 = by_id(&ids[1]);
-        assert_eq!(b1["worker_id"], bob_id.as_str());
-        assert_eq!(
-            b1["labels"][0]["property"]["@modelarts:feature"],
-            json!([[0, 0], [99, 79]])
-        );
-        let unchecked = t
-            .get(&format!(
-                "{task_path}/data-annotations/samples?sample_state=__uncheck__"
-            ))
-            .await;
-        assert_eq!(unchecked.body["sample_count"], 4);
-        let one = t
-            .get(&format!(
-                "{task_path}/data-annotations/samples/{}?worker_id={bob_id}",
-                ids[3]
-            ))
-            .await;
-        assert_eq!(one.status, 200, "{b}: {:?}", one.body);
-        assert_eq!(one.body["labels"][0]["name"], "Person");
-
-        // The owner writes on behalf of Bob (by email), then clears Ann's text labels.
-        let on_behalf = t
-            .put(
-                &format!("{task_path}/data-annotations/samples"),
-                json!({"email": "bob@example.com", "samples": [
-                    {"sample_id": ids[1], "labels": [{"name": "cat"}], "sample_usage": "train"}
-                ]}),
-            )
-            .await;
-        assert_eq!(on_behalf.body["success"], true, "{b}: {:?}", on_behalf.body);
-        let clear = t
-            .put(
-                &format!("{task_path}/data-annotations/samples"),
-                json!({"samples": [{"sample_id": ids[2], "worker_id": ann_id}]}),
-            )
-            .await;
-        assert_eq!(clear.body["success"], true, "{b}: {:?}", clear.body);
-        let cleared = t
-            .get(&format!("{task_path}/data-annotations/samples/{}", ids[2]))
-            .await
-            .body;
-        assert_eq!(
-            (
-                cleared["labels"].as_array().unwrap().len(),
-                cleared["sample_status"].as_str()
-            ),
-            (0, Some("__NONE__"))
-        );
-
-        // Statistics and member progress count from stored state.
-        let stats = t.get(&format!("{task_path}/data-annotations/stats")).await.body;
-        assert_eq!(stats["sample_stats"]["uncheck"], 3, "{b}: {stats}");
-        assert_eq!(stats["sample_stats"]["un_annotation"], 1);
-        let metrics = t.get(&format!("{task_path}/metrics")).await.body;
-        assert_eq!(
-            metrics["sample_stats"]["ann@example.com"]["uncheck"], 1,
-            "{b}: {metrics}"
-        );
-        assert_eq!(metrics["sample_stats"]["bob@example.com"]["uncheck"], 2);
-        let my_tasks = call(&t, &ann, reqwest::Method::GET, "/workforces/worker-tasks", None).await;
-        assert_eq!(my_tasks.body["count"], 1, "{b}: {:?}", my_tasks.body);
-        assert_eq!(
-            my_tasks.body["worker_tasks"][0]["sample_stats"]["uncheck_sample_count"],
-            1
-        );
-
-        // The history says who changed what, newest first.
-        let history = t
-            .get(&format!("/datasets/{ds}/data-annotations/samples/{}/history", ids[1]))
-            .await;
-        assert_eq!(history.status, 200, "{b}: {:?}", history.body);
-        assert_eq!(history.body["total_number"], 2);
-        let newest = &history.body["history"][0];
-        assert_eq!(newest["actor_email"], "owner@example.com");
-        assert_eq!(newest["worker_id"], bob_id.as_str());
-        assert_eq!(newest["labels_before"][0]["name"], "car");
-        assert_eq!(newest["labels_after"][0]["name"], "cat");
-        let oldest = &history.body["history"][1];
-        assert_eq!(oldest["actor_email"], "bob@example.com");
-        assert_eq!(
-            (oldest["state_before"].as_str(), oldest["state_after"].as_str()),
-            (Some("__NONE__"), Some("__UNCHECK__"))
-        );
-
-        // Team labels stay in the task: the dataset's own labels are untouched.
-        let plain = t
-            .get(&format!("/datasets/{ds}/data-annotations/samples/{}", ids[0]))
-            .await
-            .body;
-        assert_eq!(plain["labels"], json!([]), "{b}");
+        the_owner_reads_writes_and_counts_both_labelers_work(&t, &ds, &ids, &task_path, &ann, &ann_id, &bob_id).await;
     }
+}
+
+/// The second half of the team flow: the owner reads both labelers' work, writes on behalf of
+/// a labeler and clears labels; stats, progress, member task lists and history follow, and
+/// the dataset's own labels stay untouched.
+async fn the_owner_reads_writes_and_counts_both_labelers_work(
+    t: &TestApp,
+    ds: &str,
+    ids: &[String],
+    task_path: &str,
+    ann: &str,
+    ann_id: &str,
+    bob_id: &str,
+) {
+    let b = t.backend;
+    // The owner sees both labelers' labels with labelers and worker_id filled.
+    let all = t.get(&format!("{task_path}/data-annotations/samples?limit=100")).await;
+    assert_eq!(all.body["sample_count"], 4, "{b}");
+    let by_id = |id: &str| {
+        all.body["samples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["sample_id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let a0 = by_id(&ids[0]);
+    assert_eq!(a0["worker_id"], ann_id);
+    assert_eq!(
+        a0["labelers"],
+        json!([{"email": "ann@example.com", "worker_id": ann_id, "role": 0}])
+    );
+    assert_eq!(a0["labels"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        a0["sample_status"], "__UNCHECK__",
+        "{b}: no reviewers, so labeled copies wait for acceptance"
+    );
+    assert_eq!(a0["version"], 1);
+    let b1 = by_id(&ids[1]);
+    assert_eq!(b1["worker_id"], bob_id);
+    assert_eq!(
+        b1["labels"][0]["property"]["@modelarts:feature"],
+        json!([[0, 0], [99, 79]])
+    );
+    let unchecked = t
+        .get(&format!(
+            "{task_path}/data-annotations/samples?sample_state=__uncheck__"
+        ))
+        .await;
+    assert_eq!(unchecked.body["sample_count"], 4);
+    let one = t
+        .get(&format!(
+            "{task_path}/data-annotations/samples/{}?worker_id={bob_id}",
+            ids[3]
+        ))
+        .await;
+    assert_eq!(one.status, 200, "{b}: {:?}", one.body);
+    assert_eq!(one.body["labels"][0]["name"], "Person");
+
+    // The owner writes on behalf of Bob (by email), then clears Ann's text labels.
+    let on_behalf = t
+        .put(
+            &format!("{task_path}/data-annotations/samples"),
+            json!({"email": "bob@example.com", "samples": [
+                {"sample_id": ids[1], "labels": [{"name": "cat"}], "sample_usage": "train"}
+            ]}),
+        )
+        .await;
+    assert_eq!(on_behalf.body["success"], true, "{b}: {:?}", on_behalf.body);
+    let clear = t
+        .put(
+            &format!("{task_path}/data-annotations/samples"),
+            json!({"samples": [{"sample_id": ids[2], "worker_id": ann_id}]}),
+        )
+        .await;
+    assert_eq!(clear.body["success"], true, "{b}: {:?}", clear.body);
+    let cleared = t
+        .get(&format!("{task_path}/data-annotations/samples/{}", ids[2]))
+        .await
+        .body;
+    assert_eq!(
+        (
+            cleared["labels"].as_array().unwrap().len(),
+            cleared["sample_status"].as_str()
+        ),
+        (0, Some("__NONE__"))
+    );
+
+    // Statistics and member progress count from stored state.
+    let stats = t.get(&format!("{task_path}/data-annotations/stats")).await.body;
+    assert_eq!(stats["sample_stats"]["uncheck"], 3, "{b}: {stats}");
+    assert_eq!(stats["sample_stats"]["un_annotation"], 1);
+    let metrics = t.get(&format!("{task_path}/metrics")).await.body;
+    assert_eq!(
+        metrics["sample_stats"]["ann@example.com"]["uncheck"], 1,
+        "{b}: {metrics}"
+    );
+    assert_eq!(metrics["sample_stats"]["bob@example.com"]["uncheck"], 2);
+    let my_tasks = call(t, ann, reqwest::Method::GET, "/workforces/worker-tasks", None).await;
+    assert_eq!(my_tasks.body["count"], 1, "{b}: {:?}", my_tasks.body);
+    assert_eq!(
+        my_tasks.body["worker_tasks"][0]["sample_stats"]["uncheck_sample_count"],
+        1
+    );
+
+    // The history says who changed what, newest first.
+    let history = t
+        .get(&format!("/datasets/{ds}/data-annotations/samples/{}/history", ids[1]))
+        .await;
+    assert_eq!(history.status, 200, "{b}: {:?}", history.body);
+    assert_eq!(history.body["total_number"], 2);
+    let newest = &history.body["history"][0];
+    assert_eq!(newest["actor_email"], "owner@example.com");
+    assert_eq!(newest["worker_id"], bob_id);
+    assert_eq!(newest["labels_before"][0]["name"], "car");
+    assert_eq!(newest["labels_after"][0]["name"], "cat");
+    let oldest = &history.body["history"][1];
+    assert_eq!(oldest["actor_email"], "bob@example.com");
+    assert_eq!(
+        (oldest["state_before"].as_str(), oldest["state_after"].as_str()),
+        (Some("__NONE__"), Some("__UNCHECK__"))
+    );
+
+    // Team labels stay in the task: the dataset's own labels are untouched.
+    let plain = t
+        .get(&format!("/datasets/{ds}/data-annotations/samples/{}", ids[0]))
+        .await
+        .body;
+    assert_eq!(plain["labels"], json!([]), "{b}");
 }
 
 #[tokio::test]
