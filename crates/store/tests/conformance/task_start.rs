@@ -132,42 +132,13 @@ async fn start_task_assigns_only_the_samples_matching_the_filter() {
         let f = fixture(s, 6, 2).await;
         let order = f.labelers_desc();
         let members: Vec<String> = f.labelers.iter().map(|w| w.id.clone()).collect();
+        #[rustfmt::skip]
         let cases: Vec<(SampleQuery, Vec<usize>)> = vec![
-            (
-                SampleQuery {
-                    label_groups: vec![vec![f.cat.id]],
-                    ..SampleQuery::default()
-                },
-                vec![1, 3, 5],
-            ),
-            (
-                SampleQuery {
-                    label_groups: vec![vec![f.cat.id, f.dog.id]],
-                    ..SampleQuery::default()
-                },
-                vec![0, 1, 3, 5],
-            ),
-            (
-                SampleQuery {
-                    label_groups: vec![vec![f.cat.id], vec![f.dog.id]],
-                    ..SampleQuery::default()
-                },
-                vec![3],
-            ),
-            (
-                SampleQuery {
-                    name: Some("2.png".into()),
-                    ..SampleQuery::default()
-                },
-                vec![2],
-            ),
-            (
-                SampleQuery {
-                    label_groups: vec![vec![]],
-                    ..SampleQuery::default()
-                },
-                vec![],
-            ),
+            (SampleQuery { label_groups: vec![vec![f.cat.id]], ..SampleQuery::default() }, vec![1, 3, 5]),
+            (SampleQuery { label_groups: vec![vec![f.cat.id, f.dog.id]], ..SampleQuery::default() }, vec![0, 1, 3, 5]),
+            (SampleQuery { label_groups: vec![vec![f.cat.id], vec![f.dog.id]], ..SampleQuery::default() }, vec![3]),
+            (SampleQuery { name: Some("2.png".into()), ..SampleQuery::default() }, vec![2]),
+            (SampleQuery { label_groups: vec![vec![]], ..SampleQuery::default() }, vec![]),
         ];
         for (k, (query, chosen)) in cases.into_iter().enumerate() {
             let t = task(&f.dataset.id, &format!("t{k}"), 100, 1);

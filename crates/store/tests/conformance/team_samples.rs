@@ -116,44 +116,17 @@ async fn team_samples_are_listed_filtered_paged_and_ordered_by_sample_then_membe
             ..all_team_samples()
         };
         let pair = |sample: usize, member: usize| (f.samples[sample].id.clone(), by_id[member].id.clone());
+        #[rustfmt::skip]
         let cases: Vec<ListCase> = vec![
-            (
-                "unreviewed",
-                filtered(Some(vec![UNREVIEWED]), vec![]),
-                vec![pair(1, 0), pair(2, 1)],
-            ),
-            (
-                "unreviewed or accepted",
-                filtered(Some(vec![UNREVIEWED, ACCEPTED]), vec![]),
-                vec![pair(1, 0), pair(2, 1), pair(3, 0)],
-            ),
+            ("unreviewed", filtered(Some(vec![UNREVIEWED]), vec![]), vec![pair(1, 0), pair(2, 1)]),
+            ("unreviewed or accepted", filtered(Some(vec![UNREVIEWED, ACCEPTED]), vec![]), vec![pair(1, 0), pair(2, 1), pair(3, 0)]),
             ("no states", filtered(Some(vec![]), vec![]), vec![]),
-            (
-                "none",
-                filtered(Some(vec![NONE]), vec![]),
-                vec![pair(0, 0), pair(0, 1), pair(1, 1), pair(2, 0), pair(3, 1)],
-            ),
-            (
-                "cat",
-                filtered(None, vec![vec![f.cat.id]]),
-                vec![pair(1, 0), pair(2, 1)],
-            ),
-            (
-                "cat or dog",
-                filtered(None, vec![vec![f.cat.id, f.dog.id]]),
-                vec![pair(1, 0), pair(2, 1), pair(3, 0)],
-            ),
-            (
-                "cat and dog",
-                filtered(None, vec![vec![f.cat.id], vec![f.dog.id]]),
-                vec![pair(2, 1)],
-            ),
+            ("none", filtered(Some(vec![NONE]), vec![]), vec![pair(0, 0), pair(0, 1), pair(1, 1), pair(2, 0), pair(3, 1)]),
+            ("cat", filtered(None, vec![vec![f.cat.id]]), vec![pair(1, 0), pair(2, 1)]),
+            ("cat or dog", filtered(None, vec![vec![f.cat.id, f.dog.id]]), vec![pair(1, 0), pair(2, 1), pair(3, 0)]),
+            ("cat and dog", filtered(None, vec![vec![f.cat.id], vec![f.dog.id]]), vec![pair(2, 1)]),
             ("empty group", filtered(None, vec![vec![]]), vec![]),
-            (
-                "dog, accepted",
-                filtered(Some(vec![ACCEPTED]), vec![vec![f.dog.id]]),
-                vec![pair(3, 0)],
-            ),
+            ("dog, accepted", filtered(Some(vec![ACCEPTED]), vec![vec![f.dog.id]]), vec![pair(3, 0)]),
         ];
         for (what, query, want) in cases {
             let (total, rows) = s.list_team_samples(&t.id, &query).await.unwrap();
