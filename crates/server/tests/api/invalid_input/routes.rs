@@ -192,7 +192,7 @@ fn write_routes() -> Vec<(String, String)> {
 /// a misspelt field is an error, never silently dropped. The free-form maps (label `property`, sample `metadata`) stay free-form.
 #[tokio::test]
 async fn unknown_fields_in_write_bodies_are_refused_with_their_path_and_change_nothing() {
-    // The dataset, label and sample routes; the team routes are covered in team_rules.rs.
+    // The dataset, label and sample routes; the team routes are covered in the team_rules module.
     let covered = [
         "POST /v2/{project_id}/datasets",
         "PUT /v2/{project_id}/datasets/{dataset_id}",

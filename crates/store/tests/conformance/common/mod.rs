@@ -1,4 +1,4 @@
-//! Setup shared by the conformance suites: a store per backend (SQLite in a temporary
+//! Setup shared by the conformance modules: a store per backend (SQLite in a temporary
 //! directory always, PostgreSQL in a schema of its own when `TEST_DATABASE_URL` is set) and
 //! small record builders; `team` holds the team records.
 
