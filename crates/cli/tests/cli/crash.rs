@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_teamlabel");
+use crate::helpers::BIN;
 const LABELERS: usize = 4;
 const SAMPLES_PER_LABELER: usize = 8;
 const CYCLES: usize = 20;

@@ -9,18 +9,12 @@
 //! `Op` does not compile here until `body` gives it a request body, and a new `{placeholder}`
 //! fails every test until `fill` knows its value.
 
-mod common;
-
-use common::{difference, png_b64, Answer, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
-use teamlabel_core::policy::{Access, Op, Route, ROUTES};
 
-const NOT_AUTHORIZED: &str = "ModelArts.0108";
-const TOKEN_MISSING: &str = "ModelArts.0201";
-const INVALID_PROJECT: &str = "ModelArts.0210";
-const FORBIDDEN: &str = "ModelArts.4600";
-const MEMBER_CREATES_TASK: &str = "ModelArts.4804";
+use crate::helpers::codes::*;
+use crate::helpers::{add_member, difference, expect, png_b64, token, Answer, TestApp};
+use teamlabel_core::policy::{Access, Op, Route, ROUTES};
 
 const OWNER: &str = "owner@example.com";
 const OWNER_PASSWORD: &str = "correct horse battery staple";
@@ -94,38 +88,11 @@ async fn send(t: &TestApp, method: &str, path: &str, token: Option<&str>, body: 
         .await
 }
 
-/// Asserts an answer's status; answers its body.
-#[track_caller]
-fn expect(t: &TestApp, what: &str, a: &Answer, status: u16) -> Value {
-    assert_eq!(a.status, status, "{} {what}: {}", t.backend, a.body);
-    a.body.clone()
-}
-
-async fn token(t: &TestApp, email: &str) -> String {
-    t.app.create_token(&t.project_id, email, 24).await.unwrap().0
-}
-
 async fn create_team(t: &TestApp, name: &str) -> String {
     let a = t.post("/workforces", json!({"workforce_name": name})).await;
     expect(t, &format!("create team {name}"), &a, 201)["workforce_id"]
         .as_str()
         .unwrap()
-        .to_string()
-}
-
-/// Adds a member and answers their worker id.
-async fn add_member(t: &TestApp, team: &str, email: &str, role: i32) -> String {
-    let members = format!("/workforces/{team}/workers");
-    let a = t.post(&members, json!({"emails": email, "role": role})).await;
-    expect(t, &format!("add {email}"), &a, 201);
-    let list = expect(t, "list members", &t.get(&format!("{members}?limit=100")).await, 200);
-    list["workers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|w| w["email"] == email)
-        .and_then(|w| w["worker_id"].as_str())
-        .unwrap_or_else(|| panic!("{}: no member {email}: {list}", t.backend))
         .to_string()
 }
 
@@ -581,7 +548,7 @@ async fn run_rows(t: &TestApp, test: &str, rows: &[Row]) {
 
 #[tokio::test]
 async fn every_route_with_an_id_refuses_another_projects_caller_and_changes_nothing() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let fx = setup(&t).await;
         let b_token = Some(fx.b_token.as_str());
         // A's ids under B's project, and under B's project and dataset.
@@ -648,7 +615,7 @@ async fn every_route_with_an_id_refuses_another_projects_caller_and_changes_noth
 
 #[tokio::test]
 async fn members_are_refused_every_route_beyond_their_role_and_nothing_changes() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let fx = setup(&t).await;
         let (a, other_team) = (&fx.a, &fx.other_team);
         let labeler = Some(fx.ann.as_str());
@@ -711,7 +678,7 @@ fn item_refused(a: &Answer) -> Result<(), String> {
 
 #[tokio::test]
 async fn labelers_cannot_read_or_write_each_others_samples() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let fx = setup(&t).await;
         let ann = Some(fx.ann.as_str());
         let (bob_sample, bob_worker) = (&fx.bob_samples[0], &fx.bob_worker);
@@ -823,7 +790,7 @@ async fn labelers_cannot_read_or_write_each_others_samples() {
 
 #[tokio::test]
 async fn public_routes_answer_without_credentials_and_every_other_route_is_401() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let fx = setup(&t).await;
         let rows: Vec<Row> = ROUTES
             .iter()

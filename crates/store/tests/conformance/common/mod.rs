@@ -1,7 +1,10 @@
-//! Setup shared by the conformance suites: a store per backend (SQLite in a temporary
+//! Setup shared by the conformance modules: a store per backend (SQLite in a temporary
 //! directory always, PostgreSQL in a schema of its own when `TEST_DATABASE_URL` is set) and
-//! small record builders.
-#![allow(dead_code)]
+//! small record builders; `team` holds the team records.
+
+mod team;
+
+pub use team::*;
 
 use std::sync::Arc;
 

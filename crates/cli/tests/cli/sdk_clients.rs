@@ -16,11 +16,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-mod common;
+use crate::helpers::Schema;
 
-use common::Schema;
-
-const BIN: &str = env!("CARGO_BIN_EXE_teamlabel");
+use crate::helpers::BIN;
 const PASSWORD: &str = "sdk-test-password";
 const LABELER: &str = "labeler@example.com";
 const LOCKOUT: &str = "locked-out@example.com";

@@ -1,29 +1,13 @@
 //! The whole team flow over HTTP: an owner sets up a dataset, a team and a task; two labelers
 //! label their own samples; the owner reads both labelers' work and the history.
 
-mod common;
-
 use serde_json::{json, Value};
 
-async fn as_user(
-    t: &common::TestApp,
-    token: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> common::Answer {
-    t.send(
-        method,
-        &t.url(path),
-        Some(token),
-        body.map(|b| b.to_string().into_bytes()),
-    )
-    .await
-}
+use crate::helpers::{call, TestApp};
 
 #[tokio::test]
 async fn two_labelers_label_their_own_samples_and_the_owner_sees_both() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let b = t.backend;
         // A free-format dataset carries classification, detection and entity labels at once.
         let ds = t
@@ -35,11 +19,11 @@ async fn two_labelers_label_their_own_samples_and_the_owner_sees_both() {
                 ]),
             )
             .await;
-        let png = common::png_b64(100, 80);
+        let png = crate::helpers::png_b64(100, 80);
         let ids = t
             .samples(&ds, json!([
                 {"name": "a.png", "data": png, "sample_type": 0},
-                {"name": "b.png", "data": common::png_b64(100, 80), "sample_type": 0, "metadata": {"@modelarts:size": [100, 80, 3]}},
+                {"name": "b.png", "data": crate::helpers::png_b64(100, 80), "sample_type": 0, "metadata": {"@modelarts:size": [100, 80, 3]}},
                 {"source": "content://Ada Lovelace wrote the first program", "sample_type": 1},
                 {"source": "content://Grace Hopper built a compiler", "sample_type": 1}
             ]))
@@ -82,7 +66,7 @@ async fn two_labelers_label_their_own_samples_and_the_owner_sees_both() {
 
         // Before the start nobody may label.
         let (ann, _) = t.app.create_token(&t.project_id, "ann@example.com", 24).await.unwrap();
-        let early = as_user(
+        let early = call(
             &t,
             &ann,
             reqwest::Method::PUT,
@@ -108,7 +92,7 @@ async fn two_labelers_label_their_own_samples_and_the_owner_sees_both() {
         let (bob, _) = t.app.create_token(&t.project_id, "bob@example.com", 24).await.unwrap();
         let mut mine: Vec<Vec<Value>> = Vec::new();
         for (token, worker) in [(&ann, &ann_id), (&bob, &bob_id)] {
-            let list = as_user(
+            let list = call(
                 &t,
                 token,
                 reqwest::Method::GET,
@@ -137,7 +121,7 @@ async fn two_labelers_label_their_own_samples_and_the_owner_sees_both() {
             ]},
             {"sample_id": ids[2], "labels": [{"name": "Person", "property": {"@modelarts:start_index": 0, "@modelarts:end_index": 12}}]}
         ]});
-        let put = as_user(
+        let put = call(
             &t,
             &ann,
             reqwest::Method::PUT,
@@ -156,7 +140,7 @@ async fn two_labelers_label_their_own_samples_and_the_owner_sees_both() {
             {"sample_id": ids[0], "labels": [{"name": "cat"}]},
             {"sample_id": ids[1], "worker_id": ann_id, "labels": [{"name": "cat"}]}
         ]});
-        let put = as_user(
+        let put = call(
             &t,
             &bob,
             reqwest::Method::PUT,
@@ -178,127 +162,143 @@ async fn two_labelers_label_their_own_samples_and_the_owner_sees_both() {
         );
         assert_eq!(put.body["error_code"], "ModelArts.4600");
 
-        // The owner sees both labelers' labels with labelers and worker_id filled.
-        let all = t.get(&format!("{task_path}/data-annotations/samples?limit=100")).await;
-        assert_eq!(all.body["sample_count"], 4, "{b}");
-        let by_id = |id: &str| {
-            all.body["samples"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|s| s["sample_id"] == id)
-                .unwrap()
-                .clone()
-        };
-        let a0 = by_id(&ids[0]);
-        assert_eq!(a0["worker_id"], ann_id.as_str());
-        assert_eq!(
-            a0["labelers"],
-            json!([{"email": "ann@example.com", "worker_id": ann_id, "role": 0}])
-        );
-        assert_eq!(a0["labels"].as_array().unwrap().len(), 2);
-        assert_eq!(
-            a0["sample_status"], "__UNCHECK__",
-            "{b}: no reviewers, so labeled copies wait for acceptance"
-        );
-        assert_eq!(a0["version"], 1);
-        let b1 = by_id(&ids[1]);
-        assert_eq!(b1["worker_id"], bob_id.as_str());
-        assert_eq!(
-            b1["labels"][0]["property"]["@modelarts:feature"],
-            json!([[0, 0], [99, 79]])
-        );
-        let unchecked = t
-            .get(&format!(
-                "{task_path}/data-annotations/samples?sample_state=__uncheck__"
-            ))
-            .await;
-        assert_eq!(unchecked.body["sample_count"], 4);
-        let one = t
-            .get(&format!(
-                "{task_path}/data-annotations/samples/{}?worker_id={bob_id}",
-                ids[3]
-            ))
-            .await;
-        assert_eq!(one.status, 200, "{b}: {:?}", one.body);
-        assert_eq!(one.body["labels"][0]["name"], "Person");
-
-        // The owner writes on behalf of Bob (by email), then clears Ann's text labels.
-        let on_behalf = t
-            .put(
-                &format!("{task_path}/data-annotations/samples"),
-                json!({"email": "bob@example.com", "samples": [
-                    {"sample_id": ids[1], "labels": [{"name": "cat"}], "sample_usage": "train"}
-                ]}),
-            )
-            .await;
-        assert_eq!(on_behalf.body["success"], true, "{b}: {:?}", on_behalf.body);
-        let clear = t
-            .put(
-                &format!("{task_path}/data-annotations/samples"),
-                json!({"samples": [{"sample_id": ids[2], "worker_id": ann_id}]}),
-            )
-            .await;
-        assert_eq!(clear.body["success"], true, "{b}: {:?}", clear.body);
-        let cleared = t
-            .get(&format!("{task_path}/data-annotations/samples/{}", ids[2]))
-            .await
-            .body;
-        assert_eq!(
-            (
-                cleared["labels"].as_array().unwrap().len(),
-                cleared["sample_status"].as_str()
-            ),
-            (0, Some("__NONE__"))
-        );
-
-        // Statistics and member progress count from stored state.
-        let stats = t.get(&format!("{task_path}/data-annotations/stats")).await.body;
-        assert_eq!(stats["sample_stats"]["uncheck"], 3, "{b}: {stats}");
-        assert_eq!(stats["sample_stats"]["un_annotation"], 1);
-        let metrics = t.get(&format!("{task_path}/metrics")).await.body;
-        assert_eq!(
-            metrics["sample_stats"]["ann@example.com"]["uncheck"], 1,
-            "{b}: {metrics}"
-        );
-        assert_eq!(metrics["sample_stats"]["bob@example.com"]["uncheck"], 2);
-        let my_tasks = as_user(&t, &ann, reqwest::Method::GET, "/workforces/worker-tasks", None).await;
-        assert_eq!(my_tasks.body["count"], 1, "{b}: {:?}", my_tasks.body);
-        assert_eq!(
-            my_tasks.body["worker_tasks"][0]["sample_stats"]["uncheck_sample_count"],
-            1
-        );
-
-        // The history says who changed what, newest first.
-        let history = t
-            .get(&format!("/datasets/{ds}/data-annotations/samples/{}/history", ids[1]))
-            .await;
-        assert_eq!(history.status, 200, "{b}: {:?}", history.body);
-        assert_eq!(history.body["total_number"], 2);
-        let newest = &history.body["history"][0];
-        assert_eq!(newest["actor_email"], "owner@example.com");
-        assert_eq!(newest["worker_id"], bob_id.as_str());
-        assert_eq!(newest["labels_before"][0]["name"], "car");
-        assert_eq!(newest["labels_after"][0]["name"], "cat");
-        let oldest = &history.body["history"][1];
-        assert_eq!(oldest["actor_email"], "bob@example.com");
-        assert_eq!(
-            (oldest["state_before"].as_str(), oldest["state_after"].as_str()),
-            (Some("__NONE__"), Some("__UNCHECK__"))
-        );
-
-        // Team labels stay in the task: the dataset's own labels are untouched.
-        let plain = t
-            .get(&format!("/datasets/{ds}/data-annotations/samples/{}", ids[0]))
-            .await
-            .body;
-        assert_eq!(plain["labels"], json!([]), "{b}");
+        the_owner_reads_writes_and_counts_both_labelers_work(&t, &ds, &ids, &task_path, &ann, &ann_id, &bob_id).await;
     }
+}
+
+/// The second half of the team flow: the owner reads both labelers' work, writes on behalf of
+/// a labeler and clears labels; stats, progress, member task lists and history follow, and
+/// the dataset's own labels stay untouched.
+async fn the_owner_reads_writes_and_counts_both_labelers_work(
+    t: &TestApp,
+    ds: &str,
+    ids: &[String],
+    task_path: &str,
+    ann: &str,
+    ann_id: &str,
+    bob_id: &str,
+) {
+    let b = t.backend;
+    // The owner sees both labelers' labels with labelers and worker_id filled.
+    let all = t.get(&format!("{task_path}/data-annotations/samples?limit=100")).await;
+    assert_eq!(all.body["sample_count"], 4, "{b}");
+    let by_id = |id: &str| {
+        all.body["samples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["sample_id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let a0 = by_id(&ids[0]);
+    assert_eq!(a0["worker_id"], ann_id);
+    assert_eq!(
+        a0["labelers"],
+        json!([{"email": "ann@example.com", "worker_id": ann_id, "role": 0}])
+    );
+    assert_eq!(a0["labels"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        a0["sample_status"], "__UNCHECK__",
+        "{b}: no reviewers, so labeled copies wait for acceptance"
+    );
+    assert_eq!(a0["version"], 1);
+    let b1 = by_id(&ids[1]);
+    assert_eq!(b1["worker_id"], bob_id);
+    assert_eq!(
+        b1["labels"][0]["property"]["@modelarts:feature"],
+        json!([[0, 0], [99, 79]])
+    );
+    let unchecked = t
+        .get(&format!(
+            "{task_path}/data-annotations/samples?sample_state=__uncheck__"
+        ))
+        .await;
+    assert_eq!(unchecked.body["sample_count"], 4);
+    let one = t
+        .get(&format!(
+            "{task_path}/data-annotations/samples/{}?worker_id={bob_id}",
+            ids[3]
+        ))
+        .await;
+    assert_eq!(one.status, 200, "{b}: {:?}", one.body);
+    assert_eq!(one.body["labels"][0]["name"], "Person");
+
+    // The owner writes on behalf of Bob (by email), then clears Ann's text labels.
+    let on_behalf = t
+        .put(
+            &format!("{task_path}/data-annotations/samples"),
+            json!({"email": "bob@example.com", "samples": [
+                {"sample_id": ids[1], "labels": [{"name": "cat"}], "sample_usage": "train"}
+            ]}),
+        )
+        .await;
+    assert_eq!(on_behalf.body["success"], true, "{b}: {:?}", on_behalf.body);
+    let clear = t
+        .put(
+            &format!("{task_path}/data-annotations/samples"),
+            json!({"samples": [{"sample_id": ids[2], "worker_id": ann_id}]}),
+        )
+        .await;
+    assert_eq!(clear.body["success"], true, "{b}: {:?}", clear.body);
+    let cleared = t
+        .get(&format!("{task_path}/data-annotations/samples/{}", ids[2]))
+        .await
+        .body;
+    assert_eq!(
+        (
+            cleared["labels"].as_array().unwrap().len(),
+            cleared["sample_status"].as_str()
+        ),
+        (0, Some("__NONE__"))
+    );
+
+    // Statistics and member progress count from stored state.
+    let stats = t.get(&format!("{task_path}/data-annotations/stats")).await.body;
+    assert_eq!(stats["sample_stats"]["uncheck"], 3, "{b}: {stats}");
+    assert_eq!(stats["sample_stats"]["un_annotation"], 1);
+    let metrics = t.get(&format!("{task_path}/metrics")).await.body;
+    assert_eq!(
+        metrics["sample_stats"]["ann@example.com"]["uncheck"], 1,
+        "{b}: {metrics}"
+    );
+    assert_eq!(metrics["sample_stats"]["bob@example.com"]["uncheck"], 2);
+    let my_tasks = call(t, ann, reqwest::Method::GET, "/workforces/worker-tasks", None).await;
+    assert_eq!(my_tasks.body["count"], 1, "{b}: {:?}", my_tasks.body);
+    assert_eq!(
+        my_tasks.body["worker_tasks"][0]["sample_stats"]["uncheck_sample_count"],
+        1
+    );
+
+    // The history says who changed what, newest first.
+    let history = t
+        .get(&format!("/datasets/{ds}/data-annotations/samples/{}/history", ids[1]))
+        .await;
+    assert_eq!(history.status, 200, "{b}: {:?}", history.body);
+    assert_eq!(history.body["total_number"], 2);
+    let newest = &history.body["history"][0];
+    assert_eq!(newest["actor_email"], "owner@example.com");
+    assert_eq!(newest["worker_id"], bob_id);
+    assert_eq!(newest["labels_before"][0]["name"], "car");
+    assert_eq!(newest["labels_after"][0]["name"], "cat");
+    let oldest = &history.body["history"][1];
+    assert_eq!(oldest["actor_email"], "bob@example.com");
+    assert_eq!(
+        (oldest["state_before"].as_str(), oldest["state_after"].as_str()),
+        (Some("__NONE__"), Some("__UNCHECK__"))
+    );
+
+    // Team labels stay in the task: the dataset's own labels are untouched.
+    let plain = t
+        .get(&format!("/datasets/{ds}/data-annotations/samples/{}", ids[0]))
+        .await
+        .body;
+    assert_eq!(plain["labels"], json!([]), "{b}");
 }
 
 #[tokio::test]
 async fn the_dataset_batch_update_replaces_labels_and_records_history() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let b = t.backend;
         let ds = t.dataset("cls", 0, json!([{"name": "cat"}, {"name": "dog"}])).await;
         let ids = t
@@ -367,7 +367,7 @@ async fn the_dataset_batch_update_replaces_labels_and_records_history() {
 
 #[tokio::test]
 async fn a_retry_with_the_same_idempotency_key_answers_the_first_response_and_writes_nothing() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let b = t.backend;
         let ds = t.dataset("idem", 0, json!([{"name": "cat"}, {"name": "dog"}])).await;
         let ids = t
@@ -447,7 +447,7 @@ async fn a_retry_with_the_same_idempotency_key_answers_the_first_response_and_wr
 
 #[tokio::test]
 async fn a_labeler_sees_a_task_in_their_task_list_once_it_has_started() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let b = t.backend;
         let ds = t.dataset("visible", 0, json!([{"name": "cat"}])).await;
         t.samples(&ds, json!([{"source": "http://x/1.jpg"}])).await;
@@ -468,7 +468,7 @@ async fn a_labeler_sees_a_task_in_their_task_list_once_it_has_started() {
             .await;
         let task = task.body["task_id"].as_str().unwrap().to_string();
         let (ann, _) = t.app.create_token(&t.project_id, "ann@example.com", 24).await.unwrap();
-        let before = as_user(&t, &ann, reqwest::Method::GET, "/workforces/worker-tasks", None).await;
+        let before = call(&t, &ann, reqwest::Method::GET, "/workforces/worker-tasks", None).await;
         assert_eq!(
             (
                 before.body["count"].as_u64(),
@@ -480,10 +480,10 @@ async fn a_labeler_sees_a_task_in_their_task_list_once_it_has_started() {
         );
         t.post(&format!("/datasets/{ds}/workforce-tasks/{task}"), json!({}))
             .await;
-        let after = as_user(&t, &ann, reqwest::Method::GET, "/workforces/worker-tasks", None).await;
+        let after = call(&t, &ann, reqwest::Method::GET, "/workforces/worker-tasks", None).await;
         assert_eq!(after.body["count"], 1, "{b}: {:?}", after.body);
         assert_eq!(after.body["worker_tasks"][0]["task_status"], 1);
-        let paged = as_user(
+        let paged = call(
             &t,
             &ann,
             reqwest::Method::GET,
@@ -506,7 +506,7 @@ async fn a_labeler_sees_a_task_in_their_task_list_once_it_has_started() {
 #[tokio::test]
 async fn a_team_manager_manages_the_members_of_their_own_team_only() {
     use reqwest::Method;
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let team = t.post("/workforces", json!({"workforce_name": "mine"})).await.body["workforce_id"]
             .as_str()
             .unwrap()
@@ -527,9 +527,9 @@ async fn a_team_manager_manages_the_members_of_their_own_team_only() {
         let (mia, _) = t.app.create_token(&t.project_id, "mia@example.com", 24).await.unwrap();
         let members = format!("/workforces/{team}/workers");
 
-        let a = as_user(&t, &mia, Method::GET, &format!("/workforces/{team}"), None).await;
+        let a = call(&t, &mia, Method::GET, &format!("/workforces/{team}"), None).await;
         assert_eq!(a.status, 200, "{}: {:?}", t.backend, a.body);
-        let a = as_user(
+        let a = call(
             &t,
             &mia,
             Method::POST,
@@ -538,7 +538,7 @@ async fn a_team_manager_manages_the_members_of_their_own_team_only() {
         )
         .await;
         assert_eq!(a.status, 201, "{}: {:?}", t.backend, a.body);
-        let a = as_user(&t, &mia, Method::GET, &members, None).await;
+        let a = call(&t, &mia, Method::GET, &members, None).await;
         assert_eq!(a.body["total_number"], 2, "{}: {:?}", t.backend, a.body);
         let lea = a.body["workers"]
             .as_array()
@@ -549,7 +549,7 @@ async fn a_team_manager_manages_the_members_of_their_own_team_only() {
             .as_str()
             .unwrap()
             .to_string();
-        let a = as_user(
+        let a = call(
             &t,
             &mia,
             Method::PUT,
@@ -558,9 +558,9 @@ async fn a_team_manager_manages_the_members_of_their_own_team_only() {
         )
         .await;
         assert_eq!(a.status, 200, "{}: {:?}", t.backend, a.body);
-        let a = as_user(&t, &mia, Method::GET, &format!("{members}/{lea}"), None).await;
+        let a = call(&t, &mia, Method::GET, &format!("{members}/{lea}"), None).await;
         assert_eq!(a.body["role"], 1, "{}: {:?}", t.backend, a.body);
-        let a = as_user(&t, &mia, Method::DELETE, &format!("{members}/{lea}"), None).await;
+        let a = call(&t, &mia, Method::DELETE, &format!("{members}/{lea}"), None).await;
         assert_eq!(a.status, 204, "{}: {:?}", t.backend, a.body);
 
         // Not another team, not the teams themselves, not the project's member list.
@@ -587,7 +587,7 @@ async fn a_team_manager_manages_the_members_of_their_own_team_only() {
             (Method::GET, "/workforces".to_string(), None),
             (Method::GET, "/workforces/workers".to_string(), None),
         ] {
-            let a = as_user(&t, &mia, method.clone(), &path, body).await;
+            let a = call(&t, &mia, method.clone(), &path, body).await;
             assert_eq!(
                 (a.status, a.code()),
                 (403, "ModelArts.0108"),

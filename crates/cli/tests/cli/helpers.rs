@@ -1,8 +1,11 @@
-//! What the tests of the binary share: a PostgreSQL schema of their own, dropped when done.
-#![allow(dead_code)]
+//! What the CLI tests share: the `teamlabel` binary under test and a PostgreSQL schema of their
+//! own, dropped when done.
 
 use std::process::Command;
 use std::time::SystemTime;
+
+/// The `teamlabel` binary cargo built for these tests.
+pub const BIN: &str = env!("CARGO_BIN_EXE_teamlabel");
 
 /// A fresh schema `api_<32 hex>` in the database at `url`; the prefix lets `scripts/test` drop
 /// it if a test dies before its `Drop`.

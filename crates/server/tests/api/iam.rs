@@ -1,11 +1,9 @@
 //! Credentials over HTTP: AK/SK signatures (each failed check has its own 401 message), the
 //! owner's credential API and revocation, temporary credentials with a security token, the
 //! password token endpoint and its lockout. The official SDK's view of the same is in
-//! `crates/cli/tests/sdk_clients.rs`.
+//! `crates/cli/tests/cli/sdk_clients.rs`.
 
-mod common;
-
-use common::{Answer, TestApp};
+use crate::helpers::{Answer, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 use teamlabel_api::signing as aksk;
@@ -108,7 +106,7 @@ async fn create_pair(t: &TestApp, body: Value) -> (String, String) {
 
 #[tokio::test]
 async fn signed_requests_pass_and_each_failed_check_is_401_with_its_own_message() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let (ak, sk) = create_pair(&t, json!({"credential": {"description": "ci"}})).await;
         let p = &t.project_id;
         let list = format!("/v2/{p}/datasets?limit=5&offset=0");
@@ -128,110 +126,19 @@ async fn signed_requests_pass_and_each_failed_check_is_401_with_its_own_message(
         assert_eq!(send_signed(&t, &swapped).await.status, 200, "{}", t.backend);
 
         type Tamper = Box<dyn Fn(Signed) -> Signed>;
+        #[rustfmt::skip]
         let cases: Vec<(&str, Signed, Tamper, &str, &str)> = vec![
-            (
-                "wrong secret key",
-                sign(&t, Method::GET, &list, b"", &ak, "not-the-secret", &sdk_date(0)),
-                Box::new(|s| s),
-                "ModelArts.0206",
-                "the signature does not match the request",
-            ),
-            (
-                "unknown access key",
-                sign(&t, Method::GET, &list, b"", "AAAAAAAAAAAAAAAAAAAA", &sk, &sdk_date(0)),
-                Box::new(|s| s),
-                "ModelArts.0206",
-                "the access key is not known to this server",
-            ),
-            (
-                "date 16 minutes old",
-                sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(-16 * 60)),
-                Box::new(|s| s),
-                "ModelArts.0206",
-                "s behind the server's clock, more than the 900 s allowed",
-            ),
-            (
-                "date 16 minutes ahead",
-                sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(16 * 60)),
-                Box::new(|s| s),
-                "ModelArts.0206",
-                "s ahead of the server's clock, more than the 900 s allowed",
-            ),
-            (
-                "tampered body",
-                sign(&t, Method::POST, &create, body, &ak, &sk, &sdk_date(0)),
-                Box::new(|s| Signed {
-                    body: br#"{"dataset_name": "signeD", "dataset_type": 0}"#.to_vec(),
-                    ..s
-                }),
-                "ModelArts.0206",
-                "the signature does not match the request",
-            ),
-            (
-                "tampered path",
-                sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(0)),
-                Box::new(move |s| Signed {
-                    target: s.target.replace("/datasets", "/workforces"),
-                    ..s
-                }),
-                "ModelArts.0206",
-                "/workforces/\\n",
-            ),
-            (
-                "tampered query",
-                sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(0)),
-                Box::new(|s| Signed {
-                    target: s.target.replace("limit=5", "limit=6"),
-                    ..s
-                }),
-                "ModelArts.0206",
-                "limit=6&offset=0",
-            ),
-            (
-                "tampered signed header",
-                sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(0)),
-                Box::new(|mut s| {
-                    s.headers.retain(|(n, _)| n != "content-type");
-                    s.headers.push(("content-type".into(), "text/plain".into()));
-                    s
-                }),
-                "ModelArts.0206",
-                "content-type:text/plain",
-            ),
-            (
-                "signed header not sent",
-                sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(0)),
-                Box::new(|mut s| {
-                    s.headers.retain(|(n, _)| n != "content-type");
-                    s
-                }),
-                "ModelArts.0206",
-                "signed header content-type is not in the request",
-            ),
-            (
-                "host not signed",
-                sign_headers(
-                    Method::GET,
-                    &list,
-                    b"",
-                    &ak,
-                    &sk,
-                    vec![("x-sdk-date".into(), sdk_date(0))],
-                ),
-                Box::new(|s| s),
-                "ModelArts.0206",
-                "SignedHeaders must include host",
-            ),
-            (
-                "malformed header",
-                sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(0)),
-                Box::new(|s| Signed {
-                    authorization: s.authorization.replace(", Signature=", ", Sig="),
-                    ..s
-                }),
-                "ModelArts.0205",
-                "malformed Authorization header",
-            ),
+            ("wrong secret key", sign(&t, Method::GET, &list, b"", &ak, "not-the-secret", &sdk_date(0)), Box::new(|s| s), "ModelArts.0206", "the signature does not match the request"),
+            ("unknown access key", sign(&t, Method::GET, &list, b"", "AAAAAAAAAAAAAAAAAAAA", &sk, &sdk_date(0)), Box::new(|s| s), "ModelArts.0206", "the access key is not known to this server"),
+            ("date 16 minutes old", sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(-16 * 60)), Box::new(|s| s), "ModelArts.0206", "s behind the server's clock, more than the 900 s allowed"),
+            ("date 16 minutes ahead", sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(16 * 60)), Box::new(|s| s), "ModelArts.0206", "s ahead of the server's clock, more than the 900 s allowed"),
+            ("tampered body", sign(&t, Method::POST, &create, body, &ak, &sk, &sdk_date(0)), Box::new(|s| Signed { body: br#"{"dataset_name": "signeD", "dataset_type": 0}"#.to_vec(), ..s }), "ModelArts.0206", "the signature does not match the request"),
+            ("tampered path", sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(0)), Box::new(move |s| Signed { target: s.target.replace("/datasets", "/workforces"), ..s }), "ModelArts.0206", "/workforces/\\n"),
+            ("tampered query", sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(0)), Box::new(|s| Signed { target: s.target.replace("limit=5", "limit=6"), ..s }), "ModelArts.0206", "limit=6&offset=0"),
+            ("tampered signed header", sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(0)), Box::new(|mut s| { s.headers.retain(|(n, _)| n != "content-type"); s.headers.push(("content-type".into(), "text/plain".into())); s }), "ModelArts.0206", "content-type:text/plain"),
+            ("signed header not sent", sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(0)), Box::new(|mut s| { s.headers.retain(|(n, _)| n != "content-type"); s }), "ModelArts.0206", "signed header content-type is not in the request"),
+            ("host not signed", sign_headers(Method::GET, &list, b"", &ak, &sk, vec![("x-sdk-date".into(), sdk_date(0))]), Box::new(|s| s), "ModelArts.0206", "SignedHeaders must include host"),
+            ("malformed header", sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(0)), Box::new(|s| Signed { authorization: s.authorization.replace(", Signature=", ", Sig="), ..s }), "ModelArts.0205", "malformed Authorization header"),
         ];
         for (name, signed, tamper, code, message) in cases {
             let a = send_signed(&t, &tamper(signed)).await;
@@ -279,7 +186,7 @@ async fn signed_requests_pass_and_each_failed_check_is_401_with_its_own_message(
 
 #[tokio::test]
 async fn the_owner_lists_and_revokes_pairs_and_a_revoked_pair_fails_on_the_next_request() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         // A member of a team gets a pair by email.
         let team = t.post("/workforces", json!({"workforce_name": "crew"})).await.body["workforce_id"]
             .as_str()
@@ -413,7 +320,7 @@ async fn the_owner_lists_and_revokes_pairs_and_a_revoked_pair_fails_on_the_next_
 
 #[tokio::test]
 async fn temporary_credentials_need_their_security_token() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         let a = t
             .send(
                 Method::POST,
@@ -506,7 +413,7 @@ async fn sign_in(t: &TestApp, user: &str, password: &str, scope: Value) -> Answe
 
 #[tokio::test]
 async fn a_password_signs_in_to_a_project_by_id_or_name_and_the_token_works() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         t.app
             .set_password(&t.project_id, "owner@example.com", "correct horse")
             .await
@@ -595,7 +502,7 @@ async fn a_password_signs_in_to_a_project_by_id_or_name_and_the_token_works() {
 
 #[tokio::test]
 async fn five_wrong_passwords_in_a_row_lock_the_user_for_five_minutes() {
-    for t in common::spawn_all().await {
+    for t in crate::helpers::spawn_all().await {
         t.app
             .set_password(&t.project_id, "owner@example.com", "correct horse")
             .await

@@ -1,7 +1,6 @@
 //! The API test harness: each test starts the real server on 127.0.0.1:0 with a fresh database
 //! (SQLite in a temporary directory always; PostgreSQL in a schema of its own as well when
 //! `TEST_DATABASE_URL` is set) and talks HTTP to it.
-#![allow(dead_code)]
 
 use std::sync::Arc;
 
@@ -10,6 +9,51 @@ use teamlabel_core::{App, Limits};
 use teamlabel_server::ServerState;
 use teamlabel_store::{FsBlobStore, PgStore, SqliteStore};
 use tokio::sync::oneshot;
+
+/// The ModelArts error codes the tests expect, by name.
+pub mod codes {
+    pub const INVALID: &str = "ModelArts.0101";
+    pub const NOT_AUTHORIZED: &str = "ModelArts.0108";
+    pub const TOKEN_MISSING: &str = "ModelArts.0201";
+    pub const TOKEN_INVALID: &str = "ModelArts.0203";
+    pub const INVALID_PROJECT: &str = "ModelArts.0210";
+    pub const BODY_TOO_LARGE: &str = "ModelArts.4104";
+    pub const BAD_JSON: &str = "ModelArts.4105";
+    pub const EMPTY_REQUEST: &str = "ModelArts.4202";
+    pub const NO_SUCH_API: &str = "ModelArts.4204";
+    pub const SUBDIRECTORY_REQUIRED: &str = "ModelArts.4205";
+    pub const INVALID_PATH: &str = "ModelArts.4313";
+    pub const DATASET_EXISTS: &str = "ModelArts.4351";
+    pub const DATASET_NOT_FOUND: &str = "ModelArts.4352";
+    pub const VERSION_NOT_FOUND: &str = "ModelArts.4353";
+    pub const LABELS_NOT_SET: &str = "ModelArts.4365";
+    pub const UNSUPPORTED_OPERATION: &str = "ModelArts.4383";
+    pub const LABEL_NOT_FOUND: &str = "ModelArts.4410";
+    pub const LABEL_EXISTS: &str = "ModelArts.4411";
+    pub const SHORTCUT_EXISTS: &str = "ModelArts.4412";
+    pub const LABEL_RULE: &str = "ModelArts.4413";
+    pub const TRIPLET_ENTITY_MISSING: &str = "ModelArts.4414";
+    pub const ENTITY_IN_USE: &str = "ModelArts.4415";
+    pub const NOT_APPLIED: &str = "ModelArts.4417";
+    pub const SAMPLE_NOT_FOUND: &str = "ModelArts.4420";
+    pub const UPLOAD_FAILED: &str = "ModelArts.4421";
+    pub const SAMPLE_EXISTS: &str = "ModelArts.4422";
+    pub const SIZE_UNKNOWN: &str = "ModelArts.4423";
+    pub const FORBIDDEN: &str = "ModelArts.4600";
+    pub const WORKFORCE_NOT_FOUND: &str = "ModelArts.4601";
+    pub const WORKFORCE_EXISTS: &str = "ModelArts.4602";
+    pub const WORKER_NOT_FOUND: &str = "ModelArts.4604";
+    pub const WORKER_EXISTS: &str = "ModelArts.4605";
+    pub const ONE_MANAGER: &str = "ModelArts.4617";
+    pub const DELETE_YOURSELF: &str = "ModelArts.4618";
+    pub const TASK_NOT_FOUND: &str = "ModelArts.4619";
+    pub const TASK_EXISTS: &str = "ModelArts.4620";
+    pub const TASK_START_FAILED: &str = "ModelArts.4621";
+    pub const WORKER_HAS_TASK: &str = "ModelArts.4628";
+    pub const VERSION_CONFLICT: &str = "ModelArts.4690";
+    pub const MEMBER_CREATES_TASK: &str = "ModelArts.4804";
+    pub const TOO_FEW_LABELERS: &str = "ModelArts.4822";
+}
 
 pub struct TestApp {
     /// `sqlite` or `postgres`, for assertion messages.
@@ -184,6 +228,16 @@ impl TestApp {
     }
 }
 
+/// The `field` of every item of the list under `key`.
+pub fn names(v: &Value, key: &str, field: &str) -> Vec<String> {
+    v[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x[field].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// The first place where two JSON documents differ, as `path: before -> after`.
 pub fn difference(a: &Value, b: &Value, at: &str) -> Option<String> {
     match (a, b) {
@@ -270,4 +324,88 @@ fn zlib_stored(data: &[u8]) -> Vec<u8> {
     }
     out.extend(((b << 16) | a).to_be_bytes());
     out
+}
+
+/// `base` with the keys of `extra` set (a `null` removes the key).
+pub fn with(base: &Value, extra: Value) -> Value {
+    let mut out = base.clone();
+    for (k, v) in extra.as_object().unwrap() {
+        if v.is_null() {
+            out.as_object_mut().unwrap().remove(k);
+        } else {
+            out[k] = v.clone();
+        }
+    }
+    out
+}
+
+/// A JSON value as a request body.
+pub fn bytes(v: Value) -> Option<Vec<u8>> {
+    Some(v.to_string().into_bytes())
+}
+
+/// Checks a plain error answer: status, code, message fragment, and the two-key error body.
+pub fn check_refused(a: &Answer, status: u16, code: &str, fragment: &str) -> Result<(), String> {
+    let keys: Vec<&String> = a.body.as_object().map(|o| o.keys().collect()).unwrap_or_default();
+    if a.status != status || a.code() != code || !a.msg().contains(fragment) {
+        Err(format!(
+            "expected {status} {code} with a message containing {fragment:?}, got {} {}",
+            a.status, a.body
+        ))
+    } else if keys != ["error_code", "error_msg"] {
+        Err(format!(
+            "the error body is not exactly {{error_code, error_msg}}: {}",
+            a.body
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// As `check_refused`, and the message must begin with `prefix` (the JSON path it names).
+pub fn check_refused_at(a: &Answer, status: u16, code: &str, prefix: &str) -> Result<(), String> {
+    check_refused(a, status, code, prefix)?;
+    if a.msg().starts_with(prefix) {
+        Ok(())
+    } else {
+        Err(format!("the message should begin with {prefix:?}: {:?}", a.msg()))
+    }
+}
+
+/// Asserts an answer's status; answers its body.
+#[track_caller]
+pub fn expect(t: &TestApp, what: &str, a: &Answer, status: u16) -> Value {
+    assert_eq!(a.status, status, "{} {what}: {}", t.backend, a.body);
+    a.body.clone()
+}
+
+pub async fn token(t: &TestApp, email: &str) -> String {
+    t.app.create_token(&t.project_id, email, 24).await.unwrap().0
+}
+
+/// Adds a member and answers their worker id.
+pub async fn add_member(t: &TestApp, team: &str, email: &str, role: i32) -> String {
+    let members = format!("/workforces/{team}/workers");
+    let a = t.post(&members, json!({"emails": email, "role": role})).await;
+    expect(t, &format!("add {email}"), &a, 201);
+    let list = expect(t, "list members", &t.get(&format!("{members}?limit=100")).await, 200);
+    list["workers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["email"] == email)
+        .and_then(|w| w["worker_id"].as_str())
+        .unwrap_or_else(|| panic!("{}: no member {email}: {list}", t.backend))
+        .to_string()
+}
+
+/// `path` below `/v2/{project_id}` as the holder of `token`.
+pub async fn call(t: &TestApp, token: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> Answer {
+    t.send(
+        method,
+        &t.url(path),
+        Some(token),
+        body.map(|b| b.to_string().into_bytes()),
+    )
+    .await
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_teamlabel");
+use crate::helpers::BIN;
 
 fn run_json(args: &[&str]) -> Value {
     let out = Command::new(BIN).args(args).output().unwrap();

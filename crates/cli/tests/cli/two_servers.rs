@@ -21,11 +21,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-mod common;
+use crate::helpers::Schema;
 
-use common::Schema;
-
-const BIN: &str = env!("CARGO_BIN_EXE_teamlabel");
+use crate::helpers::BIN;
 const LABELERS: usize = 4;
 const SAMPLES_PER_LABELER: usize = 8;
 /// How long the labelers write.
