@@ -1,0 +1,246 @@
+//! DOC
+
+use super::*;
+
+#[async_trait]
+impl SampleStore for PgStore {
+    async fn find_sample_names(&self, dataset_id: &str, names: &[String]) -> Result<HashSet<String>> {
+        if names.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT name FROM samples WHERE dataset_id = $1 AND name = ANY($2)",
+                &[&dataset_id, &names],
+            )
+            .await
+            .map_err(sql("find sample names"))?;
+        rows.iter().map(|row| col(row, "name")).collect()
+    }
+
+    async fn insert_samples(&self, samples: &[SampleRecord]) -> Result<()> {
+        if samples.is_empty() {
+            return Ok(());
+        }
+        let mut seen = HashSet::new();
+        if let Some(twice) = samples
+            .iter()
+            .find(|s| !seen.insert((s.dataset_id.as_str(), s.name.as_str())))
+        {
+            return Err(sample_exists(Some(&twice.name)));
+        }
+
+        let mut ids = Vec::with_capacity(samples.len());
+        let mut dataset_ids = Vec::with_capacity(samples.len());
+        let mut names = Vec::with_capacity(samples.len());
+        let mut sample_types = Vec::with_capacity(samples.len());
+        let mut sources = Vec::with_capacity(samples.len());
+        let mut blobs = Vec::with_capacity(samples.len());
+        let mut content_types = Vec::with_capacity(samples.len());
+        let mut sizes = Vec::with_capacity(samples.len());
+        let mut text_lens = Vec::with_capacity(samples.len());
+        let mut metadata = Vec::with_capacity(samples.len());
+        let mut usages = Vec::with_capacity(samples.len());
+        let mut statuses = Vec::with_capacity(samples.len());
+        let mut sample_times = Vec::with_capacity(samples.len());
+        let mut update_times = Vec::with_capacity(samples.len());
+        for s in samples {
+            ids.push(s.id.as_str());
+            dataset_ids.push(s.dataset_id.as_str());
+            names.push(s.name.as_str());
+            sample_types.push(s.sample_type.code());
+            sources.push(s.source.as_deref());
+            blobs.push(s.blob_sha256.as_deref());
+            content_types.push(s.content_type.as_deref());
+            sizes.push(s.size);
+            text_lens.push(s.text_len);
+            metadata.push(Json(&s.metadata));
+            usages.push(s.sample_usage.as_deref());
+            statuses.push(s.status.as_str());
+            sample_times.push(s.sample_time);
+            update_times.push(s.update_time);
+        }
+
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(sql("begin"))?;
+        let rows = tx
+            .query(
+                "INSERT INTO samples (id, dataset_id, name, sample_type, source, blob_sha256,
+                                      content_type, size, text_len, metadata, sample_usage,
+                                      status, sample_time, update_time)
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int4[],
+                                      $5::text[], $6::text[], $7::text[], $8::int8[],
+                                      $9::int8[], $10::jsonb[], $11::text[], $12::text[],
+                                      $13::int8[], $14::int8[])
+                 RETURNING seq, id",
+                &[
+                    &ids,
+                    &dataset_ids,
+                    &names,
+                    &sample_types,
+                    &sources,
+                    &blobs,
+                    &content_types,
+                    &sizes,
+                    &text_lens,
+                    &metadata,
+                    &usages,
+                    &statuses,
+                    &sample_times,
+                    &update_times,
+                ],
+            )
+            .await;
+        let rows = match rows {
+            Ok(rows) => rows,
+            Err(e) if is_unique_violation(&e, SAMPLES_NAME_KEY) => {
+                drop(tx);
+                drop(client);
+                let taken = self.taken_sample_name(samples).await;
+                return Err(sample_exists(taken.as_deref()));
+            }
+            Err(e) => return Err(db_err("insert samples", &e)),
+        };
+        let mut seq_by_id: HashMap<String, i64> = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            seq_by_id.insert(col(row, "id")?, col(row, "seq")?);
+        }
+
+        let mut label_seqs = Vec::new();
+        let mut ordinals = Vec::new();
+        let mut label_ids = Vec::new();
+        let mut instance_ids = Vec::new();
+        let mut properties = Vec::new();
+        let mut scores = Vec::new();
+        let mut annotated_by = Vec::new();
+        for s in samples {
+            let seq = *seq_by_id
+                .get(&s.id)
+                .ok_or_else(|| Error::internal(format!("no seq returned for sample {}", s.id)))?;
+            for (ordinal, label) in s.labels.iter().enumerate() {
+                label_seqs.push(seq);
+                ordinals
+                    .push(i32::try_from(ordinal).map_err(|_| Error::internal("sample label ordinal out of range"))?);
+                label_ids.push(label.label_id);
+                instance_ids.push(label.instance_id.as_deref());
+                properties.push(Json(&label.property));
+                scores.push(label.score);
+                annotated_by.push(label.annotated_by.as_deref());
+            }
+        }
+        if !label_seqs.is_empty() {
+            tx.execute(
+                "INSERT INTO sample_labels (sample_seq, ordinal, label_id, instance_id, property,
+                                            score, annotated_by)
+                 SELECT * FROM UNNEST($1::int8[], $2::int4[], $3::int8[], $4::text[],
+                                      $5::jsonb[], $6::float8[], $7::text[])",
+                &[
+                    &label_seqs,
+                    &ordinals,
+                    &label_ids,
+                    &instance_ids,
+                    &properties,
+                    &scores,
+                    &annotated_by,
+                ],
+            )
+            .await
+            .map_err(sql("insert sample labels"))?;
+        }
+        tx.commit().await.map_err(sql("commit insert samples"))
+    }
+
+    async fn list_samples(&self, dataset_id: &str, query: &SampleQuery) -> Result<(u64, Vec<SampleRecord>)> {
+        let mut params = Params::default();
+        let filter = sample_filter(dataset_id, query, &mut params);
+        let direction = if query.ascending { "ASC" } else { "DESC" };
+        let count_sql = format!("SELECT count(*) AS total FROM samples s WHERE {filter}");
+        let (limit, offset) = page(query.offset, query.limit);
+        let total_params = params.0.len();
+        let page_sql = format!(
+            "SELECT {SAMPLE_COLUMNS} FROM samples s WHERE {filter}
+             ORDER BY s.seq {direction}
+             LIMIT {} OFFSET {}",
+            params.push(limit),
+            params.push(offset)
+        );
+
+        let mut client = self.client().await?;
+        let tx = read_snapshot(&mut client).await?;
+        let refs = params.refs();
+        let total_row = tx
+            .query_one(&count_sql, &refs[..total_params])
+            .await
+            .map_err(sql("count samples"))?;
+        let rows = tx.query(&page_sql, &refs).await.map_err(sql("list samples"))?;
+        let page = rows.iter().map(sample_from_row).collect::<Result<Vec<_>>>()?;
+        let samples = attach_labels(&tx, page).await?;
+        tx.commit().await.map_err(sql("commit list samples"))?;
+        Ok((count(col(&total_row, "total")?), samples))
+    }
+
+    async fn get_sample(&self, dataset_id: &str, sample_id: &str) -> Result<SampleRecord> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                &format!(
+                    "SELECT {SAMPLE_COLUMNS} FROM samples s
+                     WHERE s.dataset_id = $1 AND s.id = $2"
+                ),
+                &[&dataset_id, &sample_id],
+            )
+            .await
+            .map_err(sql("get sample"))?
+            .ok_or_else(|| Error::sample_not_found(sample_id))?;
+        let sample = sample_from_row(&row)?;
+        attach_labels(&client, vec![sample])
+            .await?
+            .pop()
+            .ok_or_else(|| Error::sample_not_found(sample_id))
+    }
+
+    async fn delete_samples(&self, dataset_id: &str, ids: &[String]) -> Result<Vec<DeletedSample>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "WITH gone AS (
+                     DELETE FROM samples
+                     WHERE dataset_id = $1 AND id = ANY($2)
+                     RETURNING seq, id, blob_sha256
+                 )
+                 SELECT id, blob_sha256 FROM gone ORDER BY seq",
+                &[&dataset_id, &ids],
+            )
+            .await
+            .map_err(sql("delete samples"))?;
+        rows.iter().map(deleted_from_row).collect()
+    }
+
+    async fn blob_in_use(&self, sha256: &str) -> Result<bool> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM samples WHERE blob_sha256 = $1) AS used",
+                &[&sha256],
+            )
+            .await
+            .map_err(sql("blob in use"))?;
+        col(&row, "used")
+    }
+
+    async fn load_samples(&self, dataset_id: &str, sample_ids: &[String]) -> Result<Vec<SampleRecord>> {
+        if sample_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut client = self.client().await?;
+        let tx = read_snapshot(&mut client).await?;
+        let samples = load_samples_by_id(&tx, dataset_id, sample_ids).await?;
+        let samples = attach_labels(&tx, samples).await?;
+        tx.commit().await.map_err(sql("commit load samples"))?;
+        Ok(samples)
+    }
+}

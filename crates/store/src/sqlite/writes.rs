@@ -1,0 +1,137 @@
+//! DOC
+
+use super::*;
+
+pub(super) fn insert_labels(tx: &Connection, dataset_id: &str, labels: &[LabelDef], first_position: i64) -> Result<()> {
+    let mut stmt = tx
+        .prepare_cached("INSERT INTO labels (dataset_id, name, type, property, attributes, position) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        .map_err(db_err)?;
+    for (i, l) in labels.iter().enumerate() {
+        let attributes = l
+            .attributes
+            .as_ref()
+            .map(|a| serde_json::to_string(a).unwrap_or_else(|_| "[]".into()));
+        stmt.execute(params![
+            dataset_id,
+            l.name,
+            l.label_type.code(),
+            map_text(&l.property),
+            attributes,
+            first_position + i as i64
+        ])
+        .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// A history row with its JSON already serialized, so the writer thread only writes.
+pub(super) struct HistoryRow {
+    pub(super) record: HistoryRecord,
+    pub(super) labels_before: String,
+    pub(super) labels_after: String,
+}
+
+pub(super) fn history_rows(history: &[HistoryRecord]) -> Vec<HistoryRow> {
+    history
+        .iter()
+        .map(|h| HistoryRow {
+            labels_before: h.labels_before.to_string(),
+            labels_after: h.labels_after.to_string(),
+            record: h.clone(),
+        })
+        .collect()
+}
+
+/// A label row with its property map already serialized.
+pub(super) struct LabelRow {
+    pub(super) label_id: i64,
+    pub(super) instance_id: Option<String>,
+    pub(super) property: String,
+    pub(super) score: Option<f64>,
+    pub(super) annotated_by: Option<String>,
+}
+
+pub(super) fn label_rows(labels: &[PlacedLabel]) -> Vec<LabelRow> {
+    labels
+        .iter()
+        .map(|l| LabelRow {
+            label_id: l.label_id,
+            instance_id: l.instance_id.clone(),
+            property: map_text(&l.property),
+            score: l.score,
+            annotated_by: l.annotated_by.clone(),
+        })
+        .collect()
+}
+
+pub(super) fn insert_history(tx: &Connection, history: &[HistoryRow]) -> Result<()> {
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT INTO annotation_history (dataset_id, sample_id, task_id, worker_id, actor_user_id, actor_email, change_time,
+                 state_before, state_after, labels_before, labels_after, version_after)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )
+        .map_err(db_err)?;
+    for row in history {
+        let h = &row.record;
+        stmt.execute(params![
+            h.dataset_id,
+            h.sample_id,
+            h.task_id,
+            h.worker_id,
+            h.actor_user_id,
+            h.actor_email,
+            h.change_time,
+            h.state_before,
+            h.state_after,
+            row.labels_before,
+            row.labels_after,
+            h.version_after
+        ])
+        .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// Records an idempotency key, replacing an expired record of the same key; a live one fails
+/// the transaction.
+pub(super) fn insert_idempotency(tx: &Connection, r: &IdempotencyRecord) -> Result<()> {
+    let n = tx
+        .execute(
+            "INSERT INTO idempotency_keys (project_id, user_id, idem_key, request_hash, status, response, create_time)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (project_id, user_id, idem_key) DO UPDATE SET
+                 request_hash = excluded.request_hash, status = excluded.status, response = excluded.response,
+                 create_time = excluded.create_time
+             WHERE idempotency_keys.create_time <= ?8",
+            params![
+                r.project_id,
+                r.user_id,
+                r.key,
+                r.request_hash,
+                r.status,
+                r.response.to_string(),
+                r.create_time,
+                r.create_time - IDEMPOTENCY_TTL_MS
+            ],
+        )
+        .map_err(db_err)?;
+    if n == 0 {
+        return Err(idempotency_taken());
+    }
+    Ok(())
+}
+
+pub(super) fn idempotency_taken() -> Error {
+    Error::conflict(
+        codes::IDEMPOTENCY_TAKEN,
+        "X-Idempotency-Key is in use by another request; retry to read its answer",
+    )
+}
+
+pub(super) fn version_conflict() -> Error {
+    Error::conflict(
+        codes::VERSION_CONFLICT,
+        "The labels changed since they were read; read them again and retry",
+    )
+}
