@@ -6,6 +6,7 @@
 pub mod blobs;
 pub mod migrations;
 pub mod postgres;
+pub mod sql;
 pub mod sqlite;
 
 use std::path::Path;

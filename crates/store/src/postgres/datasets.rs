@@ -32,13 +32,7 @@ impl DatasetStore for PgStore {
             ],
         )
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e, DATASETS_NAME_KEY) {
-                dataset_exists(&dataset.name)
-            } else {
-                db_err("insert dataset", &e)
-            }
-        })?;
+        .map_err(sql("insert dataset"))?;
         insert_labels(&tx, &dataset.id, labels, 0).await?;
         tx.commit().await.map_err(sql("commit insert dataset"))
     }
@@ -52,7 +46,7 @@ impl DatasetStore for PgStore {
             )
             .await
             .map_err(sql("get dataset"))?
-            .ok_or_else(|| Error::dataset_not_found(dataset_id))?;
+            .ok_or_else(|| Error::from(StoreError::not_found(Entity::Dataset, &*dataset_id)))?;
         dataset_from_row(&row)
     }
 
@@ -145,7 +139,7 @@ impl DatasetStore for PgStore {
         tx.query_opt("SELECT 1 FROM datasets WHERE id = $1 FOR UPDATE", &[&dataset_id])
             .await
             .map_err(sql("lock dataset"))?
-            .ok_or_else(|| Error::dataset_not_found(dataset_id))?;
+            .ok_or_else(|| Error::from(StoreError::not_found(Entity::Dataset, &*dataset_id)))?;
 
         let mut deleted = Vec::new();
         if !change.delete_labels.is_empty() {
@@ -195,13 +189,7 @@ impl DatasetStore for PgStore {
                 ],
             )
             .await
-            .map_err(|e| {
-                if is_unique_violation(&e, LABELS_NAME_KEY) {
-                    label_exists(label)
-                } else {
-                    db_err("update label", &e)
-                }
-            })?;
+            .map_err(sql("update label"))?;
         }
 
         // (4) New labels after the existing ones.
@@ -241,13 +229,7 @@ impl DatasetStore for PgStore {
             &[&dataset_id, &change.name, &change.description, &change.update_time],
         )
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e, DATASETS_NAME_KEY) {
-                dataset_exists(change.name.as_deref().unwrap_or(""))
-            } else {
-                db_err("update dataset", &e)
-            }
-        })?;
+        .map_err(sql("update dataset"))?;
         tx.commit().await.map_err(sql("commit update dataset"))?;
         Ok(deleted)
     }
@@ -262,7 +244,7 @@ impl DatasetStore for PgStore {
             .await
             .map_err(sql("delete dataset"))?;
         if n == 0 {
-            return Err(Error::dataset_not_found(dataset_id));
+            return Err(Error::from(StoreError::not_found(Entity::Dataset, &*dataset_id)));
         }
         Ok(())
     }

@@ -5,6 +5,7 @@
 //! names. The semantics match `SqliteStore`: one conformance suite runs against both.
 
 mod datasets;
+mod exec;
 mod identity;
 mod rows;
 mod samples;
@@ -13,6 +14,7 @@ mod team_samples;
 mod teams;
 mod writes;
 
+use exec::*;
 use rows::*;
 use writes::*;
 
@@ -45,9 +47,7 @@ const MIGRATION_LOCK: i64 = 7245110;
 /// Most connections one server holds.
 const MAX_CONNECTIONS: usize = 16;
 
-const DATASETS_NAME_KEY: &str = "datasets_project_id_name_key";
 const LABELS_NAME_KEY: &str = "labels_dataset_id_name_type_key";
-const SAMPLES_NAME_KEY: &str = "samples_dataset_id_name_key";
 
 const DATASET_COLUMNS: &str = "id, project_id, name, dataset_type, description, data_sources, \
      work_path, work_path_type, data_format, workspace_id, import_annotations, label_format, \
@@ -183,26 +183,6 @@ impl PgStore {
         tx.commit().await.map_err(sql(what))?;
         Ok((count(col(&total_row, "total")?), rows))
     }
-
-    /// The first of `samples` whose name is already taken in its dataset, for the message of a
-    /// unique violation.
-    async fn taken_sample_name(&self, samples: &[SampleRecord]) -> Option<String> {
-        let client = self.client().await.ok()?;
-        let dataset_ids: Vec<&str> = samples.iter().map(|s| s.dataset_id.as_str()).collect();
-        let names: Vec<&str> = samples.iter().map(|s| s.name.as_str()).collect();
-        let row = client
-            .query_opt(
-                "SELECT s.name
-                 FROM samples s
-                 JOIN UNNEST($1::text[], $2::text[]) AS b(dataset_id, name)
-                   ON s.dataset_id = b.dataset_id AND s.name = b.name
-                 LIMIT 1",
-                &[&dataset_ids, &names],
-            )
-            .await
-            .ok()??;
-        row.try_get("name").ok()
-    }
 }
 
 fn pg_config(url: &str) -> anyhow::Result<tokio_postgres::Config> {
@@ -246,66 +226,6 @@ fn check_schema_name(schema: &str) -> anyhow::Result<()> {
         "schema name {schema:?} must be 1 to 63 letters, digits and _, not starting with a digit"
     );
     Ok(())
-}
-
-// ---- errors ----
-
-/// Maps a database error: a lost or refused connection is `Unavailable`, anything else
-/// `Internal` (logged by the caller, never shown).
-fn db_err(context: &str, e: &tokio_postgres::Error) -> Error {
-    match e.as_db_error() {
-        Some(db) => {
-            let code = db.code().code();
-            let message = format!("{context}: {db}");
-            // 08: connection exception; 57P: operator intervention; 53300: too many connections.
-            if code.starts_with("08") || code.starts_with("57P") || code == "53300" {
-                Error::unavailable(message)
-            } else {
-                Error::internal(message)
-            }
-        }
-        None => {
-            let io = std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>());
-            if e.is_closed() || io {
-                Error::unavailable(format!("{context}: {e}"))
-            } else {
-                Error::internal(format!("{context}: {e}"))
-            }
-        }
-    }
-}
-
-/// `map_err` adapter for `db_err`.
-fn sql(context: &'static str) -> impl Fn(tokio_postgres::Error) -> Error {
-    move |e| db_err(context, &e)
-}
-
-fn is_unique_violation(e: &tokio_postgres::Error, constraint: &str) -> bool {
-    e.as_db_error()
-        .is_some_and(|db| *db.code() == SqlState::UNIQUE_VIOLATION && db.constraint() == Some(constraint))
-}
-
-fn dataset_exists(name: &str) -> Error {
-    Error::bad_request(codes::DATASET_EXISTS, format!("Dataset already exists: {name}"))
-}
-
-fn label_exists(label: &LabelDef) -> Error {
-    Error::bad_request(
-        codes::LABEL_EXISTS,
-        format!(
-            "Label already exists: {:?} of type {}",
-            label.name,
-            label.label_type.code()
-        ),
-    )
-}
-
-fn sample_exists(name: Option<&str>) -> Error {
-    let message = match name {
-        Some(name) => format!("Sample already exists: {name}"),
-        None => "Sample already exists".to_string(),
-    };
-    Error::bad_request(codes::SAMPLE_EXISTS, message)
 }
 
 /// A read-only transaction at REPEATABLE READ: the queries of one answer see one snapshot.

@@ -155,9 +155,7 @@ pub(super) async fn attach_labels<C: GenericClient>(
 /// (label sets are small; a row at a time names the label a unique violation is about).
 // ---- team labeling: constraints, errors, rows ----
 
-pub(super) const WORKFORCES_NAME_KEY: &str = "workforces_project_id_name_key";
 pub(super) const WORKERS_USER_KEY: &str = "workers_workforce_id_user_id_key";
-pub(super) const TASKS_NAME_KEY: &str = "workforce_tasks_dataset_id_name_key";
 
 /// A member with the email of its user, over `workers w JOIN users u`; aliased so the columns
 /// can sit next to a task's.
@@ -186,46 +184,6 @@ pub(super) const WORKFORCE_COLUMNS: &str = "f.id, f.project_id, f.name, f.descri
 pub(super) const HISTORY_COLUMNS: &str = "id, dataset_id, sample_id, task_id, worker_id, actor_user_id, actor_email, \
      change_time, state_before, state_after, labels_before, labels_after::jsonb AS labels_after, \
      version_after";
-
-pub(super) fn not_found_team(code: &'static str, what: &str, id: &str) -> Error {
-    Error::not_found(code, format!("{what} does not exist: {id}"))
-}
-
-pub(super) fn workforce_not_found(id: &str) -> Error {
-    not_found_team(codes::WORKFORCE_NOT_FOUND, "The workforce", id)
-}
-
-pub(super) fn worker_not_found(id: &str) -> Error {
-    not_found_team(codes::WORKER_NOT_FOUND, "The worker", id)
-}
-
-pub(super) fn task_not_found(id: &str) -> Error {
-    not_found_team(codes::TASK_NOT_FOUND, "Workforce task", id)
-}
-
-pub(super) fn workforce_exists(name: &str) -> Error {
-    Error::bad_request(codes::WORKFORCE_EXISTS, format!("Workforce already exists: {name}"))
-}
-
-pub(super) fn worker_exists(user_id: &str) -> Error {
-    Error::bad_request(
-        codes::WORKER_EXISTS,
-        format!("Worker already exists: user {user_id} is already in the workforce"),
-    )
-}
-
-pub(super) fn task_exists(name: &str) -> Error {
-    Error::bad_request(codes::TASK_EXISTS, format!("Workforce task already exists: {name}"))
-}
-
-/// Records an idempotency key, replacing an expired record of the same key; a live one fails
-/// the transaction (which the caller drops, rolling back).
-pub(super) fn version_conflict() -> Error {
-    Error::conflict(
-        codes::VERSION_CONFLICT,
-        "The labels changed since they were read; read them again and retry",
-    )
-}
 
 pub(super) fn workforce_from_row(row: &Row) -> Result<WorkforceRecord> {
     Ok(WorkforceRecord {

@@ -28,7 +28,7 @@ impl SampleStore for PgStore {
             .iter()
             .find(|s| !seen.insert((s.dataset_id.as_str(), s.name.as_str())))
         {
-            return Err(sample_exists(Some(&twice.name)));
+            return Err(StoreError::conflict(Constraint::SampleName).into());
         }
 
         let mut ids = Vec::with_capacity(samples.len());
@@ -91,17 +91,8 @@ impl SampleStore for PgStore {
                     &update_times,
                 ],
             )
-            .await;
-        let rows = match rows {
-            Ok(rows) => rows,
-            Err(e) if is_unique_violation(&e, SAMPLES_NAME_KEY) => {
-                drop(tx);
-                drop(client);
-                let taken = self.taken_sample_name(samples).await;
-                return Err(sample_exists(taken.as_deref()));
-            }
-            Err(e) => return Err(db_err("insert samples", &e)),
-        };
+            .await
+            .map_err(sql("insert samples"))?;
         let mut seq_by_id: HashMap<String, i64> = HashMap::with_capacity(rows.len());
         for row in &rows {
             seq_by_id.insert(col(row, "id")?, col(row, "seq")?);
@@ -192,12 +183,12 @@ impl SampleStore for PgStore {
             )
             .await
             .map_err(sql("get sample"))?
-            .ok_or_else(|| Error::sample_not_found(sample_id))?;
+            .ok_or_else(|| Error::from(StoreError::not_found(Entity::Sample, &*sample_id)))?;
         let sample = sample_from_row(&row)?;
         attach_labels(&client, vec![sample])
             .await?
             .pop()
-            .ok_or_else(|| Error::sample_not_found(sample_id))
+            .ok_or_else(|| Error::from(StoreError::not_found(Entity::Sample, &*sample_id)))
     }
 
     async fn delete_samples(&self, dataset_id: &str, ids: &[String]) -> Result<Vec<DeletedSample>> {

@@ -31,13 +31,7 @@ impl TaskStore for PgStore {
             ],
         )
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e, TASKS_NAME_KEY) {
-                task_exists(&task.name)
-            } else {
-                db_err("insert task", &e)
-            }
-        })?;
+        .map_err(sql("insert task"))?;
         insert_task_workers(&tx, &task.id, worker_ids).await?;
         tx.commit().await.map_err(sql("commit insert task"))
     }
@@ -51,7 +45,7 @@ impl TaskStore for PgStore {
             )
             .await
             .map_err(sql("get task"))?
-            .ok_or_else(|| task_not_found(task_id))?;
+            .ok_or_else(|| Error::from(StoreError::not_found(Entity::Task, &*task_id)))?;
         task_from_row(&row)
     }
 
@@ -93,15 +87,9 @@ impl TaskStore for PgStore {
                 ],
             )
             .await
-            .map_err(|e| {
-                if is_unique_violation(&e, TASKS_NAME_KEY) {
-                    task_exists(&task.name)
-                } else {
-                    db_err("update task", &e)
-                }
-            })?;
+            .map_err(sql("update task"))?;
         if n == 0 {
-            return Err(task_not_found(&task.id));
+            return Err(Error::from(StoreError::not_found(Entity::Task, &*task.id)));
         }
         if let Some(worker_ids) = worker_ids {
             tx.execute("DELETE FROM task_workers WHERE task_id = $1", &[&task.id])
@@ -122,7 +110,7 @@ impl TaskStore for PgStore {
             .await
             .map_err(sql("delete task"))?;
         if n == 0 {
-            return Err(task_not_found(task_id));
+            return Err(Error::from(StoreError::not_found(Entity::Task, &*task_id)));
         }
         Ok(())
     }
@@ -205,10 +193,7 @@ impl TaskStore for PgStore {
     ) -> Result<u64> {
         let n = labelers.len();
         if n == 0 || repetition == 0 || repetition as usize > n {
-            return Err(Error::bad_request(
-                codes::TASK_START_FAILED,
-                "a task needs at least `repetition` labelers",
-            ));
+            return Err(Error::from(StoreError::conflict(Constraint::TaskLabelers)));
         }
         let n = i64::try_from(n).map_err(|_| Error::internal("too many labelers"))?;
         let mut params = Params::default();

@@ -117,7 +117,7 @@ impl TeamSampleStore for PgStore {
                 .map_err(sql("write copies"))?;
             if n != writes.len() as u64 {
                 // Dropping the transaction rolls back everything written so far.
-                return Err(version_conflict());
+                return Err(Error::from(StoreError::conflict(Constraint::Version)));
             }
         } else if !writes.is_empty() {
             let bump = tx
@@ -150,7 +150,7 @@ impl TeamSampleStore for PgStore {
                     .map_err(sql("write copy"))?;
                 if n == 0 {
                     // Dropping the transaction rolls back the writes made so far.
-                    return Err(version_conflict());
+                    return Err(Error::from(StoreError::conflict(Constraint::Version)));
                 }
             }
         }
@@ -311,7 +311,7 @@ impl TeamSampleStore for PgStore {
                     .map_err(sql("write sample"))?;
                 let Some(row) = row else {
                     // Dropping the transaction rolls back the writes made so far.
-                    return Err(version_conflict());
+                    return Err(Error::from(StoreError::conflict(Constraint::Version)));
                 };
                 seqs[i] = col::<i64>(&row, "seq")?;
             }

@@ -20,13 +20,7 @@ impl TeamStore for PgStore {
                 ],
             )
             .await
-            .map_err(|e| {
-                if is_unique_violation(&e, WORKFORCES_NAME_KEY) {
-                    workforce_exists(&workforce.name)
-                } else {
-                    db_err("insert workforce", &e)
-                }
-            })?;
+            .map_err(sql("insert workforce"))?;
         Ok(())
     }
 
@@ -39,7 +33,7 @@ impl TeamStore for PgStore {
             )
             .await
             .map_err(sql("get workforce"))?
-            .ok_or_else(|| workforce_not_found(workforce_id))?;
+            .ok_or_else(|| Error::from(StoreError::not_found(Entity::Workforce, &*workforce_id)))?;
         workforce_from_row(&row)
     }
 
@@ -96,15 +90,9 @@ impl TeamStore for PgStore {
                 ],
             )
             .await
-            .map_err(|e| {
-                if is_unique_violation(&e, WORKFORCES_NAME_KEY) {
-                    workforce_exists(&workforce.name)
-                } else {
-                    db_err("update workforce", &e)
-                }
-            })?;
+            .map_err(sql("update workforce"))?;
         if n == 0 {
-            return Err(workforce_not_found(&workforce.id));
+            return Err(Error::from(StoreError::not_found(Entity::Workforce, &*workforce.id)));
         }
         Ok(())
     }
@@ -119,7 +107,7 @@ impl TeamStore for PgStore {
             .await
             .map_err(sql("delete workforce"))?;
         if n == 0 {
-            return Err(workforce_not_found(workforce_id));
+            return Err(Error::from(StoreError::not_found(Entity::Workforce, &*workforce_id)));
         }
         Ok(())
     }
@@ -141,13 +129,7 @@ impl TeamStore for PgStore {
                 ],
             )
             .await
-            .map_err(|e| {
-                if is_unique_violation(&e, WORKERS_USER_KEY) {
-                    worker_exists(&worker.user_id)
-                } else {
-                    db_err("insert worker", &e)
-                }
-            })?;
+            .map_err(sql("insert worker"))?;
         Ok(())
     }
 
@@ -163,7 +145,7 @@ impl TeamStore for PgStore {
             )
             .await
             .map_err(sql("get worker"))?
-            .ok_or_else(|| worker_not_found(worker_id))?;
+            .ok_or_else(|| Error::from(StoreError::not_found(Entity::Worker, &*worker_id)))?;
         worker_from_row(&row)
     }
 
@@ -216,7 +198,7 @@ impl TeamStore for PgStore {
             .await
             .map_err(sql("update worker"))?;
         if n == 0 {
-            return Err(worker_not_found(&worker.id));
+            return Err(Error::from(StoreError::not_found(Entity::Worker, &*worker.id)));
         }
         Ok(())
     }

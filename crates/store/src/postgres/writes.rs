@@ -35,13 +35,7 @@ pub(super) async fn insert_labels(
             ],
         )
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e, LABELS_NAME_KEY) {
-                label_exists(label)
-            } else {
-                db_err("insert label", &e)
-            }
-        })?;
+        .map_err(sql("insert label"))?;
     }
     Ok(())
 }
@@ -69,10 +63,7 @@ pub(super) async fn insert_idempotency(tx: &deadpool_postgres::Transaction<'_>, 
         .await
         .map_err(sql("record idempotency key"))?;
     if n == 0 {
-        return Err(Error::conflict(
-            codes::IDEMPOTENCY_TAKEN,
-            "X-Idempotency-Key is in use by another request; retry to read its answer",
-        ));
+        return Err(StoreError::conflict(Constraint::IdempotencyKey).into());
     }
     Ok(())
 }

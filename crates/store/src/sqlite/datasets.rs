@@ -48,7 +48,7 @@ impl DatasetStore for SqliteStore {
                 }
             })
             .await?;
-        found.ok_or_else(|| Error::dataset_not_found(&id))
+        found.ok_or_else(|| Error::from(StoreError::not_found(Entity::Dataset, &*id)))
     }
 
     async fn list_datasets(&self, project_id: &str, query: &DatasetQuery) -> Result<(u64, Vec<DatasetRecord>)> {
@@ -113,7 +113,7 @@ impl DatasetStore for SqliteStore {
         self.write(move |tx| {
             let exists: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM datasets WHERE id = ?1)", [&id], |r| r.get(0)).map_err(db_err)?;
             if !exists {
-                return Err(Error::dataset_not_found(&id));
+                return Err(Error::from(StoreError::not_found(Entity::Dataset, &*id)));
             }
             let mut deleted = Vec::new();
             if !ch.delete_labels.is_empty() {
@@ -172,7 +172,7 @@ impl DatasetStore for SqliteStore {
                 .execute("DELETE FROM datasets WHERE project_id = ?1 AND id = ?2", params![p, id])
                 .map_err(db_err)?;
             if n == 0 {
-                return Err(Error::dataset_not_found(&id));
+                return Err(Error::from(StoreError::not_found(Entity::Dataset, &*id)));
             }
             Ok(())
         })

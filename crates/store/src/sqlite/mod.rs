@@ -5,6 +5,7 @@
 //! durable. Reads come from a pool of read-only connections and never wait for the writer.
 
 mod datasets;
+mod exec;
 mod identity;
 mod rows;
 mod samples;
@@ -13,6 +14,7 @@ mod team_samples;
 mod teams;
 mod writes;
 
+use exec::*;
 use rows::*;
 use writes::*;
 
@@ -43,57 +45,6 @@ pub struct SqliteStore {
     path: PathBuf,
     jobs: std::sync::mpsc::Sender<Job>,
     readers: r2d2::Pool<SqliteConnectionManager>,
-}
-
-/// Maps a SQLite error: unique violations become the resource's 400, the rest internal.
-fn db_err(e: rusqlite::Error) -> Error {
-    if let rusqlite::Error::SqliteFailure(f, Some(msg)) = &e {
-        if f.code == rusqlite::ErrorCode::ConstraintViolation && msg.contains("UNIQUE") {
-            if msg.contains("workforce_tasks.") {
-                return Error::bad_request(
-                    codes::TASK_EXISTS,
-                    "The workforce task already exists: the name is taken in this dataset",
-                );
-            }
-            if msg.contains("workforces.") {
-                return Error::bad_request(
-                    codes::WORKFORCE_EXISTS,
-                    "The workforce already exists: the name is taken in this project",
-                );
-            }
-            if msg.contains("workers.") {
-                return Error::bad_request(
-                    codes::WORKER_EXISTS,
-                    "The worker already exists: the user is in the team",
-                );
-            }
-            if msg.contains("task_copies.") {
-                return Error::bad_request(
-                    codes::TASK_START_FAILED,
-                    "Failed to start the team labeling task: it was started already",
-                );
-            }
-            if msg.contains("datasets.") {
-                return Error::bad_request(
-                    codes::DATASET_EXISTS,
-                    "Dataset already exists: the name is taken in this project",
-                );
-            }
-            if msg.contains("labels.") {
-                return Error::bad_request(
-                    codes::LABEL_EXISTS,
-                    "Label already exists: a label of that name and type is in the dataset",
-                );
-            }
-            if msg.contains("samples.") {
-                return Error::bad_request(
-                    codes::SAMPLE_EXISTS,
-                    "Sample already exists: the name is taken in this dataset",
-                );
-            }
-        }
-    }
-    Error::internal(format!("sqlite: {e}"))
 }
 
 fn json_text(v: &Value) -> String {
@@ -185,17 +136,27 @@ impl SqliteStore {
         .await
     }
 
+    /// Runs `f` on a read-only connection of the pool.
     async fn read<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        self.read_with(f).await
+    }
+
+    async fn read_with<T, E, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        E: Fault,
+        F: FnOnce(&Connection) -> std::result::Result<T, E> + Send + 'static,
     {
         let pool = self.readers.clone();
         tokio::task::spawn_blocking(move || {
             let conn = pool
                 .get()
                 .map_err(|e| Error::unavailable(format!("sqlite read pool: {e}")))?;
-            f(&conn).map_err(db_err)
+            f(&conn).map_err(Fault::fault)
         })
         .await
         .map_err(|e| Error::internal(format!("sqlite read task: {e}")))?

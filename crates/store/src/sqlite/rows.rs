@@ -212,10 +212,6 @@ pub(super) fn load_samples_by_id(
     Ok(out)
 }
 
-pub(super) fn not_found_team(code: &'static str, what: &str, id: &str) -> Error {
-    Error::not_found(code, format!("{what} does not exist: {id}"))
-}
-
 pub(super) const WORKER_COLUMNS: &str =
     "w.id, w.workforce_id, w.user_id, u.email, w.role, w.description, w.create_time, w.update_time";
 

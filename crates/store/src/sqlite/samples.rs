@@ -112,7 +112,7 @@ impl SampleStore for SqliteStore {
                 }
             })
             .await?;
-        found.ok_or_else(|| Error::sample_not_found(&id))
+        found.ok_or_else(|| Error::from(StoreError::not_found(Entity::Sample, &*id)))
     }
 
     async fn delete_samples(&self, dataset_id: &str, ids: &[String]) -> Result<Vec<DeletedSample>> {

@@ -51,7 +51,7 @@ impl TaskStore for SqliteStore {
                 }
             })
             .await?;
-        found.ok_or_else(|| not_found_team(codes::TASK_NOT_FOUND, "Workforce task", &id))
+        found.ok_or_else(|| Error::from(StoreError::not_found(Entity::Task, &*id)))
     }
 
     async fn list_tasks(&self, dataset_id: &str, offset: u64, limit: u64) -> Result<(u64, Vec<TaskRecord>)> {
@@ -79,7 +79,7 @@ impl TaskStore for SqliteStore {
                 )
                 .map_err(db_err)?;
             if n == 0 {
-                return Err(not_found_team(codes::TASK_NOT_FOUND, "Workforce task", &t.id));
+                return Err(Error::from(StoreError::not_found(Entity::Task, &*t.id)));
             }
             if let Some(workers) = workers {
                 tx.execute("DELETE FROM task_workers WHERE task_id = ?1", [&t.id]).map_err(db_err)?;
@@ -103,7 +103,7 @@ impl TaskStore for SqliteStore {
                 )
                 .map_err(db_err)?;
             if n == 0 {
-                return Err(not_found_team(codes::TASK_NOT_FOUND, "Workforce task", &id));
+                return Err(Error::from(StoreError::not_found(Entity::Task, &*id)));
             }
             Ok(())
         })
@@ -191,7 +191,7 @@ impl TaskStore for SqliteStore {
         self.write(move |tx| {
             let n = labelers.len() as i64;
             if n == 0 || repetition == 0 || repetition as i64 > n {
-                return Err(Error::bad_request(codes::TASK_START_FAILED, "a task needs at least `repetition` labelers"));
+                return Err(Error::from(StoreError::conflict(Constraint::TaskLabelers)));
             }
             let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(d)];
             let filter = sample_filter(&q, &mut args);

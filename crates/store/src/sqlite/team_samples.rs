@@ -110,7 +110,7 @@ impl TeamSampleStore for SqliteStore {
                     .execute(params![w.state, metadata, w.sample_usage, w.update_time, w.copy_id, w.expected_version])
                     .map_err(db_err)?;
                 if n == 0 {
-                    return Err(version_conflict());
+                    return Err(Error::from(StoreError::conflict(Constraint::Version)));
                 }
                 clear.execute([w.copy_id]).map_err(db_err)?;
                 for (i, l) in labels.iter().enumerate() {
@@ -222,7 +222,7 @@ impl TeamSampleStore for SqliteStore {
                     )
                     .optional()
                     .map_err(db_err)?;
-                let Some(seq) = seq else { return Err(version_conflict()) };
+                let Some(seq) = seq else { return Err(Error::from(StoreError::conflict(Constraint::Version))) };
                 clear.execute([seq]).map_err(db_err)?;
                 for (i, l) in labels.iter().enumerate() {
                     add.execute(params![seq, i as i64, l.label_id, l.instance_id, l.property, l.score, l.annotated_by]).map_err(db_err)?;

@@ -33,7 +33,7 @@ impl TeamStore for SqliteStore {
                 }
             })
             .await?;
-        found.ok_or_else(|| not_found_team(codes::WORKFORCE_NOT_FOUND, "The workforce", &id))
+        found.ok_or_else(|| Error::from(StoreError::not_found(Entity::Workforce, &*id)))
     }
 
     async fn list_workforces(&self, project_id: &str, query: &WorkforceQuery) -> Result<(u64, Vec<WorkforceRecord>)> {
@@ -79,7 +79,7 @@ impl TeamStore for SqliteStore {
                 )
                 .map_err(db_err)?;
             if n == 0 {
-                return Err(not_found_team(codes::WORKFORCE_NOT_FOUND, "The workforce", &w.id));
+                return Err(Error::from(StoreError::not_found(Entity::Workforce, &*w.id)));
             }
             Ok(())
         })
@@ -96,7 +96,7 @@ impl TeamStore for SqliteStore {
                 )
                 .map_err(db_err)?;
             if n == 0 {
-                return Err(not_found_team(codes::WORKFORCE_NOT_FOUND, "The workforce", &id));
+                return Err(Error::from(StoreError::not_found(Entity::Workforce, &*id)));
             }
             Ok(())
         })
@@ -131,7 +131,7 @@ impl TeamStore for SqliteStore {
                 }
             })
             .await?;
-        found.ok_or_else(|| not_found_team(codes::WORKER_NOT_FOUND, "The worker", &id))
+        found.ok_or_else(|| Error::from(StoreError::not_found(Entity::Worker, &*id)))
     }
 
     async fn list_workers(&self, project_id: &str, query: &WorkerQuery) -> Result<(u64, Vec<WorkerRecord>)> {
@@ -172,7 +172,7 @@ impl TeamStore for SqliteStore {
                 )
                 .map_err(db_err)?;
             if n == 0 {
-                return Err(not_found_team(codes::WORKER_NOT_FOUND, "The worker", &w.id));
+                return Err(Error::from(StoreError::not_found(Entity::Worker, &*w.id)));
             }
             Ok(())
         })

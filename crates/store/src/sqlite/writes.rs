@@ -117,21 +117,7 @@ pub(super) fn insert_idempotency(tx: &Connection, r: &IdempotencyRecord) -> Resu
         )
         .map_err(db_err)?;
     if n == 0 {
-        return Err(idempotency_taken());
+        return Err(Error::from(StoreError::conflict(Constraint::IdempotencyKey)));
     }
     Ok(())
-}
-
-pub(super) fn idempotency_taken() -> Error {
-    Error::conflict(
-        codes::IDEMPOTENCY_TAKEN,
-        "X-Idempotency-Key is in use by another request; retry to read its answer",
-    )
-}
-
-pub(super) fn version_conflict() -> Error {
-    Error::conflict(
-        codes::VERSION_CONFLICT,
-        "The labels changed since they were read; read them again and retry",
-    )
 }
