@@ -1,186 +1,11 @@
-//! DOC
+//! Team tasks on PostgreSQL: the shared statements (`crate::sql::tasks`) and the task start,
+//! which locks the task and assigns copies in one set-based insert over `UNNEST` and
+//! `generate_series`. Must not decide task states.
 
 use super::*;
+use crate::sql::{Arg, Dialect, Query};
 
-#[async_trait]
-impl TaskStore for PgStore {
-    async fn insert_task(&self, task: &TaskRecord, worker_ids: &[String]) -> Result<()> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(sql("begin"))?;
-        tx.execute(
-            "INSERT INTO workforce_tasks (id, dataset_id, name, description, status, repetition,
-                                          workforces_config, sample_conditions, synchronize_data,
-                                          synchronize_auto_labeling_data, auto_sync_dataset,
-                                          data_sync_type, create_time, update_time)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-            &[
-                &task.id,
-                &task.dataset_id,
-                &task.name,
-                &task.description,
-                &task.status,
-                &task.repetition,
-                &task.workforces_config,
-                &task.sample_conditions,
-                &task.synchronize_data,
-                &task.synchronize_auto_labeling_data,
-                &task.auto_sync_dataset,
-                &task.data_sync_type,
-                &task.create_time,
-                &task.update_time,
-            ],
-        )
-        .await
-        .map_err(sql("insert task"))?;
-        insert_task_workers(&tx, &task.id, worker_ids).await?;
-        tx.commit().await.map_err(sql("commit insert task"))
-    }
-
-    async fn get_task(&self, dataset_id: &str, task_id: &str) -> Result<TaskRecord> {
-        let client = self.client().await?;
-        let row = client
-            .query_opt(
-                &format!("SELECT {TASK_COLUMNS} FROM workforce_tasks t WHERE t.dataset_id = $1 AND t.id = $2"),
-                &[&dataset_id, &task_id],
-            )
-            .await
-            .map_err(sql("get task"))?
-            .ok_or_else(|| Error::from(StoreError::not_found(Entity::Task, &*task_id)))?;
-        task_from_row(&row)
-    }
-
-    async fn list_tasks(&self, dataset_id: &str, offset: u64, limit: u64) -> Result<(u64, Vec<TaskRecord>)> {
-        let mut params = Params::default();
-        let filter = format!("t.dataset_id = {}", params.push(dataset_id.to_string()));
-        let count_sql = format!("SELECT count(*) AS total FROM workforce_tasks t WHERE {filter}");
-        let count_params = params.0.len();
-        let (limit, offset) = page(offset, limit);
-        let page_sql = format!(
-            "SELECT {TASK_COLUMNS} FROM workforce_tasks t WHERE {filter}
-             ORDER BY t.create_time DESC, t.id COLLATE \"C\" DESC
-             LIMIT {} OFFSET {}",
-            params.push(limit),
-            params.push(offset)
-        );
-        let (total, rows) = self
-            .count_and_page(&count_sql, &page_sql, &params, count_params, "list tasks")
-            .await?;
-        Ok((total, rows.iter().map(task_from_row).collect::<Result<_>>()?))
-    }
-
-    async fn update_task(&self, task: &TaskRecord, worker_ids: Option<&[String]>) -> Result<()> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(sql("begin"))?;
-        let n = tx
-            .execute(
-                "UPDATE workforce_tasks
-                 SET name = $1, description = $2, status = $3, workforces_config = $4, update_time = $5
-                 WHERE id = $6 AND dataset_id = $7",
-                &[
-                    &task.name,
-                    &task.description,
-                    &task.status,
-                    &task.workforces_config,
-                    &task.update_time,
-                    &task.id,
-                    &task.dataset_id,
-                ],
-            )
-            .await
-            .map_err(sql("update task"))?;
-        if n == 0 {
-            return Err(Error::from(StoreError::not_found(Entity::Task, &*task.id)));
-        }
-        if let Some(worker_ids) = worker_ids {
-            tx.execute("DELETE FROM task_workers WHERE task_id = $1", &[&task.id])
-                .await
-                .map_err(sql("clear task workers"))?;
-            insert_task_workers(&tx, &task.id, worker_ids).await?;
-        }
-        tx.commit().await.map_err(sql("commit update task"))
-    }
-
-    async fn delete_task(&self, dataset_id: &str, task_id: &str) -> Result<()> {
-        let client = self.client().await?;
-        let n = client
-            .execute(
-                "DELETE FROM workforce_tasks WHERE dataset_id = $1 AND id = $2",
-                &[&dataset_id, &task_id],
-            )
-            .await
-            .map_err(sql("delete task"))?;
-        if n == 0 {
-            return Err(Error::from(StoreError::not_found(Entity::Task, &*task_id)));
-        }
-        Ok(())
-    }
-
-    async fn task_workers(&self, task_id: &str) -> Result<Vec<WorkerRecord>> {
-        let client = self.client().await?;
-        let rows = client
-            .query(
-                &format!(
-                    "SELECT {WORKER_COLUMNS}
-                     FROM task_workers tw
-                     JOIN workers w ON w.id = tw.worker_id
-                     JOIN users u ON u.id = w.user_id
-                     WHERE tw.task_id = $1
-                     ORDER BY w.id COLLATE \"C\""
-                ),
-                &[&task_id],
-            )
-            .await
-            .map_err(sql("task workers"))?;
-        rows.iter().map(worker_from_row).collect()
-    }
-
-    async fn list_user_tasks(
-        &self,
-        user_id: &str,
-        offset: u64,
-        limit: u64,
-        ascending: bool,
-        sort_by_name: bool,
-        search_content: Option<&str>,
-    ) -> Result<(u64, Vec<(TaskRecord, WorkerRecord)>)> {
-        let mut params = Params::default();
-        let mut filter = format!("w.user_id = {}", params.push(user_id.to_string()));
-        if let Some(search) = search_content.filter(|s| !s.is_empty()) {
-            filter += &format!(
-                " AND t.name ILIKE {} ESCAPE '\\'",
-                params.push(contains_pattern(search))
-            );
-        }
-        let from = "task_workers tw
-                    JOIN workers w ON w.id = tw.worker_id
-                    JOIN users u ON u.id = w.user_id
-                    JOIN workforce_tasks t ON t.id = tw.task_id";
-        let direction = if ascending { "ASC" } else { "DESC" };
-        let key = if sort_by_name {
-            "t.name COLLATE \"C\""
-        } else {
-            "t.create_time"
-        };
-        let count_sql = format!("SELECT count(*) AS total FROM {from} WHERE {filter}");
-        let count_params = params.0.len();
-        let (limit, offset) = page(offset, limit);
-        let page_sql = format!(
-            "SELECT {TASK_COLUMNS}, {WORKER_COLUMNS} FROM {from} WHERE {filter}
-             ORDER BY {key} {direction}, t.id COLLATE \"C\" {direction}, w.id COLLATE \"C\"
-             LIMIT {} OFFSET {}",
-            params.push(limit),
-            params.push(offset)
-        );
-        let (total, rows) = self
-            .count_and_page(&count_sql, &page_sql, &params, count_params, "list user tasks")
-            .await?;
-        let tasks = rows
-            .iter()
-            .map(|row| Ok((task_from_row(row)?, worker_from_row(row)?)))
-            .collect::<Result<_>>()?;
-        Ok((total, tasks))
-    }
-
+crate::task_store!(PgStore {
     async fn start_task(
         &self,
         task_id: &str,
@@ -196,13 +21,13 @@ impl TaskStore for PgStore {
             return Err(Error::from(StoreError::conflict(Constraint::TaskLabelers)));
         }
         let n = i64::try_from(n).map_err(|_| Error::internal("too many labelers"))?;
-        let mut params = Params::default();
-        let filter = sample_filter(dataset_id, samples, &mut params);
-        let task = params.push(task_id.to_string());
-        let at = params.push(now);
-        let lab = params.push(labelers.to_vec());
-        let reps = params.push(i64::from(repetition));
-        let count = params.push(n);
+        let mut params = Query::new(Dialect::Postgres);
+        let filter = crate::sql::samples::sample_filter(&mut params, dataset_id, samples);
+        let task = params.text(task_id);
+        let at = params.int(now);
+        let lab = params.arg(Arg::Texts(labelers.to_vec()));
+        let reps = params.int(i64::from(repetition));
+        let count = params.int(n);
         // Sample i (0-based, in insertion order among those matching) goes to labelers
         // (i * repetition + k) mod n for k in 0..repetition, labelers numbered from 0 in the
         // order given: one set-based insert.
@@ -233,7 +58,7 @@ impl TaskStore for PgStore {
             .await
             .map_err(sql("lock task"))?;
         let copies = tx
-            .execute(&insert_sql, &params.refs())
+            .execute(&insert_sql, &pg_args(&params.args))
             .await
             .map_err(sql("assign task samples"))?;
         tx.execute(
@@ -245,57 +70,4 @@ impl TaskStore for PgStore {
         tx.commit().await.map_err(sql("commit start task"))?;
         Ok(copies / u64::from(repetition))
     }
-
-    async fn task_copy_counts(&self, task_id: &str) -> Result<Vec<CopyCount>> {
-        let client = self.client().await?;
-        let rows = client
-            .query(
-                "SELECT worker_id, state, count(*) AS n
-                 FROM task_copies
-                 WHERE task_id = $1
-                 GROUP BY worker_id, state
-                 ORDER BY worker_id COLLATE \"C\", state COLLATE \"C\"",
-                &[&task_id],
-            )
-            .await
-            .map_err(sql("task copy counts"))?;
-        rows.iter()
-            .map(|row| {
-                Ok(CopyCount {
-                    worker_id: col(row, "worker_id")?,
-                    state: col(row, "state")?,
-                    count: count(col(row, "n")?),
-                })
-            })
-            .collect()
-    }
-
-    async fn task_sample_count(&self, task_id: &str) -> Result<u64> {
-        let client = self.client().await?;
-        let row = client
-            .query_one(
-                "SELECT count(DISTINCT sample_seq) AS n FROM task_copies WHERE task_id = $1",
-                &[&task_id],
-            )
-            .await
-            .map_err(sql("task sample count"))?;
-        Ok(count(col(&row, "n")?))
-    }
-
-    async fn task_label_usage(&self, task_id: &str) -> Result<Vec<LabelUsage>> {
-        let client = self.client().await?;
-        let rows = client
-            .query(
-                "SELECT cl.label_id, count(*) AS n, count(DISTINCT tc.sample_seq) AS samples
-                 FROM task_copies tc
-                 JOIN task_copy_labels cl ON cl.copy_id = tc.id
-                 WHERE tc.task_id = $1
-                 GROUP BY cl.label_id
-                 ORDER BY cl.label_id",
-                &[&task_id],
-            )
-            .await
-            .map_err(sql("task label usage"))?;
-        rows.iter().map(usage_from_row).collect()
-    }
-}
+});
