@@ -160,4 +160,21 @@ impl Db for PgStore {
         tx.commit().await.map_err(sql("commit"))?;
         Ok(changed)
     }
+
+    async fn write_rows<T: Send + 'static>(&self, stmts: Vec<Stmt>, decode: Decode<T>) -> Result<Vec<T>> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(sql("begin"))?;
+        let mut out = Vec::new();
+        for s in &stmts {
+            let rows = tx
+                .query(s.sql.as_ref(), &pg_args(&s.args))
+                .await
+                .map_err(sql("write"))?;
+            for r in &rows {
+                out.push(decode(r)?);
+            }
+        }
+        tx.commit().await.map_err(sql("commit"))?;
+        Ok(out)
+    }
 }

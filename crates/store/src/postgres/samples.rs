@@ -1,24 +1,10 @@
-//! DOC
+//! Samples on PostgreSQL: the shared statements (`crate::sql::samples`) and the sample
+//! insert, one `UNNEST` statement for the samples and one for their labels. Must not build URLs
+//! or check label rules.
 
 use super::*;
 
-#[async_trait]
-impl SampleStore for PgStore {
-    async fn find_sample_names(&self, dataset_id: &str, names: &[String]) -> Result<HashSet<String>> {
-        if names.is_empty() {
-            return Ok(HashSet::new());
-        }
-        let client = self.client().await?;
-        let rows = client
-            .query(
-                "SELECT name FROM samples WHERE dataset_id = $1 AND name = ANY($2)",
-                &[&dataset_id, &names],
-            )
-            .await
-            .map_err(sql("find sample names"))?;
-        rows.iter().map(|row| col(row, "name")).collect()
-    }
-
+crate::sample_store!(PgStore {
     async fn insert_samples(&self, samples: &[SampleRecord]) -> Result<()> {
         if samples.is_empty() {
             return Ok(());
@@ -141,97 +127,4 @@ impl SampleStore for PgStore {
         }
         tx.commit().await.map_err(sql("commit insert samples"))
     }
-
-    async fn list_samples(&self, dataset_id: &str, query: &SampleQuery) -> Result<(u64, Vec<SampleRecord>)> {
-        let mut params = Params::default();
-        let filter = sample_filter(dataset_id, query, &mut params);
-        let direction = if query.ascending { "ASC" } else { "DESC" };
-        let count_sql = format!("SELECT count(*) AS total FROM samples s WHERE {filter}");
-        let (limit, offset) = page(query.offset, query.limit);
-        let total_params = params.0.len();
-        let page_sql = format!(
-            "SELECT {SAMPLE_COLUMNS} FROM samples s WHERE {filter}
-             ORDER BY s.seq {direction}
-             LIMIT {} OFFSET {}",
-            params.push(limit),
-            params.push(offset)
-        );
-
-        let mut client = self.client().await?;
-        let tx = read_snapshot(&mut client).await?;
-        let refs = params.refs();
-        let total_row = tx
-            .query_one(&count_sql, &refs[..total_params])
-            .await
-            .map_err(sql("count samples"))?;
-        let rows = tx.query(&page_sql, &refs).await.map_err(sql("list samples"))?;
-        let page = rows.iter().map(sample_from_row).collect::<Result<Vec<_>>>()?;
-        let samples = attach_labels(&tx, page).await?;
-        tx.commit().await.map_err(sql("commit list samples"))?;
-        Ok((count(col(&total_row, "total")?), samples))
-    }
-
-    async fn get_sample(&self, dataset_id: &str, sample_id: &str) -> Result<SampleRecord> {
-        let client = self.client().await?;
-        let row = client
-            .query_opt(
-                &format!(
-                    "SELECT {SAMPLE_COLUMNS} FROM samples s
-                     WHERE s.dataset_id = $1 AND s.id = $2"
-                ),
-                &[&dataset_id, &sample_id],
-            )
-            .await
-            .map_err(sql("get sample"))?
-            .ok_or_else(|| Error::from(StoreError::not_found(Entity::Sample, &*sample_id)))?;
-        let sample = sample_from_row(&row)?;
-        attach_labels(&client, vec![sample])
-            .await?
-            .pop()
-            .ok_or_else(|| Error::from(StoreError::not_found(Entity::Sample, &*sample_id)))
-    }
-
-    async fn delete_samples(&self, dataset_id: &str, ids: &[String]) -> Result<Vec<DeletedSample>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let client = self.client().await?;
-        let rows = client
-            .query(
-                "WITH gone AS (
-                     DELETE FROM samples
-                     WHERE dataset_id = $1 AND id = ANY($2)
-                     RETURNING seq, id, blob_sha256
-                 )
-                 SELECT id, blob_sha256 FROM gone ORDER BY seq",
-                &[&dataset_id, &ids],
-            )
-            .await
-            .map_err(sql("delete samples"))?;
-        rows.iter().map(deleted_from_row).collect()
-    }
-
-    async fn blob_in_use(&self, sha256: &str) -> Result<bool> {
-        let client = self.client().await?;
-        let row = client
-            .query_one(
-                "SELECT EXISTS (SELECT 1 FROM samples WHERE blob_sha256 = $1) AS used",
-                &[&sha256],
-            )
-            .await
-            .map_err(sql("blob in use"))?;
-        col(&row, "used")
-    }
-
-    async fn load_samples(&self, dataset_id: &str, sample_ids: &[String]) -> Result<Vec<SampleRecord>> {
-        if sample_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut client = self.client().await?;
-        let tx = read_snapshot(&mut client).await?;
-        let samples = load_samples_by_id(&tx, dataset_id, sample_ids).await?;
-        let samples = attach_labels(&tx, samples).await?;
-        tx.commit().await.map_err(sql("commit load samples"))?;
-        Ok(samples)
-    }
-}
+});

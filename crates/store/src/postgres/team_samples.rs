@@ -1,80 +1,10 @@
-//! DOC
+//! Label writes on PostgreSQL: copy and sample writes with their history and idempotency
+//! record, rows locked in key order and written with `UNNEST`; the reads are shared
+//! (`crate::sql::team_samples`). Must not apply review rules.
 
 use super::*;
 
-#[async_trait]
-impl TeamSampleStore for PgStore {
-    async fn load_team_samples(
-        &self,
-        task_id: &str,
-        dataset_id: &str,
-        sample_ids: &[String],
-    ) -> Result<Vec<TeamSample>> {
-        if sample_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut client = self.client().await?;
-        let tx = read_snapshot(&mut client).await?;
-        let samples = load_samples_by_id(&tx, dataset_id, sample_ids).await?;
-        let seqs: Vec<i64> = samples.iter().map(|(seq, _)| *seq).collect();
-        let rows = tx
-            .query(
-                &format!(
-                    "SELECT c.sample_seq, {COPY_COLUMNS}
-                     FROM task_copies c
-                     WHERE c.task_id = $1 AND c.sample_seq = ANY($2)
-                     ORDER BY c.sample_seq, c.worker_id COLLATE \"C\""
-                ),
-                &[&task_id, &seqs],
-            )
-            .await
-            .map_err(sql("load copies"))?;
-        let mut copies_of: HashMap<i64, Vec<CopyRecord>> = HashMap::new();
-        for row in &rows {
-            copies_of
-                .entry(col(row, "sample_seq")?)
-                .or_default()
-                .push(copy_from_row(row)?);
-        }
-        let mut out: Vec<TeamSample> = samples
-            .into_iter()
-            .map(|(seq, sample)| TeamSample {
-                sample,
-                copies: copies_of.remove(&seq).unwrap_or_default(),
-            })
-            .collect();
-        {
-            let mut all: Vec<&mut CopyRecord> = out.iter_mut().flat_map(|s| s.copies.iter_mut()).collect();
-            attach_copy_labels(&tx, &mut all).await?;
-        }
-        tx.commit().await.map_err(sql("commit load team samples"))?;
-        Ok(out)
-    }
-
-    async fn find_idempotency(&self, project_id: &str, user_id: &str, key: &str) -> Result<Option<IdempotencyRecord>> {
-        let client = self.client().await?;
-        let row = client
-            .query_opt(
-                "SELECT request_hash, status, response, create_time FROM idempotency_keys
-                 WHERE project_id = $1 AND user_id = $2 AND idem_key = $3 AND create_time > $4",
-                &[&project_id, &user_id, &key, &(now_ms() - IDEMPOTENCY_TTL_MS)],
-            )
-            .await
-            .map_err(sql("find idempotency key"))?;
-        Ok(match row {
-            None => None,
-            Some(r) => Some(IdempotencyRecord {
-                project_id: project_id.to_string(),
-                user_id: user_id.to_string(),
-                key: key.to_string(),
-                request_hash: r.try_get(0).map_err(sql("idempotency row"))?,
-                status: r.try_get(1).map_err(sql("idempotency row"))?,
-                response: r.try_get::<_, Json<Value>>(2).map_err(sql("idempotency row"))?.0,
-                create_time: r.try_get(3).map_err(sql("idempotency row"))?,
-            }),
-        })
-    }
-
+crate::team_sample_store!(PgStore {
     async fn write_copies_with(
         &self,
         writes: &[CopyWrite],
@@ -172,97 +102,6 @@ impl TeamSampleStore for PgStore {
         tx.commit().await.map_err(sql("commit write copies"))
     }
 
-    async fn list_team_samples(&self, task_id: &str, query: &TeamSampleQuery) -> Result<(u64, Vec<TeamSampleRow>)> {
-        let mut params = Params::default();
-        let mut filter = format!("c.task_id = {}", params.push(task_id.to_string()));
-        if let Some(worker_id) = &query.worker_id {
-            filter += &format!(" AND c.worker_id = {}", params.push(worker_id.clone()));
-        }
-        if let Some(sample_id) = &query.sample_id {
-            filter += &format!(" AND s.id = {}", params.push(sample_id.clone()));
-        }
-        if let Some(states) = &query.states {
-            // An empty list matches nothing.
-            filter += &format!(" AND c.state = ANY({})", params.push(states.clone()));
-        }
-        for group in &query.label_groups {
-            filter += &label_group_clause(group, "task_copy_labels", "copy_id", "c.id", &mut params);
-        }
-        let from = "task_copies c JOIN samples s ON s.seq = c.sample_seq";
-        // Every copy has its sample (a foreign key), so the count joins samples only when it
-        // filters on them: counting a task's copies alone reads one index.
-        let count_from = if query.sample_id.is_some() {
-            from
-        } else {
-            "task_copies c"
-        };
-        let count_sql = format!("SELECT count(*) AS total FROM {count_from} WHERE {filter}");
-        let count_params = params.0.len();
-        let (limit, offset) = page(query.offset, query.limit);
-        let page_sql = format!(
-            "SELECT {SAMPLE_COLUMNS}, {COPY_COLUMNS} FROM {from} WHERE {filter}
-             ORDER BY c.sample_seq, c.worker_id COLLATE \"C\"
-             LIMIT {} OFFSET {}",
-            params.push(limit),
-            params.push(offset)
-        );
-
-        let mut client = self.client().await?;
-        let tx = read_snapshot(&mut client).await?;
-        let refs = params.refs();
-        let total_row = tx
-            .query_one(&count_sql, &refs[..count_params])
-            .await
-            .map_err(sql("count team samples"))?;
-        let rows = tx.query(&page_sql, &refs).await.map_err(sql("list team samples"))?;
-        let mut page = rows
-            .iter()
-            .map(|row| {
-                let (seq, sample) = sample_from_row(row)?;
-                Ok((seq, sample, copy_from_row(row)?))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        {
-            let mut copies: Vec<&mut CopyRecord> = page.iter_mut().map(|(_, _, copy)| copy).collect();
-            attach_copy_labels(&tx, &mut copies).await?;
-        }
-        // Every labeler of each sample on the page, in one query.
-        let mut seqs: Vec<i64> = page.iter().map(|(seq, _, _)| *seq).collect();
-        seqs.dedup();
-        let mut labelers_of: HashMap<i64, Vec<Labeler>> = HashMap::new();
-        if !seqs.is_empty() {
-            let rows = tx
-                .query(
-                    "SELECT tc.sample_seq, w.id AS worker_id, u.email, w.role
-                     FROM task_copies tc
-                     JOIN workers w ON w.id = tc.worker_id
-                     JOIN users u ON u.id = w.user_id
-                     WHERE tc.task_id = $1 AND tc.sample_seq = ANY($2)
-                     ORDER BY tc.sample_seq, w.id COLLATE \"C\"",
-                    &[&task_id, &seqs],
-                )
-                .await
-                .map_err(sql("labelers of samples"))?;
-            for row in &rows {
-                labelers_of.entry(col(row, "sample_seq")?).or_default().push(Labeler {
-                    worker_id: col(row, "worker_id")?,
-                    email: col(row, "email")?,
-                    role: role(col(row, "role")?)?,
-                });
-            }
-        }
-        tx.commit().await.map_err(sql("commit list team samples"))?;
-        let out = page
-            .into_iter()
-            .map(|(seq, sample, copy)| TeamSampleRow {
-                sample,
-                copy,
-                labelers: labelers_of.get(&seq).cloned().unwrap_or_default(),
-            })
-            .collect();
-        Ok((count(col(&total_row, "total")?), out))
-    }
-
     async fn write_samples_with(
         &self,
         writes: &[SampleWrite],
@@ -330,33 +169,4 @@ impl TeamSampleStore for PgStore {
         }
         tx.commit().await.map_err(sql("commit write samples"))
     }
-
-    async fn list_history(
-        &self,
-        dataset_id: &str,
-        sample_id: &str,
-        offset: u64,
-        limit: u64,
-    ) -> Result<(u64, Vec<HistoryRecord>)> {
-        let mut params = Params::default();
-        let filter = format!(
-            "dataset_id = {} AND sample_id = {}",
-            params.push(dataset_id.to_string()),
-            params.push(sample_id.to_string())
-        );
-        let count_sql = format!("SELECT count(*) AS total FROM annotation_history WHERE {filter}");
-        let count_params = params.0.len();
-        let (limit, offset) = page(offset, limit);
-        let page_sql = format!(
-            "SELECT {HISTORY_COLUMNS} FROM annotation_history WHERE {filter}
-             ORDER BY id DESC
-             LIMIT {} OFFSET {}",
-            params.push(limit),
-            params.push(offset)
-        );
-        let (total, rows) = self
-            .count_and_page(&count_sql, &page_sql, &params, count_params, "list history")
-            .await?;
-        Ok((total, rows.iter().map(history_from_row).collect::<Result<_>>()?))
-    }
-}
+});

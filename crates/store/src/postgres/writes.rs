@@ -41,25 +41,9 @@ pub(super) async fn insert_labels(
 }
 
 pub(super) async fn insert_idempotency(tx: &deadpool_postgres::Transaction<'_>, r: &IdempotencyRecord) -> Result<()> {
+    let stmt = crate::sql::team_samples::record_idempotency(r);
     let n = tx
-        .execute(
-            "INSERT INTO idempotency_keys (project_id, user_id, idem_key, request_hash, status, response, create_time)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (project_id, user_id, idem_key) DO UPDATE SET
-                 request_hash = EXCLUDED.request_hash, status = EXCLUDED.status, response = EXCLUDED.response,
-                 create_time = EXCLUDED.create_time
-             WHERE idempotency_keys.create_time <= $8",
-            &[
-                &r.project_id,
-                &r.user_id,
-                &r.key,
-                &r.request_hash,
-                &r.status,
-                &Json(&r.response),
-                &r.create_time,
-                &(r.create_time - IDEMPOTENCY_TTL_MS),
-            ],
-        )
+        .execute(stmt.sql.as_ref(), &pg_args(&stmt.args))
         .await
         .map_err(sql("record idempotency key"))?;
     if n == 0 {

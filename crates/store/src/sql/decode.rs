@@ -180,11 +180,11 @@ pub fn placed_label(r: &dyn Cells) -> Result<(i64, PlacedLabel), StoreError> {
     ))
 }
 
-/// `id, blob_sha256`.
-pub fn deleted(r: &dyn Cells) -> Result<DeletedSample, StoreError> {
+/// `id, blob_sha256` from column `at`.
+pub fn deleted_at(r: &dyn Cells, at: usize) -> Result<DeletedSample, StoreError> {
     Ok(DeletedSample {
-        id: r.text(0)?,
-        blob_sha256: r.opt_text(1)?,
+        id: r.text(at)?,
+        blob_sha256: r.opt_text(at + 1)?,
     })
 }
 

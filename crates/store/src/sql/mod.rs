@@ -295,6 +295,10 @@ pub trait Db: Send + Sync {
     /// Runs write statements in one transaction (all or none), answering the rows each changed.
     async fn execute(&self, stmts: Vec<Stmt>) -> Result<Vec<u64>>;
 
+    /// Runs write statements that answer rows (`RETURNING`) in one transaction, answering the
+    /// rows of all of them in order.
+    async fn write_rows<T: Send + 'static>(&self, stmts: Vec<Stmt>, decode: Decode<T>) -> Result<Vec<T>>;
+
     /// A new query builder of this dialect.
     fn query(&self) -> Query {
         Query::new(self.dialect())

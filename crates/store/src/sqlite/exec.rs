@@ -174,4 +174,15 @@ impl Db for SqliteStore {
         })
         .await
     }
+
+    async fn write_rows<T: Send + 'static>(&self, stmts: Vec<Stmt>, decode: Decode<T>) -> Result<Vec<T>> {
+        self.write(move |tx| {
+            let mut out = Vec::new();
+            for s in &stmts {
+                out.extend(rows(tx, &text(s), &s.args, decode)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
 }

@@ -96,28 +96,9 @@ pub(super) fn insert_history(tx: &Connection, history: &[HistoryRow]) -> Result<
 /// Records an idempotency key, replacing an expired record of the same key; a live one fails
 /// the transaction.
 pub(super) fn insert_idempotency(tx: &Connection, r: &IdempotencyRecord) -> Result<()> {
-    let n = tx
-        .execute(
-            "INSERT INTO idempotency_keys (project_id, user_id, idem_key, request_hash, status, response, create_time)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-             ON CONFLICT (project_id, user_id, idem_key) DO UPDATE SET
-                 request_hash = excluded.request_hash, status = excluded.status, response = excluded.response,
-                 create_time = excluded.create_time
-             WHERE idempotency_keys.create_time <= ?8",
-            params![
-                r.project_id,
-                r.user_id,
-                r.key,
-                r.request_hash,
-                r.status,
-                r.response.to_string(),
-                r.create_time,
-                r.create_time - IDEMPOTENCY_TTL_MS
-            ],
-        )
-        .map_err(db_err)?;
-    if n == 0 {
-        return Err(Error::from(StoreError::conflict(Constraint::IdempotencyKey)));
+    let stmt = crate::sql::team_samples::record_idempotency(r);
+    if run(tx, &text(&stmt), &stmt.args)? == 0 {
+        return Err(StoreError::conflict(Constraint::IdempotencyKey).into());
     }
     Ok(())
 }
