@@ -7,7 +7,6 @@
 mod datasets;
 mod exec;
 mod identity;
-mod rows;
 mod samples;
 mod tasks;
 mod team_samples;
@@ -15,7 +14,6 @@ mod teams;
 mod writes;
 
 use exec::*;
-use rows::*;
 use writes::*;
 
 use std::collections::{HashMap, HashSet};
@@ -26,36 +24,22 @@ use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use serde_json::{Map, Value};
 use teamlabel_core::app::now_ms;
-use teamlabel_core::auth::Role;
-use teamlabel_core::enums::{DatasetType, LabelType, SampleStatus, SampleType};
-use teamlabel_core::error::{codes, Error, Result};
-use teamlabel_core::labels::{LabelAttribute, LabelDef};
+use teamlabel_core::error::{Error, Result};
+use teamlabel_core::labels::LabelDef;
 use teamlabel_core::rules::PlacedLabel;
 use teamlabel_core::store::{
-    AccessKeyRecord, Constraint, CopyCount, CopyRecord, CopyWrite, DatasetChange, DatasetQuery, DatasetRecord,
-    DatasetStore, DeletedSample, Entity, HistoryRecord, IdempotencyRecord, IdentityStore, LabelUsage, Labeler, Login,
-    LoginState, Project, SampleCounts, SampleQuery, SampleRecord, SampleStore, SampleWrite, Store, StoreError,
-    TaskRecord, TaskStore, TeamSample, TeamSampleQuery, TeamSampleRow, TeamSampleStore, TeamStore, TokenRecord, User,
-    WorkerQuery, WorkerRecord, WorkforceQuery, WorkforceRecord, IDEMPOTENCY_TTL_MS,
+    AccessKeyRecord, Constraint, CopyCount, CopyWrite, DatasetChange, DatasetQuery, DatasetRecord, DeletedSample,
+    Entity, HistoryRecord, IdempotencyRecord, LabelUsage, Login, LoginState, Project, SampleCounts, SampleQuery,
+    SampleRecord, SampleWrite, Store, StoreError, TaskRecord, TeamSample, TeamSampleQuery, TeamSampleRow, TokenRecord,
+    User, WorkerQuery, WorkerRecord, WorkforceQuery, WorkforceRecord,
 };
-use tokio_postgres::error::SqlState;
-use tokio_postgres::types::{FromSql, Json, ToSql};
-use tokio_postgres::{IsolationLevel, NoTls, Row};
+use tokio_postgres::types::Json;
+use tokio_postgres::{IsolationLevel, NoTls};
 
 /// Key of the advisory lock that serializes migrations between servers starting at once.
 const MIGRATION_LOCK: i64 = 7245110;
 /// Most connections one server holds.
 const MAX_CONNECTIONS: usize = 16;
-
-const LABELS_NAME_KEY: &str = "labels_dataset_id_name_type_key";
-
-const DATASET_COLUMNS: &str = "id, project_id, name, dataset_type, description, data_sources, \
-     work_path, work_path_type, data_format, workspace_id, import_annotations, label_format, \
-     status, create_time, update_time";
-
-const SAMPLE_COLUMNS: &str = "s.seq, s.id, s.dataset_id, s.name, s.sample_type, s.source, \
-     s.blob_sha256, s.content_type, s.size, s.text_len, s.metadata, s.sample_usage, s.status, \
-     s.sample_time, s.update_time, s.version";
 
 /// The PostgreSQL store: a pool of at most 16 connections to one database (and schema).
 #[derive(Clone)]
@@ -161,28 +145,6 @@ impl PgStore {
             .await
             .map_err(|e| Error::unavailable(format!("PostgreSQL connection pool: {e}")))
     }
-
-    /// Runs a count query (answering `total`, with the first `count_params` parameters) and a
-    /// page query over one snapshot.
-    async fn count_and_page(
-        &self,
-        count_sql: &str,
-        page_sql: &str,
-        params: &Params,
-        count_params: usize,
-        what: &'static str,
-    ) -> Result<(u64, Vec<Row>)> {
-        let mut client = self.client().await?;
-        let tx = read_snapshot(&mut client).await?;
-        let refs = params.refs();
-        let total_row = tx
-            .query_one(count_sql, &refs[..count_params])
-            .await
-            .map_err(sql(what))?;
-        let rows = tx.query(page_sql, &refs).await.map_err(sql(what))?;
-        tx.commit().await.map_err(sql(what))?;
-        Ok((count(col(&total_row, "total")?), rows))
-    }
 }
 
 fn pg_config(url: &str) -> anyhow::Result<tokio_postgres::Config> {
@@ -237,48 +199,6 @@ async fn read_snapshot(client: &mut Object) -> Result<deadpool_postgres::Transac
         .start()
         .await
         .map_err(sql("begin"))
-}
-
-// ---- query building ----
-
-/// Positional parameters of a query assembled from optional filters.
-#[derive(Default)]
-struct Params(Vec<Box<dyn ToSql + Sync + Send>>);
-
-impl Params {
-    /// Adds a value and answers its parameter reference (`$n`).
-    pub(super) fn push(&mut self, value: impl ToSql + Sync + Send + 'static) -> String {
-        self.0.push(Box::new(value));
-        format!("${}", self.0.len())
-    }
-
-    pub(super) fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
-        self.0
-            .iter()
-            .map(|value| value.as_ref() as &(dyn ToSql + Sync))
-            .collect()
-    }
-}
-
-/// A case-insensitive substring pattern for `ILIKE ... ESCAPE '\'`.
-fn contains_pattern(text: &str) -> String {
-    let mut pattern = String::with_capacity(text.len() + 2);
-    pattern.push('%');
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
-}
-
-/// `LIMIT` and `OFFSET` of page `offset` (pages count from 0) of `limit` rows.
-fn page(offset: u64, limit: u64) -> (i64, i64) {
-    let rows = i64::try_from(limit).unwrap_or(i64::MAX);
-    let skip = i64::try_from(offset.saturating_mul(limit)).unwrap_or(i64::MAX);
-    (rows, skip)
 }
 
 /// The WHERE clause of a sample list over `samples s` of one dataset (the first parameter

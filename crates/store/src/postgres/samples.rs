@@ -3,6 +3,7 @@
 //! or check label rules.
 
 use super::*;
+use crate::sql::decode::Cells;
 
 crate::sample_store!(PgStore {
     async fn insert_samples(&self, samples: &[SampleRecord]) -> Result<()> {
@@ -10,10 +11,10 @@ crate::sample_store!(PgStore {
             return Ok(());
         }
         let mut seen = HashSet::new();
-        if let Some(twice) = samples
+        // Two samples of one name in the batch clash as a stored one would.
+        if samples
             .iter()
-            .find(|s| !seen.insert((s.dataset_id.as_str(), s.name.as_str())))
-        {
+            .any(|s| !seen.insert((s.dataset_id.as_str(), s.name.as_str()))) {
             return Err(StoreError::conflict(Constraint::SampleName).into());
         }
 
@@ -81,7 +82,7 @@ crate::sample_store!(PgStore {
             .map_err(sql("insert samples"))?;
         let mut seq_by_id: HashMap<String, i64> = HashMap::with_capacity(rows.len());
         for row in &rows {
-            seq_by_id.insert(col(row, "id")?, col(row, "seq")?);
+            seq_by_id.insert(row.text(1)?, row.int(0)?);
         }
 
         let mut label_seqs = Vec::new();

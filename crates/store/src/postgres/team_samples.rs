@@ -3,6 +3,7 @@
 //! (`crate::sql::team_samples`). Must not apply review rules.
 
 use super::*;
+use crate::sql::decode::Cells;
 
 crate::team_sample_store!(PgStore {
     async fn write_copies_with(
@@ -152,7 +153,7 @@ crate::team_sample_store!(PgStore {
                     // Dropping the transaction rolls back the writes made so far.
                     return Err(Error::from(StoreError::conflict(Constraint::Version)));
                 };
-                seqs[i] = col::<i64>(&row, "seq")?;
+                seqs[i] = row.int(0)?;
             }
             tx.execute("DELETE FROM sample_labels WHERE sample_seq = ANY($1)", &[&seqs])
                 .await

@@ -2,44 +2,6 @@
 
 use super::*;
 
-pub(super) async fn insert_labels(
-    tx: &deadpool_postgres::Transaction<'_>,
-    dataset_id: &str,
-    labels: &[LabelDef],
-    first_position: i32,
-) -> Result<()> {
-    if labels.is_empty() {
-        return Ok(());
-    }
-    let statement = tx
-        .prepare_cached(
-            "INSERT INTO labels (dataset_id, name, type, property, attributes, position)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .await
-        .map_err(sql("prepare insert label"))?;
-    for (index, label) in labels.iter().enumerate() {
-        let position = i32::try_from(index)
-            .ok()
-            .and_then(|i| first_position.checked_add(i))
-            .ok_or_else(|| Error::internal("label position out of range"))?;
-        tx.execute(
-            &statement,
-            &[
-                &dataset_id,
-                &label.name,
-                &label.label_type.code(),
-                &Json(&label.property),
-                &label.attributes.as_ref().map(Json),
-                &position,
-            ],
-        )
-        .await
-        .map_err(sql("insert label"))?;
-    }
-    Ok(())
-}
-
 pub(super) async fn insert_idempotency(tx: &deadpool_postgres::Transaction<'_>, r: &IdempotencyRecord) -> Result<()> {
     let stmt = crate::sql::team_samples::record_idempotency(r);
     let n = tx
@@ -182,22 +144,4 @@ pub(super) fn last_writes<K: std::hash::Hash + Eq>(keys: impl Iterator<Item = K>
     let mut out: Vec<usize> = last.into_values().collect();
     out.sort_unstable();
     out
-}
-/// Adds the chosen members of a task, in one statement.
-pub(super) async fn insert_task_workers(
-    tx: &deadpool_postgres::Transaction<'_>,
-    task_id: &str,
-    worker_ids: &[String],
-) -> Result<()> {
-    if worker_ids.is_empty() {
-        return Ok(());
-    }
-    tx.execute(
-        "INSERT INTO task_workers (task_id, worker_id)
-         SELECT $1, w FROM UNNEST($2::text[]) AS w",
-        &[&task_id, &worker_ids],
-    )
-    .await
-    .map_err(sql("insert task workers"))?;
-    Ok(())
 }

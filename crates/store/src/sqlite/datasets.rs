@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::sql::datasets::{self as shared, NEXT_LABEL_POSITION, RESET_UNLABELED, UPDATE_DATASET};
-use crate::sql::decode::{self, Cells};
+use crate::sql::decode;
 use crate::sql::{render, Arg, Dialect, Query};
 
 crate::dataset_store!(SqliteStore {

@@ -7,7 +7,6 @@
 mod datasets;
 mod exec;
 mod identity;
-mod rows;
 mod samples;
 mod tasks;
 mod team_samples;
@@ -15,7 +14,6 @@ mod teams;
 mod writes;
 
 use exec::*;
-use rows::*;
 use writes::*;
 
 use std::collections::{HashMap, HashSet};
@@ -23,20 +21,17 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, ToSql};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
-use teamlabel_core::auth::Role;
-use teamlabel_core::enums::{DatasetType, LabelType, SampleStatus, SampleType};
-use teamlabel_core::error::{codes, Error, Result};
+use teamlabel_core::error::{Error, Result};
 use teamlabel_core::labels::LabelDef;
 use teamlabel_core::rules::PlacedLabel;
 use teamlabel_core::store::{
-    AccessKeyRecord, Constraint, CopyCount, CopyRecord, CopyWrite, DatasetChange, DatasetQuery, DatasetRecord,
-    DatasetStore, DeletedSample, Entity, HistoryRecord, IdempotencyRecord, IdentityStore, LabelUsage, Labeler, Login,
-    LoginState, Project, SampleCounts, SampleQuery, SampleRecord, SampleStore, SampleWrite, Store, StoreError,
-    TaskRecord, TaskStore, TeamSample, TeamSampleQuery, TeamSampleRow, TeamSampleStore, TeamStore, TokenRecord, User,
-    WorkerQuery, WorkerRecord, WorkforceQuery, WorkforceRecord, IDEMPOTENCY_TTL_MS,
+    AccessKeyRecord, Constraint, CopyCount, CopyWrite, DatasetChange, DatasetQuery, DatasetRecord, DeletedSample,
+    Entity, HistoryRecord, IdempotencyRecord, LabelUsage, Login, LoginState, Project, SampleCounts, SampleQuery,
+    SampleRecord, SampleWrite, Store, StoreError, TaskRecord, TeamSample, TeamSampleQuery, TeamSampleRow, TokenRecord,
+    User, WorkerQuery, WorkerRecord, WorkforceQuery, WorkforceRecord,
 };
 
 use crate::migrations;
@@ -47,20 +42,8 @@ pub struct SqliteStore {
     readers: r2d2::Pool<SqliteConnectionManager>,
 }
 
-fn json_text(v: &Value) -> String {
-    v.to_string()
-}
-
 fn map_text(m: &Map<String, Value>) -> String {
     serde_json::to_string(m).unwrap_or_else(|_| "{}".into())
-}
-
-fn parse_map(s: &str) -> Map<String, Value> {
-    serde_json::from_str(s).unwrap_or_default()
-}
-
-fn bad_row(what: &str) -> rusqlite::Error {
-    rusqlite::Error::InvalidColumnType(0, what.to_string(), rusqlite::types::Type::Integer)
 }
 
 impl SqliteStore {

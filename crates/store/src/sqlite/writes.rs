@@ -2,28 +2,6 @@
 
 use super::*;
 
-pub(super) fn insert_labels(tx: &Connection, dataset_id: &str, labels: &[LabelDef], first_position: i64) -> Result<()> {
-    let mut stmt = tx
-        .prepare_cached("INSERT INTO labels (dataset_id, name, type, property, attributes, position) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-        .map_err(db_err)?;
-    for (i, l) in labels.iter().enumerate() {
-        let attributes = l
-            .attributes
-            .as_ref()
-            .map(|a| serde_json::to_string(a).unwrap_or_else(|_| "[]".into()));
-        stmt.execute(params![
-            dataset_id,
-            l.name,
-            l.label_type.code(),
-            map_text(&l.property),
-            attributes,
-            first_position + i as i64
-        ])
-        .map_err(db_err)?;
-    }
-    Ok(())
-}
-
 /// A history row with its JSON already serialized, so the writer thread only writes.
 pub(super) struct HistoryRow {
     pub(super) record: HistoryRecord,
