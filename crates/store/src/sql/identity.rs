@@ -6,6 +6,7 @@
 use teamlabel_core::error::Result;
 use teamlabel_core::store::{AccessKeyRecord, Entity, Login, LoginState, Project, StoreError, TokenRecord, User};
 
+use super::decode::Cells;
 use super::{decode, Db, Listing, Stmt};
 use crate::args;
 
@@ -43,7 +44,7 @@ pub async fn find_first_project<D: Db + ?Sized>(db: &D) -> Result<Option<Project
         "SELECT id, name, create_time FROM projects ORDER BY create_time, id COLLATE \"C\" LIMIT 1",
         vec![],
     );
-    Ok(db.fetch_one(stmt, |r| decode::project(r, 0)).await?)
+    db.fetch_one(stmt, |r| decode::project(r, 0)).await
 }
 
 pub async fn list_projects_by_name<D: Db + ?Sized>(db: &D, name: &str) -> Result<Vec<Project>> {
@@ -51,7 +52,7 @@ pub async fn list_projects_by_name<D: Db + ?Sized>(db: &D, name: &str) -> Result
         "SELECT id, name, create_time FROM projects WHERE name = $1 ORDER BY create_time, id COLLATE \"C\"",
         args![name],
     );
-    Ok(db.fetch_all(stmt, |r| decode::project(r, 0)).await?)
+    db.fetch_all(stmt, |r| decode::project(r, 0)).await
 }
 
 pub async fn insert_user<D: Db + ?Sized>(db: &D, user: &User) -> Result<()> {
@@ -64,7 +65,7 @@ pub async fn find_user_by_email<D: Db + ?Sized>(db: &D, project_id: &str, email:
         format!("SELECT {USER_COLUMNS} FROM users u WHERE u.project_id = $1 AND u.email = $2"),
         args![project_id, email],
     );
-    Ok(db.fetch_one(stmt, |r| decode::user(r, 0)).await?)
+    db.fetch_one(stmt, |r| decode::user(r, 0)).await
 }
 
 pub async fn insert_token<D: Db + ?Sized>(db: &D, t: &TokenRecord) -> Result<()> {
@@ -84,9 +85,8 @@ pub async fn find_token<D: Db + ?Sized>(db: &D, hash: &str) -> Result<Option<(To
         ),
         args![hash],
     );
-    Ok(db
-        .fetch_one(stmt, |r| Ok((decode::token(r, 0)?, decode::user(r, 5)?)))
-        .await?)
+    db.fetch_one(stmt, |r| Ok((decode::token(r, 0)?, decode::user(r, 5)?)))
+        .await
 }
 
 pub async fn find_login<D: Db + ?Sized>(db: &D, project_id: &str, id_or_email: &str) -> Result<Option<Login>> {
@@ -97,7 +97,7 @@ pub async fn find_login<D: Db + ?Sized>(db: &D, project_id: &str, id_or_email: &
         ),
         args![project_id, id_or_email],
     );
-    Ok(db.fetch_one(stmt, decode::login).await?)
+    db.fetch_one(stmt, decode::login).await
 }
 
 pub async fn set_password<D: Db + ?Sized>(db: &D, user_id: &str, password_hash: Option<&str>) -> Result<()> {
@@ -151,6 +151,11 @@ pub async fn insert_access_key<D: Db + ?Sized>(db: &D, k: &AccessKeyRecord) -> R
     Ok(())
 }
 
+/// `ACCESS_KEY_COLUMNS, USER_COLUMNS`.
+fn key_and_user(r: &dyn Cells) -> std::result::Result<(AccessKeyRecord, User), StoreError> {
+    Ok((decode::access_key(r, 0)?, decode::user(r, 8)?))
+}
+
 pub async fn find_access_key<D: Db + ?Sized>(db: &D, access_key: &str) -> Result<Option<(AccessKeyRecord, User)>> {
     let stmt = Stmt::new(
         format!(
@@ -159,9 +164,7 @@ pub async fn find_access_key<D: Db + ?Sized>(db: &D, access_key: &str) -> Result
         ),
         args![access_key],
     );
-    Ok(db
-        .fetch_one(stmt, |r| Ok((decode::access_key(r, 0)?, decode::user(r, 8)?)))
-        .await?)
+    db.fetch_one(stmt, key_and_user).await
 }
 
 pub async fn list_access_keys<D: Db + ?Sized>(
@@ -189,9 +192,7 @@ pub async fn list_access_keys<D: Db + ?Sized>(
             q.page(offset, limit)
         )
     });
-    Ok(db
-        .fetch_list(list, |r| Ok((decode::access_key(r, 0)?, decode::user(r, 8)?)))
-        .await?)
+    db.fetch_list(list, key_and_user).await
 }
 
 pub async fn delete_access_key<D: Db + ?Sized>(db: &D, project_id: &str, access_key: &str) -> Result<bool> {
