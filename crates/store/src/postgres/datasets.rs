@@ -7,7 +7,7 @@ use crate::sql::datasets::{self as shared, NEXT_LABEL_POSITION, RESET_UNLABELED,
 use crate::sql::decode::{self, Cells};
 use crate::sql::{Arg, Dialect, Query, Stmt};
 
-crate::dataset_store!(PgStore {
+crate::sql::datasets::dataset_store!(PgStore {
     async fn update_dataset(&self, dataset_id: &str, change: &DatasetChange) -> Result<Vec<DeletedSample>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(sql("begin"))?;

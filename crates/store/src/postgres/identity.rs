@@ -4,4 +4,4 @@
 
 use super::*;
 
-crate::identity_store!(PgStore);
+crate::sql::identity::identity_store!(PgStore);

@@ -1,8 +1,10 @@
 //! The PostgreSQL backend. `PgStore` owns a deadpool-postgres connection pool, the migration
 //! runner of the PostgreSQL dialect (`schema_migrations`, serialized across servers by an
-//! advisory lock) and the SQL behind every `Store` method. JSON columns are JSONB; dataset,
+//! advisory lock), and the `Store` impl of each domain in its own file (the SQL both dialects
+//! share is in `crate::sql`; here only what differs). JSON columns are JSONB; dataset,
 //! sample and label types are stored as their documented integers, sample states as their text
-//! names. The semantics match `SqliteStore`: one conformance suite runs against both.
+//! names. The semantics match `SqliteStore`: one conformance suite runs against both. Must not
+//! word API errors: it reports `StoreError`s.
 
 mod datasets;
 mod exec;

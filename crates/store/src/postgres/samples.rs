@@ -5,7 +5,7 @@
 use super::*;
 use crate::sql::decode::Cells;
 
-crate::sample_store!(PgStore {
+crate::sql::samples::sample_store!(PgStore {
     async fn insert_samples(&self, samples: &[SampleRecord]) -> Result<()> {
         if samples.is_empty() {
             return Ok(());

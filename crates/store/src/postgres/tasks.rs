@@ -5,7 +5,7 @@
 use super::*;
 use crate::sql::{Arg, Dialect, Query};
 
-crate::task_store!(PgStore {
+crate::sql::tasks::task_store!(PgStore {
     async fn start_task(
         &self,
         task_id: &str,

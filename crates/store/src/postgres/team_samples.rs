@@ -5,7 +5,7 @@
 use super::*;
 use crate::sql::decode::Cells;
 
-crate::team_sample_store!(PgStore {
+crate::sql::team_samples::team_sample_store!(PgStore {
     async fn write_copies_with(
         &self,
         writes: &[CopyWrite],

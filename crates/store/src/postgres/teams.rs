@@ -3,4 +3,4 @@
 
 use super::*;
 
-crate::team_store!(PgStore {});
+crate::sql::teams::team_store!(PgStore {});

@@ -1,4 +1,6 @@
-//! DOC
+//! The PostgreSQL writes the label writes share: label rows and history appended with one
+//! `UNNEST` statement each, the last write of each target, the idempotency record (the shared
+//! statement of `crate::sql::team_samples`). Must not decide versions or states.
 
 use super::*;
 

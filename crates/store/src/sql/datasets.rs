@@ -10,8 +10,8 @@ use teamlabel_core::error::Result;
 use teamlabel_core::labels::LabelDef;
 use teamlabel_core::store::{DatasetQuery, DatasetRecord, Entity, LabelUsage, SampleCounts, StoreError};
 
+use super::args;
 use super::{decode, direction, Db, Listing, Stmt};
-use crate::args;
 
 pub const DATASET_COLUMNS: &str = "id, project_id, name, dataset_type, description, data_sources, work_path, \
      work_path_type, data_format, workspace_id, import_annotations, label_format, status, create_time, update_time";
@@ -209,7 +209,6 @@ pub async fn label_usage<D: Db + ?Sized>(db: &D, dataset_id: &str) -> Result<Vec
 
 /// Implements `DatasetStore` for a backend: the methods written once in this module, then those the
 /// backend writes itself (`{ ... }`).
-#[macro_export]
 macro_rules! dataset_store {
     ($store:ty { $($own:tt)* }) => {
         #[async_trait::async_trait]
@@ -239,3 +238,4 @@ macro_rules! dataset_store {
         }
     };
 }
+pub(crate) use dataset_store;

@@ -6,9 +6,9 @@
 use teamlabel_core::error::Result;
 use teamlabel_core::store::{AccessKeyRecord, Entity, Login, LoginState, Project, StoreError, TokenRecord, User};
 
+use super::args;
 use super::decode::Cells;
 use super::{decode, Db, Listing, Stmt};
-use crate::args;
 
 /// A user over `users u`.
 pub const USER_COLUMNS: &str = "u.id, u.project_id, u.email, u.role, u.create_time";
@@ -223,7 +223,6 @@ pub async fn setting_or_insert<D: Db + ?Sized>(db: &D, name: &str, value: &str) 
 }
 
 /// Implements `IdentityStore` for a backend with this module's functions.
-#[macro_export]
 macro_rules! identity_store {
     ($store:ty) => {
         #[async_trait::async_trait]
@@ -289,3 +288,4 @@ macro_rules! identity_store {
         }
     };
 }
+pub(crate) use identity_store;

@@ -175,12 +175,12 @@ impl From<&Option<String>> for Arg {
 }
 
 /// The values of a statement, each converted with `Arg::from`.
-#[macro_export]
 macro_rules! args {
     ($($v:expr),* $(,)?) => {
         vec![$($crate::sql::Arg::from($v)),*]
     };
 }
+pub(crate) use args;
 
 /// A statement with its values.
 #[derive(Debug, Clone, PartialEq)]

@@ -9,8 +9,8 @@ use teamlabel_core::error::Result;
 use teamlabel_core::rules::PlacedLabel;
 use teamlabel_core::store::{DeletedSample, Entity, SampleQuery, SampleRecord, StoreError};
 
+use super::args;
 use super::{decode, direction, Db, Listing, Query, Stmt};
-use crate::args;
 
 /// A sample with its `seq`, over `samples s`.
 pub const SAMPLE_COLUMNS: &str = "s.seq, s.id, s.dataset_id, s.name, s.sample_type, s.source, s.blob_sha256, \
@@ -192,7 +192,6 @@ pub async fn blob_in_use<D: Db + ?Sized>(db: &D, sha256: &str) -> Result<bool> {
 
 /// Implements `SampleStore` for a backend: the methods written once in this module, then those the
 /// backend writes itself (`{ ... }`).
-#[macro_export]
 macro_rules! sample_store {
     ($store:ty { $($own:tt)* }) => {
         #[async_trait::async_trait]
@@ -219,3 +218,4 @@ macro_rules! sample_store {
         }
     };
 }
+pub(crate) use sample_store;

@@ -6,9 +6,9 @@
 use teamlabel_core::error::Result;
 use teamlabel_core::store::{CopyCount, Entity, LabelUsage, StoreError, TaskRecord, WorkerRecord};
 
+use super::args;
 use super::teams::WORKER_COLUMNS;
 use super::{decode, direction, Db, Listing, Stmt};
-use crate::args;
 
 /// A task over `workforce_tasks t`.
 pub const TASK_COLUMNS: &str = "t.id, t.dataset_id, t.name, t.description, t.status, t.repetition, \
@@ -191,7 +191,6 @@ pub async fn task_label_usage<D: Db + ?Sized>(db: &D, task_id: &str) -> Result<V
 
 /// Implements `TaskStore` for a backend: the methods written once in this module, then those the
 /// backend writes itself (`{ ... }`).
-#[macro_export]
 macro_rules! task_store {
     ($store:ty { $($own:tt)* }) => {
         #[async_trait::async_trait]
@@ -230,3 +229,4 @@ macro_rules! task_store {
         }
     };
 }
+pub(crate) use task_store;

@@ -13,9 +13,9 @@ use teamlabel_core::store::{
     IDEMPOTENCY_TTL_MS,
 };
 
+use super::args;
 use super::samples::{distinct, label_group_clause, load_placed_labels, SAMPLE_COLUMNS};
 use super::{decode, Db, Listing, Stmt};
-use crate::args;
 
 /// A copy (without labels) over `task_copies c`.
 pub const COPY_COLUMNS: &str = "c.id, c.worker_id, c.state, c.version, c.metadata, c.sample_usage, c.update_time";
@@ -223,7 +223,6 @@ pub async fn list_history<D: Db + ?Sized>(
 
 /// Implements `TeamSampleStore` for a backend: the methods written once in this module, then those the
 /// backend writes itself (`{ ... }`).
-#[macro_export]
 macro_rules! team_sample_store {
     ($store:ty { $($own:tt)* }) => {
         #[async_trait::async_trait]
@@ -244,3 +243,4 @@ macro_rules! team_sample_store {
         }
     };
 }
+pub(crate) use team_sample_store;

@@ -8,8 +8,8 @@ use std::collections::HashSet;
 use teamlabel_core::error::Result;
 use teamlabel_core::store::{Entity, StoreError, WorkerQuery, WorkerRecord, WorkforceQuery, WorkforceRecord};
 
+use super::args;
 use super::{decode, direction, Db, Listing, Stmt};
-use crate::args;
 
 /// A workforce with its member count, over `workforces f`.
 pub const WORKFORCE_COLUMNS: &str = "f.id, f.project_id, f.name, f.description, \
@@ -221,7 +221,6 @@ pub async fn worker_has_open_work<D: Db + ?Sized>(db: &D, worker_id: &str) -> Re
 
 /// Implements `TeamStore` for a backend: the methods written once in this module, then those the
 /// backend writes itself (`{ ... }`).
-#[macro_export]
 macro_rules! team_store {
     ($store:ty { $($own:tt)* }) => {
         #[async_trait::async_trait]
@@ -266,3 +265,4 @@ macro_rules! team_store {
         }
     };
 }
+pub(crate) use team_store;

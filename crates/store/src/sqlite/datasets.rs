@@ -6,7 +6,7 @@ use crate::sql::datasets::{self as shared, NEXT_LABEL_POSITION, RESET_UNLABELED,
 use crate::sql::decode;
 use crate::sql::{render, Arg, Dialect, Query};
 
-crate::dataset_store!(SqliteStore {
+crate::sql::datasets::dataset_store!(SqliteStore {
     async fn update_dataset(&self, dataset_id: &str, change: &DatasetChange) -> Result<Vec<DeletedSample>> {
         let (id, ch) = (dataset_id.to_string(), change.clone());
         self.write(move |tx| {

@@ -4,4 +4,4 @@
 
 use super::*;
 
-crate::identity_store!(SqliteStore);
+crate::sql::identity::identity_store!(SqliteStore);

@@ -3,6 +3,8 @@
 //! run in one transaction, each inside its own savepoint (a failing job is rolled back alone),
 //! and one COMMIT (one fsync) answers all of them; no job is answered before its commit is
 //! durable. Reads come from a pool of read-only connections and never wait for the writer.
+//! Each domain's `Store` impl is in its own file; the SQL both dialects share is in
+//! `crate::sql`, here only what differs. Must not word API errors: it reports `StoreError`s.
 
 mod datasets;
 mod exec;

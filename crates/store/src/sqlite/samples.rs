@@ -4,7 +4,7 @@
 
 use super::*;
 
-crate::sample_store!(SqliteStore {
+crate::sql::samples::sample_store!(SqliteStore {
     async fn insert_samples(&self, samples: &[SampleRecord]) -> Result<()> {
         let samples = samples.to_vec();
         self.write(move |tx| {

@@ -5,7 +5,7 @@
 use super::*;
 use crate::sql::{render, Dialect, Query};
 
-crate::task_store!(SqliteStore {
+crate::sql::tasks::task_store!(SqliteStore {
     async fn start_task(
         &self,
         task_id: &str,

@@ -4,7 +4,7 @@
 
 use super::*;
 
-crate::team_sample_store!(SqliteStore {
+crate::sql::team_samples::team_sample_store!(SqliteStore {
     async fn write_copies_with(
         &self,
         writes: &[CopyWrite],

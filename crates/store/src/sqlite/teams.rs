@@ -3,4 +3,4 @@
 
 use super::*;
 
-crate::team_store!(SqliteStore {});
+crate::sql::teams::team_store!(SqliteStore {});

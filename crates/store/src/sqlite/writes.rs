@@ -1,4 +1,6 @@
-//! DOC
+//! The SQLite writes the label-write jobs share: label rows and history rows serialized off
+//! the writer thread, history appended a row at a time, the idempotency record (the shared
+//! statement of `crate::sql::team_samples`). Must not decide versions or states.
 
 use super::*;
 
