@@ -148,6 +148,14 @@ impl Db for PgStore {
 
     async fn execute(&self, stmts: Vec<Stmt>) -> Result<Vec<u64>> {
         let mut client = self.client().await?;
+        if let [one] = stmts.as_slice() {
+            // A single statement is a transaction of its own.
+            let n = client
+                .execute(one.sql.as_ref(), &pg_args(&one.args))
+                .await
+                .map_err(sql("write"))?;
+            return Ok(vec![n]);
+        }
         let tx = client.transaction().await.map_err(sql("begin"))?;
         let mut changed = Vec::with_capacity(stmts.len());
         for s in &stmts {

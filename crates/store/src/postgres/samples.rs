@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::sql::decode::Cells;
+use crate::sql::samples::{PLACED_LABEL_FIELDS, SAMPLE_FIELDS};
 
 crate::sql::samples::sample_store!(PgStore {
     async fn insert_samples(&self, samples: &[SampleRecord]) -> Result<()> {
@@ -53,14 +54,12 @@ crate::sql::samples::sample_store!(PgStore {
         let tx = client.transaction().await.map_err(sql("begin"))?;
         let rows = tx
             .query(
-                "INSERT INTO samples (id, dataset_id, name, sample_type, source, blob_sha256,
-                                      content_type, size, text_len, metadata, sample_usage,
-                                      status, sample_time, update_time)
+                &format!("INSERT INTO samples ({SAMPLE_FIELDS})
                  SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int4[],
                                       $5::text[], $6::text[], $7::text[], $8::int8[],
                                       $9::int8[], $10::jsonb[], $11::text[], $12::text[],
                                       $13::int8[], $14::int8[])
-                 RETURNING seq, id",
+                 RETURNING seq, id"),
                 &[
                     &ids,
                     &dataset_ids,
@@ -109,10 +108,9 @@ crate::sql::samples::sample_store!(PgStore {
         }
         if !label_seqs.is_empty() {
             tx.execute(
-                "INSERT INTO sample_labels (sample_seq, ordinal, label_id, instance_id, property,
-                                            score, annotated_by)
+                &format!("INSERT INTO sample_labels (sample_seq, {PLACED_LABEL_FIELDS})
                  SELECT * FROM UNNEST($1::int8[], $2::int4[], $3::int8[], $4::text[],
-                                      $5::jsonb[], $6::float8[], $7::text[])",
+                                      $5::jsonb[], $6::float8[], $7::text[])"),
                 &[
                     &label_seqs,
                     &ordinals,

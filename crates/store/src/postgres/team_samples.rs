@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::sql::decode::Cells;
+use crate::sql::team_samples::{BUMP_COPY, BUMP_SAMPLE};
 
 crate::sql::team_samples::team_sample_store!(PgStore {
     async fn write_copies_with(
@@ -52,12 +53,7 @@ crate::sql::team_samples::team_sample_store!(PgStore {
             }
         } else if !writes.is_empty() {
             let bump = tx
-                .prepare_cached(
-                    "UPDATE task_copies
-                     SET state = $1, version = version + 1, metadata = COALESCE($2, metadata),
-                         sample_usage = COALESCE($3, sample_usage), update_time = $4
-                     WHERE id = $5 AND version = $6",
-                )
+                .prepare_cached(BUMP_COPY)
                 .await
                 .map_err(sql("prepare copy write"))?;
             // Rows are locked in id order (stable, so writes of one copy keep their order):
@@ -116,13 +112,7 @@ crate::sql::team_samples::team_sample_store!(PgStore {
         let tx = client.transaction().await.map_err(sql("begin"))?;
         if !writes.is_empty() {
             let bump = tx
-                .prepare_cached(
-                    "UPDATE samples
-                     SET status = $1, version = version + 1, metadata = $2,
-                         sample_usage = COALESCE($3, sample_usage), update_time = $4
-                     WHERE dataset_id = $5 AND id = $6 AND version = $7
-                     RETURNING seq",
-                )
+                .prepare_cached(BUMP_SAMPLE)
                 .await
                 .map_err(sql("prepare sample write"))?;
             // Rows are locked in key order (stable, so writes of one sample keep their order):

@@ -3,6 +3,8 @@
 //! statement of `crate::sql::team_samples`). Must not decide versions or states.
 
 use super::*;
+use crate::sql::samples::PLACED_LABEL_FIELDS;
+use crate::sql::team_samples::HISTORY_FIELDS;
 
 pub(super) async fn insert_idempotency(tx: &deadpool_postgres::Transaction<'_>, r: &IdempotencyRecord) -> Result<()> {
     let stmt = crate::sql::team_samples::record_idempotency(r);
@@ -49,7 +51,7 @@ impl<'a> LabelRows<'a> {
         }
         tx.execute(
             &format!(
-                "INSERT INTO {table} ({key}, ordinal, label_id, instance_id, property, score, annotated_by)
+                "INSERT INTO {table} ({key}, {PLACED_LABEL_FIELDS})
                  SELECT * FROM UNNEST($1::int8[], $2::int4[], $3::int8[], $4::text[], $5::jsonb[],
                                       $6::float8[], $7::text[])"
             ),
@@ -101,11 +103,10 @@ pub(super) async fn insert_history(tx: &deadpool_postgres::Transaction<'_>, hist
         versions_after.push(h.version_after);
     }
     // `labels_after` goes in as JSON text whatever the column's type (JSONB, or TEXT as in
-    // 0002_team), and is read back with `::jsonb`.
+    // 0002_team); the shared reader takes either.
     tx.execute(
-        "INSERT INTO annotation_history (dataset_id, sample_id, task_id, worker_id, actor_user_id,
-                                         actor_email, change_time, state_before, state_after,
-                                         labels_before, labels_after, version_after)
+        &format!(
+            "INSERT INTO annotation_history ({HISTORY_FIELDS})
          SELECT h.dataset_id, h.sample_id, h.task_id, h.worker_id, h.actor_user_id, h.actor_email,
                 h.change_time, h.state_before, h.state_after, h.labels_before, h.labels_after,
                 h.version_after
@@ -114,7 +115,8 @@ pub(super) async fn insert_history(tx: &deadpool_postgres::Transaction<'_>, hist
               WITH ORDINALITY AS h(dataset_id, sample_id, task_id, worker_id, actor_user_id,
                                    actor_email, change_time, state_before, state_after,
                                    labels_before, labels_after, version_after, ord)
-         ORDER BY h.ord",
+         ORDER BY h.ord"
+        ),
         &[
             &dataset_ids,
             &sample_ids,

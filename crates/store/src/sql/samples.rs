@@ -17,6 +17,13 @@ pub const SAMPLE_COLUMNS: &str = "s.seq, s.id, s.dataset_id, s.name, s.sample_ty
      s.content_type, s.size, s.text_len, s.metadata, s.sample_usage, s.status, s.sample_time, s.update_time, \
      s.version";
 
+/// The columns a sample insert writes, in the order both backends bind them.
+pub const SAMPLE_FIELDS: &str = "id, dataset_id, name, sample_type, source, blob_sha256, content_type, size, \
+     text_len, metadata, sample_usage, status, sample_time, update_time";
+
+/// The columns of a placed label after its owner key (`sample_seq` or `copy_id`).
+pub const PLACED_LABEL_FIELDS: &str = "ordinal, label_id, instance_id, property, score, annotated_by";
+
 /// The WHERE clause of a sample list over `samples s` of one dataset.
 pub fn sample_filter(q: &mut Query, dataset_id: &str, query: &SampleQuery) -> String {
     let mut filter = format!("s.dataset_id = {}", q.text(dataset_id));

@@ -20,8 +20,29 @@ use super::{decode, Db, Listing, Stmt};
 /// A copy (without labels) over `task_copies c`.
 pub const COPY_COLUMNS: &str = "c.id, c.worker_id, c.state, c.version, c.metadata, c.sample_usage, c.update_time";
 
+/// The columns a history insert writes, in the order both backends bind them.
+pub const HISTORY_FIELDS: &str = "dataset_id, sample_id, task_id, worker_id, actor_user_id, actor_email, \
+     change_time, state_before, state_after, labels_before, labels_after, version_after";
+
 pub const HISTORY_COLUMNS: &str = "id, dataset_id, sample_id, task_id, worker_id, actor_user_id, actor_email, \
      change_time, state_before, state_after, labels_before, labels_after, version_after";
+
+/// Moves one copy to a new state and version, if it is still at the expected version
+/// (`$1` state, `$2` metadata or NULL to keep, `$3` usage or NULL to keep, `$4` time, `$5` copy,
+/// `$6` expected version).
+pub const BUMP_COPY: &str = "UPDATE task_copies
+     SET state = $1, version = version + 1, metadata = COALESCE($2, metadata),
+         sample_usage = COALESCE($3, sample_usage), update_time = $4
+     WHERE id = $5 AND version = $6";
+
+/// Moves one sample to a new status and version, if it is still at the expected version,
+/// answering its `seq` (`$1` status, `$2` metadata, `$3` usage or NULL to keep, `$4` time,
+/// `$5` dataset, `$6` sample, `$7` expected version).
+pub const BUMP_SAMPLE: &str = "UPDATE samples
+     SET status = $1, version = version + 1, metadata = $2,
+         sample_usage = COALESCE($3, sample_usage), update_time = $4
+     WHERE /*+*/dataset_id = $5 AND id = $6 AND version = $7
+     RETURNING seq";
 
 /// Records an idempotency key, replacing an expired record of the same key; a live one changes
 /// no row, and the caller fails the transaction.

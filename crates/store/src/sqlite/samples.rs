@@ -3,6 +3,7 @@
 //! label rules.
 
 use super::*;
+use crate::sql::samples::{PLACED_LABEL_FIELDS, SAMPLE_FIELDS};
 
 crate::sql::samples::sample_store!(SqliteStore {
     async fn insert_samples(&self, samples: &[SampleRecord]) -> Result<()> {
@@ -10,13 +11,12 @@ crate::sql::samples::sample_store!(SqliteStore {
         self.write(move |tx| {
             let mut ins = tx
                 .prepare_cached(
-                    "INSERT INTO samples (id, dataset_id, name, sample_type, source, blob_sha256, content_type, size, text_len, metadata, sample_usage, status, sample_time, update_time)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                    &format!("INSERT INTO samples ({SAMPLE_FIELDS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"),
                 )
                 .map_err(db_err)?;
             let mut lab = tx
                 .prepare_cached(
-                    "INSERT INTO sample_labels (sample_seq, ordinal, label_id, instance_id, property, score, annotated_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    &format!("INSERT INTO sample_labels (sample_seq, {PLACED_LABEL_FIELDS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
                 )
                 .map_err(db_err)?;
             for s in &samples {

@@ -3,6 +3,9 @@
 //! are shared (`crate::sql::team_samples`). Must not apply review rules.
 
 use super::*;
+use crate::sql::samples::PLACED_LABEL_FIELDS;
+use crate::sql::team_samples::{BUMP_COPY, BUMP_SAMPLE};
+use crate::sql::{render, Dialect};
 
 crate::sql::team_samples::team_sample_store!(SqliteStore {
     async fn write_copies_with(
@@ -19,16 +22,12 @@ crate::sql::team_samples::team_sample_store!(SqliteStore {
         let (history, idem) = (history_rows(history), idempotency.cloned());
         self.write(move |tx| {
             let mut bump = tx
-                .prepare_cached(
-                    "UPDATE task_copies SET state = ?1, version = version + 1, metadata = COALESCE(?2, metadata),
-                         sample_usage = COALESCE(?3, sample_usage), update_time = ?4
-                     WHERE id = ?5 AND version = ?6",
-                )
+                .prepare_cached(&render(BUMP_COPY, Dialect::Sqlite))
                 .map_err(db_err)?;
             let mut clear = tx.prepare_cached("DELETE FROM task_copy_labels WHERE copy_id = ?1").map_err(db_err)?;
             let mut add = tx
                 .prepare_cached(
-                    "INSERT INTO task_copy_labels (copy_id, ordinal, label_id, instance_id, property, score, annotated_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    &format!("INSERT INTO task_copy_labels (copy_id, {PLACED_LABEL_FIELDS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
                 )
                 .map_err(db_err)?;
             for (w, metadata, labels) in &writes {
@@ -66,15 +65,12 @@ crate::sql::team_samples::team_sample_store!(SqliteStore {
         let (history, idem) = (history_rows(history), idempotency.cloned());
         self.write(move |tx| {
             let mut bump = tx
-                .prepare_cached(
-                    "UPDATE samples SET status = ?1, version = version + 1, metadata = ?2, sample_usage = COALESCE(?3, sample_usage), update_time = ?4
-                     WHERE +dataset_id = ?5 AND id = ?6 AND version = ?7 RETURNING seq",
-                )
+                .prepare_cached(&render(BUMP_SAMPLE, Dialect::Sqlite))
                 .map_err(db_err)?;
             let mut clear = tx.prepare_cached("DELETE FROM sample_labels WHERE sample_seq = ?1").map_err(db_err)?;
             let mut add = tx
                 .prepare_cached(
-                    "INSERT INTO sample_labels (sample_seq, ordinal, label_id, instance_id, property, score, annotated_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    &format!("INSERT INTO sample_labels (sample_seq, {PLACED_LABEL_FIELDS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
                 )
                 .map_err(db_err)?;
             for (w, metadata, labels) in &writes {

@@ -3,6 +3,7 @@
 //! statement of `crate::sql::team_samples`). Must not decide versions or states.
 
 use super::*;
+use crate::sql::team_samples::HISTORY_FIELDS;
 
 /// A history row with its JSON already serialized, so the writer thread only writes.
 pub(super) struct HistoryRow {
@@ -47,9 +48,7 @@ pub(super) fn label_rows(labels: &[PlacedLabel]) -> Vec<LabelRow> {
 pub(super) fn insert_history(tx: &Connection, history: &[HistoryRow]) -> Result<()> {
     let mut stmt = tx
         .prepare_cached(
-            "INSERT INTO annotation_history (dataset_id, sample_id, task_id, worker_id, actor_user_id, actor_email, change_time,
-                 state_before, state_after, labels_before, labels_after, version_after)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            &format!("INSERT INTO annotation_history ({HISTORY_FIELDS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
         )
         .map_err(db_err)?;
     for row in history {
