@@ -24,7 +24,10 @@ crate::sql::datasets::dataset_store!(PgStore {
             let labels = q.in_ints("sl.label_id", &change.delete_labels);
             if change.delete_policy >= 1 {
                 let sql_text = shared::samples_of_deleted_labels(&labels, &labels);
-                let rows = tx.query(&sql_text, &pg_args(&q.args)).await.map_err(sql("delete samples of deleted labels"))?;
+                let rows = tx
+                    .query(&sql_text, &pg_args(&q.args))
+                    .await
+                    .map_err(sql("delete samples of deleted labels"))?;
                 let mut gone = rows
                     .iter()
                     .map(|r| Ok((r.int(0)?, decode::deleted_at(r, 1)?)))
@@ -34,21 +37,46 @@ crate::sql::datasets::dataset_store!(PgStore {
             }
             // The labels; their sample labels cascade.
             let mut q = Query::new(Dialect::Postgres);
-            let sql_text = format!("DELETE FROM labels WHERE dataset_id = {} AND {}", q.text(dataset_id), q.in_ints("id", &change.delete_labels));
-            tx.execute(&sql_text, &pg_args(&q.args)).await.map_err(sql("delete labels"))?;
-            tx.execute(RESET_UNLABELED, &pg_args(&one)).await.map_err(sql("reset unlabeled samples"))?;
+            let sql_text = format!(
+                "DELETE FROM labels WHERE dataset_id = {} AND {}",
+                q.text(dataset_id),
+                q.in_ints("id", &change.delete_labels)
+            );
+            tx.execute(&sql_text, &pg_args(&q.args))
+                .await
+                .map_err(sql("delete labels"))?;
+            tx.execute(RESET_UNLABELED, &pg_args(&one))
+                .await
+                .map_err(sql("reset unlabeled samples"))?;
         }
-        let mut writes: Vec<Stmt> = change.update_labels.iter().map(|l| shared::update_label(dataset_id, l)).collect();
+        let mut writes: Vec<Stmt> = change
+            .update_labels
+            .iter()
+            .map(|l| shared::update_label(dataset_id, l))
+            .collect();
         if !change.add_labels.is_empty() {
-            let next = tx.query_one(NEXT_LABEL_POSITION, &pg_args(&one)).await.map_err(sql("next label position"))?;
+            let next = tx
+                .query_one(NEXT_LABEL_POSITION, &pg_args(&one))
+                .await
+                .map_err(sql("next label position"))?;
             let next = next.int4(0)?;
             for (i, label) in change.add_labels.iter().enumerate() {
                 writes.push(shared::insert_label(dataset_id, label, next + i as i32));
             }
         }
-        writes.push(Stmt::new(UPDATE_DATASET, vec![one[0].clone(), change.name.clone().into(), change.description.clone().into(), Arg::Int(change.update_time)]));
+        writes.push(Stmt::new(
+            UPDATE_DATASET,
+            vec![
+                one[0].clone(),
+                change.name.clone().into(),
+                change.description.clone().into(),
+                Arg::Int(change.update_time),
+            ],
+        ));
         for s in &writes {
-            tx.execute(s.sql.as_ref(), &pg_args(&s.args)).await.map_err(sql("update dataset"))?;
+            tx.execute(s.sql.as_ref(), &pg_args(&s.args))
+                .await
+                .map_err(sql("update dataset"))?;
         }
         tx.commit().await.map_err(sql("commit update dataset"))?;
         Ok(deleted)

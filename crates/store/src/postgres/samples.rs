@@ -15,7 +15,8 @@ crate::sql::samples::sample_store!(PgStore {
         // Two samples of one name in the batch clash as a stored one would.
         if samples
             .iter()
-            .any(|s| !seen.insert((s.dataset_id.as_str(), s.name.as_str()))) {
+            .any(|s| !seen.insert((s.dataset_id.as_str(), s.name.as_str())))
+        {
             return Err(StoreError::conflict(Constraint::SampleName).into());
         }
 
@@ -54,12 +55,14 @@ crate::sql::samples::sample_store!(PgStore {
         let tx = client.transaction().await.map_err(sql("begin"))?;
         let rows = tx
             .query(
-                &format!("INSERT INTO samples ({SAMPLE_FIELDS})
+                &format!(
+                    "INSERT INTO samples ({SAMPLE_FIELDS})
                  SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int4[],
                                       $5::text[], $6::text[], $7::text[], $8::int8[],
                                       $9::int8[], $10::jsonb[], $11::text[], $12::text[],
                                       $13::int8[], $14::int8[])
-                 RETURNING seq, id"),
+                 RETURNING seq, id"
+                ),
                 &[
                     &ids,
                     &dataset_ids,
@@ -108,9 +111,11 @@ crate::sql::samples::sample_store!(PgStore {
         }
         if !label_seqs.is_empty() {
             tx.execute(
-                &format!("INSERT INTO sample_labels (sample_seq, {PLACED_LABEL_FIELDS})
+                &format!(
+                    "INSERT INTO sample_labels (sample_seq, {PLACED_LABEL_FIELDS})
                  SELECT * FROM UNNEST($1::int8[], $2::int4[], $3::int8[], $4::text[],
-                                      $5::jsonb[], $6::float8[], $7::text[])"),
+                                      $5::jsonb[], $6::float8[], $7::text[])"
+                ),
                 &[
                     &label_seqs,
                     &ordinals,

@@ -52,10 +52,7 @@ crate::sql::team_samples::team_sample_store!(PgStore {
                 return Err(Error::from(StoreError::conflict(Constraint::Version)));
             }
         } else if !writes.is_empty() {
-            let bump = tx
-                .prepare_cached(BUMP_COPY)
-                .await
-                .map_err(sql("prepare copy write"))?;
+            let bump = tx.prepare_cached(BUMP_COPY).await.map_err(sql("prepare copy write"))?;
             // Rows are locked in id order (stable, so writes of one copy keep their order):
             // concurrent batches over the same copies wait for each other instead of deadlocking.
             let mut order: Vec<usize> = (0..writes.len()).collect();

@@ -27,7 +27,11 @@ crate::sql::datasets::dataset_store!(SqliteStore {
                     deleted = gone.into_iter().map(|(_, d)| d).collect();
                 }
                 let mut q = Query::new(Dialect::Sqlite);
-                let sql = format!("DELETE FROM labels WHERE dataset_id = {} AND {}", q.text(&id), q.in_ints("id", &ch.delete_labels));
+                let sql = format!(
+                    "DELETE FROM labels WHERE dataset_id = {} AND {}",
+                    q.text(&id),
+                    q.in_ints("id", &ch.delete_labels)
+                );
                 run(tx, &at(&sql), &q.args)?;
                 run(tx, &at(RESET_UNLABELED), &one)?;
             }
@@ -41,7 +45,12 @@ crate::sql::datasets::dataset_store!(SqliteStore {
                 let s = shared::insert_label(&id, label, next + i as i32);
                 run(tx, &text(&s), &s.args)?;
             }
-            let args = [Arg::Text(id.clone()), ch.name.clone().into(), ch.description.clone().into(), Arg::Int(ch.update_time)];
+            let args = [
+                Arg::Text(id.clone()),
+                ch.name.clone().into(),
+                ch.description.clone().into(),
+                Arg::Int(ch.update_time),
+            ];
             run(tx, &at(UPDATE_DATASET), &args)?;
             Ok(deleted)
         })

@@ -21,26 +21,41 @@ crate::sql::team_samples::team_sample_store!(SqliteStore {
             .collect();
         let (history, idem) = (history_rows(history), idempotency.cloned());
         self.write(move |tx| {
-            let mut bump = tx
-                .prepare_cached(&render(BUMP_COPY, Dialect::Sqlite))
+            let mut bump = tx.prepare_cached(&render(BUMP_COPY, Dialect::Sqlite)).map_err(db_err)?;
+            let mut clear = tx
+                .prepare_cached("DELETE FROM task_copy_labels WHERE copy_id = ?1")
                 .map_err(db_err)?;
-            let mut clear = tx.prepare_cached("DELETE FROM task_copy_labels WHERE copy_id = ?1").map_err(db_err)?;
             let mut add = tx
-                .prepare_cached(
-                    &format!("INSERT INTO task_copy_labels (copy_id, {PLACED_LABEL_FIELDS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
-                )
+                .prepare_cached(&format!(
+                    "INSERT INTO task_copy_labels (copy_id, {PLACED_LABEL_FIELDS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                ))
                 .map_err(db_err)?;
             for (w, metadata, labels) in &writes {
                 let n = bump
-                    .execute(params![w.state, metadata, w.sample_usage, w.update_time, w.copy_id, w.expected_version])
+                    .execute(params![
+                        w.state,
+                        metadata,
+                        w.sample_usage,
+                        w.update_time,
+                        w.copy_id,
+                        w.expected_version
+                    ])
                     .map_err(db_err)?;
                 if n == 0 {
                     return Err(Error::from(StoreError::conflict(Constraint::Version)));
                 }
                 clear.execute([w.copy_id]).map_err(db_err)?;
                 for (i, l) in labels.iter().enumerate() {
-                    add.execute(params![w.copy_id, i as i64, l.label_id, l.instance_id, l.property, l.score, l.annotated_by])
-                        .map_err(db_err)?;
+                    add.execute(params![
+                        w.copy_id,
+                        i as i64,
+                        l.label_id,
+                        l.instance_id,
+                        l.property,
+                        l.score,
+                        l.annotated_by
+                    ])
+                    .map_err(db_err)?;
                 }
             }
             insert_history(tx, &history)?;
@@ -67,24 +82,45 @@ crate::sql::team_samples::team_sample_store!(SqliteStore {
             let mut bump = tx
                 .prepare_cached(&render(BUMP_SAMPLE, Dialect::Sqlite))
                 .map_err(db_err)?;
-            let mut clear = tx.prepare_cached("DELETE FROM sample_labels WHERE sample_seq = ?1").map_err(db_err)?;
+            let mut clear = tx
+                .prepare_cached("DELETE FROM sample_labels WHERE sample_seq = ?1")
+                .map_err(db_err)?;
             let mut add = tx
-                .prepare_cached(
-                    &format!("INSERT INTO sample_labels (sample_seq, {PLACED_LABEL_FIELDS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
-                )
+                .prepare_cached(&format!(
+                    "INSERT INTO sample_labels (sample_seq, {PLACED_LABEL_FIELDS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                ))
                 .map_err(db_err)?;
             for (w, metadata, labels) in &writes {
                 let seq: Option<i64> = bump
                     .query_row(
-                        params![w.status.as_str(), metadata, w.sample_usage, w.update_time, w.dataset_id, w.sample_id, w.expected_version],
+                        params![
+                            w.status.as_str(),
+                            metadata,
+                            w.sample_usage,
+                            w.update_time,
+                            w.dataset_id,
+                            w.sample_id,
+                            w.expected_version
+                        ],
                         |r| r.get(0),
                     )
                     .optional()
                     .map_err(db_err)?;
-                let Some(seq) = seq else { return Err(Error::from(StoreError::conflict(Constraint::Version))) };
+                let Some(seq) = seq else {
+                    return Err(Error::from(StoreError::conflict(Constraint::Version)));
+                };
                 clear.execute([seq]).map_err(db_err)?;
                 for (i, l) in labels.iter().enumerate() {
-                    add.execute(params![seq, i as i64, l.label_id, l.instance_id, l.property, l.score, l.annotated_by]).map_err(db_err)?;
+                    add.execute(params![
+                        seq,
+                        i as i64,
+                        l.label_id,
+                        l.instance_id,
+                        l.property,
+                        l.score,
+                        l.annotated_by
+                    ])
+                    .map_err(db_err)?;
                 }
             }
             insert_history(tx, &history)?;
