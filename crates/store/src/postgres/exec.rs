@@ -10,6 +10,8 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::Row;
 
+use deadpool_postgres::Object;
+
 use super::PgStore;
 use crate::sql::decode::Cells;
 use crate::sql::{self as shared, Arg, Db, Decode, Dialect, Listing, Stmt};
@@ -119,8 +121,19 @@ impl Cells for Row {
 
 #[async_trait::async_trait]
 impl Db for PgStore {
+    type Reader<'a> = PgSnapshot;
+
     fn dialect(&self) -> Dialect {
         Dialect::Postgres
+    }
+
+    async fn reader(&self) -> Result<PgSnapshot> {
+        let client = self.client().await?;
+        client
+            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+            .map_err(sql("begin"))?;
+        Ok(PgSnapshot { client: Some(client) })
     }
 
     async fn fetch_all<T: Send + 'static>(&self, stmt: Stmt, decode: Decode<T>) -> Result<Vec<T>> {
@@ -184,5 +197,74 @@ impl Db for PgStore {
         }
         tx.commit().await.map_err(sql("commit"))?;
         Ok(out)
+    }
+}
+
+/// One connection in a read-only transaction at REPEATABLE READ: the queries of one answer see
+/// one state of the data. Dropping it ends the transaction (the connection goes back to the
+/// pool once it has; a connection that cannot end it is closed).
+pub struct PgSnapshot {
+    client: Option<Object>,
+}
+
+impl PgSnapshot {
+    fn client(&self) -> &Object {
+        self.client
+            .as_ref()
+            .expect("a snapshot has its connection until dropped")
+    }
+}
+
+impl Drop for PgSnapshot {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            tokio::spawn(async move {
+                if client.batch_execute("COMMIT").await.is_err() {
+                    drop(Object::take(client));
+                }
+            });
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Db for PgSnapshot {
+    type Reader<'a> = &'a PgSnapshot;
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    async fn reader(&self) -> Result<&PgSnapshot> {
+        Ok(self)
+    }
+
+    async fn fetch_all<T: Send + 'static>(&self, stmt: Stmt, decode: Decode<T>) -> Result<Vec<T>> {
+        let rows = self
+            .client()
+            .query(stmt.sql.as_ref(), &pg_args(&stmt.args))
+            .await
+            .map_err(sql("query"))?;
+        Ok(rows.iter().map(|r| decode(r)).collect::<Result<Vec<_>, _>>()?)
+    }
+
+    async fn fetch_list<T: Send + 'static>(&self, list: Listing, decode: Decode<T>) -> Result<(u64, Vec<T>)> {
+        let args = pg_args(&list.args);
+        let total = self
+            .client()
+            .query_one(&list.count, &args[..list.count_args])
+            .await
+            .map_err(sql("count"))?;
+        let rows = self.client().query(&list.page, &args).await.map_err(sql("list"))?;
+        let page = rows.iter().map(|r| decode(r)).collect::<Result<Vec<_>, _>>()?;
+        Ok((total.count(0)?, page))
+    }
+
+    async fn execute(&self, _: Vec<Stmt>) -> Result<Vec<u64>> {
+        Err(StoreError::Internal("a read snapshot does not write".into()).into())
+    }
+
+    async fn write_rows<T: Send + 'static>(&self, _: Vec<Stmt>, _: Decode<T>) -> Result<Vec<T>> {
+        Err(StoreError::Internal("a read snapshot does not write".into()).into())
     }
 }

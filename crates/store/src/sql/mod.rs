@@ -281,7 +281,16 @@ pub type Decode<T> = fn(&dyn Cells) -> Result<T, StoreError>;
 /// backends implement it; the statements come from this module's domain files.
 #[async_trait]
 pub trait Db: Send + Sync {
+    /// What a read made of several queries runs against, so that it sees one state of the data:
+    /// a read-only snapshot where the backend has one per request (PostgreSQL), the store
+    /// itself otherwise.
+    type Reader<'a>: Db
+    where
+        Self: 'a;
+
     fn dialect(&self) -> Dialect;
+
+    async fn reader(&self) -> Result<Self::Reader<'_>>;
 
     async fn fetch_all<T: Send + 'static>(&self, stmt: Stmt, decode: Decode<T>) -> Result<Vec<T>>;
 
@@ -302,6 +311,38 @@ pub trait Db: Send + Sync {
     /// A new query builder of this dialect.
     fn query(&self) -> Query {
         Query::new(self.dialect())
+    }
+}
+
+#[async_trait]
+impl<T: Db> Db for &T {
+    type Reader<'a>
+        = T::Reader<'a>
+    where
+        Self: 'a;
+
+    fn dialect(&self) -> Dialect {
+        (**self).dialect()
+    }
+
+    async fn reader(&self) -> Result<Self::Reader<'_>> {
+        (**self).reader().await
+    }
+
+    async fn fetch_all<U: Send + 'static>(&self, stmt: Stmt, decode: Decode<U>) -> Result<Vec<U>> {
+        (**self).fetch_all(stmt, decode).await
+    }
+
+    async fn fetch_list<U: Send + 'static>(&self, list: Listing, decode: Decode<U>) -> Result<(u64, Vec<U>)> {
+        (**self).fetch_list(list, decode).await
+    }
+
+    async fn execute(&self, stmts: Vec<Stmt>) -> Result<Vec<u64>> {
+        (**self).execute(stmts).await
+    }
+
+    async fn write_rows<U: Send + 'static>(&self, stmts: Vec<Stmt>, decode: Decode<U>) -> Result<Vec<U>> {
+        (**self).write_rows(stmts, decode).await
     }
 }
 

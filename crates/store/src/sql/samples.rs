@@ -199,6 +199,7 @@ pub async fn blob_in_use<D: Db + ?Sized>(db: &D, sha256: &str) -> Result<bool> {
 
 /// Implements `SampleStore` for a backend: the methods written once in this module, then those the
 /// backend writes itself (`{ ... }`).
+#[macro_export]
 macro_rules! sample_store {
     ($store:ty { $($own:tt)* }) => {
         #[async_trait::async_trait]
@@ -207,10 +208,10 @@ macro_rules! sample_store {
                 $crate::sql::samples::find_sample_names(self, dataset_id, names).await
             }
             async fn list_samples(&self, dataset_id: &str, query: &SampleQuery) -> Result<(u64, Vec<SampleRecord>)> {
-                $crate::sql::samples::list_samples(self, dataset_id, query).await
+                $crate::sql::samples::list_samples(&$crate::sql::Db::reader(self).await?, dataset_id, query).await
             }
             async fn get_sample(&self, dataset_id: &str, sample_id: &str) -> Result<SampleRecord> {
-                $crate::sql::samples::get_sample(self, dataset_id, sample_id).await
+                $crate::sql::samples::get_sample(&$crate::sql::Db::reader(self).await?, dataset_id, sample_id).await
             }
             async fn delete_samples(&self, dataset_id: &str, ids: &[String]) -> Result<Vec<DeletedSample>> {
                 $crate::sql::samples::delete_samples(self, dataset_id, ids).await
@@ -219,7 +220,7 @@ macro_rules! sample_store {
                 $crate::sql::samples::blob_in_use(self, sha256).await
             }
             async fn load_samples(&self, dataset_id: &str, sample_ids: &[String]) -> Result<Vec<SampleRecord>> {
-                $crate::sql::samples::load_samples(self, dataset_id, sample_ids).await
+                $crate::sql::samples::load_samples(&$crate::sql::Db::reader(self).await?, dataset_id, sample_ids).await
             }
             $($own)*
         }

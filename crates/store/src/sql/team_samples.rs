@@ -244,18 +244,19 @@ pub async fn list_history<D: Db + ?Sized>(
 
 /// Implements `TeamSampleStore` for a backend: the methods written once in this module, then those the
 /// backend writes itself (`{ ... }`).
+#[macro_export]
 macro_rules! team_sample_store {
     ($store:ty { $($own:tt)* }) => {
         #[async_trait::async_trait]
         impl teamlabel_core::store::TeamSampleStore for $store {
             async fn load_team_samples(&self, task_id: &str, dataset_id: &str, sample_ids: &[String],) -> Result<Vec<TeamSample>> {
-                $crate::sql::team_samples::load_team_samples(self, task_id, dataset_id, sample_ids).await
+                $crate::sql::team_samples::load_team_samples(&$crate::sql::Db::reader(self).await?, task_id, dataset_id, sample_ids).await
             }
             async fn find_idempotency(&self, project_id: &str, user_id: &str, key: &str) -> Result<Option<IdempotencyRecord>> {
                 $crate::sql::team_samples::find_idempotency(self, project_id, user_id, key).await
             }
             async fn list_team_samples(&self, task_id: &str, query: &TeamSampleQuery) -> Result<(u64, Vec<TeamSampleRow>)> {
-                $crate::sql::team_samples::list_team_samples(self, task_id, query).await
+                $crate::sql::team_samples::list_team_samples(&$crate::sql::Db::reader(self).await?, task_id, query).await
             }
             async fn list_history(&self, dataset_id: &str, sample_id: &str, offset: u64, limit: u64,) -> Result<(u64, Vec<HistoryRecord>)> {
                 $crate::sql::team_samples::list_history(self, dataset_id, sample_id, offset, limit).await

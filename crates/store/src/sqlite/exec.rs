@@ -148,8 +148,14 @@ pub(super) fn text(stmt: &Stmt) -> Cow<'_, str> {
 
 #[async_trait::async_trait]
 impl Db for SqliteStore {
+    type Reader<'a> = &'a SqliteStore;
+
     fn dialect(&self) -> Dialect {
         Dialect::Sqlite
+    }
+
+    async fn reader(&self) -> Result<&SqliteStore> {
+        Ok(self)
     }
 
     async fn fetch_all<T: Send + 'static>(&self, stmt: Stmt, decode: Decode<T>) -> Result<Vec<T>> {
