@@ -1,11 +1,14 @@
 //! teamlabel-store: the only crate with SQL. `SqliteStore` is the embedded default (a file under
 //! the data dir), `PgStore` the scale-out backend; both implement `teamlabel_core::store::Store`
-//! and pass one conformance suite. `FsBlobStore` keeps uploaded sample bytes on disk.
+//! and pass one conformance suite. `sqlite/` and `postgres/` have the same file per domain; the
+//! SQL both dialects share is written once in `sql/`. `FsBlobStore` keeps uploaded sample bytes
+//! on disk.
 #![forbid(unsafe_code)]
 
 pub mod blobs;
 pub mod migrations;
 pub mod postgres;
+mod sql;
 pub mod sqlite;
 
 use std::path::Path;

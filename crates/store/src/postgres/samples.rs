@@ -1,0 +1,134 @@
+//! Samples on PostgreSQL: the shared statements (`crate::sql::samples`) and the sample
+//! insert, one `UNNEST` statement for the samples and one for their labels. Must not build URLs
+//! or check label rules.
+
+use super::*;
+use crate::sql::decode::Cells;
+use crate::sql::samples::{PLACED_LABEL_FIELDS, SAMPLE_FIELDS};
+
+crate::sql::samples::sample_store!(PgStore {
+    async fn insert_samples(&self, samples: &[SampleRecord]) -> Result<()> {
+        if samples.is_empty() {
+            return Ok(());
+        }
+        let mut seen = HashSet::new();
+        // Two samples of one name in the batch clash as a stored one would.
+        if samples
+            .iter()
+            .any(|s| !seen.insert((s.dataset_id.as_str(), s.name.as_str())))
+        {
+            return Err(StoreError::conflict(Constraint::SampleName).into());
+        }
+
+        let mut ids = Vec::with_capacity(samples.len());
+        let mut dataset_ids = Vec::with_capacity(samples.len());
+        let mut names = Vec::with_capacity(samples.len());
+        let mut sample_types = Vec::with_capacity(samples.len());
+        let mut sources = Vec::with_capacity(samples.len());
+        let mut blobs = Vec::with_capacity(samples.len());
+        let mut content_types = Vec::with_capacity(samples.len());
+        let mut sizes = Vec::with_capacity(samples.len());
+        let mut text_lens = Vec::with_capacity(samples.len());
+        let mut metadata = Vec::with_capacity(samples.len());
+        let mut usages = Vec::with_capacity(samples.len());
+        let mut statuses = Vec::with_capacity(samples.len());
+        let mut sample_times = Vec::with_capacity(samples.len());
+        let mut update_times = Vec::with_capacity(samples.len());
+        for s in samples {
+            ids.push(s.id.as_str());
+            dataset_ids.push(s.dataset_id.as_str());
+            names.push(s.name.as_str());
+            sample_types.push(s.sample_type.code());
+            sources.push(s.source.as_deref());
+            blobs.push(s.blob_sha256.as_deref());
+            content_types.push(s.content_type.as_deref());
+            sizes.push(s.size);
+            text_lens.push(s.text_len);
+            metadata.push(Json(&s.metadata));
+            usages.push(s.sample_usage.as_deref());
+            statuses.push(s.status.as_str());
+            sample_times.push(s.sample_time);
+            update_times.push(s.update_time);
+        }
+
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(sql("begin"))?;
+        let rows = tx
+            .query(
+                &format!(
+                    "INSERT INTO samples ({SAMPLE_FIELDS})
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int4[],
+                                      $5::text[], $6::text[], $7::text[], $8::int8[],
+                                      $9::int8[], $10::jsonb[], $11::text[], $12::text[],
+                                      $13::int8[], $14::int8[])
+                 RETURNING seq, id"
+                ),
+                &[
+                    &ids,
+                    &dataset_ids,
+                    &names,
+                    &sample_types,
+                    &sources,
+                    &blobs,
+                    &content_types,
+                    &sizes,
+                    &text_lens,
+                    &metadata,
+                    &usages,
+                    &statuses,
+                    &sample_times,
+                    &update_times,
+                ],
+            )
+            .await
+            .map_err(sql("insert samples"))?;
+        let mut seq_by_id: HashMap<String, i64> = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            seq_by_id.insert(row.text(1)?, row.int(0)?);
+        }
+
+        let mut label_seqs = Vec::new();
+        let mut ordinals = Vec::new();
+        let mut label_ids = Vec::new();
+        let mut instance_ids = Vec::new();
+        let mut properties = Vec::new();
+        let mut scores = Vec::new();
+        let mut annotated_by = Vec::new();
+        for s in samples {
+            let seq = *seq_by_id
+                .get(&s.id)
+                .ok_or_else(|| Error::internal(format!("no seq returned for sample {}", s.id)))?;
+            for (ordinal, label) in s.labels.iter().enumerate() {
+                label_seqs.push(seq);
+                ordinals
+                    .push(i32::try_from(ordinal).map_err(|_| Error::internal("sample label ordinal out of range"))?);
+                label_ids.push(label.label_id);
+                instance_ids.push(label.instance_id.as_deref());
+                properties.push(Json(&label.property));
+                scores.push(label.score);
+                annotated_by.push(label.annotated_by.as_deref());
+            }
+        }
+        if !label_seqs.is_empty() {
+            tx.execute(
+                &format!(
+                    "INSERT INTO sample_labels (sample_seq, {PLACED_LABEL_FIELDS})
+                 SELECT * FROM UNNEST($1::int8[], $2::int4[], $3::int8[], $4::text[],
+                                      $5::jsonb[], $6::float8[], $7::text[])"
+                ),
+                &[
+                    &label_seqs,
+                    &ordinals,
+                    &label_ids,
+                    &instance_ids,
+                    &properties,
+                    &scores,
+                    &annotated_by,
+                ],
+            )
+            .await
+            .map_err(sql("insert sample labels"))?;
+        }
+        tx.commit().await.map_err(sql("commit insert samples"))
+    }
+});

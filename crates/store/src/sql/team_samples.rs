@@ -1,0 +1,268 @@
+//! Label writes and their reads, written once for both dialects where the SQL is the same: a
+//! task's copies with their samples, the idempotency record, the label history. The writes
+//! themselves (`write_copies_with`, `write_samples_with`: locking order, `UNNEST` against a
+//! row at a time) are written by each backend with this module's statements. Must not apply
+//! review rules or decide states.
+
+use std::collections::HashMap;
+
+use teamlabel_core::app::now_ms;
+use teamlabel_core::error::Result;
+use teamlabel_core::store::{
+    CopyRecord, HistoryRecord, IdempotencyRecord, Labeler, SampleRecord, TeamSample, TeamSampleQuery, TeamSampleRow,
+    IDEMPOTENCY_TTL_MS,
+};
+
+use super::args;
+use super::samples::{distinct, label_group_clause, load_placed_labels, SAMPLE_COLUMNS};
+use super::{decode, Db, Listing, Stmt};
+
+/// A copy (without labels) over `task_copies c`.
+pub const COPY_COLUMNS: &str = "c.id, c.worker_id, c.state, c.version, c.metadata, c.sample_usage, c.update_time";
+
+/// The columns a history insert writes, in the order both backends bind them.
+pub const HISTORY_FIELDS: &str = "dataset_id, sample_id, task_id, worker_id, actor_user_id, actor_email, \
+     change_time, state_before, state_after, labels_before, labels_after, version_after";
+
+pub const HISTORY_COLUMNS: &str = "id, dataset_id, sample_id, task_id, worker_id, actor_user_id, actor_email, \
+     change_time, state_before, state_after, labels_before, labels_after, version_after";
+
+/// Moves one copy to a new state and version, if it is still at the expected version
+/// (`$1` state, `$2` metadata or NULL to keep, `$3` usage or NULL to keep, `$4` time, `$5` copy,
+/// `$6` expected version).
+pub const BUMP_COPY: &str = "UPDATE task_copies
+     SET state = $1, version = version + 1, metadata = COALESCE($2, metadata),
+         sample_usage = COALESCE($3, sample_usage), update_time = $4
+     WHERE id = $5 AND version = $6";
+
+/// Moves one sample to a new status and version, if it is still at the expected version,
+/// answering its `seq` (`$1` status, `$2` metadata, `$3` usage or NULL to keep, `$4` time,
+/// `$5` dataset, `$6` sample, `$7` expected version).
+pub const BUMP_SAMPLE: &str = "UPDATE samples
+     SET status = $1, version = version + 1, metadata = $2,
+         sample_usage = COALESCE($3, sample_usage), update_time = $4
+     WHERE /*+*/dataset_id = $5 AND id = $6 AND version = $7
+     RETURNING seq";
+
+/// Records an idempotency key, replacing an expired record of the same key; a live one changes
+/// no row, and the caller fails the transaction.
+pub fn record_idempotency(r: &IdempotencyRecord) -> Stmt {
+    Stmt::new(
+        "INSERT INTO idempotency_keys (project_id, user_id, idem_key, request_hash, status, response, create_time)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (project_id, user_id, idem_key) DO UPDATE SET
+             request_hash = EXCLUDED.request_hash, status = EXCLUDED.status, response = EXCLUDED.response,
+             create_time = EXCLUDED.create_time
+         WHERE idempotency_keys.create_time <= $8",
+        args![
+            &r.project_id,
+            &r.user_id,
+            &r.key,
+            &r.request_hash,
+            r.status,
+            r.response.clone(),
+            r.create_time,
+            r.create_time - IDEMPOTENCY_TTL_MS
+        ],
+    )
+}
+
+/// Puts their labels on copies, in one query.
+pub async fn with_copy_labels<D: Db + ?Sized>(db: &D, copies: &mut [&mut CopyRecord]) -> Result<()> {
+    let ids: Vec<i64> = copies.iter().map(|c| c.id).collect();
+    let mut by_copy = load_placed_labels(db, "task_copy_labels", "copy_id", &ids).await?;
+    for copy in copies.iter_mut() {
+        copy.labels = by_copy.remove(&copy.id).unwrap_or_default();
+    }
+    Ok(())
+}
+
+pub async fn load_team_samples<D: Db + ?Sized>(
+    db: &D,
+    task_id: &str,
+    dataset_id: &str,
+    sample_ids: &[String],
+) -> Result<Vec<TeamSample>> {
+    let ids = distinct(sample_ids);
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = db.query();
+    let sql = format!(
+        "SELECT {SAMPLE_COLUMNS}, {COPY_COLUMNS} FROM samples s
+         LEFT JOIN task_copies c ON c.sample_seq = s.seq AND c.task_id = {}
+         WHERE /*+*/s.dataset_id = {} AND {} ORDER BY s.seq, c.worker_id COLLATE \"C\"",
+        q.text(task_id),
+        q.text(dataset_id),
+        q.in_texts("s.id", &ids)
+    );
+    let rows = db
+        .fetch_all(Stmt::new(sql, q.args), |r| {
+            let copy = match r.opt_int(16)? {
+                Some(_) => Some(decode::copy(r, 16)?),
+                None => None,
+            };
+            Ok((decode::sample(r)?.1, copy))
+        })
+        .await?;
+    let mut by_id: HashMap<String, TeamSample> = HashMap::new();
+    for (sample, copy) in rows {
+        let entry = by_id.entry(sample.id.clone()).or_insert_with(|| TeamSample {
+            sample,
+            copies: Vec::new(),
+        });
+        entry.copies.extend(copy);
+    }
+    let mut out: Vec<TeamSample> = ids.iter().filter_map(|id| by_id.remove(id)).collect();
+    let mut all: Vec<&mut CopyRecord> = out.iter_mut().flat_map(|s| s.copies.iter_mut()).collect();
+    with_copy_labels(db, &mut all).await?;
+    Ok(out)
+}
+
+pub async fn find_idempotency<D: Db + ?Sized>(
+    db: &D,
+    project_id: &str,
+    user_id: &str,
+    key: &str,
+) -> Result<Option<IdempotencyRecord>> {
+    let stmt = Stmt::new(
+        "SELECT request_hash, status, response, create_time FROM idempotency_keys
+         WHERE project_id = $1 AND user_id = $2 AND idem_key = $3 AND create_time > $4",
+        args![project_id, user_id, key, now_ms() - IDEMPOTENCY_TTL_MS],
+    );
+    let found = db
+        .fetch_one(stmt, |r| Ok((r.text(0)?, r.int4(1)?, r.json(2)?, r.int(3)?)))
+        .await?;
+    Ok(
+        found.map(|(request_hash, status, response, create_time)| IdempotencyRecord {
+            project_id: project_id.to_string(),
+            user_id: user_id.to_string(),
+            key: key.to_string(),
+            request_hash,
+            status,
+            response,
+            create_time,
+        }),
+    )
+}
+
+pub async fn list_team_samples<D: Db + ?Sized>(
+    db: &D,
+    task_id: &str,
+    query: &TeamSampleQuery,
+) -> Result<(u64, Vec<TeamSampleRow>)> {
+    let mut q = db.query();
+    let mut filter = format!("c.task_id = {}", q.text(task_id));
+    if let Some(worker_id) = &query.worker_id {
+        filter += &format!(" AND c.worker_id = {}", q.text(worker_id));
+    }
+    if let Some(sample_id) = &query.sample_id {
+        filter += &format!(" AND s.id = {}", q.text(sample_id));
+    }
+    if let Some(states) = &query.states {
+        filter += &format!(" AND {}", q.in_texts("c.state", states));
+    }
+    for group in &query.label_groups {
+        filter += &label_group_clause(&mut q, group, "task_copy_labels", "copy_id", "c.id");
+    }
+    let from = "task_copies c JOIN samples s ON s.seq = c.sample_seq";
+    // Every copy has its sample (a foreign key), so the count joins samples only when it filters
+    // on them: counting a task's copies alone reads one index.
+    let count_from = if query.sample_id.is_some() {
+        from
+    } else {
+        "task_copies c"
+    };
+    let count = format!("SELECT COUNT(*) FROM {count_from} WHERE {filter}");
+    let list = Listing::new(q, count, |q| {
+        format!(
+            "SELECT {SAMPLE_COLUMNS}, {COPY_COLUMNS} FROM {from} WHERE {filter}
+             ORDER BY c.sample_seq, c.worker_id COLLATE \"C\" {}",
+            q.page(query.offset, query.limit)
+        )
+    });
+    let (total, mut page) = db
+        .fetch_list(list, |r| {
+            let (seq, sample) = decode::sample(r)?;
+            Ok((seq, sample, decode::copy(r, 16)?))
+        })
+        .await?;
+    {
+        let mut copies: Vec<&mut CopyRecord> = page.iter_mut().map(|(_, _, c)| c).collect();
+        with_copy_labels(db, &mut copies).await?;
+    }
+    // Every labeler of each sample on the page, in one query.
+    let mut seqs: Vec<i64> = page.iter().map(|(seq, _, _)| *seq).collect();
+    seqs.dedup();
+    let mut labelers_of: HashMap<i64, Vec<Labeler>> = HashMap::new();
+    if !seqs.is_empty() {
+        let mut q = db.query();
+        let sql = format!(
+            "SELECT tc.sample_seq, w.id, u.email, w.role FROM task_copies tc
+             JOIN workers w ON w.id = tc.worker_id JOIN users u ON u.id = w.user_id
+             WHERE tc.task_id = {} AND {} ORDER BY tc.sample_seq, w.id COLLATE \"C\"",
+            q.text(task_id),
+            q.in_ints("tc.sample_seq", &seqs)
+        );
+        for (seq, labeler) in db.fetch_all(Stmt::new(sql, q.args), decode::labeler).await? {
+            labelers_of.entry(seq).or_default().push(labeler);
+        }
+    }
+    let rows = page
+        .into_iter()
+        .map(|(seq, sample, copy): (i64, SampleRecord, CopyRecord)| TeamSampleRow {
+            sample,
+            copy,
+            labelers: labelers_of.get(&seq).cloned().unwrap_or_default(),
+        })
+        .collect();
+    Ok((total, rows))
+}
+
+pub async fn list_history<D: Db + ?Sized>(
+    db: &D,
+    dataset_id: &str,
+    sample_id: &str,
+    offset: u64,
+    limit: u64,
+) -> Result<(u64, Vec<HistoryRecord>)> {
+    let mut q = db.query();
+    let filter = format!(
+        "dataset_id = {} AND sample_id = {}",
+        q.text(dataset_id),
+        q.text(sample_id)
+    );
+    let count = format!("SELECT COUNT(*) FROM annotation_history WHERE {filter}");
+    let list = Listing::new(q, count, |q| {
+        format!(
+            "SELECT {HISTORY_COLUMNS} FROM annotation_history WHERE {filter} ORDER BY id DESC {}",
+            q.page(offset, limit)
+        )
+    });
+    db.fetch_list(list, decode::history).await
+}
+
+/// Implements `TeamSampleStore` for a backend: the methods written once in this module, then those the
+/// backend writes itself (`{ ... }`).
+#[macro_export]
+macro_rules! team_sample_store {
+    ($store:ty { $($own:tt)* }) => {
+        #[async_trait::async_trait]
+        impl teamlabel_core::store::TeamSampleStore for $store {
+            async fn load_team_samples(&self, task_id: &str, dataset_id: &str, sample_ids: &[String],) -> Result<Vec<TeamSample>> {
+                $crate::sql::team_samples::load_team_samples(&$crate::sql::Db::reader(self).await?, task_id, dataset_id, sample_ids).await
+            }
+            async fn find_idempotency(&self, project_id: &str, user_id: &str, key: &str) -> Result<Option<IdempotencyRecord>> {
+                $crate::sql::team_samples::find_idempotency(self, project_id, user_id, key).await
+            }
+            async fn list_team_samples(&self, task_id: &str, query: &TeamSampleQuery) -> Result<(u64, Vec<TeamSampleRow>)> {
+                $crate::sql::team_samples::list_team_samples(&$crate::sql::Db::reader(self).await?, task_id, query).await
+            }
+            async fn list_history(&self, dataset_id: &str, sample_id: &str, offset: u64, limit: u64,) -> Result<(u64, Vec<HistoryRecord>)> {
+                $crate::sql::team_samples::list_history(self, dataset_id, sample_id, offset, limit).await
+            }
+            $($own)*
+        }
+    };
+}
+pub(crate) use team_sample_store;
