@@ -8,6 +8,7 @@ mod common;
 mod cascades;
 mod copy_writes;
 mod datasets;
+mod error_parity;
 mod history;
 mod identity;
 mod labels;

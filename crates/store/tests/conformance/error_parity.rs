@@ -11,9 +11,7 @@ use teamlabel_core::store::{
     DatasetChange, IdempotencyRecord, SampleQuery, SampleWrite, Store, TaskRecord, User, WorkerRecord, WorkforceRecord,
 };
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 /// Ids used where an error names them: fixed, so messages can be compared across backends.
 const MISSING: &str = "missing0000000000001";
