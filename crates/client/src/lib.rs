@@ -39,15 +39,15 @@ pub mod sign;
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::Url;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+pub use bytes::Bytes;
 pub use endpoints::{IssuedToken, UpdateOptions};
 pub use error::{ClientError, Result};
-pub use reqwest::Method;
+pub use reqwest::{Method, StatusCode};
 pub use sign::AccessKey;
 
 /// How requests authenticate.

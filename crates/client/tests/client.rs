@@ -42,7 +42,7 @@ async fn spawn(backend: &'static str) -> Server {
         "sqlite" => Arc::new(SqliteStore::open(&dir.path().join("teamlabel.db")).unwrap()),
         _ => {
             let url = std::env::var("TEST_DATABASE_URL").unwrap();
-            let schema = format!("client_{}", teamlabel_core::ids::new_hex32());
+            let schema = format!("api_{}", teamlabel_core::ids::new_hex32());
             Arc::new(PgStore::connect_fresh_schema(&url, &schema).await.unwrap())
         }
     };
