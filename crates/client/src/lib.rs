@@ -50,8 +50,9 @@ pub use error::{ClientError, Result};
 pub use reqwest::{Method, StatusCode};
 pub use sign::AccessKey;
 
-/// How requests authenticate.
-#[derive(Clone, Debug)]
+/// How requests authenticate. Its `Debug` form hides the token, the secret key and the
+/// security token.
+#[derive(Clone)]
 pub enum Auth {
     /// No credentials: the token endpoint and the health check need none.
     None,
@@ -64,6 +65,21 @@ pub enum Auth {
         sk: String,
         security_token: Option<String>,
     },
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Auth::None => f.write_str("None"),
+            Auth::Token(_) => f.write_str("Token(…)"),
+            Auth::AkSk { ak, security_token, .. } => f
+                .debug_struct("AkSk")
+                .field("ak", ak)
+                .field("sk", &"…")
+                .field("security_token", &security_token.as_ref().map(|_| "…"))
+                .finish(),
+        }
+    }
 }
 
 /// A client of one server and project. Cheap to clone; clones share the connection pool.
@@ -307,5 +323,38 @@ impl Response {
     /// A header's value as text, if present and visible ASCII.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let auth = Auth::AkSk {
+            ak: "AK1".into(),
+            sk: "very-secret".into(),
+            security_token: Some("st-secret".into()),
+        };
+        let text = format!("{:?}", Client::new("http://127.0.0.1:1/", "p", auth));
+        assert!(text.contains("AK1") && !text.contains("secret"), "{text}");
+        assert_eq!(format!("{:?}", Auth::Token("tl_secret".into())), "Token(…)");
+    }
+
+    #[test]
+    fn queries_append_and_paths_sit_below_the_project() {
+        let c = Client::new("http://127.0.0.1:1/", "p1", Auth::None);
+        assert_eq!(c.base_url(), "http://127.0.0.1:1");
+        let req = c
+            .request(Method::GET, "/datasets")
+            .query(&[("limit", "10")])
+            .query(&())
+            .query(&[("name", "a b&c")]);
+        assert_eq!(req.path, "/v2/p1/datasets");
+        assert_eq!(req.query, "limit=10&name=a+b%26c");
+        assert!(req.error.is_none());
+        let bad = c.request(Method::GET, "/").header("X-Bad", "line\nbreak");
+        assert!(matches!(bad.error, Some(ClientError::Request(_))));
     }
 }
