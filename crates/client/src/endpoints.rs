@@ -1,0 +1,218 @@
+//! Typed methods for the endpoints load generators and tests drive: datasets and samples, teams
+//! and workers, team tasks, a task's samples (list, get, batch update), password tokens and
+//! access keys. Each is a thin wrapper over [`Client::send`]: the request and answer types are
+//! the caller's (`T: Serialize`, `R: DeserializeOwned`, `serde_json::Value` works), so the
+//! wire types of `teamlabel-api` drop in as type annotations. No rules are checked here.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use teamlabel_api::signing::encode;
+
+use crate::{Client, Method, Result};
+
+/// One path segment, percent-encoded.
+fn seg(id: &str) -> String {
+    encode(id.as_bytes())
+}
+
+/// Options of a batch update of samples.
+#[derive(Debug, Clone, Default)]
+pub struct UpdateOptions {
+    /// `?atomic=true`: nothing is written if any item fails (then answered with 400, which
+    /// comes back as [`crate::ClientError::Http`]).
+    pub atomic: bool,
+    /// `X-Idempotency-Key`: a retry with the same key and body answers the first response.
+    pub idempotency_key: Option<String>,
+}
+
+/// A token issued by `POST /v3/auth/tokens` and the body that came with it.
+#[derive(Debug, Clone)]
+pub struct IssuedToken<R = Value> {
+    /// The `X-Subject-Token` header.
+    pub token: String,
+    pub body: R,
+}
+
+impl Client {
+    async fn call<Q, B, R>(&self, method: Method, path: &str, query: &Q, body: Option<&B>) -> Result<R>
+    where
+        Q: Serialize + ?Sized,
+        B: Serialize + ?Sized,
+        R: DeserializeOwned,
+    {
+        self.send(method, path, query, body).await?.json()
+    }
+
+    /// `POST /v2/{project_id}/datasets`.
+    pub async fn create_dataset<T: Serialize + ?Sized, R: DeserializeOwned>(&self, body: &T) -> Result<R> {
+        self.call(Method::POST, "/datasets", &(), Some(body)).await
+    }
+
+    /// `POST /v2/{project_id}/datasets/{dataset_id}/data-annotations/samples`.
+    pub async fn add_samples<T: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        dataset_id: &str,
+        body: &T,
+    ) -> Result<R> {
+        let path = format!("/datasets/{}/data-annotations/samples", seg(dataset_id));
+        self.call(Method::POST, &path, &(), Some(body)).await
+    }
+
+    /// `GET /v2/{project_id}/datasets/{dataset_id}/data-annotations/samples` with `query`
+    /// (`limit`, `offset`, filters).
+    pub async fn list_samples<Q: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        dataset_id: &str,
+        query: &Q,
+    ) -> Result<R> {
+        let path = format!("/datasets/{}/data-annotations/samples", seg(dataset_id));
+        self.call(Method::GET, &path, query, None::<&()>).await
+    }
+
+    /// `POST /v2/{project_id}/workforces`.
+    pub async fn create_workforce<T: Serialize + ?Sized, R: DeserializeOwned>(&self, body: &T) -> Result<R> {
+        self.call(Method::POST, "/workforces", &(), Some(body)).await
+    }
+
+    /// `POST /v2/{project_id}/workforces/{workforce_id}/workers`.
+    pub async fn add_workers<T: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        workforce_id: &str,
+        body: &T,
+    ) -> Result<R> {
+        let path = format!("/workforces/{}/workers", seg(workforce_id));
+        self.call(Method::POST, &path, &(), Some(body)).await
+    }
+
+    /// `GET /v2/{project_id}/workforces/{workforce_id}/workers` with `query`.
+    pub async fn list_workers<Q: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        workforce_id: &str,
+        query: &Q,
+    ) -> Result<R> {
+        let path = format!("/workforces/{}/workers", seg(workforce_id));
+        self.call(Method::GET, &path, query, None::<&()>).await
+    }
+
+    /// `POST /v2/{project_id}/datasets/{dataset_id}/workforce-tasks`.
+    pub async fn create_task<T: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        dataset_id: &str,
+        body: &T,
+    ) -> Result<R> {
+        let path = format!("/datasets/{}/workforce-tasks", seg(dataset_id));
+        self.call(Method::POST, &path, &(), Some(body)).await
+    }
+
+    /// `POST /v2/{project_id}/datasets/{dataset_id}/workforce-tasks/{task_id}`: starts the task.
+    pub async fn start_task<T: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        dataset_id: &str,
+        task_id: &str,
+        body: &T,
+    ) -> Result<R> {
+        let path = format!("/datasets/{}/workforce-tasks/{}", seg(dataset_id), seg(task_id));
+        self.call(Method::POST, &path, &(), Some(body)).await
+    }
+
+    /// `GET /v2/{project_id}/datasets/{dataset_id}/workforce-tasks/{task_id}`.
+    pub async fn get_task<R: DeserializeOwned>(&self, dataset_id: &str, task_id: &str) -> Result<R> {
+        let path = format!("/datasets/{}/workforce-tasks/{}", seg(dataset_id), seg(task_id));
+        self.call(Method::GET, &path, &(), None::<&()>).await
+    }
+
+    fn team_samples_path(dataset_id: &str, task_id: &str) -> String {
+        format!(
+            "/datasets/{}/workforce-tasks/{}/data-annotations/samples",
+            seg(dataset_id),
+            seg(task_id)
+        )
+    }
+
+    /// `GET .../workforce-tasks/{task_id}/data-annotations/samples` with `query` (`limit`,
+    /// `offset`, `worker_id`, filters): a labeler sees their own copies.
+    pub async fn list_team_samples<Q: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        dataset_id: &str,
+        task_id: &str,
+        query: &Q,
+    ) -> Result<R> {
+        let path = Client::team_samples_path(dataset_id, task_id);
+        self.call(Method::GET, &path, query, None::<&()>).await
+    }
+
+    /// `GET .../workforce-tasks/{task_id}/data-annotations/samples/{sample_id}` with `query`.
+    pub async fn get_team_sample<Q: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        dataset_id: &str,
+        task_id: &str,
+        sample_id: &str,
+        query: &Q,
+    ) -> Result<R> {
+        let path = format!("{}/{}", Client::team_samples_path(dataset_id, task_id), seg(sample_id));
+        self.call(Method::GET, &path, query, None::<&()>).await
+    }
+
+    /// `PUT .../workforce-tasks/{task_id}/data-annotations/samples`: the batch update of a
+    /// task's samples, with `?atomic=true` and `X-Idempotency-Key` as `options` say. A batch
+    /// whose items partly failed is a 200 with per-item results; a failed atomic batch is a
+    /// [`crate::ClientError::Http`] 400 (use [`Client::request`] and
+    /// [`crate::Response::decode`] to read its per-item results).
+    pub async fn update_team_samples<T: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        dataset_id: &str,
+        task_id: &str,
+        body: &T,
+        options: &UpdateOptions,
+    ) -> Result<R> {
+        let path = Client::team_samples_path(dataset_id, task_id);
+        let mut req = self.request(Method::PUT, &path).json(body);
+        if options.atomic {
+            req = req.query(&[("atomic", "true")]);
+        }
+        if let Some(key) = &options.idempotency_key {
+            req = req.header("X-Idempotency-Key", key);
+        }
+        req.send().await?.json()
+    }
+
+    /// `POST /v3/auth/tokens`: signs in with a password (the body is the IAM
+    /// `{"auth": {"identity": ..., "scope": ...}}`); answers the `X-Subject-Token` and the
+    /// body. Sent without this client's credentials.
+    pub async fn password_token<T: Serialize + ?Sized, R: DeserializeOwned>(&self, body: &T) -> Result<IssuedToken<R>> {
+        let anonymous = self.with_auth(crate::Auth::None);
+        let res = anonymous
+            .request_root(Method::POST, "/v3/auth/tokens")
+            .json(body)
+            .send()
+            .await?
+            .error_for_status()?;
+        let token = res
+            .header("x-subject-token")
+            .ok_or_else(|| crate::ClientError::Request("the answer has no X-Subject-Token".into()))?
+            .to_string();
+        Ok(IssuedToken {
+            token,
+            body: res.json()?,
+        })
+    }
+
+    /// `POST /v3.0/OS-CREDENTIAL/credentials`: a permanent access key pair.
+    pub async fn create_credential<T: Serialize + ?Sized, R: DeserializeOwned>(&self, body: &T) -> Result<R> {
+        self.request_root(Method::POST, "/v3.0/OS-CREDENTIAL/credentials")
+            .json(body)
+            .send()
+            .await?
+            .json()
+    }
+
+    /// `POST /v3.0/OS-CREDENTIAL/securitytokens`: a temporary pair with its security token.
+    pub async fn create_security_token<T: Serialize + ?Sized, R: DeserializeOwned>(&self, body: &T) -> Result<R> {
+        self.request_root(Method::POST, "/v3.0/OS-CREDENTIAL/securitytokens")
+            .json(body)
+            .send()
+            .await?
+            .json()
+    }
+}
