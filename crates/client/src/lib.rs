@@ -39,7 +39,7 @@ pub mod sign;
 
 use std::sync::Arc;
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::Url;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -47,6 +47,7 @@ use serde::Serialize;
 pub use bytes::Bytes;
 pub use endpoints::{IssuedToken, UpdateOptions};
 pub use error::{ClientError, Result};
+pub use reqwest::header::HeaderMap;
 pub use reqwest::{Method, StatusCode};
 pub use sign::AccessKey;
 
@@ -133,12 +134,17 @@ impl Client {
         &self.auth
     }
 
-    /// A request to `path` below `/v2/{project_id}` (e.g. `/datasets`).
+    /// A request to `path` below `/v2/{project_id}` (e.g. `/datasets`); see
+    /// [`Client::request_root`] for a query string in the path.
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder<'_> {
         self.request_root(method, &format!("/v2/{}{path}", self.project_id))
     }
 
-    /// A request to `path` from the server's root (e.g. `/v3/auth/tokens`).
+    /// A request to `path` from the server's root (e.g. `/v3/auth/tokens`, or any path at all,
+    /// such as one the server should refuse). The path may end in a query string
+    /// (`/v2/p/datasets?limit=5&search_content=a%20b`), sent as written; [`RequestBuilder::query`]
+    /// appends to it. The path is not otherwise touched beyond what parsing a URL does to any
+    /// request (dot segments resolve, characters a URL cannot hold are percent-encoded).
     pub fn request_root(&self, method: Method, path: &str) -> RequestBuilder<'_> {
         RequestBuilder {
             client: self,
@@ -146,6 +152,7 @@ impl Client {
             path: path.to_string(),
             query: String::new(),
             body: None,
+            json: false,
             headers: Vec::new(),
             error: None,
         }
@@ -175,6 +182,8 @@ pub struct RequestBuilder<'a> {
     path: String,
     query: String,
     body: Option<Bytes>,
+    /// Whether the body is JSON: then it goes with `Content-Type: application/json`, signed.
+    json: bool,
     headers: Vec<(HeaderName, HeaderValue)>,
     error: Option<ClientError>,
 }
@@ -198,7 +207,10 @@ impl RequestBuilder<'_> {
     /// A JSON body.
     pub fn json<B: Serialize + ?Sized>(mut self, body: &B) -> Self {
         match serde_json::to_vec(body) {
-            Ok(bytes) => self.body = Some(bytes.into()),
+            Ok(bytes) => {
+                self.body = Some(bytes.into());
+                self.json = true;
+            }
             Err(e) => self.fail(format!("the body does not serialize: {e}")),
         }
         self
@@ -207,6 +219,17 @@ impl RequestBuilder<'_> {
     /// A body of JSON text already serialized (sent as `application/json`).
     pub fn json_bytes(mut self, body: impl Into<Bytes>) -> Self {
         self.body = Some(body.into());
+        self.json = true;
+        self
+    }
+
+    /// A body sent exactly as given with no `Content-Type` added: the caller sends one of its
+    /// choosing with [`RequestBuilder::header`], or none (e.g. bytes that are not JSON, or JSON
+    /// under a wrong content type). With AK/SK the body is signed; the caller's headers,
+    /// a content type among them, are not.
+    pub fn body_bytes(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = Some(body.into());
+        self.json = false;
         self
     }
 
@@ -223,22 +246,33 @@ impl RequestBuilder<'_> {
         self.error.get_or_insert(ClientError::Request(why));
     }
 
+    /// The URL the request goes to: the base, the path as given, the path's own query string
+    /// if any, then the parameters of [`RequestBuilder::query`].
+    fn url(&self) -> Result<Url> {
+        let mut url = Url::parse(&format!("{}{}", self.client.base, self.path))
+            .map_err(|e| ClientError::Request(format!("{}{}: {e}", self.client.base, self.path)))?;
+        if !self.query.is_empty() {
+            let query = match url.query() {
+                Some(q) if !q.is_empty() => format!("{q}&{}", self.query),
+                _ => self.query.clone(),
+            };
+            url.set_query(Some(&query));
+        }
+        Ok(url)
+    }
+
     /// Authenticates and sends the request; any status is an `Ok` answer.
     pub async fn send(self) -> Result<Response> {
         if let Some(e) = self.error {
             return Err(e);
         }
-        let mut url = Url::parse(&format!("{}{}", self.client.base, self.path))
-            .map_err(|e| ClientError::Request(format!("{}{}: {e}", self.client.base, self.path)))?;
-        if !self.query.is_empty() {
-            url.set_query(Some(&self.query));
-        }
+        let url = self.url()?;
         let mut headers = HeaderMap::new();
         for (n, v) in self.headers {
             headers.append(n, v);
         }
         const JSON: &str = "application/json";
-        if self.body.is_some() {
+        if self.json {
             headers.insert(reqwest::header::CONTENT_TYPE, HeaderValue::from_static(JSON));
         }
         match &*self.client.auth {
@@ -254,11 +288,7 @@ impl RequestBuilder<'_> {
                     sk: sk.clone(),
                     security_token: security_token.clone(),
                 };
-                let signed: &[(&str, &str)] = if self.body.is_some() {
-                    &[("content-type", JSON)]
-                } else {
-                    &[]
-                };
+                let signed: &[(&str, &str)] = if self.json { &[("content-type", JSON)] } else { &[] };
                 let body = self.body.as_deref().unwrap_or_default();
                 let date = teamlabel_api::signing::sdk_date_now();
                 for (n, v) in sign::signature_headers(self.method.as_str(), &url, signed, body, &key, &date) {
@@ -356,5 +386,37 @@ mod tests {
         assert!(req.error.is_none());
         let bad = c.request(Method::GET, "/").header("X-Bad", "line\nbreak");
         assert!(matches!(bad.error, Some(ClientError::Request(_))));
+    }
+
+    #[test]
+    fn a_query_string_in_the_path_is_sent_as_written_and_query_appends_to_it() {
+        let c = Client::new("http://127.0.0.1:1", "p1", Auth::None);
+        let url = |r: RequestBuilder<'_>| r.url().unwrap().to_string();
+        assert_eq!(
+            url(c.request(Method::GET, "/datasets?limit=5&search_content=a%20b+c")),
+            "http://127.0.0.1:1/v2/p1/datasets?limit=5&search_content=a%20b+c"
+        );
+        assert_eq!(
+            url(c.request(Method::GET, "/datasets?limit=5").query(&[("offset", "1")])),
+            "http://127.0.0.1:1/v2/p1/datasets?limit=5&offset=1"
+        );
+        assert_eq!(
+            url(c.request_root(Method::GET, "/v2/not-a-project/datasets/")),
+            "http://127.0.0.1:1/v2/not-a-project/datasets/"
+        );
+    }
+
+    #[test]
+    fn a_raw_body_keeps_its_bytes_and_adds_no_content_type() {
+        let c = Client::new("http://127.0.0.1:1", "p1", Auth::None);
+        let raw = c
+            .request(Method::POST, "/datasets")
+            .header("Content-Type", "text/plain")
+            .body_bytes(&b"{\"not\": json"[..]);
+        assert_eq!(raw.body.as_deref(), Some(&b"{\"not\": json"[..]));
+        assert!(!raw.json, "no JSON content type is added or signed");
+        assert_eq!(raw.headers.len(), 1);
+        assert!(c.request(Method::POST, "/datasets").json_bytes("{}").json);
+        assert!(c.request(Method::POST, "/datasets").json(&[1]).json);
     }
 }
