@@ -1,10 +1,11 @@
 //! The API test harness: each test starts the real server on 127.0.0.1:0 with a fresh database
 //! (SQLite in a temporary directory always; PostgreSQL in a schema of its own as well when
-//! `TEST_DATABASE_URL` is set) and talks HTTP to it.
+//! `TEST_DATABASE_URL` is set) and talks HTTP to it through `teamlabel-client`.
 
 use std::sync::Arc;
 
 use serde_json::{json, Value};
+use teamlabel_client::{Auth, Client, HeaderMap, Method, Response};
 use teamlabel_core::{App, Limits};
 use teamlabel_server::ServerState;
 use teamlabel_store::{FsBlobStore, PgStore, SqliteStore};
@@ -62,7 +63,9 @@ pub struct TestApp {
     pub project_id: String,
     pub token: String,
     pub app: App,
-    pub client: reqwest::Client,
+    /// The typed client of this server and project, without credentials; every request of
+    /// the tests goes through it (see [`TestApp::client_as`]).
+    pub client: Client,
     _dir: tempfile::TempDir,
     _stop: oneshot::Sender<()>,
 }
@@ -101,11 +104,11 @@ pub async fn spawn(backend: &'static str) -> TestApp {
     }));
     TestApp {
         backend,
+        client: Client::new(format!("http://{addr}"), &project.id, Auth::None),
         addr,
         project_id: project.id,
         token,
         app,
-        client: reqwest::Client::new(),
         _dir: dir,
         _stop: stop,
     }
@@ -116,7 +119,7 @@ pub async fn spawn(backend: &'static str) -> TestApp {
 pub struct Answer {
     pub status: u16,
     pub body: Value,
-    pub headers: reqwest::header::HeaderMap,
+    pub headers: HeaderMap,
     pub bytes: Vec<u8>,
 }
 
@@ -130,46 +133,49 @@ impl Answer {
     }
 }
 
-impl TestApp {
-    /// `path` below `/v2/{project_id}`.
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}/v2/{}{}", self.addr, self.project_id, path)
-    }
-
-    pub fn root(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
-    }
-
-    pub async fn send(&self, method: reqwest::Method, url: &str, token: Option<&str>, body: Option<Vec<u8>>) -> Answer {
-        let mut req = self.client.request(method, url);
-        if let Some(t) = token {
-            req = req.header("X-Auth-Token", t);
-        }
-        if let Some(b) = body {
-            req = req.header("Content-Type", "application/json").body(b);
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status().as_u16();
-        let headers = res.headers().clone();
-        let bytes = res.bytes().await.unwrap().to_vec();
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+impl From<Response> for Answer {
+    fn from(r: Response) -> Answer {
         Answer {
-            status,
-            body,
-            headers,
-            bytes,
+            status: r.status,
+            body: serde_json::from_slice(&r.bytes).unwrap_or(Value::Null),
+            headers: r.headers,
+            bytes: r.bytes.to_vec(),
         }
+    }
+}
+
+impl TestApp {
+    /// The request target of `path` below `/v2/{project_id}`.
+    pub fn path(&self, path: &str) -> String {
+        format!("/v2/{}{}", self.project_id, path)
+    }
+
+    /// The client of this server acting with `token`, or without credentials.
+    pub fn client_as(&self, token: Option<&str>) -> Client {
+        self.client
+            .with_auth(token.map_or(Auth::None, |t| Auth::Token(t.to_string())))
+    }
+
+    /// Sends `method` to `target` (a path from the server's root, with its query string if
+    /// any, sent as written) as the holder of `token`; a body is sent as JSON text, byte for
+    /// byte as given.
+    pub async fn send(&self, method: Method, target: &str, token: Option<&str>, body: Option<Vec<u8>>) -> Answer {
+        let client = self.client_as(token);
+        let mut req = client.request_root(method, target);
+        if let Some(b) = body {
+            req = req.json_bytes(b);
+        }
+        req.send().await.unwrap().into()
     }
 
     pub async fn get(&self, path: &str) -> Answer {
-        self.send(reqwest::Method::GET, &self.url(path), Some(&self.token), None)
-            .await
+        self.send(Method::GET, &self.path(path), Some(&self.token), None).await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Answer {
         self.send(
-            reqwest::Method::POST,
-            &self.url(path),
+            Method::POST,
+            &self.path(path),
             Some(&self.token),
             Some(body.to_string().into_bytes()),
         )
@@ -178,8 +184,8 @@ impl TestApp {
 
     pub async fn put(&self, path: &str, body: Value) -> Answer {
         self.send(
-            reqwest::Method::PUT,
-            &self.url(path),
+            Method::PUT,
+            &self.path(path),
             Some(&self.token),
             Some(body.to_string().into_bytes()),
         )
@@ -187,7 +193,7 @@ impl TestApp {
     }
 
     pub async fn delete(&self, path: &str) -> Answer {
-        self.send(reqwest::Method::DELETE, &self.url(path), Some(&self.token), None)
+        self.send(Method::DELETE, &self.path(path), Some(&self.token), None)
             .await
     }
 
@@ -400,10 +406,10 @@ pub async fn add_member(t: &TestApp, team: &str, email: &str, role: i32) -> Stri
 }
 
 /// `path` below `/v2/{project_id}` as the holder of `token`.
-pub async fn call(t: &TestApp, token: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> Answer {
+pub async fn call(t: &TestApp, token: &str, method: Method, path: &str, body: Option<Value>) -> Answer {
     t.send(
         method,
-        &t.url(path),
+        &t.path(path),
         Some(token),
         body.map(|b| b.to_string().into_bytes()),
     )

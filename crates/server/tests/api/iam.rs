@@ -4,9 +4,9 @@
 //! `crates/cli/tests/cli/sdk_clients.rs`.
 
 use crate::helpers::{Answer, TestApp};
-use reqwest::Method;
 use serde_json::{json, Value};
 use teamlabel_api::signing as aksk;
+use teamlabel_client::Method;
 use teamlabel_core::app::now_ms;
 use teamlabel_core::store::LoginState;
 
@@ -63,8 +63,11 @@ fn sign_headers(
     }
 }
 
+/// Sends a request signed (or tampered with) by hand: no credentials of the client's, the
+/// signed headers but `host` (the client sends that one), the `Authorization` built above, and
+/// the body byte for byte with no content type but the one among the headers.
 async fn send_signed(t: &TestApp, s: &Signed) -> Answer {
-    let mut req = t.client.request(s.method.clone(), t.root(&s.target));
+    let mut req = t.client.request_root(s.method.clone(), &s.target);
     for (n, v) in &s.headers {
         if n != "host" {
             req = req.header(n, v);
@@ -72,18 +75,9 @@ async fn send_signed(t: &TestApp, s: &Signed) -> Answer {
     }
     req = req.header("authorization", &s.authorization);
     if !s.body.is_empty() {
-        req = req.body(s.body.clone());
+        req = req.body_bytes(s.body.clone());
     }
-    let res = req.send().await.unwrap();
-    let status = res.status().as_u16();
-    let headers = res.headers().clone();
-    let bytes = res.bytes().await.unwrap().to_vec();
-    Answer {
-        status,
-        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        headers,
-        bytes,
-    }
+    req.send().await.unwrap().into()
 }
 
 /// A new permanent pair for a user of the test project, through the owner's API.
@@ -91,7 +85,7 @@ async fn create_pair(t: &TestApp, body: Value) -> (String, String) {
     let a = t
         .send(
             Method::POST,
-            &t.root("/v3.0/OS-CREDENTIAL/credentials"),
+            "/v3.0/OS-CREDENTIAL/credentials",
             Some(&t.token),
             Some(body.to_string().into_bytes()),
         )
@@ -203,12 +197,7 @@ async fn the_owner_lists_and_revokes_pairs_and_a_revoked_pair_fails_on_the_next_
         let (owner_ak, _) = create_pair(&t, json!({"credential": {}})).await;
 
         let list = t
-            .send(
-                Method::GET,
-                &t.root("/v3.0/OS-CREDENTIAL/credentials"),
-                Some(&t.token),
-                None,
-            )
+            .send(Method::GET, "/v3.0/OS-CREDENTIAL/credentials", Some(&t.token), None)
             .await;
         assert_eq!(list.status, 200, "{}", t.backend);
         assert_eq!(list.body["total_number"], 2, "{}", t.backend);
@@ -224,7 +213,7 @@ async fn the_owner_lists_and_revokes_pairs_and_a_revoked_pair_fails_on_the_next_
         let mine = t
             .send(
                 Method::GET,
-                &t.root(&format!(
+                &format!(
                     "/v3.0/OS-CREDENTIAL/credentials?user_id={}",
                     list.body["credentials"]
                         .as_array()
@@ -234,7 +223,7 @@ async fn the_owner_lists_and_revokes_pairs_and_a_revoked_pair_fails_on_the_next_
                         .unwrap()["user_id"]
                         .as_str()
                         .unwrap()
-                )),
+                ),
                 Some(&t.token),
                 None,
             )
@@ -243,7 +232,7 @@ async fn the_owner_lists_and_revokes_pairs_and_a_revoked_pair_fails_on_the_next_
         let one = t
             .send(
                 Method::GET,
-                &t.root(&format!("/v3.0/OS-CREDENTIAL/credentials/{ann_ak}")),
+                &format!("/v3.0/OS-CREDENTIAL/credentials/{ann_ak}"),
                 Some(&t.token),
                 None,
             )
@@ -269,7 +258,7 @@ async fn the_owner_lists_and_revokes_pairs_and_a_revoked_pair_fails_on_the_next_
             let a = t
                 .send(
                     method,
-                    &t.root(&format!("/v3.0/OS-CREDENTIAL/credentials/{ann_ak}")),
+                    &format!("/v3.0/OS-CREDENTIAL/credentials/{ann_ak}"),
                     Some(&other_token),
                     None,
                 )
@@ -280,7 +269,7 @@ async fn the_owner_lists_and_revokes_pairs_and_a_revoked_pair_fails_on_the_next_
         let revoke = t
             .send(
                 Method::DELETE,
-                &t.root(&format!("/v3.0/OS-CREDENTIAL/credentials/{ann_ak}")),
+                &format!("/v3.0/OS-CREDENTIAL/credentials/{ann_ak}"),
                 Some(&t.token),
                 None,
             )
@@ -300,12 +289,7 @@ async fn the_owner_lists_and_revokes_pairs_and_a_revoked_pair_fails_on_the_next_
             (json!({"credential": {}, "extra": 1}), "unknown field `extra`"),
         ] {
             let a = t
-                .send(
-                    Method::POST,
-                    &t.root(creds),
-                    Some(&t.token),
-                    Some(body.to_string().into_bytes()),
-                )
+                .send(Method::POST, creds, Some(&t.token), Some(body.to_string().into_bytes()))
                 .await;
             assert!(
                 a.status == 400 || a.status == 404,
@@ -324,7 +308,7 @@ async fn temporary_credentials_need_their_security_token() {
         let a = t
             .send(
                 Method::POST,
-                &t.root("/v3.0/OS-CREDENTIAL/securitytokens"),
+                "/v3.0/OS-CREDENTIAL/securitytokens",
                 Some(&t.token),
                 Some(
                     json!({"auth": {"identity": {"methods": ["token"], "token": {"duration_seconds": 900}}}})
@@ -364,7 +348,7 @@ async fn temporary_credentials_need_their_security_token() {
         let a = t
             .send(
                 Method::POST,
-                &t.root("/v3.0/OS-CREDENTIAL/securitytokens"),
+                "/v3.0/OS-CREDENTIAL/securitytokens",
                 Some(&t.token),
                 Some(
                     json!({"auth": {"identity": {"methods": ["token"], "token": {"duration": 900}}}})
@@ -383,7 +367,7 @@ async fn temporary_credentials_need_their_security_token() {
             let a = t
                 .send(
                     Method::POST,
-                    &t.root("/v3.0/OS-CREDENTIAL/securitytokens"),
+                    "/v3.0/OS-CREDENTIAL/securitytokens",
                     Some(&t.token),
                     Some(
                         json!({"auth": {"identity": {"methods": ["token"], "token": {"duration_seconds": seconds}}}})
@@ -404,7 +388,7 @@ async fn sign_in(t: &TestApp, user: &str, password: &str, scope: Value) -> Answe
     }});
     t.send(
         Method::POST,
-        &t.root("/v3/auth/tokens"),
+        "/v3/auth/tokens",
         None,
         Some(body.to_string().into_bytes()),
     )
@@ -433,8 +417,8 @@ async fn a_password_signs_in_to_a_project_by_id_or_name_and_the_token_works() {
                 .iter()
                 .find(|s| s["type"] == "modelarts")
                 .unwrap();
-            assert_eq!(modelarts["endpoints"][0]["url"], t.root("").as_str());
-            let a = t.send(Method::GET, &t.url("/datasets"), Some(&token), None).await;
+            assert_eq!(modelarts["endpoints"][0]["url"], t.client.base_url());
+            let a = t.send(Method::GET, &t.path("/datasets"), Some(&token), None).await;
             assert_eq!(a.status, 200, "{}", t.backend);
         }
         for (user, password, scope, status, code) in [
@@ -489,7 +473,7 @@ async fn a_password_signs_in_to_a_project_by_id_or_name_and_the_token_works() {
             let a = t
                 .send(
                     Method::POST,
-                    &t.root("/v3/auth/tokens"),
+                    "/v3/auth/tokens",
                     None,
                     Some(body.to_string().into_bytes()),
                 )

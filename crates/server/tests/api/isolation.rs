@@ -9,8 +9,8 @@
 //! `Op` does not compile here until `body` gives it a request body, and a new `{placeholder}`
 //! fails every test until `fill` knows its value.
 
-use reqwest::Method;
 use serde_json::{json, Value};
+use teamlabel_client::Method;
 
 use crate::helpers::codes::*;
 use crate::helpers::{add_member, difference, expect, png_b64, token, Answer, TestApp};
@@ -84,7 +84,7 @@ impl Fixture {
 /// Sends a request to a path from the root (`/v2/...`, `/v3.0/...`).
 async fn send(t: &TestApp, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> Answer {
     let method = Method::from_bytes(method.as_bytes()).unwrap();
-    t.send(method, &t.root(path), token, body.map(|b| b.to_string().into_bytes()))
+    t.send(method, path, token, body.map(|b| b.to_string().into_bytes()))
         .await
 }
 

@@ -2,6 +2,7 @@
 //! health check and the document itself are served without a token.
 
 use serde_json::json;
+use teamlabel_client::Method;
 
 #[test]
 fn the_committed_openapi_document_matches_the_routes() {
@@ -91,10 +92,10 @@ fn every_route_is_in_the_policy_table_and_every_row_is_routed() {
 #[tokio::test]
 async fn health_and_openapi_need_no_token() {
     for t in crate::helpers::spawn_all().await {
-        let h = t.send(reqwest::Method::GET, &t.root("/health"), None, None).await;
+        let h = t.send(Method::GET, "/health", None, None).await;
         assert_eq!(h.status, 200);
         assert_eq!(h.body, json!({"status": "ok", "backend": t.backend}));
-        let doc = t.send(reqwest::Method::GET, &t.root("/openapi.json"), None, None).await;
+        let doc = t.send(Method::GET, "/openapi.json", None, None).await;
         assert_eq!(doc.status, 200);
         assert!(
             doc.body["paths"]["/v2/{project_id}/datasets/{dataset_id}/data-annotations/samples"]["post"].is_object()

@@ -2,6 +2,7 @@
 //! deleted; text samples with entities and triplets checked against their text.
 
 use serde_json::json;
+use teamlabel_client::Method;
 
 use crate::helpers::{names, TestApp};
 
@@ -63,8 +64,12 @@ async fn samples_are_added_listed_read_downloaded_counted_and_deleted() {
         );
         let source = s["source"].as_str().unwrap().to_string();
         assert!(source.ends_with(&format!("/samples/{}/file", ids[0])), "{source}");
+        let source = source
+            .strip_prefix(t.client.base_url())
+            .unwrap_or_else(|| panic!("{b}: {source} is on this server"))
+            .to_string();
 
-        let file = t.send(reqwest::Method::GET, &source, Some(&t.token), None).await;
+        let file = t.send(Method::GET, &source, Some(&t.token), None).await;
         assert_eq!(file.status, 200);
         assert_eq!(file.headers["content-type"], "image/png");
         assert_eq!(file.headers["x-content-type-options"], "nosniff");
@@ -78,7 +83,7 @@ async fn samples_are_added_listed_read_downloaded_counted_and_deleted() {
             base64::engine::general_purpose::STANDARD.decode(&png).unwrap()
         );
         assert_eq!(
-            t.send(reqwest::Method::GET, &source, None, None).await.status,
+            t.send(Method::GET, &source, None, None).await.status,
             401,
             "{b}: bytes need credentials"
         );
@@ -174,10 +179,7 @@ async fn samples_are_listed_filtered_counted_and_deleted(t: &TestApp, ds: &str, 
         t.get(&format!("/datasets/{ds}/data-annotations/samples")).await.body["sample_count"],
         1
     );
-    assert_eq!(
-        t.send(reqwest::Method::GET, source, Some(&t.token), None).await.status,
-        404
-    );
+    assert_eq!(t.send(Method::GET, source, Some(&t.token), None).await.status, 404);
 }
 
 #[tokio::test]
@@ -230,8 +232,8 @@ async fn text_samples_carry_entities_and_triplets_checked_against_the_text() {
         assert_eq!(s["labels"][2]["id"], "R1");
         let file = t
             .send(
-                reqwest::Method::GET,
-                &t.url(&format!("/datasets/{triplet}/data-annotations/samples/{}/file", ids[0])),
+                Method::GET,
+                &t.path(&format!("/datasets/{triplet}/data-annotations/samples/{}/file", ids[0])),
                 Some(&t.token),
                 None,
             )
@@ -246,8 +248,8 @@ async fn text_samples_carry_entities_and_triplets_checked_against_the_text() {
             .await;
         let file = t
             .send(
-                reqwest::Method::GET,
-                &t.url(&format!("/datasets/{audio}/data-annotations/samples/{}/file", ids[0])),
+                Method::GET,
+                &t.path(&format!("/datasets/{audio}/data-annotations/samples/{}/file", ids[0])),
                 Some(&t.token),
                 None,
             )

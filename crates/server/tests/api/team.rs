@@ -2,6 +2,7 @@
 //! label their own samples; the owner reads both labelers' work and the history.
 
 use serde_json::{json, Value};
+use teamlabel_client::Method;
 
 use crate::helpers::{call, TestApp};
 
@@ -69,7 +70,7 @@ async fn two_labelers_label_their_own_samples_and_the_owner_sees_both() {
         let early = call(
             &t,
             &ann,
-            reqwest::Method::PUT,
+            Method::PUT,
             &format!("{task_path}/data-annotations/samples"),
             Some(json!({"samples": [{"sample_id": ids[0], "labels": []}]})),
         )
@@ -95,7 +96,7 @@ async fn two_labelers_label_their_own_samples_and_the_owner_sees_both() {
             let list = call(
                 &t,
                 token,
-                reqwest::Method::GET,
+                Method::GET,
                 &format!("{task_path}/data-annotations/samples?limit=100"),
                 None,
             )
@@ -124,7 +125,7 @@ async fn two_labelers_label_their_own_samples_and_the_owner_sees_both() {
         let put = call(
             &t,
             &ann,
-            reqwest::Method::PUT,
+            Method::PUT,
             &format!("{task_path}/data-annotations/samples"),
             Some(ann_batch),
         )
@@ -143,7 +144,7 @@ async fn two_labelers_label_their_own_samples_and_the_owner_sees_both() {
         let put = call(
             &t,
             &bob,
-            reqwest::Method::PUT,
+            Method::PUT,
             &format!("{task_path}/data-annotations/samples"),
             Some(bob_batch),
         )
@@ -263,7 +264,7 @@ async fn the_owner_reads_writes_and_counts_both_labelers_work(
         "{b}: {metrics}"
     );
     assert_eq!(metrics["sample_stats"]["bob@example.com"]["uncheck"], 2);
-    let my_tasks = call(t, ann, reqwest::Method::GET, "/workforces/worker-tasks", None).await;
+    let my_tasks = call(t, ann, Method::GET, "/workforces/worker-tasks", None).await;
     assert_eq!(my_tasks.body["count"], 1, "{b}: {:?}", my_tasks.body);
     assert_eq!(
         my_tasks.body["worker_tasks"][0]["sample_stats"]["uncheck_sample_count"],
@@ -375,20 +376,17 @@ async fn a_retry_with_the_same_idempotency_key_answers_the_first_response_and_wr
             .await;
         let path = format!("/datasets/{ds}/data-annotations/samples");
         let send = |key: &'static str, body: Value| {
-            let url = t.url(&path);
-            let token = t.token.clone();
-            let client = t.client.clone();
+            let client = t.client_as(Some(&t.token));
+            let path = path.clone();
             async move {
                 let res = client
-                    .put(url)
-                    .header("X-Auth-Token", token)
+                    .request(Method::PUT, &path)
                     .header("X-Idempotency-Key", key)
                     .json(&body)
                     .send()
                     .await
                     .unwrap();
-                let status = res.status().as_u16();
-                (status, res.json::<Value>().await.unwrap())
+                (res.status, res.decode::<Value>().unwrap())
             }
         };
         let body = json!({"samples": [{"sample_id": ids[0], "labels": [{"name": "cat"}]}, {"sample_id": "0123456789abcdef0123456789abcdef"}]});
@@ -468,7 +466,7 @@ async fn a_labeler_sees_a_task_in_their_task_list_once_it_has_started() {
             .await;
         let task = task.body["task_id"].as_str().unwrap().to_string();
         let (ann, _) = t.app.create_token(&t.project_id, "ann@example.com", 24).await.unwrap();
-        let before = call(&t, &ann, reqwest::Method::GET, "/workforces/worker-tasks", None).await;
+        let before = call(&t, &ann, Method::GET, "/workforces/worker-tasks", None).await;
         assert_eq!(
             (
                 before.body["count"].as_u64(),
@@ -480,17 +478,10 @@ async fn a_labeler_sees_a_task_in_their_task_list_once_it_has_started() {
         );
         t.post(&format!("/datasets/{ds}/workforce-tasks/{task}"), json!({}))
             .await;
-        let after = call(&t, &ann, reqwest::Method::GET, "/workforces/worker-tasks", None).await;
+        let after = call(&t, &ann, Method::GET, "/workforces/worker-tasks", None).await;
         assert_eq!(after.body["count"], 1, "{b}: {:?}", after.body);
         assert_eq!(after.body["worker_tasks"][0]["task_status"], 1);
-        let paged = call(
-            &t,
-            &ann,
-            reqwest::Method::GET,
-            "/workforces/worker-tasks?offset=1&limit=1",
-            None,
-        )
-        .await;
+        let paged = call(&t, &ann, Method::GET, "/workforces/worker-tasks?offset=1&limit=1", None).await;
         assert_eq!(
             (
                 paged.body["count"].as_u64(),
@@ -505,7 +496,7 @@ async fn a_labeler_sees_a_task_in_their_task_list_once_it_has_started() {
 /// nothing else: not another team's members, not the teams themselves.
 #[tokio::test]
 async fn a_team_manager_manages_the_members_of_their_own_team_only() {
-    use reqwest::Method;
+    use teamlabel_client::Method;
     for t in crate::helpers::spawn_all().await {
         let team = t.post("/workforces", json!({"workforce_name": "mine"})).await.body["workforce_id"]
             .as_str()

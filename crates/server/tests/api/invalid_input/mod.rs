@@ -3,8 +3,8 @@
 //! that the stored state is exactly what it was before the request.
 
 use base64::Engine;
-use reqwest::Method;
 use serde_json::{json, Value};
+use teamlabel_client::Method;
 
 use crate::helpers::codes::*;
 use crate::helpers::{bytes as body, check_refused, check_refused_at, difference, png_b64, with, Answer, TestApp};
@@ -43,10 +43,9 @@ fn delete(path: impl Into<String>) -> Req {
     (Method::DELETE, path.into(), None)
 }
 
-/// `path?k=v&...` with the values URL-encoded.
+/// `path?k=v&...` with the values URL-encoded (`application/x-www-form-urlencoded`).
 fn query(path: &str, pairs: &[(&str, &str)]) -> String {
-    let url = reqwest::Url::parse_with_params(&format!("http://h{path}"), pairs).unwrap();
-    format!("{}?{}", url.path(), url.query().unwrap_or(""))
+    format!("{path}?{}", serde_urlencoded::to_string(pairs).unwrap())
 }
 
 fn labels_path(ds: &str) -> String {
@@ -59,7 +58,7 @@ fn samples_path(ds: &str) -> String {
 
 async fn send(t: &TestApp, req: &Req) -> Answer {
     let (method, path, b) = req;
-    t.send(method.clone(), &t.url(path), Some(&t.token), b.clone()).await
+    t.send(method.clone(), &t.path(path), Some(&t.token), b.clone()).await
 }
 
 /// Asserts a plain error answer (see `check_refused`).

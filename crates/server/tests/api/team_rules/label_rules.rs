@@ -220,7 +220,7 @@ fn check_copies(
 /// Sends every row (each with the good item first) and checks the answer and the copies after it.
 /// Every row runs; the failures are reported together at the end.
 async fn run_item_rows(t: &TestApp, fx: &Fx, rows: &[Row]) {
-    let url = t.url(&fx.samples_path());
+    let url = t.path(&fx.samples_path());
     let good_id = fx.id("good");
     let mut before = copies(t, fx).await;
     let mut failures = Vec::new();

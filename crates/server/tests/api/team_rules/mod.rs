@@ -9,8 +9,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use reqwest::Method;
 use serde_json::{json, Value};
+use teamlabel_client::Method;
 
 use crate::helpers::codes::*;
 use crate::helpers::{
@@ -324,7 +324,7 @@ async fn run_refusals_checked<F, Fut>(
     let mut failures = Vec::new();
     for (case, token, method, path, body, status, code, fragment) in rows {
         let token = (!token.is_empty()).then_some(token.as_str());
-        let a = t.send(method.clone(), &t.url(path), token, body.clone()).await;
+        let a = t.send(method.clone(), &t.path(path), token, body.clone()).await;
         let mut why = Vec::new();
         if let Err(e) = check(&a, *status, code, fragment) {
             why.push(e);
