@@ -496,7 +496,6 @@ async fn a_labeler_sees_a_task_in_their_task_list_once_it_has_started() {
 /// nothing else: not another team's members, not the teams themselves.
 #[tokio::test]
 async fn a_team_manager_manages_the_members_of_their_own_team_only() {
-    use teamlabel_client::Method;
     for t in crate::helpers::spawn_all().await {
         let team = t.post("/workforces", json!({"workforce_name": "mine"})).await.body["workforce_id"]
             .as_str()
