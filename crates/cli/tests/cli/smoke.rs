@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use teamlabel_client::{Auth, Client, Method};
 
 use crate::helpers::BIN;
 
@@ -51,23 +52,27 @@ fn serve_starts_on_an_empty_directory_prints_credentials_and_stops_on_sigterm() 
     );
     let (project, token) = (creds["project_id"].as_str().unwrap(), creds["token"].as_str().unwrap());
 
-    let client = reqwest::blocking::Client::new();
-    assert_eq!(client.get(format!("{base}/health")).send().unwrap().status(), 200);
-    let created = client
-        .post(format!("{base}/v2/{project}/datasets"))
-        .header("X-Auth-Token", token)
-        .json(&json!({"dataset_name": "smoke", "dataset_type": 0, "labels": [{"name": "cat"}]}))
-        .send()
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
         .unwrap();
-    assert_eq!(created.status(), 201);
-    let list: Value = client
-        .get(format!("{base}/v2/{project}/datasets"))
-        .header("X-Auth-Token", token)
-        .send()
-        .unwrap()
-        .json()
+    let client = Client::new(&base, project, Auth::None);
+    let health = rt.block_on(client.request_root(Method::GET, "/health").send()).unwrap();
+    assert_eq!(health.status, 200);
+    let owner = client.with_auth(Auth::Token(token.to_string()));
+    let created = rt
+        .block_on(
+            owner
+                .request(Method::POST, "/datasets")
+                .json(&json!({"dataset_name": "smoke", "dataset_type": 0, "labels": [{"name": "cat"}]}))
+                .send(),
+        )
         .unwrap();
+    assert_eq!(created.status, 201);
+    let list = rt.block_on(owner.request(Method::GET, "/datasets").send()).unwrap();
+    let list: Value = list.json().unwrap();
     assert_eq!(list["total_number"], 1);
+    drop(rt);
 
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
