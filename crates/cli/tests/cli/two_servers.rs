@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use teamlabel_client::{Auth, Client, Method, Response};
 
 use crate::helpers::Schema;
 
@@ -121,28 +122,54 @@ impl Drop for Server {
     }
 }
 
-fn client() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
+/// `teamlabel-client` for one thread of the test: its requests run to completion on a
+/// current-thread runtime of the thread's own, each with a 10 s timeout.
+struct Http {
+    rt: tokio::runtime::Runtime,
+    pool: reqwest::Client,
 }
 
-fn call(
-    client: &reqwest::blocking::Client,
-    method: reqwest::Method,
-    url: &str,
-    token: &str,
-    body: Option<Value>,
-) -> Value {
-    let mut req = client.request(method, url).header("X-Auth-Token", token);
-    if let Some(b) = body {
-        req = req.json(&b);
+fn client() -> Http {
+    Http {
+        rt: tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap(),
+        pool: reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap(),
     }
-    let res = req.send().unwrap_or_else(|e| panic!("{url}: {e}"));
-    let status = res.status();
-    let v: Value = res.json().unwrap_or(Value::Null);
-    assert!(status.is_success(), "{url}: {status} {v}");
+}
+
+impl Http {
+    /// Sends `method` to `target` (a path from the root of the server at `base`, with its
+    /// query) as the holder of `token`, with a JSON body if any; any status is an answer.
+    fn send(
+        &self,
+        base: &str,
+        method: Method,
+        target: &str,
+        token: &str,
+        body: Option<&Value>,
+    ) -> teamlabel_client::Result<Response> {
+        let client = Client::with_http(self.pool.clone(), base, "", Auth::Token(token.to_string()));
+        let mut req = client.request_root(method, target);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        self.rt.block_on(req.send())
+    }
+}
+
+/// As [`Http::send`]; the answer must be 2xx, and its JSON body is answered.
+fn call(c: &Http, base: &str, method: Method, target: &str, token: &str, body: Option<Value>) -> Value {
+    let url = format!("{base}{target}");
+    let res = c
+        .send(base, method, target, token, body.as_ref())
+        .unwrap_or_else(|e| panic!("{url}: {e}"));
+    let v: Value = res.decode().unwrap_or(Value::Null);
+    assert!(res.is_success(), "{url}: {} {v}", res.status);
     v
 }
 
@@ -164,17 +191,18 @@ struct Setup {
 }
 
 impl Setup {
-    fn task_samples(&self, server: usize) -> String {
+    /// The path of the task's samples (on either server).
+    fn task_samples(&self) -> String {
         format!(
-            "{}/v2/{}/datasets/{}/workforce-tasks/{}/data-annotations/samples",
-            self.bases[server], self.project, self.dataset, self.task
+            "/v2/{}/datasets/{}/workforce-tasks/{}/data-annotations/samples",
+            self.project, self.dataset, self.task
         )
     }
 
     /// One member's copies through one server, by sample id: (version, labels).
-    fn copies_of(&self, c: &reqwest::blocking::Client, server: usize, worker: &str) -> HashMap<String, (i64, Value)> {
-        let url = format!("{}?limit=100&worker_id={worker}", self.task_samples(server));
-        let v = call(c, reqwest::Method::GET, &url, &self.owner, None);
+    fn copies_of(&self, c: &Http, server: usize, worker: &str) -> HashMap<String, (i64, Value)> {
+        let target = format!("{}?limit=100&worker_id={worker}", self.task_samples());
+        let v = call(c, &self.bases[server], Method::GET, &target, &self.owner, None);
         v["samples"]
             .as_array()
             .unwrap()
@@ -190,18 +218,17 @@ impl Setup {
     }
 
     /// A sample's whole history through one server, newest first, and its total_number.
-    fn history(&self, c: &reqwest::blocking::Client, server: usize, sample: &str) -> (u64, Vec<Value>) {
+    fn history(&self, c: &Http, server: usize, sample: &str) -> (u64, Vec<Value>) {
         let mut rows = Vec::new();
         let mut total;
         loop {
-            let url = format!(
-                "{}/v2/{}/datasets/{}/data-annotations/samples/{sample}/history?limit=100&offset={}",
-                self.bases[server],
+            let target = format!(
+                "/v2/{}/datasets/{}/data-annotations/samples/{sample}/history?limit=100&offset={}",
                 self.project,
                 self.dataset,
                 rows.len()
             );
-            let v = call(c, reqwest::Method::GET, &url, &self.owner, None);
+            let v = call(c, &self.bases[server], Method::GET, &target, &self.owner, None);
             total = v["total_number"].as_u64().unwrap();
             let page = v["history"].as_array().unwrap();
             rows.extend(page.iter().cloned());
@@ -246,10 +273,11 @@ fn setup(a: &Server, b: &Server, dirs: [&Path; 2], database: &str) -> Setup {
     let project = creds["project_id"].as_str().unwrap().to_string();
     let owner = creds["token"].as_str().unwrap().to_string();
     let c = client();
-    let api = format!("{}/v2/{project}", a.base);
+    let api = format!("/v2/{project}");
     let ds = call(
         &c,
-        reqwest::Method::POST,
+        &a.base,
+        Method::POST,
         &format!("{api}/datasets"),
         &owner,
         Some(json!({"dataset_name": "two-servers", "dataset_type": 0, "labels": [{"name": "cat"}, {"name": "dog"}]})),
@@ -260,14 +288,16 @@ fn setup(a: &Server, b: &Server, dirs: [&Path; 2], database: &str) -> Setup {
         .collect();
     call(
         &c,
-        reqwest::Method::POST,
+        &a.base,
+        Method::POST,
         &format!("{api}/datasets/{dataset}/data-annotations/samples"),
         &owner,
         Some(json!({"samples": samples})),
     );
     let team = call(
         &c,
-        reqwest::Method::POST,
+        &a.base,
+        Method::POST,
         &format!("{api}/workforces"),
         &owner,
         Some(json!({"workforce_name": "crew"})),
@@ -276,7 +306,8 @@ fn setup(a: &Server, b: &Server, dirs: [&Path; 2], database: &str) -> Setup {
     for i in 0..LABELERS {
         call(
             &c,
-            reqwest::Method::POST,
+            &a.base,
+            Method::POST,
             &format!("{api}/workforces/{team}/workers"),
             &owner,
             Some(json!({"emails": format!("l{i}@example.com"), "role": 0})),
@@ -287,7 +318,8 @@ fn setup(a: &Server, b: &Server, dirs: [&Path; 2], database: &str) -> Setup {
         .collect();
     let task = call(
         &c,
-        reqwest::Method::POST,
+        &a.base,
+        Method::POST,
         &format!("{api}/datasets/{dataset}/workforce-tasks"),
         &owner,
         Some(
@@ -297,7 +329,8 @@ fn setup(a: &Server, b: &Server, dirs: [&Path; 2], database: &str) -> Setup {
     let task = task["task_id"].as_str().unwrap().to_string();
     call(
         &c,
-        reqwest::Method::POST,
+        &a.base,
+        Method::POST,
         &format!("{api}/datasets/{dataset}/workforce-tasks/{task}"),
         &owner,
         Some(json!({})),
@@ -317,8 +350,9 @@ fn setup(a: &Server, b: &Server, dirs: [&Path; 2], database: &str) -> Setup {
         // The labeler's own view, through the server whose data dir issued the token.
         let mine = call(
             &c,
-            reqwest::Method::GET,
-            &format!("{}?limit=100", setup.task_samples(server)),
+            &setup.bases[server],
+            Method::GET,
+            &format!("{}?limit=100", setup.task_samples()),
             &token,
             None,
         );
@@ -422,15 +456,18 @@ fn writer(i: usize, setup: Arc<Setup>, floors: Floors, started: Instant) -> Writ
             })
             .collect();
         log.batches_sent += 1;
-        let url = setup.task_samples(server);
+        let body = json!({"samples": items});
         let res = c
-            .put(&url)
-            .header("X-Auth-Token", &me.token)
-            .json(&json!({"samples": items}))
-            .send()
+            .send(
+                &setup.bases[server],
+                Method::PUT,
+                &setup.task_samples(),
+                &me.token,
+                Some(&body),
+            )
             .unwrap_or_else(|e| panic!("labeler {i}, batch {n} through server {server}: {e}"));
-        let status = res.status();
-        let v: Value = res.json().unwrap_or(Value::Null);
+        let status = res.status;
+        let v: Value = res.decode().unwrap_or(Value::Null);
         assert_eq!(
             status, 200,
             "labeler {i}, batch {n} through server {server}: every batch is answered 200: {v}"
