@@ -11,7 +11,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use serde_json::json;
 use teamlabel_core::app::format_rfc3339;
-use teamlabel_core::credentials::Sealer;
+use teamlabel_core::iam::credentials::Sealer;
 use teamlabel_core::{App, Limits};
 use teamlabel_server::ServerState;
 use teamlabel_store::FsBlobStore;

@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
-use crate::auth::{hash_token, Principal, Role};
 use crate::blobs::BlobStore;
 use crate::error::{codes, Error, Result};
+use crate::iam::auth::{hash_token, Principal, Role};
 use crate::ids::is_hex32;
 use crate::store::Store;
 
@@ -37,7 +37,7 @@ pub struct App {
     pub blobs: Arc<dyn BlobStore>,
     pub limits: Limits,
     /// Seals and opens the secret keys of AK/SK pairs.
-    pub sealer: Arc<crate::credentials::Sealer>,
+    pub sealer: Arc<crate::iam::credentials::Sealer>,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -56,11 +56,11 @@ impl App {
             store,
             blobs,
             limits,
-            sealer: Arc::new(crate::credentials::Sealer::generate()),
+            sealer: Arc::new(crate::iam::credentials::Sealer::generate()),
         }
     }
 
-    pub fn with_sealer(mut self, sealer: crate::credentials::Sealer) -> Self {
+    pub fn with_sealer(mut self, sealer: crate::iam::credentials::Sealer) -> Self {
         self.sealer = Arc::new(sealer);
         self
     }
@@ -294,7 +294,7 @@ impl App {
             return Err(Error::invalid("token lifetime must be 1 to 8784 hours"));
         }
         let now = now_ms();
-        let token = crate::auth::new_token();
+        let token = crate::iam::auth::new_token();
         let expires_at = now + (ttl_hours as i64) * 3_600_000;
         self.store
             .insert_token(&crate::store::TokenRecord {

@@ -9,11 +9,11 @@ use std::collections::{HashMap, HashSet};
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-use crate::auth::Role;
+use crate::datasets::labels::LabelDef;
 use crate::enums::{DatasetType, SampleStatus, SampleType};
 use crate::error::Result;
-use crate::labels::LabelDef;
-use crate::rules::PlacedLabel;
+use crate::iam::auth::Role;
+use crate::rules::sample_labels::PlacedLabel;
 
 /// A tenant.
 #[derive(Debug, Clone, PartialEq)]

@@ -14,8 +14,8 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use teamlabel_core::aksk::Received;
 use teamlabel_core::app::check_project;
-use teamlabel_core::auth::Principal;
 use teamlabel_core::error::{codes, Error, ErrorKind};
+use teamlabel_core::iam::auth::Principal;
 
 use crate::error::ApiError;
 use crate::ServerState;

@@ -12,11 +12,11 @@ use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use serde_json::{Map, Value};
 use teamlabel_core::app::now_ms;
-use teamlabel_core::auth::Role;
+use teamlabel_core::datasets::labels::{LabelAttribute, LabelDef};
 use teamlabel_core::enums::{DatasetType, LabelType, SampleStatus, SampleType};
 use teamlabel_core::error::{codes, Error, Result};
-use teamlabel_core::labels::{LabelAttribute, LabelDef};
-use teamlabel_core::rules::PlacedLabel;
+use teamlabel_core::iam::auth::Role;
+use teamlabel_core::rules::sample_labels::PlacedLabel;
 use teamlabel_core::store::{
     AccessKeyRecord, CopyCount, CopyRecord, CopyWrite, DatasetChange, DatasetQuery, DatasetRecord, DeletedSample,
     HistoryRecord, IdempotencyRecord, LabelUsage, Labeler, Login, LoginState, Project, SampleCounts, SampleQuery,

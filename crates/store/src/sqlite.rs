@@ -12,11 +12,11 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, ToSql};
 use serde_json::{Map, Value};
 
-use teamlabel_core::auth::Role;
+use teamlabel_core::datasets::labels::LabelDef;
 use teamlabel_core::enums::{DatasetType, LabelType, SampleStatus, SampleType};
 use teamlabel_core::error::{codes, Error, Result};
-use teamlabel_core::labels::LabelDef;
-use teamlabel_core::rules::PlacedLabel;
+use teamlabel_core::iam::auth::Role;
+use teamlabel_core::rules::sample_labels::PlacedLabel;
 use teamlabel_core::store::{
     AccessKeyRecord, CopyCount, CopyRecord, CopyWrite, DatasetChange, DatasetQuery, DatasetRecord, DeletedSample,
     HistoryRecord, IdempotencyRecord, LabelUsage, Labeler, Login, LoginState, Project, SampleCounts, SampleQuery,

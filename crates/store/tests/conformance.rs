@@ -2,9 +2,9 @@
 //! PostgreSQL when `TEST_DATABASE_URL` is set (each run in a schema of its own).
 
 use serde_json::json;
-use teamlabel_core::auth::Role;
 use teamlabel_core::enums::{DatasetType, LabelType, SampleStatus, SampleType};
 use teamlabel_core::error::{codes, ErrorKind};
+use teamlabel_core::iam::auth::Role;
 use teamlabel_core::ids::new_hex32;
 use teamlabel_core::store::{DatasetChange, DatasetQuery, SampleQuery, TokenRecord, User};
 

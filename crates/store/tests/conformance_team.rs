@@ -4,12 +4,12 @@
 //! is the reference; both backends must answer exactly the same.
 
 use serde_json::json;
-use teamlabel_core::auth::Role;
+use teamlabel_core::datasets::labels::LabelDef;
 use teamlabel_core::enums::{DatasetType, LabelType, SampleStatus};
 use teamlabel_core::error::{codes, ErrorKind};
+use teamlabel_core::iam::auth::Role;
 use teamlabel_core::ids::{new_alnum19, new_hex32};
-use teamlabel_core::labels::LabelDef;
-use teamlabel_core::rules::PlacedLabel;
+use teamlabel_core::rules::sample_labels::PlacedLabel;
 use teamlabel_core::store::{
     CopyCount, CopyRecord, CopyWrite, DatasetRecord, HistoryRecord, LabelUsage, Labeler, Project, SampleQuery,
     SampleRecord, SampleWrite, Store, TaskRecord, TeamSampleQuery, TeamSampleRow, User, WorkerQuery, WorkerRecord,

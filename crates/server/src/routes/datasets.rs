@@ -1,9 +1,9 @@
-//! Dataset routes (spec/datasets.md): thin handlers over `teamlabel_core::datasets`.
+//! Dataset routes (spec/datasets.md): thin handlers over `teamlabel_core::datasets::dataset`.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use teamlabel_core::datasets::{
+use teamlabel_core::datasets::dataset::{
     CreateDatasetRequest, CreateDatasetResponse, Dataset, DatasetStats, ListDatasetsQuery, ListDatasetsResponse,
     StatsQuery, UpdateDatasetRequest,
 };

@@ -1,11 +1,13 @@
-//! Sample routes (spec/samples.md): thin handlers over `teamlabel_core::samples`, plus the file
+//! Sample routes (spec/samples.md): thin handlers over `teamlabel_core::samples::read`, plus the file
 //! route that answers a sample's stored bytes.
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use teamlabel_core::batch::BatchResponse;
-use teamlabel_core::samples::{AddSamplesRequest, DeleteSamplesRequest, ListSamplesQuery, ListSamplesResponse, Sample};
+use teamlabel_core::samples::read::{
+    AddSamplesRequest, DeleteSamplesRequest, ListSamplesQuery, ListSamplesResponse, Sample,
+};
 
 use super::{DatasetPath, SamplePath};
 use crate::error::{ApiResult, ErrorBody};

@@ -1,11 +1,11 @@
 //! The batch label updates (team and dataset), team sample reads and the annotation history:
-//! thin handlers over `teamlabel_core::team_samples`. A failed `?atomic=true` batch is a 400.
+//! thin handlers over `teamlabel_core::team::task_samples`. A failed `?atomic=true` batch is a 400.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use teamlabel_core::batch::BatchResponse;
-use teamlabel_core::team_samples::{
+use teamlabel_core::team::task_samples::{
     BatchOutcome, GetWorkforceTaskSampleQuery, ListHistoryQuery, ListHistoryResponse, ListWorkforceTaskSamplesQuery,
     ListWorkforceTaskSamplesResponse, UpdateSamplesQuery, UpdateSamplesRequest, WorkforceTaskSample,
 };

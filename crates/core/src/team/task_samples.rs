@@ -12,22 +12,22 @@ use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::{now_ms, parse_bool, parse_page, App};
-use crate::auth::{Principal, Role};
 use crate::batch::{BatchResponse, ItemResult};
+use crate::datasets::labels::LabelDef;
 use crate::enums::{DatasetType, SampleStatus, SampleType, SAMPLE_USAGES};
 use crate::error::{codes, Error, Result};
+use crate::iam::auth::{Principal, Role};
+use crate::iam::policy::{self, Op, Standing};
 use crate::ids::{is_hex32, is_plausible_id};
-use crate::labels::LabelDef;
-use crate::policy::{self, Op, Standing};
-use crate::rules::{
+use crate::rules::sample_labels::{
     check_metadata, check_sample_labels, check_triplet_types, meta, PlacedLabel, SampleFacts, SampleLabel,
 };
-use crate::samples::{label_name_filter, parse_search_conditions, sample_to_api};
+use crate::samples::read::{label_name_filter, parse_search_conditions, sample_to_api};
 use crate::store::{
     CopyWrite, HistoryRecord, IdempotencyRecord, SampleRecord, SampleWrite, TeamSampleQuery, TeamSampleRow,
     WorkerRecord,
 };
-use crate::workforce_tasks::{forbidden, state, status, TaskRole};
+use crate::team::tasks::{forbidden, state, status, TaskRole};
 
 /// One item of a batch label update (objects.md, SampleLabels).
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]

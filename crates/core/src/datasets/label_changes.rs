@@ -10,15 +10,15 @@ use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::{parse_bool, parse_i64, parse_page, parse_u64, App};
-use crate::auth::Principal;
 use crate::batch::{BatchResponse, ItemResult};
-use crate::enums::{DatasetType, LabelType};
-use crate::error::{codes, Error, Result};
-use crate::labels::{
+use crate::datasets::labels::{
     check_attributes, check_label_name, check_label_property, check_label_set, define_label, find_label, prop, Label,
     LabelDef,
 };
-use crate::policy::{self, Op as PolicyOp, Standing};
+use crate::enums::{DatasetType, LabelType};
+use crate::error::{codes, Error, Result};
+use crate::iam::auth::Principal;
+use crate::iam::policy::{self, Op as PolicyOp, Standing};
 use crate::store::{DatasetChange, DeletedSample};
 
 /// Most labels one dataset may have.
@@ -78,7 +78,7 @@ impl LabelPlan {
         name: &str,
         label_type: Option<LabelType>,
         property: &Map<String, Value>,
-        attributes: Option<&Vec<crate::labels::LabelAttribute>>,
+        attributes: Option<&Vec<crate::datasets::labels::LabelAttribute>>,
     ) -> Result<()> {
         self.step(|plan| {
             let current = find_label(&plan.labels, name, label_type)?.clone();

@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+use crate::datasets::labels::{find_label, LabelDef};
 use crate::enums::{DatasetType, LabelType, SHAPES};
 use crate::error::{codes, Error, Result};
-use crate::labels::{find_label, LabelDef};
 
 /// A label placed on a sample (objects.md §3, SampleLabel).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -552,8 +552,8 @@ pub fn check_triplet_types(placed: &[PlacedLabel], labels: &[LabelDef]) -> Resul
             continue;
         };
         for (k, want_key) in [
-            (key::FROM, crate::labels::prop::FROM_TYPE),
-            (key::TO, crate::labels::prop::TO_TYPE),
+            (key::FROM, crate::datasets::labels::prop::FROM_TYPE),
+            (key::TO, crate::datasets::labels::prop::TO_TYPE),
         ] {
             let want = def.property.get(want_key).and_then(Value::as_str);
             let end = rel.property.get(k).and_then(Value::as_str).and_then(|id| by_id.get(id));

@@ -7,11 +7,11 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::{now_ms, parse_i64, parse_order, parse_page, App};
-use crate::auth::{Principal, Role};
 use crate::batch::{BatchResponse, ItemResult};
 use crate::error::{codes, Error, Result};
+use crate::iam::auth::{Principal, Role};
+use crate::iam::policy::{self, Op, Standing};
 use crate::ids::{is_plausible_id, new_alnum19, new_hex32};
-use crate::policy::{self, Op, Standing};
 use crate::store::{User, WorkerQuery, WorkerRecord, WorkforceQuery, WorkforceRecord};
 use crate::text::{check_description, check_email, check_name, check_text};
 

@@ -19,9 +19,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::aksk::{self, Received, SignatureError};
 use crate::app::{format_rfc3339, now_ms, parse_page, App};
-use crate::auth::{hash_token, Principal};
 use crate::error::{codes, Error, Result};
-use crate::policy::{self, Op};
+use crate::iam::auth::{hash_token, Principal};
+use crate::iam::policy::{self, Op};
 use crate::store::{AccessKeyRecord, User};
 use crate::text::check_description;
 

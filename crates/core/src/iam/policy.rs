@@ -8,9 +8,9 @@
 //! manages their team's members and the tasks they manage; a reviewer (1) reads the samples of
 //! their tasks; a labeler (0) reads and writes only the copies assigned to them.
 
-use crate::auth::{Principal, Role};
 use crate::error::{codes, Error, ErrorKind, Result};
-use crate::workforce_tasks::TaskRole;
+use crate::iam::auth::{Principal, Role};
+use crate::team::tasks::TaskRole;
 
 /// The access a route needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

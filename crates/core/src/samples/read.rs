@@ -10,16 +10,18 @@ use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::{now_ms, parse_bool, parse_i64, parse_order, parse_page, App};
-use crate::auth::Principal;
 use crate::batch::{BatchResponse, ItemResult};
-use crate::datasets::DataSource;
+use crate::datasets::dataset::DataSource;
+use crate::datasets::label_changes::version_not_found;
+use crate::datasets::labels::LabelDef;
 use crate::enums::{DatasetType, LabelType, SampleStatus, SampleType};
 use crate::error::{codes, Error, Result};
+use crate::iam::auth::Principal;
+use crate::iam::policy::{self, Op, Standing};
 use crate::ids::{is_hex32, new_hex32};
-use crate::label_changes::version_not_found;
-use crate::labels::LabelDef;
-use crate::policy::{self, Op, Standing};
-use crate::rules::{check_metadata, check_sample_labels, check_triplet_types, meta, SampleFacts, SampleLabel};
+use crate::rules::sample_labels::{
+    check_metadata, check_sample_labels, check_triplet_types, meta, SampleFacts, SampleLabel,
+};
 use crate::store::{DatasetRecord, SampleQuery, SampleRecord};
 use crate::text::check_text;
 
@@ -67,7 +69,7 @@ pub struct AddSamplesRequest {
     pub final_annotation: Option<bool>,
     /// Not supported: send labels in `samples[].labels`.
     #[serde(default)]
-    pub label_format: Option<crate::datasets::LabelFormat>,
+    pub label_format: Option<crate::datasets::dataset::LabelFormat>,
 }
 
 /// Body of `POST .../data-annotations/samples/delete`.

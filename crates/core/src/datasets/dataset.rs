@@ -8,13 +8,13 @@ use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::{now_ms, parse_bool, parse_i64, parse_order, parse_page, App};
-use crate::auth::Principal;
+use crate::datasets::label_changes::{version_not_found, LabelPlan};
+use crate::datasets::labels::{check_label_set, define_label, Label, LabelAttribute, LabelDef};
 use crate::enums::{DatasetType, LabelType};
 use crate::error::{codes, Error, Result};
+use crate::iam::auth::Principal;
+use crate::iam::policy::{self, Op, Standing};
 use crate::ids::new_alnum19;
-use crate::label_changes::{version_not_found, LabelPlan};
-use crate::labels::{check_label_set, define_label, Label, LabelAttribute, LabelDef};
-use crate::policy::{self, Op, Standing};
 use crate::store::{DatasetQuery, DatasetRecord, SampleCounts};
 use crate::text::{check_description, check_name, check_text};
 

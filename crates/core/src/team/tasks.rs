@@ -9,15 +9,15 @@ use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::{now_ms, parse_bool, parse_order, parse_page, App};
-use crate::auth::{Principal, Role};
-use crate::datasets::LabelStats;
+use crate::datasets::dataset::LabelStats;
 use crate::error::{codes, Error, Result};
+use crate::iam::auth::{Principal, Role};
+use crate::iam::policy::{self, Op, Standing};
 use crate::ids::{is_plausible_id, new_alnum19};
-use crate::policy::{self, Op, Standing};
-use crate::samples::parse_search_conditions;
+use crate::samples::read::parse_search_conditions;
 use crate::store::{CopyCount, SampleQuery, TaskRecord, WorkerRecord};
+use crate::team::workforces::{workforce_not_found, Empty};
 use crate::text::{check_description, check_name};
-use crate::workforces::{workforce_not_found, Empty};
 
 /// Task states (WorkforceTask.status).
 pub mod status {

@@ -1,0 +1,6 @@
+//! Team labeling: workforces (teams) and their workers, team tasks over a dataset, and the
+//! members' copies of the task's samples. Declares submodules only.
+
+pub mod task_samples;
+pub mod tasks;
+pub mod workforces;
