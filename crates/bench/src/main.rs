@@ -238,7 +238,7 @@ fn sign_put(url: &str, body: &[u8], ak: &str, sk: &str) -> (String, String) {
     use teamlabel_core::aksk;
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let (host, target) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let date = aksk::format_sdk_date(teamlabel_core::app::now_ms() / 1000);
+    let date = aksk::format_sdk_date(teamlabel_core::clock::now_ms() / 1000);
     let headers = [
         ("content-type".to_string(), b"application/json".to_vec()),
         ("host".to_string(), host.as_bytes().to_vec()),

@@ -268,7 +268,7 @@ pub fn sign(secret_key: &[u8], string_to_sign: &str) -> String {
 /// Formats seconds since the Unix epoch as `YYYYMMDDTHHMMSSZ` (the inverse of `parse_sdk_date`).
 pub fn format_sdk_date(secs: i64) -> String {
     // 2026-11-28T17:08:19.000Z -> 20261128T170819Z
-    let t = crate::app::format_rfc3339(secs * 1000);
+    let t = crate::clock::format_rfc3339(secs * 1000);
     format!("{}Z", t[..19].replace(['-', ':'], ""))
 }
 

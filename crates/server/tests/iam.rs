@@ -9,7 +9,7 @@ use common::{Answer, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 use teamlabel_core::aksk;
-use teamlabel_core::app::now_ms;
+use teamlabel_core::clock::now_ms;
 use teamlabel_core::store::LoginState;
 
 /// `X-Sdk-Date` for `offset_s` seconds from now.

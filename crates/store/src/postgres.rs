@@ -11,7 +11,7 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use serde_json::{Map, Value};
-use teamlabel_core::app::now_ms;
+use teamlabel_core::clock::now_ms;
 use teamlabel_core::datasets::labels::{LabelAttribute, LabelDef};
 use teamlabel_core::enums::{DatasetType, LabelType, SampleStatus, SampleType};
 use teamlabel_core::error::{codes, Error, Result};

@@ -300,7 +300,7 @@ fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("migration {version}: {e}"))?;
             tx.execute(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
-                params![version, teamlabel_core::app::now_ms()],
+                params![version, teamlabel_core::clock::now_ms()],
             )?;
         }
         tx.commit()?;
@@ -1950,7 +1950,7 @@ impl Store for SqliteStore {
 
     async fn find_idempotency(&self, project_id: &str, user_id: &str, key: &str) -> Result<Option<IdempotencyRecord>> {
         let (p, u, k) = (project_id.to_string(), user_id.to_string(), key.to_string());
-        let live_after = teamlabel_core::app::now_ms() - IDEMPOTENCY_TTL_MS;
+        let live_after = teamlabel_core::clock::now_ms() - IDEMPOTENCY_TTL_MS;
         self.read(move |c| {
             c.query_row(
                 "SELECT request_hash, status, response, create_time FROM idempotency_keys

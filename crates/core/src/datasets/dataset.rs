@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::{now_ms, parse_bool, parse_i64, parse_order, parse_page, App};
+use crate::app::App;
+use crate::clock::now_ms;
 use crate::datasets::label_changes::{version_not_found, LabelPlan};
 use crate::datasets::labels::{check_label_set, define_label, Label, LabelAttribute, LabelDef};
 use crate::enums::{DatasetType, LabelType};
@@ -15,6 +16,7 @@ use crate::error::{codes, Error, Result};
 use crate::iam::auth::Principal;
 use crate::iam::policy::{self, Op, Standing};
 use crate::ids::new_alnum19;
+use crate::query::{parse_bool, parse_i64, parse_order, parse_page};
 use crate::store::{DatasetQuery, DatasetRecord, SampleCounts};
 use crate::text::{check_description, check_name, check_text};
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::{parse_bool, parse_i64, parse_page, parse_u64, App};
+use crate::app::App;
 use crate::batch::{BatchResponse, ItemResult};
 use crate::datasets::labels::{
     check_attributes, check_label_name, check_label_property, check_label_set, define_label, find_label, prop, Label,
@@ -19,6 +19,7 @@ use crate::enums::{DatasetType, LabelType};
 use crate::error::{codes, Error, Result};
 use crate::iam::auth::Principal;
 use crate::iam::policy::{self, Op as PolicyOp, Standing};
+use crate::query::{parse_bool, parse_i64, parse_page, parse_u64};
 use crate::store::{DatasetChange, DeletedSample};
 
 /// Most labels one dataset may have.
@@ -329,7 +330,7 @@ impl App {
         }
         let answer = BatchResponse::from_results(results);
         let deleted = self
-            .apply_label_change(dataset_id, plan.into_change(delete_policy, crate::app::now_ms()))
+            .apply_label_change(dataset_id, plan.into_change(delete_policy, crate::clock::now_ms()))
             .await?;
         if delete_policy == 2 {
             self.remove_unused_blobs(&deleted).await;
@@ -416,7 +417,7 @@ impl App {
         let dataset = self.store.get_dataset(&p.project_id, dataset_id).await?;
         let mut plan = LabelPlan::new(dataset.dataset_type, self.store.list_labels(dataset_id).await?);
         plan.update("body", name, label_type, property, None)?;
-        self.apply_label_change(dataset_id, plan.into_change(0, crate::app::now_ms()))
+        self.apply_label_change(dataset_id, plan.into_change(0, crate::clock::now_ms()))
             .await?;
         Ok(())
     }
@@ -438,7 +439,7 @@ impl App {
         let deleted = self
             .apply_label_change(
                 dataset_id,
-                plan.into_change(if delete_source { 2 } else { 1 }, crate::app::now_ms()),
+                plan.into_change(if delete_source { 2 } else { 1 }, crate::clock::now_ms()),
             )
             .await?;
         if delete_source {

@@ -5,3 +5,6 @@ pub mod auth;
 pub mod credentials;
 pub mod passwords;
 pub mod policy;
+pub mod projects;
+pub mod sealer;
+pub mod tokens;

@@ -10,7 +10,7 @@
 
 use crate::error::{codes, Error, ErrorKind, Result};
 use crate::iam::auth::{Principal, Role};
-use crate::team::tasks::TaskRole;
+use crate::store::WorkerRecord;
 
 /// The access a route needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -225,6 +225,37 @@ impl Standing {
             task_reviewer: role.reviewer,
             task_labeler: role.labeler.is_some(),
         }
+    }
+}
+
+/// How the caller stands in a task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskRole {
+    pub owner: bool,
+    pub manager: bool,
+    /// The caller's labeler membership in the task, if any.
+    pub labeler: Option<WorkerRecord>,
+    pub reviewer: bool,
+}
+
+impl TaskRole {
+    pub fn of(p: &Principal, members: &[WorkerRecord]) -> Self {
+        let mine = |r: Role| members.iter().find(|w| w.user_id == p.user_id && w.role == r).cloned();
+        TaskRole {
+            owner: p.role == Role::Owner,
+            manager: mine(Role::Manager).is_some(),
+            labeler: mine(Role::Labeler),
+            reviewer: mine(Role::Reviewer).is_some(),
+        }
+    }
+
+    pub fn is_member(&self) -> bool {
+        self.owner || self.manager || self.labeler.is_some() || self.reviewer
+    }
+
+    /// Owner or manager: may run the task and act on behalf of members.
+    pub fn manages(&self) -> bool {
+        self.owner || self.manager
     }
 }
 

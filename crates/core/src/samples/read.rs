@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::{now_ms, parse_bool, parse_i64, parse_order, parse_page, App};
+use crate::app::App;
 use crate::batch::{BatchResponse, ItemResult};
+use crate::clock::now_ms;
 use crate::datasets::dataset::DataSource;
 use crate::datasets::label_changes::version_not_found;
 use crate::datasets::labels::LabelDef;
@@ -19,6 +20,7 @@ use crate::error::{codes, Error, Result};
 use crate::iam::auth::Principal;
 use crate::iam::policy::{self, Op, Standing};
 use crate::ids::{is_hex32, new_hex32};
+use crate::query::{parse_bool, parse_i64, parse_order, parse_page};
 use crate::rules::sample_labels::{
     check_metadata, check_sample_labels, check_triplet_types, meta, SampleFacts, SampleLabel,
 };

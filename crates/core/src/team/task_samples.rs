@@ -11,14 +11,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::{now_ms, parse_bool, parse_page, App};
+use crate::app::App;
 use crate::batch::{BatchResponse, ItemResult};
+use crate::clock::now_ms;
 use crate::datasets::labels::LabelDef;
 use crate::enums::{DatasetType, SampleStatus, SampleType, SAMPLE_USAGES};
 use crate::error::{codes, Error, Result};
 use crate::iam::auth::{Principal, Role};
-use crate::iam::policy::{self, Op, Standing};
+use crate::iam::policy::{self, Op, Standing, TaskRole};
 use crate::ids::{is_hex32, is_plausible_id};
+use crate::query::{parse_bool, parse_page};
 use crate::rules::sample_labels::{
     check_metadata, check_sample_labels, check_triplet_types, meta, PlacedLabel, SampleFacts, SampleLabel,
 };
@@ -27,7 +29,7 @@ use crate::store::{
     CopyWrite, HistoryRecord, IdempotencyRecord, SampleRecord, SampleWrite, TeamSampleQuery, TeamSampleRow,
     WorkerRecord,
 };
-use crate::team::tasks::{forbidden, state, status, TaskRole};
+use crate::team::tasks::{forbidden, state, status};
 
 /// One item of a batch label update (objects.md, SampleLabels).
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]

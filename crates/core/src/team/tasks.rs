@@ -8,12 +8,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::{now_ms, parse_bool, parse_order, parse_page, App};
+use crate::app::App;
+use crate::clock::now_ms;
 use crate::datasets::dataset::LabelStats;
 use crate::error::{codes, Error, Result};
 use crate::iam::auth::{Principal, Role};
-use crate::iam::policy::{self, Op, Standing};
+use crate::iam::policy::{self, Op, Standing, TaskRole};
 use crate::ids::{is_plausible_id, new_alnum19};
+use crate::query::{parse_bool, parse_order, parse_page};
 use crate::samples::read::parse_search_conditions;
 use crate::store::{CopyCount, SampleQuery, TaskRecord, WorkerRecord};
 use crate::team::workforces::{workforce_not_found, Empty};
@@ -303,37 +305,6 @@ pub struct ListWorkerTasksQuery {
 pub struct TaskStatsQuery {
     /// Not supported on task statistics: refused.
     pub sample_state: Option<String>,
-}
-
-/// How the caller stands in a task.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TaskRole {
-    pub owner: bool,
-    pub manager: bool,
-    /// The caller's labeler membership in the task, if any.
-    pub labeler: Option<WorkerRecord>,
-    pub reviewer: bool,
-}
-
-impl TaskRole {
-    pub fn of(p: &Principal, members: &[WorkerRecord]) -> Self {
-        let mine = |r: Role| members.iter().find(|w| w.user_id == p.user_id && w.role == r).cloned();
-        TaskRole {
-            owner: p.role == Role::Owner,
-            manager: mine(Role::Manager).is_some(),
-            labeler: mine(Role::Labeler),
-            reviewer: mine(Role::Reviewer).is_some(),
-        }
-    }
-
-    pub fn is_member(&self) -> bool {
-        self.owner || self.manager || self.labeler.is_some() || self.reviewer
-    }
-
-    /// Owner or manager: may run the task and act on behalf of members.
-    pub fn manages(&self) -> bool {
-        self.owner || self.manager
-    }
 }
 
 pub fn task_not_found(id: &str) -> Error {

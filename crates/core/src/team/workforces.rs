@@ -6,12 +6,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::{now_ms, parse_i64, parse_order, parse_page, App};
+use crate::app::App;
 use crate::batch::{BatchResponse, ItemResult};
+use crate::clock::now_ms;
 use crate::error::{codes, Error, Result};
 use crate::iam::auth::{Principal, Role};
 use crate::iam::policy::{self, Op, Standing};
 use crate::ids::{is_plausible_id, new_alnum19, new_hex32};
+use crate::query::{parse_i64, parse_order, parse_page};
 use crate::store::{User, WorkerQuery, WorkerRecord, WorkforceQuery, WorkforceRecord};
 use crate::text::{check_description, check_email, check_name, check_text};
 

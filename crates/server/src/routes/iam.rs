@@ -7,7 +7,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use teamlabel_core::app::format_rfc3339;
+use teamlabel_core::clock::format_rfc3339;
 use teamlabel_core::iam::credentials::{
     CreateCredentialRequest, CredentialResponse, ListCredentialsQuery, ListCredentialsResponse, SecurityTokenRequest,
     SecurityTokenResponse,
