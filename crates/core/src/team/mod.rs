@@ -1,6 +1,7 @@
 //! Team labeling: workforces (teams) and their workers, team tasks over a dataset, and the
 //! members' copies of the task's samples. Declares submodules only.
 
+pub mod task_labels;
 pub mod task_samples;
 pub mod tasks;
 pub mod workforces;

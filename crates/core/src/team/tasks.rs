@@ -16,7 +16,7 @@ use crate::iam::auth::{Principal, Role};
 use crate::iam::policy::{self, Op, Standing, TaskRole};
 use crate::ids::{is_plausible_id, new_alnum19};
 use crate::query::{parse_bool, parse_order, parse_page};
-use crate::samples::read::parse_search_conditions;
+use crate::samples::search::parse_search_conditions;
 use crate::store::{CopyCount, SampleQuery, TaskRecord, WorkerRecord};
 use crate::team::workforces::{workforce_not_found, Empty};
 use crate::text::{check_description, check_name};

@@ -1,0 +1,217 @@
+//! The per-item planning of a batch label update: one pure function, `plan_items`, used by both
+//! the dataset update (`samples::update`) and the team task update (`team::task_labels`). Each
+//! item is checked against the dataset's label definitions and against the record it writes as
+//! the batch goes (so a record named twice sees the first write, and the last one wins), and
+//! answers the write it plans or why it fails. No store, no clock, no HTTP: where an item lands
+//! (a dataset sample, or a member's copy) is the caller's `Target`.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+
+use serde_json::{Map, Value};
+
+use crate::datasets::labels::LabelDef;
+use crate::enums::{DatasetType, SampleType, SAMPLE_USAGES};
+use crate::error::{codes, Error, Result};
+use crate::rules::sample_labels::{check_metadata, check_sample_labels, check_triplet_types, PlacedLabel, SampleFacts};
+use crate::samples::batch::SampleLabels;
+use crate::samples::source::{listed_source, source_matches, SourceUrls};
+use crate::store::SampleRecord;
+
+/// A record an item writes over, as the batch goes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Current {
+    pub version: i64,
+    pub labels: Vec<PlacedLabel>,
+    /// A copy's team state, or a dataset sample's status.
+    pub state: String,
+    /// A copy's own metadata (if it has any), or a dataset sample's metadata.
+    pub metadata: Option<Map<String, Value>>,
+}
+
+/// What every item of a batch is checked against.
+pub struct Facts<'a> {
+    pub dataset_type: DatasetType,
+    pub labels: &'a [LabelDef],
+    /// How the edge names stored bytes, to compare an item's `source`.
+    pub urls: &'a dyn SourceUrls,
+}
+
+/// Where the items of one kind of batch land.
+pub trait Target<'s> {
+    /// What names the record an item writes (a sample id, a copy id).
+    type Key: Clone + Eq + Hash;
+    /// The record an item writes and its sample, or why the item cannot write one.
+    fn locate(&self, item: &SampleLabels, sample_id: &str) -> Result<(Self::Key, &'s SampleRecord)>;
+    /// Refuses an item by the state of what it writes over; none by default.
+    fn check_current(&self, _sample_id: &str, _current: &Current) -> Result<()> {
+        Ok(())
+    }
+    /// The image size the labels are checked against when neither the item nor the record
+    /// gives one; none by default.
+    fn base_size(&self, _sample: &SampleRecord) -> Option<(f64, f64)> {
+        None
+    }
+    /// The state after the write; `labeled` when the new label set is not empty.
+    fn state_after(&self, labeled: bool) -> String;
+}
+
+/// One item's planned write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planned<K> {
+    pub key: K,
+    pub sample_id: String,
+    /// The record as it was before this item (the write expects `before.version`).
+    pub before: Current,
+    pub labels: Vec<PlacedLabel>,
+    /// The metadata the item gives, replacing the stored one.
+    pub metadata: Option<Map<String, Value>>,
+    /// The usage the item gives, upper-cased.
+    pub usage: Option<String>,
+    pub state_after: String,
+}
+
+impl<K> Planned<K> {
+    /// The metadata after the write: the item's, or what was there.
+    pub fn metadata_after(&self) -> Option<Map<String, Value>> {
+        self.metadata.clone().or_else(|| self.before.metadata.clone())
+    }
+
+    /// The record as this item leaves it, for the items after it.
+    fn after(&self) -> Current {
+        Current {
+            version: self.before.version + 1,
+            labels: self.labels.clone(),
+            state: self.state_after.clone(),
+            metadata: self.metadata_after(),
+        }
+    }
+}
+
+/// Plans every item of a batch in order. `current` holds the loaded records by key and is
+/// updated with each planned write, so a later item of the same batch sees an earlier one.
+pub fn plan_items<'s, T: Target<'s>>(
+    items: &[SampleLabels],
+    facts: &Facts<'_>,
+    target: &T,
+    current: &mut HashMap<T::Key, Current>,
+) -> Vec<Result<Planned<T::Key>>> {
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let planned = plan_one(item, facts, target, current);
+        if let Ok(p) = &planned {
+            current.insert(p.key.clone(), p.after());
+        }
+        out.push(planned);
+    }
+    out
+}
+
+fn plan_one<'s, T: Target<'s>>(
+    item: &SampleLabels,
+    facts: &Facts<'_>,
+    target: &T,
+    current: &HashMap<T::Key, Current>,
+) -> Result<Planned<T::Key>> {
+    let sample_id = item
+        .sample_id
+        .as_deref()
+        .ok_or_else(|| Error::invalid("sample_id is required"))?;
+    let (key, sample) = target.locate(item, sample_id)?;
+    let before = current
+        .get(&key)
+        .cloned()
+        .ok_or_else(|| Error::internal(format!("no loaded record for sample {sample_id}")))?;
+    target.check_current(sample_id, &before)?;
+    if let Some(v) = item.version {
+        if v != before.version {
+            return Err(Error::conflict(
+                codes::VERSION_CONFLICT,
+                format!(
+                    "version {v} is not the stored version {}: the labels changed since they were read",
+                    before.version
+                ),
+            ));
+        }
+    }
+    let stored_size = size_of(before.metadata.as_ref()).or_else(|| target.base_size(sample));
+    let checked = check_item(item, sample, facts, stored_size)?;
+    let state_after = target.state_after(!checked.labels.is_empty());
+    Ok(Planned {
+        key,
+        sample_id: sample_id.to_string(),
+        before,
+        labels: checked.labels,
+        metadata: checked.metadata,
+        usage: checked.usage,
+        state_after,
+    })
+}
+
+/// The checks every item of both updates shares: type, usage, source, metadata, labels.
+/// Answers the labels to store, the metadata to store (when given) and the usage.
+struct Checked {
+    labels: Vec<PlacedLabel>,
+    metadata: Option<Map<String, Value>>,
+    usage: Option<String>,
+}
+
+fn check_item(
+    item: &SampleLabels,
+    sample: &SampleRecord,
+    facts: &Facts<'_>,
+    stored_size: Option<(f64, f64)>,
+) -> Result<Checked> {
+    if let Some(t) = item.sample_type {
+        let t = SampleType::parse("sample_type", t).map_err(Error::invalid)?;
+        if t != sample.sample_type {
+            return Err(Error::invalid(format!(
+                "sample_type {} does not match the sample's type {}",
+                t.code(),
+                sample.sample_type.code()
+            )));
+        }
+    }
+    let usage = match item.sample_usage.as_deref() {
+        None => None,
+        Some(u) => {
+            let upper = u.to_ascii_uppercase();
+            if !SAMPLE_USAGES.contains(&upper.as_str()) {
+                return Err(Error::invalid(format!(
+                    "sample_usage must be one of {}, got {u:?}",
+                    SAMPLE_USAGES.join(", ")
+                )));
+            }
+            Some(upper)
+        }
+    };
+    if let Some(src) = item.source.as_deref() {
+        if !source_matches(sample, src, facts.urls) {
+            let listed = listed_source(sample, facts.urls);
+            return Err(Error::invalid(format!(
+                "source does not match the sample's source {listed:?}"
+            )));
+        }
+    }
+    let request_size = match &item.metadata {
+        Some(m) => check_metadata(m)?,
+        None => None,
+    };
+    let sample_facts = SampleFacts {
+        dataset_type: facts.dataset_type,
+        labels: facts.labels,
+        text_len: sample.text_len.map(|n| n as usize),
+        size: request_size.or(stored_size),
+    };
+    let placed = check_sample_labels(&sample_facts, item.labels.as_deref().unwrap_or(&[]))?;
+    check_triplet_types(&placed, facts.labels)?;
+    Ok(Checked {
+        labels: placed,
+        metadata: item.metadata.clone(),
+        usage,
+    })
+}
+
+pub fn size_of(metadata: Option<&Map<String, Value>>) -> Option<(f64, f64)> {
+    metadata.and_then(|m| check_metadata(m).ok().flatten())
+}
