@@ -215,3 +215,178 @@ fn check_item(
 pub fn size_of(metadata: Option<&Map<String, Value>>) -> Option<(f64, f64)> {
     metadata.and_then(|m| check_metadata(m).ok().flatten())
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::enums::{LabelType, SampleStatus};
+
+    struct Urls;
+
+    impl SourceUrls for Urls {
+        fn file_url(&self, dataset_id: &str, sample_id: &str) -> String {
+            format!("http://h/{dataset_id}/{sample_id}/file")
+        }
+        fn names_file(&self, given: &str, _: &str, sample_id: &str) -> bool {
+            given.ends_with(&format!("/{sample_id}/file"))
+        }
+    }
+
+    /// Items land on the samples by id; a sample marked "locked" refuses writes.
+    struct BySample<'s>(&'s HashMap<String, SampleRecord>);
+
+    impl<'s> Target<'s> for BySample<'s> {
+        type Key = String;
+        fn locate(&self, _: &SampleLabels, sample_id: &str) -> Result<(String, &'s SampleRecord)> {
+            let s = self
+                .0
+                .get(sample_id)
+                .ok_or_else(|| Error::sample_not_found(sample_id))?;
+            Ok((sample_id.to_string(), s))
+        }
+        fn check_current(&self, sample_id: &str, current: &Current) -> Result<()> {
+            if current.state == "locked" {
+                return Err(Error::invalid(format!("{sample_id} is locked")));
+            }
+            Ok(())
+        }
+        fn state_after(&self, labeled: bool) -> String {
+            if labeled { "labeled" } else { "empty" }.to_string()
+        }
+    }
+
+    fn sample(id: &str, source: Option<&str>) -> SampleRecord {
+        SampleRecord {
+            id: id.into(),
+            dataset_id: "d".into(),
+            name: format!("{id}.jpg"),
+            sample_type: SampleType::Image,
+            source: source.map(String::from),
+            blob_sha256: source.is_none().then(|| "00".repeat(32)),
+            content_type: None,
+            size: 1,
+            text_len: None,
+            metadata: Map::new(),
+            sample_usage: None,
+            status: SampleStatus::UnAnnotation,
+            sample_time: 0,
+            update_time: 0,
+            version: 3,
+            labels: vec![],
+        }
+    }
+
+    fn defs() -> Vec<LabelDef> {
+        vec![LabelDef {
+            id: 7,
+            name: "cat".into(),
+            label_type: LabelType::ImageClassification,
+            property: Map::new(),
+            attributes: None,
+        }]
+    }
+
+    fn item(v: serde_json::Value) -> SampleLabels {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn plan(items: &[SampleLabels], records: &[SampleRecord]) -> Vec<Result<Planned<String>>> {
+        let loaded: HashMap<String, SampleRecord> = records.iter().map(|s| (s.id.clone(), s.clone())).collect();
+        let mut current: HashMap<String, Current> = records
+            .iter()
+            .map(|s| {
+                let state = if s.name.starts_with("locked") {
+                    "locked"
+                } else {
+                    "empty"
+                };
+                let now = Current {
+                    version: s.version,
+                    labels: vec![],
+                    state: state.into(),
+                    metadata: Some(s.metadata.clone()),
+                };
+                (s.id.clone(), now)
+            })
+            .collect();
+        let labels = defs();
+        let facts = Facts {
+            dataset_type: DatasetType::ImageClassification,
+            labels: &labels,
+            urls: &Urls,
+        };
+        plan_items(items, &facts, &BySample(&loaded), &mut current)
+    }
+
+    #[test]
+    fn each_item_is_planned_on_its_own() {
+        let items = [
+            item(json!({"sample_id": "a", "labels": [{"name": "cat"}], "sample_usage": "train"})),
+            item(json!({"labels": []})),
+            item(json!({"sample_id": "zz"})),
+            item(json!({"sample_id": "b", "labels": [{"name": "dog"}]})),
+            item(json!({"sample_id": "b", "version": 2})),
+        ];
+        let out = plan(&items, &[sample("a", None), sample("b", None)]);
+        let a = out[0].as_ref().unwrap();
+        assert_eq!((a.sample_id.as_str(), a.before.version), ("a", 3));
+        assert_eq!(a.labels[0].label_id, 7);
+        assert_eq!((a.state_after.as_str(), a.usage.as_deref()), ("labeled", Some("TRAIN")));
+        assert_eq!(out[1].as_ref().unwrap_err().message, "sample_id is required");
+        assert_eq!(out[2].as_ref().unwrap_err().code, codes::SAMPLE_NOT_FOUND);
+        assert_eq!(out[3].as_ref().unwrap_err().code, codes::LABEL_NOT_FOUND);
+        assert_eq!(out[4].as_ref().unwrap_err().code, codes::VERSION_CONFLICT);
+    }
+
+    #[test]
+    fn a_sample_named_twice_sees_the_first_write_and_the_last_one_wins() {
+        let items = [
+            item(json!({"sample_id": "a", "version": 3, "labels": [{"name": "cat"}], "metadata": {"k": 1}})),
+            item(json!({"sample_id": "a", "version": 3})),
+            item(json!({"sample_id": "a", "version": 4})),
+        ];
+        let out = plan(&items, &[sample("a", None)]);
+        assert_eq!(out[0].as_ref().unwrap().before.version, 3);
+        assert_eq!(out[1].as_ref().unwrap_err().code, codes::VERSION_CONFLICT);
+        let last = out[2].as_ref().unwrap();
+        assert_eq!(last.before.version, 4);
+        assert_eq!(last.before.labels.len(), 1);
+        assert_eq!((last.labels.len(), last.state_after.as_str()), (0, "empty"));
+        assert_eq!(last.metadata, None);
+        assert_eq!(last.metadata_after().unwrap()["k"], 1);
+    }
+
+    #[test]
+    fn the_target_may_refuse_by_the_current_state() {
+        let mut locked = sample("a", None);
+        locked.name = "locked.jpg".into();
+        let out = plan(&[item(json!({"sample_id": "a"}))], &[locked]);
+        assert_eq!(out[0].as_ref().unwrap_err().message, "a is locked");
+    }
+
+    #[test]
+    fn a_given_source_must_be_the_samples() {
+        let records = [sample("a", None), sample("r", Some("http://x/r.jpg"))];
+        let ok = [
+            item(json!({"sample_id": "a", "source": "http://h/d/a/file"})),
+            item(json!({"sample_id": "a", "source": "https://other/d/a/file"})),
+            item(json!({"sample_id": "r", "source": "http://x/r.jpg"})),
+        ];
+        assert!(plan(&ok, &records).iter().all(Result::is_ok));
+        let bad = [
+            item(json!({"sample_id": "a", "source": "http://h/d/b/file"})),
+            item(json!({"sample_id": "r", "source": "http://h/d/r/file"})),
+        ];
+        let out = plan(&bad, &records);
+        assert_eq!(
+            out[0].as_ref().unwrap_err().message,
+            "source does not match the sample's source \"http://h/d/a/file\""
+        );
+        assert_eq!(
+            out[1].as_ref().unwrap_err().message,
+            "source does not match the sample's source \"http://x/r.jpg\""
+        );
+    }
+}
