@@ -13,7 +13,7 @@ use crate::datasets::labels::LabelDef;
 use crate::enums::{DatasetType, SampleStatus, SampleType};
 use crate::error::Result;
 use crate::iam::auth::Role;
-use crate::rules::sample_labels::PlacedLabel;
+use crate::rules::values::PlacedLabel;
 
 /// A tenant.
 #[derive(Debug, Clone, PartialEq)]

@@ -16,7 +16,7 @@ use teamlabel_core::datasets::labels::{LabelAttribute, LabelDef};
 use teamlabel_core::enums::{DatasetType, LabelType, SampleStatus, SampleType};
 use teamlabel_core::error::{codes, Error, Result};
 use teamlabel_core::iam::auth::Role;
-use teamlabel_core::rules::sample_labels::PlacedLabel;
+use teamlabel_core::rules::values::PlacedLabel;
 use teamlabel_core::store::{
     AccessKeyRecord, CopyCount, CopyRecord, CopyWrite, DatasetChange, DatasetQuery, DatasetRecord, DeletedSample,
     HistoryRecord, IdempotencyRecord, LabelUsage, Labeler, Login, LoginState, Project, SampleCounts, SampleQuery,

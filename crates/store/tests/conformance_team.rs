@@ -9,7 +9,7 @@ use teamlabel_core::enums::{DatasetType, LabelType, SampleStatus};
 use teamlabel_core::error::{codes, ErrorKind};
 use teamlabel_core::iam::auth::Role;
 use teamlabel_core::ids::{new_alnum19, new_hex32};
-use teamlabel_core::rules::sample_labels::PlacedLabel;
+use teamlabel_core::rules::values::PlacedLabel;
 use teamlabel_core::store::{
     CopyCount, CopyRecord, CopyWrite, DatasetRecord, HistoryRecord, LabelUsage, Labeler, Project, SampleQuery,
     SampleRecord, SampleWrite, Store, TaskRecord, TeamSampleQuery, TeamSampleRow, User, WorkerQuery, WorkerRecord,

@@ -19,9 +19,10 @@ use crate::error::{codes, Error, Result};
 use crate::iam::auth::Principal;
 use crate::iam::policy::{self, Op, Standing};
 use crate::ids::new_hex32;
-use crate::rules::sample_labels::{
-    check_metadata, check_sample_labels, check_triplet_types, meta, SampleFacts, SampleLabel,
-};
+use crate::rules::metadata::check_metadata;
+use crate::rules::sample_labels::check_sample_labels;
+use crate::rules::triplets::check_triplet_types;
+use crate::rules::values::{meta, SampleFacts, SampleLabel};
 use crate::store::{DatasetRecord, SampleRecord};
 use crate::text::check_text;
 

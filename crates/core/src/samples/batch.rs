@@ -12,7 +12,7 @@ use crate::batch::{BatchResponse, ItemResult};
 use crate::clock::now_ms;
 use crate::error::{codes, Error, Result};
 use crate::iam::auth::Principal;
-use crate::rules::sample_labels::{PlacedLabel, SampleLabel};
+use crate::rules::values::{PlacedLabel, SampleLabel};
 use crate::store::{HistoryRecord, IdempotencyRecord};
 
 /// One item of a batch label update (objects.md, SampleLabels).

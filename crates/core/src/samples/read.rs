@@ -17,7 +17,7 @@ use crate::iam::auth::Principal;
 use crate::iam::policy::{self, Op, Standing};
 use crate::ids::is_hex32;
 use crate::query::{parse_bool, parse_i64, parse_order, parse_page};
-use crate::rules::sample_labels::SampleLabel;
+use crate::rules::values::SampleLabel;
 use crate::samples::search::{label_name_filter, parse_search_conditions};
 use crate::samples::source::{listed_source, SourceUrls};
 use crate::store::{SampleQuery, SampleRecord};

@@ -13,7 +13,7 @@ use crate::iam::auth::Principal;
 use crate::iam::policy::{self, Op, Standing, TaskRole};
 use crate::ids::{is_hex32, is_plausible_id};
 use crate::query::parse_page;
-use crate::rules::sample_labels::{meta, PlacedLabel, SampleLabel};
+use crate::rules::values::{meta, PlacedLabel, SampleLabel};
 use crate::samples::read::sample_to_api;
 use crate::samples::search::{label_name_filter, parse_search_conditions};
 use crate::samples::source::SourceUrls;
