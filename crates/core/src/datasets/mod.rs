@@ -4,3 +4,4 @@
 pub mod dataset;
 pub mod label_changes;
 pub mod labels;
+pub mod stats;

@@ -18,7 +18,7 @@ use crate::samples::batch::{
 use crate::samples::plan::{plan_items, size_of, Current, Facts, Target};
 use crate::samples::source::SourceUrls;
 use crate::store::{CopyWrite, HistoryRecord, SampleRecord, TeamSample, WorkerRecord};
-use crate::team::tasks::{forbidden, state, status};
+use crate::team::task_states::{forbidden, state, status};
 
 /// Team items land on a member's copy of a sample.
 struct TaskCopies<'s> {

@@ -18,7 +18,7 @@ use crate::samples::read::sample_to_api;
 use crate::samples::search::{label_name_filter, parse_search_conditions};
 use crate::samples::source::SourceUrls;
 use crate::store::{TaskRecord, TeamSampleQuery, TeamSampleRow, WorkerRecord};
-use crate::team::tasks::{forbidden, state, status};
+use crate::team::task_states::{forbidden, state, status};
 
 /// A member a team sample is assigned to.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

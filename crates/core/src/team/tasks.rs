@@ -2,105 +2,25 @@
 //! it, start (which assigns the chosen samples to labelers deterministically and evenly, each to
 //! `repetition` distinct labelers), update, delete, and the statistics read from stored state.
 
-use std::collections::{BTreeMap, HashMap};
-
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::App;
 use crate::clock::now_ms;
-use crate::datasets::dataset::LabelStats;
+use crate::datasets::stats::LabelStats;
 use crate::error::{codes, Error, Result};
 use crate::iam::auth::{Principal, Role};
 use crate::iam::policy::{self, Op, Standing, TaskRole};
 use crate::ids::{is_plausible_id, new_alnum19};
-use crate::query::{parse_bool, parse_order, parse_page};
+use crate::query::{parse_bool, parse_page};
 use crate::samples::search::parse_search_conditions;
 use crate::store::{CopyCount, SampleQuery, TaskRecord, WorkerRecord};
-use crate::team::workforces::{workforce_not_found, Empty};
+use crate::team::task_members::{check_staffing, WorkforcesConfig};
+use crate::team::task_states::{status, task_not_found};
+use crate::team::task_stats::{sample_stats, worker_task, SampleStats, WorkerTask, WorkforceStats};
+use crate::team::workforces::Empty;
 use crate::text::{check_description, check_name};
-
-/// Task states (WorkforceTask.status).
-pub mod status {
-    pub const CREATED: i32 = 6;
-    pub const STARTING: i32 = 0;
-    pub const RUNNING: i32 = 1;
-    pub const ACCEPTING: i32 = 2;
-    pub const ACCEPTED: i32 = 3;
-    pub const REJECTED: i32 = 4;
-}
-
-/// Team sample states as stored on copies.
-pub mod state {
-    pub const NONE: &str = "__NONE__";
-    pub const AUTO_ANNOTATION: &str = "__AUTO_ANNOTATION__";
-    pub const UNREVIEWED: &str = "__UNREVIEWED__";
-    pub const UNCHECK: &str = "__UNCHECK__";
-    pub const ACCEPTED: &str = "__ACCEPTED__";
-    pub const REJECTED: &str = "__REJECTED__";
-    pub const ALL: [&str; 6] = [NONE, AUTO_ANNOTATION, UNREVIEWED, UNCHECK, ACCEPTED, REJECTED];
-}
-
-/// Most task memberships of one person that `/workforces/worker-tasks` reads.
-const MAX_MEMBERSHIPS_LISTED: u64 = 10_000;
-
-/// Most labelers (and reviewers) in one task.
-pub const MAX_TASK_MEMBERS: usize = 100;
-
-/// A member chosen for a task, as sent (`email` or `worker_id`) and as answered. A request may
-/// carry the whole documented Worker shape (as the member list answers it): the member is picked
-/// by `worker_id` or `email`; `workforce_id` must be the team it is listed under; `role`,
-/// `status`, `description` and the times describe the member and are not changed here.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TaskWorker {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub worker_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<i32>,
-    /// In requests only: the member's team; must be the team of the enclosing `workforces` item.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub workforce_id: Option<String>,
-    /// In requests only: read-only member field, accepted and not used.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<i32>,
-    /// In requests only: read-only here (a member's description changes with UpdateWorker);
-    /// accepted and not used.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// In requests only: read-only member field, accepted and not used.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<i64>,
-    /// In requests only: read-only member field, accepted and not used.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub update_time: Option<i64>,
-}
-
-/// A team of a task with its chosen members (all members when `workers` is left out).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct WorkforceConfig {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub workforce_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub workforce_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub workers: Option<Vec<TaskWorker>>,
-}
-
-/// Who works on a task.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct WorkforcesConfig {
-    /// Delegating the staffing to a team manager is not supported: name the teams.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agency: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub workforces: Option<Vec<WorkforceConfig>>,
-}
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -168,47 +88,6 @@ pub struct UpdateWorkforceTaskRequest {
     pub task_id: Option<String>,
 }
 
-/// Task- or member-level sample counters.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct SampleStats {
-    pub total_sample_count: u64,
-    pub unannotated_sample_count: u64,
-    pub auto_annotation_sample_count: u64,
-    pub unreviewed_sample_count: u64,
-    pub uncheck_sample_count: u64,
-    pub sampled_sample_count: u64,
-    pub accepted_sample_count: u64,
-    pub rejected_sample_count: u64,
-    pub deleted_sample_count: u64,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct WorkforceStats {
-    pub workforce_count: u64,
-    pub labeler_count: u64,
-    pub reviewer_count: u64,
-}
-
-/// A member's view of a task.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct WorkerTask {
-    pub worker_id: String,
-    pub email: String,
-    pub role: i32,
-    pub task_id: String,
-    pub workforce_task_name: String,
-    pub dataset_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dataset_type: Option<i32>,
-    pub task_status: i32,
-    pub sample_stats: SampleStats,
-    /// 0: no email sent (this server sends none).
-    pub email_status: i32,
-    pub last_notify_time: i64,
-    pub create_time: i64,
-    pub update_time: i64,
-}
-
 /// A team labeling task.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct WorkforceTask {
@@ -242,26 +121,6 @@ pub struct ListWorkforceTasksResponse {
     pub tasks: Vec<WorkforceTask>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ListWorkerTasksResponse {
-    pub count: u64,
-    pub worker_tasks: Vec<WorkerTask>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct WorkforceTaskStats {
-    /// Copy counts by state: `total`, `un_annotation`, `auto_annotation`, `unreviewed`,
-    /// `uncheck`, `accepted`, `rejected`.
-    pub sample_stats: BTreeMap<String, u64>,
-    pub label_stats: Vec<LabelStats>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct WorkforceTaskMetrics {
-    /// Per member email: copy counts by state.
-    pub sample_stats: BTreeMap<String, BTreeMap<String, u64>>,
-}
-
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListWorkforceTasksQuery {
@@ -284,63 +143,6 @@ pub struct GetWorkforceTaskQuery {
     /// Accepted; `workforce_stats` is always included.
     #[param(value_type = Option<bool>)]
     pub workforce_stats: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListWorkerTasksQuery {
-    #[param(value_type = Option<i64>)]
-    pub offset: Option<String>,
-    /// 1 to 100 (default 10).
-    #[param(value_type = Option<i64>)]
-    pub limit: Option<String>,
-    pub order: Option<String>,
-    /// `create_time` (default) or `workforce_task_name`.
-    pub sort_by: Option<String>,
-    pub search_content: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct TaskStatsQuery {
-    /// Not supported on task statistics: refused.
-    pub sample_state: Option<String>,
-}
-
-pub fn task_not_found(id: &str) -> Error {
-    Error::not_found(codes::TASK_NOT_FOUND, format!("Workforce task does not exist: {id}"))
-}
-
-pub fn forbidden(message: impl Into<String>) -> Error {
-    Error::forbidden(codes::WORKER_ACTION_FORBIDDEN, message)
-}
-
-/// Counters of a set of copy counts.
-fn sample_stats(counts: &[&CopyCount], total: u64) -> SampleStats {
-    let of = |s: &str| counts.iter().filter(|c| c.state == s).map(|c| c.count).sum::<u64>();
-    SampleStats {
-        total_sample_count: total,
-        unannotated_sample_count: of(state::NONE),
-        auto_annotation_sample_count: of(state::AUTO_ANNOTATION),
-        unreviewed_sample_count: of(state::UNREVIEWED),
-        uncheck_sample_count: of(state::UNCHECK),
-        sampled_sample_count: 0,
-        accepted_sample_count: of(state::ACCEPTED),
-        rejected_sample_count: of(state::REJECTED),
-        deleted_sample_count: 0,
-    }
-}
-
-fn state_map(counts: &[&CopyCount]) -> BTreeMap<String, u64> {
-    let of = |s: &str| counts.iter().filter(|c| c.state == s).map(|c| c.count).sum::<u64>();
-    BTreeMap::from([
-        ("un_annotation".to_string(), of(state::NONE)),
-        ("auto_annotation".to_string(), of(state::AUTO_ANNOTATION)),
-        ("unreviewed".to_string(), of(state::UNREVIEWED)),
-        ("uncheck".to_string(), of(state::UNCHECK)),
-        ("accepted".to_string(), of(state::ACCEPTED)),
-        ("rejected".to_string(), of(state::REJECTED)),
-    ])
 }
 
 fn check_unsupported_sync(
@@ -392,90 +194,6 @@ impl App {
         }
         let task = self.store.get_task(dataset_id, task_id).await?;
         Ok((dataset, task))
-    }
-
-    /// Resolves `workforces_config` to the chosen members (deduplicated by user: a person is one
-    /// member of a task) and the config as answered later.
-    async fn resolve_members(&self, p: &Principal, config: &WorkforcesConfig) -> Result<(Vec<WorkerRecord>, Value)> {
-        if config.agency.as_deref().is_some_and(|a| !a.is_empty()) {
-            return Err(Error::invalid(
-                "workforces_config.agency (delegating staffing to a manager) is not supported; name the teams and members in workforces",
-            ));
-        }
-        let teams = config.workforces.as_deref().unwrap_or(&[]);
-        if teams.is_empty() {
-            return Err(Error::invalid(
-                "workforces_config.workforces must name at least one team",
-            ));
-        }
-        let mut chosen: Vec<WorkerRecord> = Vec::new();
-        let mut answered = Vec::new();
-        for (i, team_cfg) in teams.iter().enumerate() {
-            let field = format!("workforces_config.workforces[{i}]");
-            let id = team_cfg
-                .workforce_id
-                .as_deref()
-                .ok_or_else(|| Error::invalid(format!("{field}.workforce_id is required")))?;
-            if !is_plausible_id(id) {
-                return Err(workforce_not_found(id));
-            }
-            let team = self.store.get_workforce(&p.project_id, id).await?;
-            let query = crate::store::WorkerQuery {
-                workforce_id: Some(team.id.clone()),
-                limit: 1000,
-                ascending: true,
-                ..Default::default()
-            };
-            let members = self.store.list_workers(&p.project_id, &query).await?.1;
-            let picked: Vec<WorkerRecord> = match &team_cfg.workers {
-                None => members.clone(),
-                Some(list) if list.is_empty() => members.clone(),
-                Some(list) => {
-                    let mut picked = Vec::new();
-                    for (j, w) in list.iter().enumerate() {
-                        if let Some(other) = w.workforce_id.as_deref().filter(|id| *id != team.id) {
-                            return Err(Error::invalid(format!(
-                                "{field}.workers[{j}].workforce_id: {other:?} is not the team {:?} the member is listed under",
-                                team.id
-                            )));
-                        }
-                        let found = match (&w.worker_id, &w.email) {
-                            (Some(wid), _) => members.iter().find(|m| &m.id == wid),
-                            (None, Some(email)) => members.iter().find(|m| m.email.eq_ignore_ascii_case(email)),
-                            (None, None) => {
-                                return Err(Error::invalid(format!("{field}.workers[{j}] needs email or worker_id")))
-                            }
-                        };
-                        let m = found.ok_or_else(|| {
-                            Error::not_found(
-                                codes::WORKER_NOT_FOUND,
-                                format!(
-                                    "The worker does not exist: {field}.workers[{j}] is not a member of team {}",
-                                    team.name
-                                ),
-                            )
-                        })?;
-                        picked.push(m.clone());
-                    }
-                    picked
-                }
-            };
-            let mut answered_workers = Vec::new();
-            for m in picked {
-                if chosen.iter().any(|c| c.user_id == m.user_id && c.role == m.role) {
-                    continue;
-                }
-                answered_workers.push(json!({"email": m.email, "worker_id": m.id, "role": m.role.code()}));
-                chosen.push(m);
-            }
-            answered.push(json!({"workforce_id": team.id, "workforce_name": team.name, "workers": answered_workers}));
-        }
-        if chosen.len() > MAX_TASK_MEMBERS * 3 {
-            return Err(Error::invalid(format!(
-                "a task may have at most {MAX_TASK_MEMBERS} labelers and {MAX_TASK_MEMBERS} reviewers"
-            )));
-        }
-        Ok((chosen, json!({"workforces": answered})))
     }
 
     pub async fn create_workforce_task(
@@ -543,7 +261,7 @@ impl App {
         Ok(CreateWorkforceTaskResponse { task_id: task.id })
     }
 
-    async fn task_view(
+    pub(crate) async fn task_view(
         &self,
         task: &TaskRecord,
         members: &[WorkerRecord],
@@ -767,162 +485,4 @@ impl App {
         policy::authorize(p, Op::DeleteWorkforceTask, &Standing::task(&TaskRole::of(p, &members)))?;
         self.store.delete_task(dataset_id, task_id).await
     }
-
-    pub async fn list_worker_tasks(&self, p: &Principal, q: &ListWorkerTasksQuery) -> Result<ListWorkerTasksResponse> {
-        policy::authorize(p, Op::ListWorkerTasks, &Standing::project(p))?;
-        let page = parse_page(q.offset.as_deref(), q.limit.as_deref(), 10, 100)?;
-        let sort_by_name = match q.sort_by.as_deref() {
-            None | Some("") | Some("create_time") => false,
-            Some("workforce_task_name") => true,
-            Some(other) => {
-                return Err(Error::invalid(format!(
-                    "sort_by must be create_time or workforce_task_name, got {other:?}"
-                )))
-            }
-        };
-        let ascending = parse_order(q.order.as_deref())?;
-        // A member sees a task once it has started; a manager also before. A person has few
-        // memberships, so they are read whole, filtered, and paged here.
-        let (_, all) = self
-            .store
-            .list_user_tasks(
-                &p.user_id,
-                0,
-                MAX_MEMBERSHIPS_LISTED,
-                ascending,
-                sort_by_name,
-                q.search_content.as_deref().filter(|s| !s.is_empty()),
-            )
-            .await?;
-        let visible: Vec<(TaskRecord, WorkerRecord)> = all
-            .into_iter()
-            .filter(|(t, w)| t.status != status::CREATED || w.role == Role::Manager)
-            .collect();
-        let count = visible.len() as u64;
-        let start = (page.offset.saturating_mul(page.limit)).min(count) as usize;
-        let end = (start as u64 + page.limit).min(count) as usize;
-        let rows = &visible[start..end];
-        let mut out = Vec::with_capacity(rows.len());
-        let mut dataset_types: HashMap<String, Option<i32>> = HashMap::new();
-        for (task, worker) in rows {
-            let counts = self.store.task_copy_counts(&task.id).await?;
-            let mine: Vec<&CopyCount> = counts.iter().filter(|c| c.worker_id == worker.id).collect();
-            let total = mine.iter().map(|c| c.count).sum();
-            if !dataset_types.contains_key(&task.dataset_id) {
-                let t = self
-                    .store
-                    .get_dataset(&p.project_id, &task.dataset_id)
-                    .await
-                    .ok()
-                    .map(|d| d.dataset_type.code());
-                dataset_types.insert(task.dataset_id.clone(), t);
-            }
-            out.push(worker_task(
-                task,
-                worker,
-                sample_stats(&mine, total),
-                dataset_types[&task.dataset_id],
-            ));
-        }
-        Ok(ListWorkerTasksResponse {
-            count,
-            worker_tasks: out,
-        })
-    }
-
-    pub async fn workforce_task_stats(
-        &self,
-        p: &Principal,
-        dataset_id: &str,
-        task_id: &str,
-        q: &TaskStatsQuery,
-    ) -> Result<WorkforceTaskStats> {
-        let (_, task) = self.load_task(p, dataset_id, task_id).await?;
-        let members = self.store.task_workers(&task.id).await?;
-        policy::authorize(
-            p,
-            Op::GetWorkforceTaskStats,
-            &Standing::task(&TaskRole::of(p, &members)),
-        )?;
-        if q.sample_state.as_deref().is_some_and(|s| !s.is_empty()) {
-            return Err(Error::invalid(
-                "sample_state is not supported on task statistics; the answer counts every state",
-            ));
-        }
-        let view = self.task_view(&task, &members, false, true, None).await?;
-        let counts = self.store.task_copy_counts(&task.id).await?;
-        let all: Vec<&CopyCount> = counts.iter().collect();
-        let mut sample_stats = state_map(&all);
-        sample_stats.insert("total".into(), all.iter().map(|c| c.count).sum());
-        Ok(WorkforceTaskStats {
-            sample_stats,
-            label_stats: view.label_stats.unwrap_or_default(),
-        })
-    }
-
-    pub async fn workforce_task_metrics(
-        &self,
-        p: &Principal,
-        dataset_id: &str,
-        task_id: &str,
-    ) -> Result<WorkforceTaskMetrics> {
-        let (_, task) = self.load_task(p, dataset_id, task_id).await?;
-        let members = self.store.task_workers(&task.id).await?;
-        policy::authorize(
-            p,
-            Op::GetWorkforceTaskMetrics,
-            &Standing::task(&TaskRole::of(p, &members)),
-        )?;
-        let counts = self.store.task_copy_counts(&task.id).await?;
-        let mut out = BTreeMap::new();
-        for m in members.iter().filter(|m| m.role == Role::Labeler) {
-            let mine: Vec<&CopyCount> = counts.iter().filter(|c| c.worker_id == m.id).collect();
-            out.insert(m.email.clone(), state_map(&mine));
-        }
-        Ok(WorkforceTaskMetrics { sample_stats: out })
-    }
-}
-
-fn worker_task(task: &TaskRecord, m: &WorkerRecord, stats: SampleStats, dataset_type: Option<i32>) -> WorkerTask {
-    WorkerTask {
-        worker_id: m.id.clone(),
-        email: m.email.clone(),
-        role: m.role.code(),
-        task_id: task.id.clone(),
-        workforce_task_name: task.name.clone(),
-        dataset_id: task.dataset_id.clone(),
-        dataset_type,
-        task_status: task.status,
-        sample_stats: stats,
-        email_status: 0,
-        last_notify_time: 0,
-        create_time: task.create_time,
-        update_time: task.update_time,
-    }
-}
-
-/// Checks `repetition` against the labelers chosen: 1 to their number (default 1), and at most
-/// 100 labelers and 100 reviewers.
-fn check_staffing(repetition: Option<i64>, members: &[WorkerRecord]) -> Result<i32> {
-    let labelers = members.iter().filter(|m| m.role == Role::Labeler).count();
-    let reviewers = members.iter().filter(|m| m.role == Role::Reviewer).count();
-    if labelers == 0 {
-        return Err(Error::bad_request(
-            codes::TOO_FEW_LABELERS,
-            "The task needs at least one labeler (role 0) among its members",
-        ));
-    }
-    if labelers > MAX_TASK_MEMBERS || reviewers > MAX_TASK_MEMBERS {
-        return Err(Error::invalid(format!(
-            "a task may have at most {MAX_TASK_MEMBERS} labelers and {MAX_TASK_MEMBERS} reviewers"
-        )));
-    }
-    let repetition = repetition.unwrap_or(1);
-    if repetition < 1 || repetition as usize > labelers {
-        return Err(Error::bad_request(
-            codes::TOO_FEW_LABELERS,
-            format!("repetition must be 1 to the number of labelers ({labelers}), got {repetition}"),
-        ));
-    }
-    Ok(repetition as i32)
 }

@@ -1,11 +1,13 @@
-//! Team task routes (spec/workforce-tasks.md): thin handlers over `teamlabel_core::team::tasks`.
+//! Team task routes: thin handlers over `teamlabel_core::team`.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use teamlabel_core::team::task_stats::{
+    ListWorkerTasksQuery, ListWorkerTasksResponse, TaskStatsQuery, WorkforceTaskMetrics, WorkforceTaskStats,
+};
 use teamlabel_core::team::tasks::{
-    CreateWorkforceTaskRequest, CreateWorkforceTaskResponse, GetWorkforceTaskQuery, ListWorkerTasksQuery,
-    ListWorkerTasksResponse, ListWorkforceTasksQuery, ListWorkforceTasksResponse, StartWorkforceTaskRequest,
-    TaskStatsQuery, UpdateWorkforceTaskRequest, WorkforceTask, WorkforceTaskMetrics, WorkforceTaskStats,
+    CreateWorkforceTaskRequest, CreateWorkforceTaskResponse, GetWorkforceTaskQuery, ListWorkforceTasksQuery,
+    ListWorkforceTasksResponse, StartWorkforceTaskRequest, UpdateWorkforceTaskRequest, WorkforceTask,
 };
 use teamlabel_core::team::workforces::Empty;
 
