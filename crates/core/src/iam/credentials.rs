@@ -4,7 +4,7 @@
 //! (`/v3.0/OS-CREDENTIAL/credentials`, `/v3.0/OS-CREDENTIAL/securitytokens`).
 //! Secrets are stored sealed (see `iam::sealer`). The database keeps a check value of the
 //! sealing key, so a server started with another key refuses to start instead of failing every
-//! signature.
+//! signature. It must not keep a secret unsealed.
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};

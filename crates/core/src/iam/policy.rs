@@ -4,7 +4,7 @@
 //! inside an allowed route (a labeler's own copies, the tasks one is a member of) are filtered by
 //! the use case itself.
 //!
-//! Roles (spec/workflow.md): owner (3) does everything in the project; a team manager (2)
+//! Roles: owner (3) does everything in the project; a team manager (2)
 //! manages their team's members and the tasks they manage; a reviewer (1) reads the samples of
 //! their tasks; a labeler (0) reads and writes only the copies assigned to them.
 

@@ -1,5 +1,6 @@
 //! Projects: creating a project with its owner, and checking the `{project_id}` of a request
 //! against the caller. The project is the boundary of every other resource.
+//! It must not read or write anything inside a project.
 
 use crate::app::App;
 use crate::clock::now_ms;

@@ -1,5 +1,6 @@
 //! Geometry of detection, segmentation and video labels: `@modelarts:shape` and the point
 //! layout of `@modelarts:feature`, inside the image when its size is known. Pure checks.
+//! It must not touch the store.
 
 use serde_json::{Map, Value};
 
@@ -39,7 +40,7 @@ pub(crate) fn point(v: &Value) -> Option<(f64, f64)> {
     }
 }
 
-/// Checks `@modelarts:feature` for a shape: the point count and layout of objects.md, every
+/// Checks `@modelarts:feature` for a shape: the point count and layout its shape needs, every
 /// coordinate >= 0 and, when the image size is known, inside it; a bndbox has x1 < x2 and y1 < y2.
 pub fn check_feature(shape: &str, feature: &Value, size: Option<(f64, f64)>) -> std::result::Result<(), String> {
     let f = key::FEATURE;

@@ -1,5 +1,5 @@
 //! Hard-example values of labels and metadata: `@modelarts:hard`, its coefficient and reason
-//! ids. Pure checks.
+//! ids. Pure checks. It must not touch the store.
 
 use serde_json::{Map, Value};
 

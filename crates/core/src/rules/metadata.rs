@@ -1,5 +1,5 @@
 //! Sample metadata: `@modelarts:` keys such as the image size and hard-example values. Pure
-//! checks.
+//! checks. It must not touch the store.
 
 use serde_json::{Map, Value};
 

@@ -3,6 +3,7 @@
 //! for entities, from/to for triplets, times for speech, scores and hard-example values in
 //! range), each rule in its own module. Pure functions: every writer of sample labels (add
 //! samples, the dataset and team batch updates) calls `check_sample_labels`.
+//! It must not touch the store.
 
 use std::collections::HashMap;
 

@@ -1,5 +1,5 @@
 //! Text spans: `@modelarts:start_index` / `end_index` of entity labels within the sample's text.
-//! Pure checks.
+//! Pure checks. It must not touch the store.
 
 use serde_json::{Map, Value};
 

@@ -1,4 +1,5 @@
 //! Speech times: `hh:mm:ss.SSS` values of `@modelarts:start_time` / `end_time`. Pure checks.
+//! It must not touch the store.
 
 use serde_json::{Map, Value};
 

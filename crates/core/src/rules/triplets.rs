@@ -1,5 +1,5 @@
 //! Triplet labels: relationships point at entity labels of the same sample, of the entity
-//! types their dataset label names. Pure checks.
+//! types their dataset label names. Pure checks. It must not touch the store.
 
 use std::collections::HashMap;
 

@@ -1,6 +1,6 @@
 //! The values of sample labels: a label as a request gives it (`SampleLabel`), as stored after
 //! the rules (`PlacedLabel`), the facts the rules check against, and the `@modelarts:` keys.
-//! The bottom of `rules`: it imports no other rule module.
+//! The bottom of `rules`: it imports no other rule module. It must not import another rule module.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -103,7 +103,7 @@ pub mod meta {
     pub const PARENT_SOURCE: &str = "@modelarts:parent_source";
 }
 
-/// Highest hard-example reason id (objects.md §1.9).
+/// Highest hard-example reason id.
 pub const MAX_HARD_REASON: i64 = 30;
 
 pub(crate) fn rule(message: impl Into<String>) -> Error {

@@ -1,6 +1,6 @@
 //! Adding samples to a dataset in batches: bytes go into the blob store, references (URLs or
 //! `content://` text) are stored and never fetched. Each item is checked on its own; initial
-//! labels follow the same rules as a label update.
+//! labels follow the same rules as a label update. It must not fetch a reference.
 
 use std::collections::HashSet;
 

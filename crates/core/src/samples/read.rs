@@ -1,6 +1,6 @@
 //! Reading and deleting the samples of a dataset: listing with filters, reading one, reading
 //! its stored bytes, and deleting in batches. A sample's `source` is written by the edge
-//! through `samples::source::SourceUrls`.
+//! through `samples::source::SourceUrls`. It must not write a URL itself.
 
 use std::collections::HashSet;
 

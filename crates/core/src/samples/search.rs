@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::query::parse_i64;
 use crate::store::SampleQuery;
 
-/// One condition of `search_conditions` (objects.md §5).
+/// One condition of `search_conditions`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SearchCondition {

@@ -1,5 +1,6 @@
 //! The members of a team task: `workforces_config` as sent, resolved to the chosen workers of
 //! the project's teams, and the staffing limits (repetition, labelers and reviewers).
+//! It must not assign samples: starting a task does.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};

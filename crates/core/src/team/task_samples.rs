@@ -1,6 +1,6 @@
 //! Reading team samples back: the members' copies of a task's samples, filtered to what the
 //! caller may see (a labeler their own copies; owners, managers and reviewers every member's).
-//! Writes live in `team::task_labels`.
+//! Writes live in `team::task_labels`. It must not write a copy.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

@@ -1,6 +1,7 @@
-//! Team labeling tasks (spec/workforce-tasks.md): create with the teams and members who work on
+//! Team labeling tasks: create with the teams and members who work on
 //! it, start (which assigns the chosen samples to labelers deterministically and evenly, each to
 //! `repetition` distinct labelers), update, delete, and the statistics read from stored state.
+//! It must not write a member's labels: `team::task_labels` does.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -1,6 +1,7 @@
-//! Labeling teams and their members (spec/workforces.md). A member is a user of the project
+//! Labeling teams and their members. A member is a user of the project
 //! (one email, one user) inside a team, with a team role; adding a member with a new email
 //! creates the user, so `teamlabel token create --email` works for members too.
+//! Task membership is `team::task_members`: this module must not plan tasks.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -17,7 +18,7 @@ use crate::query::{parse_i64, parse_order, parse_page};
 use crate::store::{User, WorkerQuery, WorkerRecord, WorkforceQuery, WorkforceRecord};
 use crate::text::{check_description, check_email, check_name, check_text};
 
-/// Most members in one team (spec/workforces.md).
+/// Most members in one team.
 pub const MAX_WORKERS_PER_TEAM: u64 = 100;
 /// Most teams in one project.
 pub const MAX_TEAMS_PER_PROJECT: u64 = 100;

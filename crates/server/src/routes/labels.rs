@@ -1,4 +1,4 @@
-//! Label routes (spec/labels.md): thin handlers over `teamlabel_core::datasets::label_changes`. Batch
+//! Label routes: thin handlers over `teamlabel_core::datasets::label_changes`. Batch
 //! changes are all-or-nothing: 200 when every item passed, else 400 with each item's result.
 
 use axum::extract::{Path, State};

@@ -1,4 +1,4 @@
-//! Team and member routes (spec/workforces.md): thin handlers over `teamlabel_core::team::workforces`.
+//! Team and member routes: thin handlers over `teamlabel_core::team::workforces`.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
