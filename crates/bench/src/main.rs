@@ -235,10 +235,10 @@ type AccessPair = (String, String);
 /// Signs a JSON PUT as the official SDKs do (SignedHeaders content-type;host;x-sdk-date); answers
 /// the `X-Sdk-Date` and `Authorization` values.
 fn sign_put(url: &str, body: &[u8], ak: &str, sk: &str) -> (String, String) {
-    use teamlabel_core::aksk;
+    use teamlabel_api::signing as aksk;
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let (host, target) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let date = aksk::format_sdk_date(teamlabel_core::clock::now_ms() / 1000);
+    let date = aksk::sdk_date_now();
     let headers = [
         ("content-type".to_string(), b"application/json".to_vec()),
         ("host".to_string(), host.as_bytes().to_vec()),

@@ -8,7 +8,6 @@
 //! A module never imports one that imports it back; `tests/module_graph.rs` checks it.
 #![forbid(unsafe_code)]
 
-pub mod aksk;
 pub mod app;
 pub mod batch;
 pub mod blobs;

@@ -1,5 +1,5 @@
 //! The module graph points one way: no module imports another that imports it back, directly
-//! or through others. The check reads the sources of core, store and server, maps each file to
+//! or through others. The check reads the sources of core, store, api and server, maps each file to
 //! its module path, collects every `crate::a::b` and `super::` path (in `use` lines and inline),
 //! resolves each to the deepest module that exists, and fails naming every circle it finds.
 //!
@@ -223,6 +223,11 @@ fn core_modules_import_one_way() {
 #[test]
 fn store_modules_import_one_way() {
     check("store");
+}
+
+#[test]
+fn api_modules_import_one_way() {
+    check("api");
 }
 
 #[test]

@@ -12,7 +12,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
-use teamlabel_core::aksk::Received;
+use teamlabel_api::signing::Received;
 use teamlabel_core::error::{codes, Error, ErrorKind};
 use teamlabel_core::iam::auth::Principal;
 use teamlabel_core::iam::projects::check_project;
@@ -184,7 +184,7 @@ pub async fn authenticate_signatures(State(state): State<ServerState>, req: Requ
             ))
             .into_response()
         }
-        Some(Ok(v)) if !v.trim_start().starts_with(teamlabel_core::aksk::SCHEME) => return next.run(req).await,
+        Some(Ok(v)) if !v.trim_start().starts_with(teamlabel_api::signing::SCHEME) => return next.run(req).await,
         Some(Ok(v)) => v.to_string(),
     };
     let (parts, body) = req.into_parts();

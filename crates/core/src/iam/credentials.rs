@@ -8,9 +8,9 @@
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
+use teamlabel_api::signing::{self, Received, SignatureError};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::aksk::{self, Received, SignatureError};
 use crate::app::App;
 use crate::clock::{format_rfc3339, now_ms};
 use crate::error::{codes, Error, Result};
@@ -378,7 +378,7 @@ impl App {
     /// Authenticates an `SDK-HMAC-SHA256` request; every failure is 401 with a message naming
     /// the check that failed. `now` is in seconds since the epoch.
     pub async fn authenticate_signature(&self, req: &Received<'_>, authorization: &str, now: i64) -> Result<Principal> {
-        let auth = aksk::parse_authorization(authorization).map_err(sig_error)?;
+        let auth = signing::parse_authorization(authorization).map_err(sig_error)?;
         let unknown = || {
             Error::unauthorized(
                 codes::SIGNATURE_INVALID,
@@ -429,7 +429,7 @@ impl App {
             .sealer
             .open(&record.access_key, &record.sealed_secret)
             .ok_or_else(|| Error::internal(format!("access key {} cannot be unsealed", record.access_key)))?;
-        aksk::verify(req, &auth, &secret, now).map_err(sig_error)?;
+        signing::verify(req, &auth, &secret, now).map_err(sig_error)?;
         Ok(Principal {
             user_id: user.id,
             project_id: user.project_id,

@@ -1,0 +1,411 @@
+//! The API test harness: each test starts the real server on 127.0.0.1:0 with a fresh database
+//! (SQLite in a temporary directory always; PostgreSQL in a schema of its own as well when
+//! `TEST_DATABASE_URL` is set) and talks HTTP to it.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use teamlabel_core::{App, Limits};
+use teamlabel_server::ServerState;
+use teamlabel_store::{FsBlobStore, PgStore, SqliteStore};
+use tokio::sync::oneshot;
+
+/// The ModelArts error codes the tests expect, by name.
+pub mod codes {
+    pub const INVALID: &str = "ModelArts.0101";
+    pub const NOT_AUTHORIZED: &str = "ModelArts.0108";
+    pub const TOKEN_MISSING: &str = "ModelArts.0201";
+    pub const TOKEN_INVALID: &str = "ModelArts.0203";
+    pub const INVALID_PROJECT: &str = "ModelArts.0210";
+    pub const BODY_TOO_LARGE: &str = "ModelArts.4104";
+    pub const BAD_JSON: &str = "ModelArts.4105";
+    pub const EMPTY_REQUEST: &str = "ModelArts.4202";
+    pub const NO_SUCH_API: &str = "ModelArts.4204";
+    pub const SUBDIRECTORY_REQUIRED: &str = "ModelArts.4205";
+    pub const INVALID_PATH: &str = "ModelArts.4313";
+    pub const DATASET_EXISTS: &str = "ModelArts.4351";
+    pub const DATASET_NOT_FOUND: &str = "ModelArts.4352";
+    pub const VERSION_NOT_FOUND: &str = "ModelArts.4353";
+    pub const LABELS_NOT_SET: &str = "ModelArts.4365";
+    pub const UNSUPPORTED_OPERATION: &str = "ModelArts.4383";
+    pub const LABEL_NOT_FOUND: &str = "ModelArts.4410";
+    pub const LABEL_EXISTS: &str = "ModelArts.4411";
+    pub const SHORTCUT_EXISTS: &str = "ModelArts.4412";
+    pub const LABEL_RULE: &str = "ModelArts.4413";
+    pub const TRIPLET_ENTITY_MISSING: &str = "ModelArts.4414";
+    pub const ENTITY_IN_USE: &str = "ModelArts.4415";
+    pub const NOT_APPLIED: &str = "ModelArts.4417";
+    pub const SAMPLE_NOT_FOUND: &str = "ModelArts.4420";
+    pub const UPLOAD_FAILED: &str = "ModelArts.4421";
+    pub const SAMPLE_EXISTS: &str = "ModelArts.4422";
+    pub const SIZE_UNKNOWN: &str = "ModelArts.4423";
+    pub const FORBIDDEN: &str = "ModelArts.4600";
+    pub const WORKFORCE_NOT_FOUND: &str = "ModelArts.4601";
+    pub const WORKFORCE_EXISTS: &str = "ModelArts.4602";
+    pub const WORKER_NOT_FOUND: &str = "ModelArts.4604";
+    pub const WORKER_EXISTS: &str = "ModelArts.4605";
+    pub const ONE_MANAGER: &str = "ModelArts.4617";
+    pub const DELETE_YOURSELF: &str = "ModelArts.4618";
+    pub const TASK_NOT_FOUND: &str = "ModelArts.4619";
+    pub const TASK_EXISTS: &str = "ModelArts.4620";
+    pub const TASK_START_FAILED: &str = "ModelArts.4621";
+    pub const WORKER_HAS_TASK: &str = "ModelArts.4628";
+    pub const VERSION_CONFLICT: &str = "ModelArts.4690";
+    pub const MEMBER_CREATES_TASK: &str = "ModelArts.4804";
+    pub const TOO_FEW_LABELERS: &str = "ModelArts.4822";
+}
+
+pub struct TestApp {
+    /// `sqlite` or `postgres`, for assertion messages.
+    pub backend: &'static str,
+    pub addr: String,
+    pub project_id: String,
+    pub token: String,
+    pub app: App,
+    pub client: reqwest::Client,
+    _dir: tempfile::TempDir,
+    _stop: oneshot::Sender<()>,
+}
+
+/// One running server per backend under test.
+pub async fn spawn_all() -> Vec<TestApp> {
+    let mut apps = vec![spawn("sqlite").await];
+    if std::env::var("TEST_DATABASE_URL").is_ok() {
+        apps.push(spawn("postgres").await);
+    }
+    apps
+}
+
+pub async fn spawn(backend: &'static str) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn teamlabel_core::store::Store> = match backend {
+        "sqlite" => Arc::new(SqliteStore::open(&dir.path().join("teamlabel.db")).unwrap()),
+        _ => {
+            let url = std::env::var("TEST_DATABASE_URL").unwrap();
+            let schema = format!("api_{}", teamlabel_core::ids::new_hex32());
+            Arc::new(PgStore::connect_fresh_schema(&url, &schema).await.unwrap())
+        }
+    };
+    let blobs = Arc::new(FsBlobStore::new(dir.path().join("blobs")).unwrap());
+    let app = App::new(store, blobs, Limits::default());
+    let (project, _, token, _) = app.create_project("test", "owner@example.com", 24).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let state = ServerState {
+        app: app.clone(),
+        public_url: None,
+    };
+    tokio::spawn(teamlabel_server::serve(listener, state, async move {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        backend,
+        addr,
+        project_id: project.id,
+        token,
+        app,
+        client: reqwest::Client::new(),
+        _dir: dir,
+        _stop: stop,
+    }
+}
+
+/// An HTTP answer: status and JSON body (`Value::Null` when empty or not JSON).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+    pub bytes: Vec<u8>,
+}
+
+impl Answer {
+    pub fn code(&self) -> &str {
+        self.body["error_code"].as_str().unwrap_or("")
+    }
+
+    pub fn msg(&self) -> &str {
+        self.body["error_msg"].as_str().unwrap_or("")
+    }
+}
+
+impl TestApp {
+    /// `path` below `/v2/{project_id}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}/v2/{}{}", self.addr, self.project_id, path)
+    }
+
+    pub fn root(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn send(&self, method: reqwest::Method, url: &str, token: Option<&str>, body: Option<Vec<u8>>) -> Answer {
+        let mut req = self.client.request(method, url);
+        if let Some(t) = token {
+            req = req.header("X-Auth-Token", t);
+        }
+        if let Some(b) = body {
+            req = req.header("Content-Type", "application/json").body(b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let bytes = res.bytes().await.unwrap().to_vec();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Answer {
+            status,
+            body,
+            headers,
+            bytes,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.send(reqwest::Method::GET, &self.url(path), Some(&self.token), None)
+            .await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Answer {
+        self.send(
+            reqwest::Method::POST,
+            &self.url(path),
+            Some(&self.token),
+            Some(body.to_string().into_bytes()),
+        )
+        .await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Answer {
+        self.send(
+            reqwest::Method::PUT,
+            &self.url(path),
+            Some(&self.token),
+            Some(body.to_string().into_bytes()),
+        )
+        .await
+    }
+
+    pub async fn delete(&self, path: &str) -> Answer {
+        self.send(reqwest::Method::DELETE, &self.url(path), Some(&self.token), None)
+            .await
+    }
+
+    /// Creates a dataset and answers its id.
+    pub async fn dataset(&self, name: &str, dataset_type: i32, labels: Value) -> String {
+        let a = self
+            .post(
+                "/datasets",
+                json!({"dataset_name": name, "dataset_type": dataset_type, "labels": labels}),
+            )
+            .await;
+        assert_eq!(a.status, 201, "{}: {:?}", self.backend, a.body);
+        a.body["dataset_id"].as_str().unwrap().to_string()
+    }
+
+    /// Adds samples and answers their ids (every item must succeed).
+    pub async fn samples(&self, dataset_id: &str, samples: Value) -> Vec<String> {
+        let a = self
+            .post(
+                &format!("/datasets/{dataset_id}/data-annotations/samples"),
+                json!({"samples": samples}),
+            )
+            .await;
+        assert_eq!(a.status, 200, "{}: {:?}", self.backend, a.body);
+        assert_eq!(a.body["success"], true, "{}: {:?}", self.backend, a.body);
+        a.body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["sample_id"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// A second project with its own owner token.
+    pub async fn other_project(&self) -> (String, String) {
+        let (p, _, token, _) = self.app.create_project("other", "other@example.com", 24).await.unwrap();
+        (p.id, token)
+    }
+}
+
+/// The `field` of every item of the list under `key`.
+pub fn names(v: &Value, key: &str, field: &str) -> Vec<String> {
+    v[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x[field].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The first place where two JSON documents differ, as `path: before -> after`.
+pub fn difference(a: &Value, b: &Value, at: &str) -> Option<String> {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            keys.into_iter().find_map(|k| {
+                let null = Value::Null;
+                let (u, v) = (x.get(k).unwrap_or(&null), y.get(k).unwrap_or(&null));
+                difference(u, v, &format!("{at}.{k}"))
+            })
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
+            .iter()
+            .zip(y)
+            .enumerate()
+            .find_map(|(i, (u, v))| difference(u, v, &format!("{at}[{i}]"))),
+        (Value::Array(x), Value::Array(y)) => Some(format!("{at}: {} items -> {} items: {b}", x.len(), y.len())),
+        _ if a == b => None,
+        _ => Some(format!("{at}: {a} -> {b}")),
+    }
+}
+
+/// A tiny valid PNG of the given size, base64.
+pub fn png_b64(w: u32, h: u32) -> String {
+    use base64::Engine;
+    let mut raw = Vec::new();
+    for _ in 0..h {
+        raw.push(0u8);
+        raw.extend(std::iter::repeat_n(0u8, 3 * w as usize));
+    }
+    fn chunk(out: &mut Vec<u8>, t: &[u8], d: &[u8]) {
+        out.extend((d.len() as u32).to_be_bytes());
+        let mut c = t.to_vec();
+        c.extend(d);
+        out.extend(&c);
+        out.extend(crc32(&c).to_be_bytes());
+    }
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend(w.to_be_bytes());
+    ihdr.extend(h.to_be_bytes());
+    ihdr.extend([8, 2, 0, 0, 0]);
+    chunk(&mut png, b"IHDR", &ihdr);
+    chunk(&mut png, b"IDAT", &zlib_stored(&raw));
+    chunk(&mut png, b"IEND", &[]);
+    base64::engine::general_purpose::STANDARD.encode(png)
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xffff_ffffu32;
+    for &b in data {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// zlib with stored (uncompressed) blocks: enough for a valid PNG.
+fn zlib_stored(data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x78, 0x01];
+    let chunks: Vec<&[u8]> = if data.is_empty() {
+        vec![&[]]
+    } else {
+        data.chunks(65_535).collect()
+    };
+    for (i, c) in chunks.iter().enumerate() {
+        out.push(u8::from(i == chunks.len() - 1));
+        out.extend((c.len() as u16).to_le_bytes());
+        out.extend((!(c.len() as u16)).to_le_bytes());
+        out.extend(*c);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for &x in data {
+        a = (a + x as u32) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    out.extend(((b << 16) | a).to_be_bytes());
+    out
+}
+
+/// `base` with the keys of `extra` set (a `null` removes the key).
+pub fn with(base: &Value, extra: Value) -> Value {
+    let mut out = base.clone();
+    for (k, v) in extra.as_object().unwrap() {
+        if v.is_null() {
+            out.as_object_mut().unwrap().remove(k);
+        } else {
+            out[k] = v.clone();
+        }
+    }
+    out
+}
+
+/// A JSON value as a request body.
+pub fn bytes(v: Value) -> Option<Vec<u8>> {
+    Some(v.to_string().into_bytes())
+}
+
+/// Checks a plain error answer: status, code, message fragment, and the two-key error body.
+pub fn check_refused(a: &Answer, status: u16, code: &str, fragment: &str) -> Result<(), String> {
+    let keys: Vec<&String> = a.body.as_object().map(|o| o.keys().collect()).unwrap_or_default();
+    if a.status != status || a.code() != code || !a.msg().contains(fragment) {
+        Err(format!(
+            "expected {status} {code} with a message containing {fragment:?}, got {} {}",
+            a.status, a.body
+        ))
+    } else if keys != ["error_code", "error_msg"] {
+        Err(format!(
+            "the error body is not exactly {{error_code, error_msg}}: {}",
+            a.body
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// As `check_refused`, and the message must begin with `prefix` (the JSON path it names).
+pub fn check_refused_at(a: &Answer, status: u16, code: &str, prefix: &str) -> Result<(), String> {
+    check_refused(a, status, code, prefix)?;
+    if a.msg().starts_with(prefix) {
+        Ok(())
+    } else {
+        Err(format!("the message should begin with {prefix:?}: {:?}", a.msg()))
+    }
+}
+
+/// Asserts an answer's status; answers its body.
+#[track_caller]
+pub fn expect(t: &TestApp, what: &str, a: &Answer, status: u16) -> Value {
+    assert_eq!(a.status, status, "{} {what}: {}", t.backend, a.body);
+    a.body.clone()
+}
+
+pub async fn token(t: &TestApp, email: &str) -> String {
+    t.app.create_token(&t.project_id, email, 24).await.unwrap().0
+}
+
+/// Adds a member and answers their worker id.
+pub async fn add_member(t: &TestApp, team: &str, email: &str, role: i32) -> String {
+    let members = format!("/workforces/{team}/workers");
+    let a = t.post(&members, json!({"emails": email, "role": role})).await;
+    expect(t, &format!("add {email}"), &a, 201);
+    let list = expect(t, "list members", &t.get(&format!("{members}?limit=100")).await, 200);
+    list["workers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["email"] == email)
+        .and_then(|w| w["worker_id"].as_str())
+        .unwrap_or_else(|| panic!("{}: no member {email}: {list}", t.backend))
+        .to_string()
+}
+
+/// `path` below `/v2/{project_id}` as the holder of `token`.
+pub async fn call(t: &TestApp, token: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> Answer {
+    t.send(
+        method,
+        &t.url(path),
+        Some(token),
+        body.map(|b| b.to_string().into_bytes()),
+    )
+    .await
+}

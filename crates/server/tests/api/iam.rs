@@ -1,0 +1,564 @@
+//! Credentials over HTTP: AK/SK signatures (each failed check has its own 401 message), the
+//! owner's credential API and revocation, temporary credentials with a security token, the
+//! password token endpoint and its lockout. The official SDK's view of the same is in
+//! `crates/cli/tests/cli/sdk_clients.rs`.
+
+use crate::helpers::{Answer, TestApp};
+use reqwest::Method;
+use serde_json::{json, Value};
+use teamlabel_api::signing as aksk;
+use teamlabel_core::clock::now_ms;
+use teamlabel_core::store::LoginState;
+
+/// `X-Sdk-Date` for `offset_s` seconds from now.
+fn sdk_date(offset_s: i64) -> String {
+    aksk::format_sdk_date(now_ms() / 1000 + offset_s)
+}
+
+/// A request to sign and send; the fields are what a test tampers with.
+struct Signed {
+    method: Method,
+    /// Path and query as sent.
+    target: String,
+    body: Vec<u8>,
+    headers: Vec<(String, String)>,
+    authorization: String,
+}
+
+/// Signs like the SDK: every header given is signed, with host and x-sdk-date.
+fn sign(t: &TestApp, method: Method, target: &str, body: &[u8], ak: &str, sk: &str, date: &str) -> Signed {
+    let headers = vec![
+        ("content-type".to_string(), "application/json".to_string()),
+        ("host".to_string(), t.addr.clone()),
+        ("x-sdk-date".to_string(), date.to_string()),
+    ];
+    sign_headers(method, target, body, ak, sk, headers)
+}
+
+fn sign_headers(
+    method: Method,
+    target: &str,
+    body: &[u8],
+    ak: &str,
+    sk: &str,
+    headers: Vec<(String, String)>,
+) -> Signed {
+    let raw: Vec<(String, Vec<u8>)> = headers
+        .iter()
+        .map(|(n, v)| (n.clone(), v.as_bytes().to_vec()))
+        .collect();
+    let received = aksk::Received {
+        method: method.as_str(),
+        target,
+        headers: &raw,
+        body,
+    };
+    let authorization = aksk::authorization(&received, ak, sk.as_bytes()).unwrap();
+    Signed {
+        method,
+        target: target.to_string(),
+        body: body.to_vec(),
+        authorization,
+        headers,
+    }
+}
+
+async fn send_signed(t: &TestApp, s: &Signed) -> Answer {
+    let mut req = t.client.request(s.method.clone(), t.root(&s.target));
+    for (n, v) in &s.headers {
+        if n != "host" {
+            req = req.header(n, v);
+        }
+    }
+    req = req.header("authorization", &s.authorization);
+    if !s.body.is_empty() {
+        req = req.body(s.body.clone());
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let bytes = res.bytes().await.unwrap().to_vec();
+    Answer {
+        status,
+        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        headers,
+        bytes,
+    }
+}
+
+/// A new permanent pair for a user of the test project, through the owner's API.
+async fn create_pair(t: &TestApp, body: Value) -> (String, String) {
+    let a = t
+        .send(
+            Method::POST,
+            &t.root("/v3.0/OS-CREDENTIAL/credentials"),
+            Some(&t.token),
+            Some(body.to_string().into_bytes()),
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}: {:?}", t.backend, a.body);
+    let c = &a.body["credential"];
+    (
+        c["access"].as_str().unwrap().to_string(),
+        c["secret"].as_str().unwrap().to_string(),
+    )
+}
+
+#[tokio::test]
+async fn signed_requests_pass_and_each_failed_check_is_401_with_its_own_message() {
+    for t in crate::helpers::spawn_all().await {
+        let (ak, sk) = create_pair(&t, json!({"credential": {"description": "ci"}})).await;
+        let p = &t.project_id;
+        let list = format!("/v2/{p}/datasets?limit=5&offset=0");
+        let create = format!("/v2/{p}/datasets");
+        let body = br#"{"dataset_name": "signed", "dataset_type": 0}"#;
+
+        let ok = send_signed(&t, &sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(0))).await;
+        assert_eq!(ok.status, 200, "{}: {:?}", t.backend, ok.body);
+        let ok = send_signed(&t, &sign(&t, Method::POST, &create, body, &ak, &sk, &sdk_date(0))).await;
+        assert_eq!(ok.status, 201, "{}: {:?}", t.backend, ok.body);
+        // The client's query order does not matter: the server sorts.
+        let reordered = sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(0));
+        let swapped = Signed {
+            target: format!("/v2/{p}/datasets?offset=0&limit=5"),
+            ..reordered
+        };
+        assert_eq!(send_signed(&t, &swapped).await.status, 200, "{}", t.backend);
+
+        type Tamper = Box<dyn Fn(Signed) -> Signed>;
+        #[rustfmt::skip]
+        let cases: Vec<(&str, Signed, Tamper, &str, &str)> = vec![
+            ("wrong secret key", sign(&t, Method::GET, &list, b"", &ak, "not-the-secret", &sdk_date(0)), Box::new(|s| s), "ModelArts.0206", "the signature does not match the request"),
+            ("unknown access key", sign(&t, Method::GET, &list, b"", "AAAAAAAAAAAAAAAAAAAA", &sk, &sdk_date(0)), Box::new(|s| s), "ModelArts.0206", "the access key is not known to this server"),
+            ("date 16 minutes old", sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(-16 * 60)), Box::new(|s| s), "ModelArts.0206", "s behind the server's clock, more than the 900 s allowed"),
+            ("date 16 minutes ahead", sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(16 * 60)), Box::new(|s| s), "ModelArts.0206", "s ahead of the server's clock, more than the 900 s allowed"),
+            ("tampered body", sign(&t, Method::POST, &create, body, &ak, &sk, &sdk_date(0)), Box::new(|s| Signed { body: br#"{"dataset_name": "signeD", "dataset_type": 0}"#.to_vec(), ..s }), "ModelArts.0206", "the signature does not match the request"),
+            ("tampered path", sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(0)), Box::new(move |s| Signed { target: s.target.replace("/datasets", "/workforces"), ..s }), "ModelArts.0206", "/workforces/\\n"),
+            ("tampered query", sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(0)), Box::new(|s| Signed { target: s.target.replace("limit=5", "limit=6"), ..s }), "ModelArts.0206", "limit=6&offset=0"),
+            ("tampered signed header", sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(0)), Box::new(|mut s| { s.headers.retain(|(n, _)| n != "content-type"); s.headers.push(("content-type".into(), "text/plain".into())); s }), "ModelArts.0206", "content-type:text/plain"),
+            ("signed header not sent", sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(0)), Box::new(|mut s| { s.headers.retain(|(n, _)| n != "content-type"); s }), "ModelArts.0206", "signed header content-type is not in the request"),
+            ("host not signed", sign_headers(Method::GET, &list, b"", &ak, &sk, vec![("x-sdk-date".into(), sdk_date(0))]), Box::new(|s| s), "ModelArts.0206", "SignedHeaders must include host"),
+            ("malformed header", sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(0)), Box::new(|s| Signed { authorization: s.authorization.replace(", Signature=", ", Sig="), ..s }), "ModelArts.0205", "malformed Authorization header"),
+        ];
+        for (name, signed, tamper, code, message) in cases {
+            let a = send_signed(&t, &tamper(signed)).await;
+            assert_eq!((a.status, a.code()), (401, code), "{}: {name}: {:?}", t.backend, a.body);
+            assert!(a.msg().contains(message), "{}: {name}: {}", t.backend, a.msg());
+        }
+        // Nothing a refused request carried was written.
+        let names: Vec<String> = t.get("/datasets").await.body["datasets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["dataset_name"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(names, vec!["signed"], "{}", t.backend);
+
+        // X-Project-Id names the credential's project, or it is 403.
+        let mut s = sign(&t, Method::GET, &list, b"", &ak, &sk, &sdk_date(0));
+        s.headers.push(("x-project-id".into(), "0".repeat(32)));
+        let mut s = sign_headers(s.method, &s.target, b"", &ak, &sk, s.headers);
+        let a = send_signed(&t, &s).await;
+        assert_eq!((a.status, a.code()), (403, "ModelArts.0210"), "{}", t.backend);
+        s.headers.retain(|(n, _)| n != "x-project-id");
+        s.headers.push(("x-project-id".into(), t.project_id.clone()));
+        s = sign_headers(s.method, &s.target, b"", &ak, &sk, s.headers);
+        assert_eq!(send_signed(&t, &s).await.status, 200, "{}", t.backend);
+
+        // Another project's path: 403.
+        let (other, _) = t.other_project().await;
+        let a = send_signed(
+            &t,
+            &sign(
+                &t,
+                Method::GET,
+                &format!("/v2/{other}/datasets"),
+                b"",
+                &ak,
+                &sk,
+                &sdk_date(0),
+            ),
+        )
+        .await;
+        assert_eq!((a.status, a.code()), (403, "ModelArts.0210"), "{}", t.backend);
+    }
+}
+
+#[tokio::test]
+async fn the_owner_lists_and_revokes_pairs_and_a_revoked_pair_fails_on_the_next_request() {
+    for t in crate::helpers::spawn_all().await {
+        // A member of a team gets a pair by email.
+        let team = t.post("/workforces", json!({"workforce_name": "crew"})).await.body["workforce_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let add = t
+            .post(
+                &format!("/workforces/{team}/workers"),
+                json!({"emails": "Ann@Example.com", "role": 0}),
+            )
+            .await;
+        assert_eq!(add.status, 201, "{}: {:?}", t.backend, add.body);
+        let (ann_ak, ann_sk) = create_pair(&t, json!({"credential": {"email": "ann@example.com"}})).await;
+        let (owner_ak, _) = create_pair(&t, json!({"credential": {}})).await;
+
+        let list = t
+            .send(
+                Method::GET,
+                &t.root("/v3.0/OS-CREDENTIAL/credentials"),
+                Some(&t.token),
+                None,
+            )
+            .await;
+        assert_eq!(list.status, 200, "{}", t.backend);
+        assert_eq!(list.body["total_number"], 2, "{}", t.backend);
+        for c in list.body["credentials"].as_array().unwrap() {
+            assert!(
+                c.get("secret").is_none(),
+                "{}: a listed pair shows its secret",
+                t.backend
+            );
+            assert_eq!(c["status"], "active");
+        }
+        assert!(!list.bytes.windows(ann_sk.len()).any(|w| w == ann_sk.as_bytes()));
+        let mine = t
+            .send(
+                Method::GET,
+                &t.root(&format!(
+                    "/v3.0/OS-CREDENTIAL/credentials?user_id={}",
+                    list.body["credentials"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .find(|c| c["access"] == owner_ak.as_str())
+                        .unwrap()["user_id"]
+                        .as_str()
+                        .unwrap()
+                )),
+                Some(&t.token),
+                None,
+            )
+            .await;
+        assert_eq!(mine.body["total_number"], 1, "{}: {:?}", t.backend, mine.body);
+        let one = t
+            .send(
+                Method::GET,
+                &t.root(&format!("/v3.0/OS-CREDENTIAL/credentials/{ann_ak}")),
+                Some(&t.token),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (one.status, one.body["credential"]["email"].as_str()),
+            (200, Some("ann@example.com")),
+            "{}",
+            t.backend
+        );
+
+        // Ann's pair works for what a labeler may do, and is refused what she may not.
+        let tasks = format!("/v2/{}/workforces/worker-tasks", t.project_id);
+        let a = send_signed(&t, &sign(&t, Method::GET, &tasks, b"", &ann_ak, &ann_sk, &sdk_date(0))).await;
+        assert_eq!(a.status, 200, "{}: {:?}", t.backend, a.body);
+        let creds = "/v3.0/OS-CREDENTIAL/credentials";
+        let a = send_signed(&t, &sign(&t, Method::GET, creds, b"", &ann_ak, &ann_sk, &sdk_date(0))).await;
+        assert_eq!((a.status, a.code()), (403, "ModelArts.0108"), "{}", t.backend);
+
+        // Another project's owner cannot see or revoke the pair.
+        let (_, other_token) = t.other_project().await;
+        for method in [Method::GET, Method::DELETE] {
+            let a = t
+                .send(
+                    method,
+                    &t.root(&format!("/v3.0/OS-CREDENTIAL/credentials/{ann_ak}")),
+                    Some(&other_token),
+                    None,
+                )
+                .await;
+            assert_eq!((a.status, a.code()), (404, "ModelArts.4694"), "{}", t.backend);
+        }
+
+        let revoke = t
+            .send(
+                Method::DELETE,
+                &t.root(&format!("/v3.0/OS-CREDENTIAL/credentials/{ann_ak}")),
+                Some(&t.token),
+                None,
+            )
+            .await;
+        assert_eq!(revoke.status, 204, "{}: {:?}", t.backend, revoke.body);
+        let a = send_signed(&t, &sign(&t, Method::GET, &tasks, b"", &ann_ak, &ann_sk, &sdk_date(0))).await;
+        assert_eq!((a.status, a.code()), (401, "ModelArts.0206"), "{}", t.backend);
+        assert!(a.msg().contains("unknown or revoked"), "{}", a.msg());
+
+        // Bad requests.
+        for (body, message) in [
+            (json!({"credential": {"email": "nobody@example.com"}}), "No user"),
+            (
+                json!({"credential": {"user_id": "x", "email": "ann@example.com"}}),
+                "not both",
+            ),
+            (json!({"credential": {}, "extra": 1}), "unknown field `extra`"),
+        ] {
+            let a = t
+                .send(
+                    Method::POST,
+                    &t.root(creds),
+                    Some(&t.token),
+                    Some(body.to_string().into_bytes()),
+                )
+                .await;
+            assert!(
+                a.status == 400 || a.status == 404,
+                "{}: {body}: {:?}",
+                t.backend,
+                a.body
+            );
+            assert!(a.msg().contains(message), "{}: {body}: {}", t.backend, a.msg());
+        }
+    }
+}
+
+#[tokio::test]
+async fn temporary_credentials_need_their_security_token() {
+    for t in crate::helpers::spawn_all().await {
+        let a = t
+            .send(
+                Method::POST,
+                &t.root("/v3.0/OS-CREDENTIAL/securitytokens"),
+                Some(&t.token),
+                Some(
+                    json!({"auth": {"identity": {"methods": ["token"], "token": {"duration_seconds": 900}}}})
+                        .to_string()
+                        .into_bytes(),
+                ),
+            )
+            .await;
+        assert_eq!(a.status, 201, "{}: {:?}", t.backend, a.body);
+        let c = &a.body["credential"];
+        let (ak, sk, st) = (
+            c["access"].as_str().unwrap(),
+            c["secret"].as_str().unwrap(),
+            c["securitytoken"].as_str().unwrap(),
+        );
+        let list = format!("/v2/{}/datasets", t.project_id);
+        let with = |token: &str| {
+            let headers = vec![
+                ("host".to_string(), t.addr.clone()),
+                ("x-sdk-date".to_string(), sdk_date(0)),
+                ("x-security-token".to_string(), token.to_string()),
+            ];
+            sign_headers(Method::GET, &list, b"", ak, sk, headers)
+        };
+        assert_eq!(send_signed(&t, &with(st)).await.status, 200, "{}", t.backend);
+        let wrong = send_signed(&t, &with("tls_wrong")).await;
+        assert_eq!(wrong.status, 401, "{}", t.backend);
+        assert!(wrong.msg().contains("does not belong"), "{}", wrong.msg());
+        let without = send_signed(&t, &sign(&t, Method::GET, &list, b"", ak, sk, &sdk_date(0))).await;
+        assert_eq!(without.status, 401, "{}", t.backend);
+        assert!(
+            without.msg().contains("needs its X-Security-Token"),
+            "{}",
+            without.msg()
+        );
+
+        let a = t
+            .send(
+                Method::POST,
+                &t.root("/v3.0/OS-CREDENTIAL/securitytokens"),
+                Some(&t.token),
+                Some(
+                    json!({"auth": {"identity": {"methods": ["token"], "token": {"duration": 900}}}})
+                        .to_string()
+                        .into_bytes(),
+                ),
+            )
+            .await;
+        assert_eq!(a.status, 400, "{}", t.backend);
+        assert!(
+            a.msg().starts_with("auth.identity.token.duration: unknown field"),
+            "{}",
+            a.msg()
+        );
+        for seconds in [899, 86_401] {
+            let a = t
+                .send(
+                    Method::POST,
+                    &t.root("/v3.0/OS-CREDENTIAL/securitytokens"),
+                    Some(&t.token),
+                    Some(
+                        json!({"auth": {"identity": {"methods": ["token"], "token": {"duration_seconds": seconds}}}})
+                            .to_string()
+                            .into_bytes(),
+                    ),
+                )
+                .await;
+            assert_eq!(a.status, 400, "{}: {seconds}", t.backend);
+        }
+    }
+}
+
+async fn sign_in(t: &TestApp, user: &str, password: &str, scope: Value) -> Answer {
+    let body = json!({"auth": {
+        "identity": {"methods": ["password"], "password": {"user": {"name": user, "password": password, "domain": {"name": "any"}}}},
+        "scope": {"project": scope},
+    }});
+    t.send(
+        Method::POST,
+        &t.root("/v3/auth/tokens"),
+        None,
+        Some(body.to_string().into_bytes()),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_password_signs_in_to_a_project_by_id_or_name_and_the_token_works() {
+    for t in crate::helpers::spawn_all().await {
+        t.app
+            .set_password(&t.project_id, "owner@example.com", "correct horse")
+            .await
+            .unwrap();
+        for scope in [json!({"id": t.project_id}), json!({"name": "test"})] {
+            let a = sign_in(&t, "Owner@Example.com", "correct horse", scope.clone()).await;
+            assert_eq!(a.status, 201, "{}: {scope}: {:?}", t.backend, a.body);
+            let token = a.headers["x-subject-token"].to_str().unwrap().to_string();
+            let body = &a.body["token"];
+            assert_eq!(body["project"]["id"], t.project_id.as_str());
+            assert_eq!(body["user"]["name"], "owner@example.com");
+            assert_eq!(body["methods"], json!(["password"]));
+            assert!(body["expires_at"].as_str().unwrap().ends_with('Z'));
+            let modelarts = body["catalog"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["type"] == "modelarts")
+                .unwrap();
+            assert_eq!(modelarts["endpoints"][0]["url"], t.root("").as_str());
+            let a = t.send(Method::GET, &t.url("/datasets"), Some(&token), None).await;
+            assert_eq!(a.status, 200, "{}", t.backend);
+        }
+        for (user, password, scope, status, code) in [
+            (
+                "owner@example.com",
+                "wrong horse",
+                json!({"name": "test"}),
+                401,
+                "ModelArts.4697",
+            ),
+            (
+                "nobody@example.com",
+                "correct horse",
+                json!({"name": "test"}),
+                401,
+                "ModelArts.4697",
+            ),
+            (
+                "owner@example.com",
+                "correct horse",
+                json!({"name": "nope"}),
+                401,
+                "ModelArts.4697",
+            ),
+            (
+                "owner@example.com",
+                "correct horse",
+                json!({"id": "0".repeat(32)}),
+                401,
+                "ModelArts.4697",
+            ),
+            ("owner@example.com", "correct horse", json!({}), 400, "ModelArts.0101"),
+        ] {
+            let a = sign_in(&t, user, password, scope.clone()).await;
+            assert_eq!((a.status, a.code()), (status, code), "{}: {user} {scope}", t.backend);
+            assert!(a.headers.get("x-subject-token").is_none());
+        }
+        for (body, message) in [
+            (
+                json!({"auth": {"identity": {"methods": ["token"]}}}),
+                "methods must be [\"password\"]",
+            ),
+            (
+                json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "owner@example.com", "password": "correct horse"}}}}}),
+                "auth.scope.project is required",
+            ),
+            (
+                json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "owner@example.com", "password": "correct horse", "pwd": 1}}}, "scope": {"project": {"name": "test"}}}}),
+                "unknown field `pwd`",
+            ),
+        ] {
+            let a = t
+                .send(
+                    Method::POST,
+                    &t.root("/v3/auth/tokens"),
+                    None,
+                    Some(body.to_string().into_bytes()),
+                )
+                .await;
+            assert_eq!(a.status, 400, "{}: {body}", t.backend);
+            assert!(a.msg().contains(message), "{}: {}", t.backend, a.msg());
+        }
+    }
+}
+
+#[tokio::test]
+async fn five_wrong_passwords_in_a_row_lock_the_user_for_five_minutes() {
+    for t in crate::helpers::spawn_all().await {
+        t.app
+            .set_password(&t.project_id, "owner@example.com", "correct horse")
+            .await
+            .unwrap();
+        let scope = json!({"name": "test"});
+        // A right password clears the count.
+        for _ in 0..4 {
+            assert_eq!(
+                sign_in(&t, "owner@example.com", "wrong", scope.clone()).await.status,
+                401
+            );
+        }
+        assert_eq!(
+            sign_in(&t, "owner@example.com", "correct horse", scope.clone())
+                .await
+                .status,
+            201
+        );
+        for _ in 0..4 {
+            assert_eq!(
+                sign_in(&t, "owner@example.com", "wrong", scope.clone()).await.status,
+                401
+            );
+        }
+        // The fifth wrong one in a row locks; then even the right one is refused.
+        let locked = sign_in(&t, "owner@example.com", "wrong", scope.clone()).await;
+        assert_eq!((locked.status, locked.code()), (429, "ModelArts.4693"), "{}", t.backend);
+        let retry: u64 = locked.headers["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((299..=300).contains(&retry), "{}: Retry-After {retry}", t.backend);
+        let still = sign_in(&t, "owner@example.com", "correct horse", scope.clone()).await;
+        assert_eq!(still.status, 429, "{}", t.backend);
+        assert!(still.msg().contains("try again in 300 s") || still.msg().contains("try again in 299 s"));
+
+        // Five minutes later (the lock moved into the past), the right password works.
+        let login = t
+            .app
+            .store
+            .find_login(&t.project_id, "owner@example.com")
+            .await
+            .unwrap()
+            .unwrap();
+        let ended = LoginState {
+            failed: 0,
+            locked_until: now_ms() - 1,
+        };
+        assert!(t
+            .app
+            .store
+            .update_login_state(&login.user.id, login.state, ended)
+            .await
+            .unwrap());
+        assert_eq!(
+            sign_in(&t, "owner@example.com", "correct horse", scope.clone())
+                .await
+                .status,
+            201
+        );
+    }
+}

@@ -1,0 +1,145 @@
+//! What deleting a sample, a task or a workforce removes and what it keeps.
+
+use serde_json::json;
+use teamlabel_core::iam::auth::Role;
+use teamlabel_core::store::SampleQuery;
+
+use crate::common::*;
+
+#[tokio::test]
+async fn deleting_a_sample_or_a_task_removes_copies_but_keeps_history() {
+    for b in backends().await {
+        let s = b.store.as_ref();
+        let f = fixture(s, 3, 2).await;
+        let order = f.labelers_desc();
+        let t = f.started(s, "t", &order, 2).await;
+        let copies = f.copies(s, &t.id).await;
+        let c = copies[1][0].clone();
+        let h = history(
+            &f.dataset.id,
+            &f.samples[1].id,
+            Some(&t.id),
+            Some(&c.worker_id),
+            &f.owner,
+            10,
+            (NONE, UNREVIEWED),
+            "cat",
+            1,
+        );
+        s.write_copies(
+            &[write(c.id, 0, vec![placed(&f.cat, json!({}))], UNREVIEWED, 10)],
+            std::slice::from_ref(&h),
+        )
+        .await
+        .unwrap();
+        assert_eq!(s.task_sample_count(&t.id).await.unwrap(), 3, "{}", b.name);
+
+        // A sample goes with its copies.
+        let deleted = s
+            .delete_samples(&f.dataset.id, &[f.samples[1].id.clone()])
+            .await
+            .unwrap();
+        assert_eq!(deleted.len(), 1, "{}", b.name);
+        assert_eq!(s.task_sample_count(&t.id).await.unwrap(), 2, "{}", b.name);
+        let (total, rows) = s.list_team_samples(&t.id, &all_team_samples()).await.unwrap();
+        assert_eq!(total, 4, "{}: copies of the deleted sample are gone", b.name);
+        assert!(rows.iter().all(|r| r.sample.id != f.samples[1].id), "{}", b.name);
+        let n: u64 = s.task_copy_counts(&t.id).await.unwrap().iter().map(|c| c.count).sum();
+        assert_eq!(n, 4, "{}", b.name);
+        assert_eq!(s.task_label_usage(&t.id).await.unwrap(), vec![], "{}", b.name);
+        let ids: Vec<String> = f.samples.iter().map(|x| x.id.clone()).collect();
+        let loaded = s.load_team_samples(&t.id, &f.dataset.id, &ids).await.unwrap();
+        assert_eq!(
+            loaded.iter().map(|x| x.sample.id.as_str()).collect::<Vec<_>>(),
+            vec![f.samples[0].id.as_str(), f.samples[2].id.as_str()],
+            "{}",
+            b.name
+        );
+        let (total, rows) = s.list_history(&f.dataset.id, &f.samples[1].id, 0, 10).await.unwrap();
+        assert_eq!(
+            (total, rows.iter().map(without_id).collect::<Vec<_>>()),
+            (1, vec![h.clone()]),
+            "{}: history outlives the sample",
+            b.name
+        );
+
+        // A task goes with its copies and members; history stays.
+        let h0 = history(
+            &f.dataset.id,
+            &f.samples[0].id,
+            Some(&t.id),
+            Some(&order[0]),
+            &f.owner,
+            20,
+            (NONE, NONE),
+            "dog",
+            1,
+        );
+        s.write_copies(&[], std::slice::from_ref(&h0)).await.unwrap();
+        assert!(s.worker_has_open_work(&order[0]).await.unwrap(), "{}", b.name);
+        s.delete_task(&f.dataset.id, &t.id).await.unwrap();
+        assert_eq!(s.task_sample_count(&t.id).await.unwrap(), 0, "{}", b.name);
+        assert_eq!(s.task_copy_counts(&t.id).await.unwrap(), vec![], "{}", b.name);
+        assert_eq!(s.list_team_samples(&t.id, &all_team_samples()).await.unwrap().0, 0);
+        assert_eq!(s.task_workers(&t.id).await.unwrap(), vec![], "{}", b.name);
+        assert!(!s.worker_has_open_work(&order[0]).await.unwrap(), "{}", b.name);
+        let (total, rows) = s.list_history(&f.dataset.id, &f.samples[0].id, 0, 10).await.unwrap();
+        assert_eq!(
+            (total, rows.iter().map(without_id).collect::<Vec<_>>()),
+            (1, vec![h0.clone()]),
+            "{}: history outlives the task",
+            b.name
+        );
+        assert_eq!(
+            s.list_history(&f.dataset.id, &f.samples[1].id, 0, 10).await.unwrap().0,
+            1
+        );
+        // The samples and members themselves stay.
+        assert_eq!(
+            s.get_sample(&f.dataset.id, &f.samples[0].id).await.unwrap(),
+            f.samples[0]
+        );
+        assert_eq!(s.get_worker(&f.team.id, &order[0]).await.unwrap().id, order[0]);
+    }
+}
+
+#[tokio::test]
+async fn deleting_a_workforce_removes_its_task_memberships_and_copies() {
+    for b in backends().await {
+        let s = b.store.as_ref();
+        let f = fixture(s, 2, 2).await;
+        let other_team = workforce(&f.project.id, "others", 2);
+        s.insert_workforce(&other_team).await.unwrap();
+        let u = user(s, &f.project.id, "other@example.com").await;
+        let outsider = worker(&other_team.id, &u, Role::Labeler, 30);
+        s.insert_worker(&outsider).await.unwrap();
+        let t = task(&f.dataset.id, "t", 100, 1);
+        let members = vec![f.labelers[0].id.clone(), f.labelers[1].id.clone(), outsider.id.clone()];
+        s.insert_task(&t, &members).await.unwrap();
+        s.start_task(&t.id, &f.dataset.id, &SampleQuery::default(), &members, 1, 1, 200)
+            .await
+            .unwrap();
+        assert_eq!(s.task_workers(&t.id).await.unwrap().len(), 3, "{}", b.name);
+
+        s.delete_workforce(&f.project.id, &f.team.id).await.unwrap();
+        assert_eq!(
+            s.task_workers(&t.id).await.unwrap(),
+            vec![outsider.clone()],
+            "{}",
+            b.name
+        );
+        assert_eq!(
+            counts(s.task_copy_counts(&t.id).await.unwrap()),
+            Vec::<(String, String, u64)>::new(),
+            "{}: samples 0 and 1 went to the deleted team's members",
+            b.name
+        );
+        assert_eq!(s.task_sample_count(&t.id).await.unwrap(), 0, "{}", b.name);
+        assert_eq!(
+            s.get_task(&f.dataset.id, &t.id).await.unwrap().status,
+            1,
+            "{}: the task stays",
+            b.name
+        );
+    }
+}

@@ -1,0 +1,19 @@
+//! The store conformance suite, one binary: every `Store` method against SQLite always and
+//! against PostgreSQL when `TEST_DATABASE_URL` is set (each run in a schema of its own).
+//! `SqliteStore` is the reference; both backends must answer exactly the same. One module per
+//! domain; `common` builds the stores and the records.
+
+mod common;
+
+mod cascades;
+mod copy_writes;
+mod datasets;
+mod history;
+mod identity;
+mod labels;
+mod members;
+mod samples;
+mod task_start;
+mod tasks;
+mod team_samples;
+mod teams;
