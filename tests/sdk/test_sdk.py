@@ -375,7 +375,9 @@ class Refusals(Case):
         without = self.close_later(client(project_id=E["TL_PROJECT_ID"], ak=ak, sk=sk))
         self.expect(without, without.call("GET", self.DATASETS), 401, SIGNATURE_INVALID, "X-Security-Token")
         self.assertNotIn("X-Security-Token", without.last_request.header_params)
-        wrong = self.close_later(client(project_id=E["TL_PROJECT_ID"], ak=ak, sk=sk, security_token=st[:-1] + "x"))
+        # Change the last character: a token may itself end in "x" (one in 62).
+        altered = st[:-1] + ("x" if st[-1] != "x" else "y")
+        wrong = self.close_later(client(project_id=E["TL_PROJECT_ID"], ak=ak, sk=sk, security_token=altered))
         self.expect(wrong, wrong.call("GET", self.DATASETS), 401, SIGNATURE_INVALID, "X-Security-Token")
         permanent = self.close_later(owner(security_token=st))
         self.expect(permanent, permanent.call("GET", self.DATASETS), 401, SIGNATURE_INVALID, "X-Security-Token")

@@ -1,5 +1,6 @@
-//! The batch answer every batch endpoint gives (spec/objects.md, "BatchResponse"): one result per
+//! The batch answer every batch endpoint gives: one result per
 //! input item, in input order, and a top-level outcome that carries the first failure.
+//! It must not decide an item: the use cases do.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -1,5 +1,6 @@
 //! The blob port: bytes of uploaded samples, addressed by their SHA-256. The filesystem store is
 //! in `teamlabel-store`; an S3-compatible store can implement the same trait.
+//! It must not know a filesystem or a bucket.
 
 use sha2::{Digest, Sha256};
 

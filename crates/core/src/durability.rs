@@ -1,6 +1,6 @@
 //! The durability guard: a write the server acknowledged must survive a crash, so the server
 //! refuses to start when the database is set up weaker than the defaults (unless told to accept
-//! it). Pure: the settings are read by the store, judged here.
+//! it). Pure: the settings are read by the store, judged here. It must not open a database itself.
 
 /// The settings that are weaker than the defaults, each as a sentence naming the setting.
 pub fn weaknesses(backend: &str, settings: &[(String, String)]) -> Vec<String> {

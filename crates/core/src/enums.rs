@@ -1,6 +1,7 @@
-//! The API's closed value sets (spec/objects.md §1): each is a Rust enum that serializes as the
+//! The API's closed value sets: each is a Rust enum that serializes as the
 //! documented integer, refuses any other value with a message listing the allowed ones, and
 //! describes itself in the OpenAPI document.
+//! Plain values: it must not import any other module of the crate but errors.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -69,7 +70,7 @@ macro_rules! int_enum {
 }
 
 int_enum!(
-    /// `dataset_type` (objects.md §1.1).
+    /// `dataset_type`.
     DatasetType, "dataset_type" {
         ImageClassification = 0,
         ObjectDetection = 1,
@@ -87,7 +88,7 @@ int_enum!(
 );
 
 int_enum!(
-    /// Label `type` (objects.md §1.2).
+    /// Label `type`.
     LabelType, "label type" {
         ImageClassification = 0,
         ObjectDetection = 1,
@@ -104,7 +105,7 @@ int_enum!(
 );
 
 int_enum!(
-    /// `sample_type` (objects.md §1.3).
+    /// `sample_type`.
     SampleType, "sample_type" {
         Image = 0,
         Text = 1,
@@ -167,10 +168,10 @@ impl DatasetType {
     }
 }
 
-/// `@modelarts:shape` values (objects.md §1.8).
+/// `@modelarts:shape` values.
 pub const SHAPES: &[&str] = &["bndbox", "polygon", "circle", "line", "dashed", "point", "polyline"];
 
-/// `sample_usage` values (objects.md §1.8).
+/// `sample_usage` values.
 pub const SAMPLE_USAGES: &[&str] = &["TRAIN", "EVAL", "TEST", "INFERENCE"];
 
 /// The state a sample is in, as answered in `sample_status` (objects.md §1.5).

@@ -109,7 +109,7 @@ impl Error {
     }
 }
 
-/// The `ModelArts.xxxx` codes teamlabel answers with (spec/error-codes*.md). Codes marked
+/// The `ModelArts.xxxx` codes teamlabel answers with. Codes marked
 /// "teamlabel" are additions for situations the provider's table has no code for.
 pub mod codes {
     pub const INVALID_ARGUMENT: &str = "ModelArts.0101";

@@ -1,6 +1,6 @@
 //! Identifier formats: generation and syntax checks. Project, user, sample and member ids are 32
 //! lowercase hex characters; datasets (and later teams and tasks) use 19 alphanumerics, as the
-//! provider's examples do.
+//! provider's examples do. A leaf: it must not import a domain module.
 
 use rand::{distributions::Alphanumeric, Rng, RngCore};
 

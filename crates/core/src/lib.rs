@@ -1,29 +1,29 @@
 //! teamlabel-core: the domain of a team data-labeling server that speaks the ModelArts Data
 //! Management v2 API. Types, validation rules, the storage and blob ports, and the use cases.
 //! No HTTP and no SQL live here.
+//!
+//! Imports point one way: utilities (`clock`, `query`, `ids`, `text`, `error`, `enums`) and
+//! domain values (`rules`, `datasets::labels`, `store` records) at the bottom, `app::App` above
+//! them, and the use cases (`impl App` blocks in `iam`, `datasets`, `samples`, `team`) on top.
+//! A module never imports one that imports it back; `tests/module_graph.rs` checks it.
 #![forbid(unsafe_code)]
 
 pub mod app;
-pub mod auth;
 pub mod batch;
 pub mod blobs;
-pub mod credentials;
+pub mod clock;
 pub mod datasets;
 pub mod durability;
 pub mod enums;
 pub mod error;
 pub mod iam;
 pub mod ids;
-pub mod label_changes;
-pub mod labels;
-pub mod policy;
+pub mod query;
 pub mod rules;
 pub mod samples;
 pub mod store;
-pub mod team_samples;
+pub mod team;
 pub mod text;
-pub mod workforce_tasks;
-pub mod workforces;
 
 pub use app::{App, Limits};
 pub use error::{Error, ErrorKind, Result};

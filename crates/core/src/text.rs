@@ -1,4 +1,5 @@
 //! Checks on free strings shared by every resource: names, descriptions, emails, paths.
+//! A leaf: it must not import a domain module.
 
 use crate::error::{Error, Result};
 
@@ -37,7 +38,7 @@ pub fn check_text(field: &str, value: &str, max: usize, forbidden: &str) -> Resu
     Ok(())
 }
 
-/// The characters descriptions may not contain (spec/datasets.md).
+/// The characters descriptions may not contain.
 pub const DESCRIPTION_FORBIDDEN: &str = "^!<>=&\"'";
 
 pub fn check_description(field: &str, value: &str) -> Result<()> {

@@ -13,9 +13,9 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use teamlabel_api::signing::Received;
-use teamlabel_core::app::check_project;
-use teamlabel_core::auth::Principal;
 use teamlabel_core::error::{codes, Error, ErrorKind};
+use teamlabel_core::iam::auth::Principal;
+use teamlabel_core::iam::projects::check_project;
 
 use crate::error::ApiError;
 use crate::ServerState;
@@ -216,7 +216,7 @@ pub async fn authenticate_signatures(State(state): State<ServerState>, req: Requ
         headers: &headers,
         body: &bytes,
     };
-    let now = teamlabel_core::app::now_ms().div_euclid(1000);
+    let now = teamlabel_core::clock::now_ms().div_euclid(1000);
     match state.app.authenticate_signature(&received, &authorization, now).await {
         Ok(principal) => {
             let mut req = Request::from_parts(parts, axum::body::Body::from(bytes));

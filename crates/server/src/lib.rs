@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod routes;
 pub mod strict;
+pub mod urls;
 
 use std::future::Future;
 

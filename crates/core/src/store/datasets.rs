@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use serde_json::Value;
 
+use crate::datasets::labels::LabelDef;
 use crate::enums::DatasetType;
 use crate::error::Result;
-use crate::labels::LabelDef;
 use crate::store::DeletedSample;
 
 /// A dataset row as stored. Counts come separately (`sample_counts`).

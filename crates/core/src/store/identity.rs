@@ -4,8 +4,8 @@
 
 use async_trait::async_trait;
 
-use crate::auth::Role;
 use crate::error::Result;
+use crate::iam::auth::Role;
 
 /// A tenant.
 #[derive(Debug, Clone, PartialEq)]

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::enums::{SampleStatus, SampleType};
 use crate::error::Result;
-use crate::rules::PlacedLabel;
+use crate::rules::values::PlacedLabel;
 
 /// A sample as stored, with its dataset-level labels.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,10 +5,10 @@
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-use crate::auth::Role;
 use crate::enums::SampleStatus;
 use crate::error::Result;
-use crate::rules::PlacedLabel;
+use crate::iam::auth::Role;
+use crate::rules::values::PlacedLabel;
 use crate::store::{LabelGroup, SampleRecord};
 
 /// One labeler's copy of one sample's labels in a task; its existence is the assignment.

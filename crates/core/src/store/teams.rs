@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 
-use crate::auth::Role;
 use crate::error::Result;
+use crate::iam::auth::Role;
 
 /// A labeling team.
 #[derive(Debug, Clone, PartialEq)]

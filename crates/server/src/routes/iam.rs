@@ -7,12 +7,12 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use teamlabel_core::app::format_rfc3339;
-use teamlabel_core::credentials::{
+use teamlabel_core::clock::format_rfc3339;
+use teamlabel_core::iam::credentials::{
     CreateCredentialRequest, CredentialResponse, ListCredentialsQuery, ListCredentialsResponse, SecurityTokenRequest,
     SecurityTokenResponse,
 };
-use teamlabel_core::iam::TokenRequest;
+use teamlabel_core::iam::passwords::TokenRequest;
 use utoipa::ToSchema;
 
 use crate::error::{ApiResult, ErrorBody};
@@ -78,8 +78,8 @@ pub async fn create_token(
     Ok(response)
 }
 
-fn role_name(role: teamlabel_core::auth::Role) -> &'static str {
-    use teamlabel_core::auth::Role;
+fn role_name(role: teamlabel_core::iam::auth::Role) -> &'static str {
+    use teamlabel_core::iam::auth::Role;
     match role {
         Role::Owner => "owner",
         Role::Manager => "manager",

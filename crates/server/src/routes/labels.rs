@@ -1,4 +1,4 @@
-//! Label routes (spec/labels.md): thin handlers over `teamlabel_core::label_changes`. Batch
+//! Label routes: thin handlers over `teamlabel_core::datasets::label_changes`. Batch
 //! changes are all-or-nothing: 200 when every item passed, else 400 with each item's result.
 
 use axum::extract::{Path, State};
@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use teamlabel_core::batch::BatchResponse;
-use teamlabel_core::datasets::property_map;
-use teamlabel_core::label_changes::{
+use teamlabel_core::datasets::dataset::property_map;
+use teamlabel_core::datasets::label_changes::{
     DeleteLabelsQuery, LabelByNameQuery, LabelsRequest, ListLabelsQuery, ListLabelsResponse,
 };
 

@@ -1,15 +1,17 @@
-//! Sample routes (spec/samples.md): thin handlers over `teamlabel_core::samples`, plus the file
+//! Sample routes: thin handlers over `teamlabel_core::samples`, plus the file
 //! route that answers a sample's stored bytes.
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use teamlabel_core::batch::BatchResponse;
-use teamlabel_core::samples::{AddSamplesRequest, DeleteSamplesRequest, ListSamplesQuery, ListSamplesResponse, Sample};
+use teamlabel_core::samples::add::AddSamplesRequest;
+use teamlabel_core::samples::read::{DeleteSamplesRequest, ListSamplesQuery, ListSamplesResponse, Sample};
 
 use super::{DatasetPath, SamplePath};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{BaseUrl, Caller, Json, Query};
+use crate::urls::FileUrls;
 use crate::ServerState;
 
 /// List a dataset's samples.
@@ -23,7 +25,11 @@ pub async fn list_samples(
     Path(at): Path<DatasetPath>,
     Query(q): Query<ListSamplesQuery>,
 ) -> ApiResult<axum::Json<ListSamplesResponse>> {
-    Ok(axum::Json(s.app.list_samples(&p, &at.dataset_id, &q, &base).await?))
+    Ok(axum::Json(
+        s.app
+            .list_samples(&p, &at.dataset_id, &q, &FileUrls::new(base, &p.project_id))
+            .await?,
+    ))
 }
 
 /// Add samples in a batch: bytes (base64) or references; per-item results.
@@ -65,7 +71,9 @@ pub async fn get_sample(
     Path(at): Path<SamplePath>,
 ) -> ApiResult<axum::Json<Sample>> {
     Ok(axum::Json(
-        s.app.get_sample(&p, &at.dataset_id, &at.sample_id, &base).await?,
+        s.app
+            .get_sample(&p, &at.dataset_id, &at.sample_id, &FileUrls::new(base, &p.project_id))
+            .await?,
     ))
 }
 

@@ -1,18 +1,20 @@
 //! The batch label updates (team and dataset), team sample reads and the annotation history:
-//! thin handlers over `teamlabel_core::team_samples`. A failed `?atomic=true` batch is a 400.
+//! thin handlers over `teamlabel_core::samples` and `teamlabel_core::team`. A failed `?atomic=true` batch is a 400.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use teamlabel_core::batch::BatchResponse;
-use teamlabel_core::team_samples::{
-    BatchOutcome, GetWorkforceTaskSampleQuery, ListHistoryQuery, ListHistoryResponse, ListWorkforceTaskSamplesQuery,
-    ListWorkforceTaskSamplesResponse, UpdateSamplesQuery, UpdateSamplesRequest, WorkforceTaskSample,
+use teamlabel_core::samples::batch::{BatchOutcome, UpdateSamplesQuery, UpdateSamplesRequest};
+use teamlabel_core::samples::history::{ListHistoryQuery, ListHistoryResponse};
+use teamlabel_core::team::task_samples::{
+    GetWorkforceTaskSampleQuery, ListWorkforceTaskSamplesQuery, ListWorkforceTaskSamplesResponse, WorkforceTaskSample,
 };
 
 use super::{DatasetPath, SamplePath, TaskPath, TaskSamplePath};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{BaseUrl, Caller, IdempotencyKey, Json, Query};
+use crate::urls::FileUrls;
 use crate::ServerState;
 
 fn answer(outcome: BatchOutcome) -> Response {
@@ -50,7 +52,7 @@ pub async fn update_workforce_task_samples(
                 &at.workforce_task_id,
                 &q,
                 &req,
-                &base,
+                &FileUrls::new(base, &p.project_id),
                 key.as_deref(),
             )
             .await?,
@@ -70,7 +72,13 @@ pub async fn list_workforce_task_samples(
 ) -> ApiResult<axum::Json<ListWorkforceTaskSamplesResponse>> {
     Ok(axum::Json(
         s.app
-            .list_workforce_task_samples(&p, &at.dataset_id, &at.workforce_task_id, &q, &base)
+            .list_workforce_task_samples(
+                &p,
+                &at.dataset_id,
+                &at.workforce_task_id,
+                &q,
+                &FileUrls::new(base, &p.project_id),
+            )
             .await?,
     ))
 }
@@ -88,7 +96,14 @@ pub async fn get_workforce_task_sample(
 ) -> ApiResult<axum::Json<WorkforceTaskSample>> {
     Ok(axum::Json(
         s.app
-            .get_workforce_task_sample(&p, &at.dataset_id, &at.workforce_task_id, &at.sample_id, &q, &base)
+            .get_workforce_task_sample(
+                &p,
+                &at.dataset_id,
+                &at.workforce_task_id,
+                &at.sample_id,
+                &q,
+                &FileUrls::new(base, &p.project_id),
+            )
             .await?,
     ))
 }
@@ -110,7 +125,14 @@ pub async fn update_samples(
 ) -> ApiResult<Response> {
     Ok(answer(
         s.app
-            .update_samples(&p, &at.dataset_id, &q, &req, &base, key.as_deref())
+            .update_samples(
+                &p,
+                &at.dataset_id,
+                &q,
+                &req,
+                &FileUrls::new(base, &p.project_id),
+                key.as_deref(),
+            )
             .await?,
     ))
 }

@@ -1,13 +1,15 @@
-//! Team task routes (spec/workforce-tasks.md): thin handlers over `teamlabel_core::workforce_tasks`.
+//! Team task routes: thin handlers over `teamlabel_core::team`.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use teamlabel_core::workforce_tasks::{
-    CreateWorkforceTaskRequest, CreateWorkforceTaskResponse, GetWorkforceTaskQuery, ListWorkerTasksQuery,
-    ListWorkerTasksResponse, ListWorkforceTasksQuery, ListWorkforceTasksResponse, StartWorkforceTaskRequest,
-    TaskStatsQuery, UpdateWorkforceTaskRequest, WorkforceTask, WorkforceTaskMetrics, WorkforceTaskStats,
+use teamlabel_core::team::task_stats::{
+    ListWorkerTasksQuery, ListWorkerTasksResponse, TaskStatsQuery, WorkforceTaskMetrics, WorkforceTaskStats,
 };
-use teamlabel_core::workforces::Empty;
+use teamlabel_core::team::tasks::{
+    CreateWorkforceTaskRequest, CreateWorkforceTaskResponse, GetWorkforceTaskQuery, ListWorkforceTasksQuery,
+    ListWorkforceTasksResponse, StartWorkforceTaskRequest, UpdateWorkforceTaskRequest, WorkforceTask,
+};
+use teamlabel_core::team::workforces::Empty;
 
 use super::{DatasetPath, TaskPath};
 use crate::error::{ApiResult, ErrorBody};

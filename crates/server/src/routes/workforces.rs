@@ -1,10 +1,10 @@
-//! Team and member routes (spec/workforces.md): thin handlers over `teamlabel_core::workforces`.
+//! Team and member routes: thin handlers over `teamlabel_core::team::workforces`.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use teamlabel_core::batch::BatchResponse;
-use teamlabel_core::workforces::{
+use teamlabel_core::team::workforces::{
     BatchDeleteWorkersRequest, CreateWorkerRequest, CreateWorkforceRequest, CreateWorkforceResponse, Empty,
     ListWorkersQuery, ListWorkersResponse, ListWorkforcesQuery, ListWorkforcesResponse, UpdateWorkerRequest,
     UpdateWorkforceRequest, Worker, Workforce,

@@ -7,7 +7,7 @@ use crate::helpers::{Answer, TestApp};
 use serde_json::{json, Value};
 use teamlabel_api::signing as aksk;
 use teamlabel_client::Method;
-use teamlabel_core::app::now_ms;
+use teamlabel_core::clock::now_ms;
 use teamlabel_core::store::LoginState;
 
 /// `X-Sdk-Date` for `offset_s` seconds from now.

@@ -1,4 +1,4 @@
-//! Isolation, generated from the policy table (`teamlabel_core::policy::ROUTES`): every route
+//! Isolation, generated from the policy table (`teamlabel_core::iam::policy::ROUTES`): every route
 //! of the API is called by callers who must be refused — another project's owner, a labeler, a
 //! reviewer, a team manager outside their team, nobody at all — with its path filled from one
 //! fixture and a body the right caller would accept, so a refusal comes from authorization and
@@ -14,7 +14,7 @@ use teamlabel_client::Method;
 
 use crate::helpers::codes::*;
 use crate::helpers::{add_member, difference, expect, png_b64, token, Answer, TestApp};
-use teamlabel_core::policy::{Access, Op, Route, ROUTES};
+use teamlabel_core::iam::policy::{Access, Op, Route, ROUTES};
 
 const OWNER: &str = "owner@example.com";
 const OWNER_PASSWORD: &str = "correct horse battery staple";

@@ -79,7 +79,7 @@ fn every_route_is_in_the_policy_table_and_every_row_is_routed() {
                 .map(move |m| (m.to_uppercase(), path.clone()))
         })
         .collect();
-    let table: BTreeSet<(String, String)> = teamlabel_core::policy::ROUTES
+    let table: BTreeSet<(String, String)> = teamlabel_core::iam::policy::ROUTES
         .iter()
         .map(|r| (r.method.to_string(), r.path.to_string()))
         .collect();

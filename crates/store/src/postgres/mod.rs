@@ -25,10 +25,10 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use serde_json::{Map, Value};
-use teamlabel_core::app::now_ms;
+use teamlabel_core::clock::now_ms;
+use teamlabel_core::datasets::labels::LabelDef;
 use teamlabel_core::error::{Error, Result};
-use teamlabel_core::labels::LabelDef;
-use teamlabel_core::rules::PlacedLabel;
+use teamlabel_core::rules::values::PlacedLabel;
 use teamlabel_core::store::{
     AccessKeyRecord, Constraint, CopyCount, CopyWrite, DatasetChange, DatasetQuery, DatasetRecord, DeletedSample,
     Entity, HistoryRecord, IdempotencyRecord, LabelUsage, Login, LoginState, Project, SampleCounts, SampleQuery,

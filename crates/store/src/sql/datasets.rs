@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 
 use serde_json::Value;
+use teamlabel_core::datasets::labels::LabelDef;
 use teamlabel_core::enums::SampleStatus;
 use teamlabel_core::error::Result;
-use teamlabel_core::labels::LabelDef;
 use teamlabel_core::store::{DatasetQuery, DatasetRecord, Entity, LabelUsage, SampleCounts, StoreError};
 
 use super::args;

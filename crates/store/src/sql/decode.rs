@@ -4,10 +4,10 @@
 //! hides that). A decoder answers a `StoreError`. Must not run queries or know a driver.
 
 use serde_json::{Map, Value};
-use teamlabel_core::auth::Role;
+use teamlabel_core::datasets::labels::{LabelAttribute, LabelDef};
 use teamlabel_core::enums::{DatasetType, LabelType, SampleStatus, SampleType};
-use teamlabel_core::labels::{LabelAttribute, LabelDef};
-use teamlabel_core::rules::PlacedLabel;
+use teamlabel_core::iam::auth::Role;
+use teamlabel_core::rules::values::PlacedLabel;
 use teamlabel_core::store::{
     AccessKeyRecord, CopyCount, CopyRecord, DeletedSample, HistoryRecord, LabelUsage, Labeler, Project, SampleRecord,
     StoreError, TaskRecord, TokenRecord, User, WorkerRecord, WorkforceRecord,

@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use teamlabel_core::error::Result;
-use teamlabel_core::rules::PlacedLabel;
+use teamlabel_core::rules::values::PlacedLabel;
 use teamlabel_core::store::{DeletedSample, Entity, SampleQuery, SampleRecord, StoreError};
 
 use super::args;

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use teamlabel_core::app::now_ms;
+use teamlabel_core::clock::now_ms;
 use teamlabel_core::error::Result;
 use teamlabel_core::store::{
     CopyRecord, HistoryRecord, IdempotencyRecord, Labeler, SampleRecord, TeamSample, TeamSampleQuery, TeamSampleRow,

@@ -26,9 +26,9 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
+use teamlabel_core::datasets::labels::LabelDef;
 use teamlabel_core::error::{Error, Result};
-use teamlabel_core::labels::LabelDef;
-use teamlabel_core::rules::PlacedLabel;
+use teamlabel_core::rules::values::PlacedLabel;
 use teamlabel_core::store::{
     AccessKeyRecord, Constraint, CopyCount, CopyWrite, DatasetChange, DatasetQuery, DatasetRecord, DeletedSample,
     Entity, HistoryRecord, IdempotencyRecord, LabelUsage, Login, LoginState, Project, SampleCounts, SampleQuery,
@@ -259,7 +259,7 @@ fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("migration {version}: {e}"))?;
             tx.execute(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
-                params![version, teamlabel_core::app::now_ms()],
+                params![version, teamlabel_core::clock::now_ms()],
             )?;
         }
         tx.commit()?;

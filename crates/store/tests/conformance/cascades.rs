@@ -1,7 +1,7 @@
 //! What deleting a sample, a task or a workforce removes and what it keeps.
 
 use serde_json::json;
-use teamlabel_core::auth::Role;
+use teamlabel_core::iam::auth::Role;
 use teamlabel_core::store::SampleQuery;
 
 use crate::common::*;

@@ -3,9 +3,9 @@
 //! message) and the error bodies the server sends for them must be the same bytes on both.
 
 use serde_json::json;
-use teamlabel_core::auth::Role;
 use teamlabel_core::enums::{DatasetType, LabelType, SampleStatus};
 use teamlabel_core::error::{codes, Error, ErrorKind};
+use teamlabel_core::iam::auth::Role;
 use teamlabel_core::ids::new_hex32;
 use teamlabel_core::store::{
     DatasetChange, IdempotencyRecord, SampleQuery, SampleWrite, Store, TaskRecord, User, WorkerRecord, WorkforceRecord,
@@ -143,7 +143,7 @@ async fn provoke(s: &dyn Store) -> Vec<(String, Error)> {
         request_hash: "h".into(),
         status: 200,
         response: json!({}),
-        create_time: teamlabel_core::app::now_ms(),
+        create_time: teamlabel_core::clock::now_ms(),
     };
     s.write_samples_with(&[], &[], Some(&idem)).await.unwrap();
     out.push(err(

@@ -4,7 +4,7 @@ use serde_json::json;
 use teamlabel_core::enums::SampleStatus;
 use teamlabel_core::error::{codes, ErrorKind};
 use teamlabel_core::ids::{new_alnum19, new_hex32};
-use teamlabel_core::rules::PlacedLabel;
+use teamlabel_core::rules::values::PlacedLabel;
 use teamlabel_core::store::{SampleRecord, SampleWrite};
 
 use crate::common::*;

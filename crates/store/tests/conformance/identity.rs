@@ -1,7 +1,7 @@
 //! Projects, users, tokens, access keys, logins and settings.
 
-use teamlabel_core::auth::Role;
 use teamlabel_core::error::ErrorKind;
+use teamlabel_core::iam::auth::Role;
 use teamlabel_core::ids::new_hex32;
 use teamlabel_core::store::{TokenRecord, User};
 

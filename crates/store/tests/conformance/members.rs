@@ -1,7 +1,7 @@
 //! Workers (team members): stored, listed, filtered, updated and deleted.
 
-use teamlabel_core::auth::Role;
 use teamlabel_core::error::{codes, ErrorKind};
+use teamlabel_core::iam::auth::Role;
 use teamlabel_core::ids::new_hex32;
 use teamlabel_core::store::{WorkerQuery, WorkerRecord};
 

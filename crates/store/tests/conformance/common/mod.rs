@@ -9,11 +9,11 @@ pub use team::*;
 use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
-use teamlabel_core::auth::Role;
+use teamlabel_core::datasets::labels::LabelDef;
 use teamlabel_core::enums::{DatasetType, LabelType, SampleStatus, SampleType};
+use teamlabel_core::iam::auth::Role;
 use teamlabel_core::ids::{new_alnum19, new_hex32};
-use teamlabel_core::labels::LabelDef;
-use teamlabel_core::rules::PlacedLabel;
+use teamlabel_core::rules::values::PlacedLabel;
 use teamlabel_core::store::{DatasetRecord, Project, SampleRecord, Store, User};
 use teamlabel_store::{PgStore, SqliteStore};
 

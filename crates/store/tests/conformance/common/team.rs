@@ -2,11 +2,11 @@
 //! history rows, and a fixture of a project with a dataset, samples and one team.
 
 use serde_json::json;
-use teamlabel_core::auth::Role;
+use teamlabel_core::datasets::labels::LabelDef;
 use teamlabel_core::enums::{DatasetType, LabelType};
+use teamlabel_core::iam::auth::Role;
 use teamlabel_core::ids::{new_alnum19, new_hex32};
-use teamlabel_core::labels::LabelDef;
-use teamlabel_core::rules::PlacedLabel;
+use teamlabel_core::rules::values::PlacedLabel;
 use teamlabel_core::store::{
     CopyCount, CopyRecord, CopyWrite, DatasetRecord, HistoryRecord, LabelUsage, Project, SampleQuery, SampleRecord,
     Store, TaskRecord, TeamSampleQuery, User, WorkerRecord, WorkforceRecord,

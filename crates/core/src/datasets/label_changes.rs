@@ -9,16 +9,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::{parse_bool, parse_i64, parse_page, parse_u64, App};
-use crate::auth::Principal;
+use crate::app::App;
 use crate::batch::{BatchResponse, ItemResult};
-use crate::enums::{DatasetType, LabelType};
-use crate::error::{codes, Error, Result};
-use crate::labels::{
+use crate::datasets::labels::{
     check_attributes, check_label_name, check_label_property, check_label_set, define_label, find_label, prop, Label,
     LabelDef,
 };
-use crate::policy::{self, Op as PolicyOp, Standing};
+use crate::enums::{DatasetType, LabelType};
+use crate::error::{codes, Error, Result};
+use crate::iam::auth::Principal;
+use crate::iam::policy::{self, Op as PolicyOp, Standing};
+use crate::query::{parse_bool, parse_i64, parse_page, parse_u64};
 use crate::store::{DatasetChange, DeletedSample};
 
 /// Most labels one dataset may have.
@@ -78,7 +79,7 @@ impl LabelPlan {
         name: &str,
         label_type: Option<LabelType>,
         property: &Map<String, Value>,
-        attributes: Option<&Vec<crate::labels::LabelAttribute>>,
+        attributes: Option<&Vec<crate::datasets::labels::LabelAttribute>>,
     ) -> Result<()> {
         self.step(|plan| {
             let current = find_label(&plan.labels, name, label_type)?.clone();
@@ -329,7 +330,7 @@ impl App {
         }
         let answer = BatchResponse::from_results(results);
         let deleted = self
-            .apply_label_change(dataset_id, plan.into_change(delete_policy, crate::app::now_ms()))
+            .apply_label_change(dataset_id, plan.into_change(delete_policy, crate::clock::now_ms()))
             .await?;
         if delete_policy == 2 {
             self.remove_unused_blobs(&deleted).await;
@@ -416,7 +417,7 @@ impl App {
         let dataset = self.store.get_dataset(&p.project_id, dataset_id).await?;
         let mut plan = LabelPlan::new(dataset.dataset_type, self.store.list_labels(dataset_id).await?);
         plan.update("body", name, label_type, property, None)?;
-        self.apply_label_change(dataset_id, plan.into_change(0, crate::app::now_ms()))
+        self.apply_label_change(dataset_id, plan.into_change(0, crate::clock::now_ms()))
             .await?;
         Ok(())
     }
@@ -438,7 +439,7 @@ impl App {
         let deleted = self
             .apply_label_change(
                 dataset_id,
-                plan.into_change(if delete_source { 2 } else { 1 }, crate::app::now_ms()),
+                plan.into_change(if delete_source { 2 } else { 1 }, crate::clock::now_ms()),
             )
             .await?;
         if delete_source {

@@ -11,7 +11,8 @@ use argon2::Argon2;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::app::{now_ms, App};
+use crate::app::App;
+use crate::clock::now_ms;
 use crate::error::{codes, Error, ErrorKind, Result};
 use crate::store::{Login, LoginState, Project, User};
 

@@ -4,13 +4,13 @@
 //! inside an allowed route (a labeler's own copies, the tasks one is a member of) are filtered by
 //! the use case itself.
 //!
-//! Roles (spec/workflow.md): owner (3) does everything in the project; a team manager (2)
+//! Roles: owner (3) does everything in the project; a team manager (2)
 //! manages their team's members and the tasks they manage; a reviewer (1) reads the samples of
 //! their tasks; a labeler (0) reads and writes only the copies assigned to them.
 
-use crate::auth::{Principal, Role};
 use crate::error::{codes, Error, ErrorKind, Result};
-use crate::workforce_tasks::TaskRole;
+use crate::iam::auth::{Principal, Role};
+use crate::store::WorkerRecord;
 
 /// The access a route needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -225,6 +225,37 @@ impl Standing {
             task_reviewer: role.reviewer,
             task_labeler: role.labeler.is_some(),
         }
+    }
+}
+
+/// How the caller stands in a task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskRole {
+    pub owner: bool,
+    pub manager: bool,
+    /// The caller's labeler membership in the task, if any.
+    pub labeler: Option<WorkerRecord>,
+    pub reviewer: bool,
+}
+
+impl TaskRole {
+    pub fn of(p: &Principal, members: &[WorkerRecord]) -> Self {
+        let mine = |r: Role| members.iter().find(|w| w.user_id == p.user_id && w.role == r).cloned();
+        TaskRole {
+            owner: p.role == Role::Owner,
+            manager: mine(Role::Manager).is_some(),
+            labeler: mine(Role::Labeler),
+            reviewer: mine(Role::Reviewer).is_some(),
+        }
+    }
+
+    pub fn is_member(&self) -> bool {
+        self.owner || self.manager || self.labeler.is_some() || self.reviewer
+    }
+
+    /// Owner or manager: may run the task and act on behalf of members.
+    pub fn manages(&self) -> bool {
+        self.owner || self.manager
     }
 }
 

@@ -4,7 +4,7 @@
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-/// The four roles of the team workflow (spec/workflow.md), ordered by power.
+/// The four roles of the team workflow, ordered by power.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Role {
     Labeler = 0,

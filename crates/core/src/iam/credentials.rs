@@ -2,26 +2,22 @@
 //! token), keeping their secrets sealed, listing and revoking them, and authenticating a signed
 //! request with them. The request shapes follow the IAM credential API
 //! (`/v3.0/OS-CREDENTIAL/credentials`, `/v3.0/OS-CREDENTIAL/securitytokens`).
-//!
-//! A signature can only be checked with the secret itself, so the server must be able to read
-//! it back; it is therefore sealed (ChaCha20-Poly1305, the access key as associated data) with a
-//! key the server keeps outside the database. A copy of the database alone holds no usable
-//! secret. The database keeps a check value of the sealing key, so a server started with
-//! another key refuses to start instead of failing every signature.
+//! Secrets are stored sealed (see `iam::sealer`). The database keeps a check value of the
+//! sealing key, so a server started with another key refuses to start instead of failing every
+//! signature. It must not keep a secret unsealed.
 
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
-use hmac::{Hmac, Mac};
-use rand::{Rng, RngCore};
+use rand::Rng;
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 use teamlabel_api::signing::{self, Received, SignatureError};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::{format_rfc3339, now_ms, parse_page, App};
-use crate::auth::{hash_token, Principal};
+use crate::app::App;
+use crate::clock::{format_rfc3339, now_ms};
 use crate::error::{codes, Error, Result};
-use crate::policy::{self, Op};
+use crate::iam::auth::{hash_token, Principal};
+use crate::iam::policy::{self, Op};
+use crate::iam::sealer::Sealer;
+use crate::query::parse_page;
 use crate::store::{AccessKeyRecord, User};
 use crate::text::check_description;
 
@@ -37,86 +33,6 @@ pub const MAX_TEMPORARY_SECONDS: i64 = 86_400;
 
 /// Name of the setting that holds the sealing key's check value.
 const KEY_CHECK_SETTING: &str = "sealing_key_check";
-
-/// The server's sealing key.
-#[derive(Clone)]
-pub struct Sealer {
-    key: [u8; 32],
-}
-
-impl std::fmt::Debug for Sealer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Sealer(..)")
-    }
-}
-
-impl Sealer {
-    /// A new random key.
-    pub fn generate() -> Self {
-        let mut key = [0u8; 32];
-        rand::thread_rng().fill_bytes(&mut key);
-        Self { key }
-    }
-
-    /// The key from its 64 hex characters (surrounding whitespace allowed).
-    pub fn from_hex(text: &str) -> Result<Self> {
-        let bytes = hex::decode(text.trim())
-            .ok()
-            .filter(|b| b.len() == 32)
-            .ok_or_else(|| Error::invalid("the sealing key must be 64 hex characters"))?;
-        let mut key = [0u8; 32];
-        key.copy_from_slice(&bytes);
-        Ok(Self { key })
-    }
-
-    pub fn to_hex(&self) -> String {
-        hex::encode(self.key)
-    }
-
-    /// A value that identifies the key without revealing it.
-    pub fn check_value(&self) -> String {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("HMAC takes keys of any length");
-        mac.update(b"teamlabel sealing key check v1");
-        hex::encode(mac.finalize().into_bytes())
-    }
-
-    /// Nonce (12 bytes) followed by the ciphertext of `secret`, bound to `access_key`.
-    pub fn seal(&self, access_key: &str, secret: &[u8]) -> Vec<u8> {
-        let cipher = ChaCha20Poly1305::new(Key::from_slice(&self.key));
-        let mut nonce = [0u8; 12];
-        rand::thread_rng().fill_bytes(&mut nonce);
-        let sealed = cipher
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: secret,
-                    aad: access_key.as_bytes(),
-                },
-            )
-            .expect("ChaCha20-Poly1305 seals any message of this size");
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&sealed);
-        out
-    }
-
-    /// The secret sealed for `access_key`; fails if it was sealed with another key or for
-    /// another access key, or was altered.
-    pub fn open(&self, access_key: &str, sealed: &[u8]) -> Option<Vec<u8>> {
-        if sealed.len() < 12 {
-            return None;
-        }
-        let cipher = ChaCha20Poly1305::new(Key::from_slice(&self.key));
-        cipher
-            .decrypt(
-                Nonce::from_slice(&sealed[..12]),
-                Payload {
-                    msg: &sealed[12..],
-                    aad: access_key.as_bytes(),
-                },
-            )
-            .ok()
-    }
-}
 
 fn random_upper_alnum(n: usize) -> String {
     const SET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -526,29 +442,6 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_sealed_secret_opens_only_with_its_key_and_access_key() {
-        let (a, b) = (Sealer::generate(), Sealer::generate());
-        let sealed = a.seal("AK1", b"secret");
-        assert_eq!(a.open("AK1", &sealed).as_deref(), Some(&b"secret"[..]));
-        assert_eq!(a.open("AK2", &sealed), None);
-        assert_eq!(b.open("AK1", &sealed), None);
-        let mut tampered = sealed.clone();
-        *tampered.last_mut().unwrap() ^= 1;
-        assert_eq!(a.open("AK1", &tampered), None);
-        assert!(!sealed.windows(6).any(|w| w == b"secret"));
-    }
-
-    #[test]
-    fn sealing_keys_round_trip_through_hex_and_have_distinct_check_values() {
-        let a = Sealer::generate();
-        let again = Sealer::from_hex(&format!("{}\n", a.to_hex())).unwrap();
-        assert_eq!(a.check_value(), again.check_value());
-        assert_ne!(a.check_value(), Sealer::generate().check_value());
-        assert!(Sealer::from_hex("abcd").is_err());
-        assert!(!a.check_value().contains(&a.to_hex()));
-    }
 
     #[test]
     fn generated_keys_have_the_provider_forms() {

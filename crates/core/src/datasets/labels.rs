@@ -1,6 +1,7 @@
-//! Dataset labels: the request/response shape, the rules a label definition must follow
-//! (spec/labels.md), and the checks on a whole label set (unique names, unique shortcuts, triplet
-//! relationships that name existing entities). Pure functions; the use cases live in `app`.
+//! Dataset labels: the request/response shape, the rules a label definition must follow, and
+//! the checks on a whole label set (unique names, unique shortcuts, triplet relationships that
+//! name existing entities). Pure functions; the use cases live in `datasets::label_changes`.
+//! It must not touch the store.
 
 use std::collections::{HashMap, HashSet};
 

@@ -1,21 +1,24 @@
-//! Labeling teams and their members (spec/workforces.md). A member is a user of the project
+//! Labeling teams and their members. A member is a user of the project
 //! (one email, one user) inside a team, with a team role; adding a member with a new email
 //! creates the user, so `teamlabel token create --email` works for members too.
+//! Task membership is `team::task_members`: this module must not plan tasks.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::{now_ms, parse_i64, parse_order, parse_page, App};
-use crate::auth::{Principal, Role};
+use crate::app::App;
 use crate::batch::{BatchResponse, ItemResult};
+use crate::clock::now_ms;
 use crate::error::{codes, Error, Result};
+use crate::iam::auth::{Principal, Role};
+use crate::iam::policy::{self, Op, Standing};
 use crate::ids::{is_plausible_id, new_alnum19, new_hex32};
-use crate::policy::{self, Op, Standing};
+use crate::query::{parse_i64, parse_order, parse_page};
 use crate::store::{User, WorkerQuery, WorkerRecord, WorkforceQuery, WorkforceRecord};
 use crate::text::{check_description, check_email, check_name, check_text};
 
-/// Most members in one team (spec/workforces.md).
+/// Most members in one team.
 pub const MAX_WORKERS_PER_TEAM: u64 = 100;
 /// Most teams in one project.
 pub const MAX_TEAMS_PER_PROJECT: u64 = 100;

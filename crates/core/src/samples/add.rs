@@ -1,26 +1,29 @@
-//! Samples of a dataset (spec/samples.md): adding them in batches (bytes into the blob store, or
-//! references that are stored and never fetched), listing with filters, reading one, reading
-//! its bytes, and deleting in batches.
+//! Adding samples to a dataset in batches: bytes go into the blob store, references (URLs or
+//! `content://` text) are stored and never fetched. Each item is checked on its own; initial
+//! labels follow the same rules as a label update. It must not fetch a reference.
 
 use std::collections::HashSet;
 
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
-use crate::app::{now_ms, parse_bool, parse_i64, parse_order, parse_page, App};
-use crate::auth::Principal;
+use crate::app::App;
 use crate::batch::{BatchResponse, ItemResult};
-use crate::datasets::DataSource;
-use crate::enums::{DatasetType, LabelType, SampleStatus, SampleType};
+use crate::clock::now_ms;
+use crate::datasets::dataset::DataSource;
+use crate::datasets::labels::LabelDef;
+use crate::enums::{DatasetType, SampleStatus, SampleType};
 use crate::error::{codes, Error, Result};
-use crate::ids::{is_hex32, new_hex32};
-use crate::label_changes::version_not_found;
-use crate::labels::LabelDef;
-use crate::policy::{self, Op, Standing};
-use crate::rules::{check_metadata, check_sample_labels, check_triplet_types, meta, SampleFacts, SampleLabel};
-use crate::store::{DatasetRecord, SampleQuery, SampleRecord};
+use crate::iam::auth::Principal;
+use crate::iam::policy::{self, Op, Standing};
+use crate::ids::new_hex32;
+use crate::rules::metadata::check_metadata;
+use crate::rules::sample_labels::check_sample_labels;
+use crate::rules::triplets::check_triplet_types;
+use crate::rules::values::{meta, SampleFacts, SampleLabel};
+use crate::store::{DatasetRecord, SampleRecord};
 use crate::text::check_text;
 
 /// One sample to add (objects.md §3, "Sample (request object)"). Exactly one of `data`,
@@ -67,129 +70,7 @@ pub struct AddSamplesRequest {
     pub final_annotation: Option<bool>,
     /// Not supported: send labels in `samples[].labels`.
     #[serde(default)]
-    pub label_format: Option<crate::datasets::LabelFormat>,
-}
-
-/// Body of `POST .../data-annotations/samples/delete`.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DeleteSamplesRequest {
-    /// Sample ids.
-    #[serde(default)]
-    pub samples: Option<Vec<String>>,
-    /// Also delete stored bytes no other sample uses.
-    #[serde(default)]
-    pub delete_source: Option<bool>,
-}
-
-/// A sample as answered (`DescribeSampleResp`, objects.md §3).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct Sample {
-    pub sample_id: String,
-    pub sample_name: String,
-    pub sample_type: SampleType,
-    pub sample_status: SampleStatus,
-    pub sample_time: i64,
-    pub sample_size: i64,
-    /// Where the content is: this server's URL for stored bytes, or the reference given.
-    pub source: String,
-    pub labels: Vec<SampleLabel>,
-    #[schema(value_type = Object)]
-    pub metadata: Map<String, Value>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ListSamplesResponse {
-    /// Number of samples matching the filters (all pages).
-    pub sample_count: u64,
-    pub samples: Vec<Sample>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListSamplesQuery {
-    /// Page number (0-based).
-    #[param(value_type = Option<i64>)]
-    pub offset: Option<String>,
-    /// Page size, 1 to 100 (default 10).
-    #[param(value_type = Option<i64>)]
-    pub limit: Option<String>,
-    /// `asc` or `desc` (default) by time added.
-    pub order: Option<String>,
-    /// `__ALL__` (labeled), `__NONE__` (unlabeled) or `__AUTO_ANNOTATION__`.
-    pub sample_state: Option<String>,
-    /// Only samples carrying this label.
-    pub label_name: Option<String>,
-    /// Type of `label_name`.
-    #[param(value_type = Option<i32>)]
-    pub label_type: Option<String>,
-    /// Only samples of this type.
-    #[param(value_type = Option<i32>)]
-    pub sample_type: Option<String>,
-    /// URL-encoded JSON list of conditions (AND-ed); each may give `label_list` and `sample_name`.
-    pub search_conditions: Option<String>,
-    /// Samples of a version (no versions exist yet: any id is not found).
-    pub version_id: Option<String>,
-    /// Team filter: not supported on the dataset list.
-    pub email: Option<String>,
-}
-
-/// One condition of `search_conditions` (objects.md §5).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SearchCondition {
-    #[serde(default)]
-    label_list: Option<SearchLabels>,
-    #[serde(default)]
-    sample_name: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SearchLabels {
-    #[serde(default)]
-    labels: Vec<SearchLabel>,
-    #[serde(default)]
-    op: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-struct SearchLabel {
-    name: Option<String>,
-    #[serde(rename = "type", default)]
-    label_type: Option<i64>,
-}
-
-/// Turns a stored sample into its answer; `base_url` is this server's address for file URLs.
-pub fn sample_to_api(s: &SampleRecord, project_id: &str, base_url: &str) -> Sample {
-    let source = match (&s.source, &s.blob_sha256) {
-        (Some(src), _) => src.clone(),
-        (None, _) => format!(
-            "{base_url}/v2/{project_id}/datasets/{}/data-annotations/samples/{}/file",
-            s.dataset_id, s.id
-        ),
-    };
-    Sample {
-        sample_id: s.id.clone(),
-        sample_name: s.name.clone(),
-        sample_type: s.sample_type,
-        sample_status: s.status,
-        sample_time: s.sample_time,
-        sample_size: s.size,
-        source,
-        labels: s.labels.iter().map(|l| l.to_api()).collect(),
-        metadata: s.metadata.clone(),
-    }
-}
-
-/// A sample's stored bytes with what the HTTP layer needs to answer them safely.
-#[derive(Debug, Clone)]
-pub struct SampleFile {
-    pub bytes: Vec<u8>,
-    pub content_type: String,
-    pub file_name: String,
-    /// Only images and plain text are shown inline; everything else is an attachment.
-    pub inline: bool,
+    pub label_format: Option<crate::datasets::dataset::LabelFormat>,
 }
 
 fn content_type_of(bytes: &[u8], name: &str, sample_type: SampleType) -> &'static str {
@@ -528,252 +409,4 @@ impl App {
             .collect();
         Ok(BatchResponse::from_results(results))
     }
-
-    pub async fn list_samples(
-        &self,
-        p: &Principal,
-        dataset_id: &str,
-        q: &ListSamplesQuery,
-        base_url: &str,
-    ) -> Result<ListSamplesResponse> {
-        policy::authorize(p, Op::ListSamples, &Standing::project(p))?;
-        self.store.get_dataset(&p.project_id, dataset_id).await?;
-        if let Some(v) = q.version_id.as_deref().filter(|v| !v.is_empty()) {
-            return Err(version_not_found(v));
-        }
-        if q.email.as_deref().is_some_and(|e| !e.is_empty()) {
-            return Err(Error::invalid(
-                "email is a team filter: list the samples of a team labeling task instead",
-            ));
-        }
-        let page = parse_page(q.offset.as_deref(), q.limit.as_deref(), 10, 100)?;
-        let statuses = match q.sample_state.as_deref() {
-            None | Some("") => None,
-            Some("__ALL__") => Some(vec![SampleStatus::ManualAnnotation, SampleStatus::AutoAnnotation]),
-            Some("__NONE__") => Some(vec![SampleStatus::UnAnnotation]),
-            Some("__AUTO_ANNOTATION__") => Some(vec![SampleStatus::AutoAnnotation]),
-            Some(other) => {
-                return Err(Error::invalid(format!(
-                    "sample_state {other:?} is not a state of dataset samples; use __ALL__, __NONE__ or __AUTO_ANNOTATION__ (team states are listed on team task samples)"
-                )))
-            }
-        };
-        let sample_type = match q.sample_type.as_deref() {
-            None | Some("") => None,
-            Some(s) => Some(SampleType::parse("sample_type", parse_i64("sample_type", s)?).map_err(Error::invalid)?),
-        };
-        let labels = self.store.list_labels(dataset_id).await?;
-        let mut query = SampleQuery {
-            offset: page.offset,
-            limit: page.limit,
-            ascending: parse_order(q.order.as_deref())?,
-            statuses,
-            sample_type,
-            ..SampleQuery::default()
-        };
-        if q.label_type.as_deref().is_some_and(|t| !t.is_empty()) && q.label_name.as_deref().is_none_or(str::is_empty) {
-            return Err(Error::invalid(
-                "label_type goes with label_name: give the label's name too",
-            ));
-        }
-        if let Some(group) = label_name_filter(&labels, q.label_name.as_deref(), q.label_type.as_deref())? {
-            query.label_groups.push(group);
-        }
-        if let Some(raw) = q.search_conditions.as_deref().filter(|s| !s.is_empty()) {
-            parse_search_conditions(raw, &labels)?.apply_to(&mut query);
-        }
-        let (count, rows) = self.store.list_samples(dataset_id, &query).await?;
-        Ok(ListSamplesResponse {
-            sample_count: count,
-            samples: rows.iter().map(|s| sample_to_api(s, &p.project_id, base_url)).collect(),
-        })
-    }
-
-    pub async fn get_sample(&self, p: &Principal, dataset_id: &str, sample_id: &str, base_url: &str) -> Result<Sample> {
-        policy::authorize(p, Op::GetSample, &Standing::project(p))?;
-        self.store.get_dataset(&p.project_id, dataset_id).await?;
-        if !is_hex32(sample_id) {
-            return Err(Error::sample_not_found(sample_id));
-        }
-        let s = self.store.get_sample(dataset_id, sample_id).await?;
-        Ok(sample_to_api(&s, &p.project_id, base_url))
-    }
-
-    pub async fn get_sample_file(&self, p: &Principal, dataset_id: &str, sample_id: &str) -> Result<SampleFile> {
-        policy::authorize(p, Op::GetSampleFile, &Standing::project(p))?;
-        self.store.get_dataset(&p.project_id, dataset_id).await?;
-        if !is_hex32(sample_id) {
-            return Err(Error::sample_not_found(sample_id));
-        }
-        let s = self.store.get_sample(dataset_id, sample_id).await?;
-        let sha = s.blob_sha256.as_deref().ok_or_else(|| {
-            Error::not_found(
-                codes::SAMPLE_NOT_FOUND,
-                format!("Sample {sample_id} has no stored file; its source is a reference"),
-            )
-        })?;
-        let bytes = self
-            .blobs
-            .get(sha)?
-            .ok_or_else(|| Error::internal(format!("blob {sha} of sample {sample_id} is missing")))?;
-        let content_type = s
-            .content_type
-            .clone()
-            .unwrap_or_else(|| "application/octet-stream".into());
-        let inline = content_type.starts_with("image/") || content_type.starts_with("text/plain");
-        Ok(SampleFile {
-            bytes,
-            content_type,
-            file_name: s.name,
-            inline,
-        })
-    }
-
-    /// Deletes samples: ids that do not exist fail their item (`ModelArts.4420`), the rest are
-    /// deleted together.
-    pub async fn delete_samples(
-        &self,
-        p: &Principal,
-        dataset_id: &str,
-        req: &DeleteSamplesRequest,
-    ) -> Result<BatchResponse> {
-        policy::authorize(p, Op::DeleteSamples, &Standing::project(p))?;
-        self.store.get_dataset(&p.project_id, dataset_id).await?;
-        let ids = req.samples.as_deref().unwrap_or(&[]);
-        if ids.len() > self.limits.max_batch {
-            return Err(Error::invalid(format!(
-                "samples: at most {} ids per request, got {}",
-                self.limits.max_batch,
-                ids.len()
-            )));
-        }
-        let wanted: Vec<String> = ids.iter().filter(|id| is_hex32(id)).cloned().collect();
-        let deleted = self.store.delete_samples(dataset_id, &wanted).await?;
-        let gone: HashSet<&str> = deleted.iter().map(|d| d.id.as_str()).collect();
-        let mut answered = HashSet::new();
-        let results = ids
-            .iter()
-            .map(|id| {
-                if gone.contains(id.as_str()) && answered.insert(id.as_str()) {
-                    ItemResult {
-                        sample_id: Some(id.clone()),
-                        ..ItemResult::ok()
-                    }
-                } else {
-                    ItemResult {
-                        sample_id: Some(id.clone()),
-                        ..ItemResult::failed(&Error::sample_not_found(id))
-                    }
-                }
-            })
-            .collect();
-        if req.delete_source == Some(true) {
-            self.remove_unused_blobs(&deleted).await;
-        }
-        Ok(BatchResponse::from_results(results))
-    }
-}
-
-/// The label group of a `label_name` (+ `label_type`) filter, `None` without a name. The type
-/// is checked against the dataset type list, which the filter takes (it also allows 400 and 900).
-pub fn label_name_filter(
-    labels: &[LabelDef],
-    name: Option<&str>,
-    label_type: Option<&str>,
-) -> Result<Option<Vec<i64>>> {
-    let Some(name) = name.filter(|n| !n.is_empty()) else {
-        return Ok(None);
-    };
-    let label_type = match label_type {
-        None | Some("") => None,
-        Some(s) => {
-            let code = parse_i64("label_type", s)?;
-            DatasetType::parse("label_type", code).map_err(Error::invalid)?;
-            LabelType::from_code(code)
-        }
-    };
-    Ok(Some(label_ids(labels, name, label_type)))
-}
-
-/// What `search_conditions` (a JSON list of conditions, AND-ed) asks for.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SearchFilter {
-    pub name: Option<String>,
-    /// Two conditions naming different samples add an empty group: nothing can match.
-    pub label_groups: Vec<crate::store::LabelGroup>,
-}
-
-impl SearchFilter {
-    /// Adds the conditions to a sample query.
-    pub fn apply_to(self, query: &mut SampleQuery) {
-        query.label_groups.extend(self.label_groups);
-        if self.name.is_some() {
-            query.name = self.name;
-        }
-    }
-}
-
-/// Parses `search_conditions` against the dataset's labels. Supported condition keys:
-/// `label_list` (`op` AND/OR over `labels` of `name` + optional `type`) and `sample_name`; any
-/// other key is refused rather than silently ignored.
-pub fn parse_search_conditions(raw: &str, labels: &[LabelDef]) -> Result<SearchFilter> {
-    let conditions: Vec<SearchCondition> = serde_json::from_str(raw).map_err(|e| {
-        Error::invalid(format!(
-            "search_conditions must be a JSON list of conditions with label_list and sample_name: {e}"
-        ))
-    })?;
-    let mut out = SearchFilter::default();
-    for (i, c) in conditions.iter().enumerate() {
-        if let Some(name) = &c.sample_name {
-            if out.name.as_ref().is_some_and(|n| n != name) {
-                out.label_groups.push(Vec::new());
-            }
-            out.name = Some(name.clone());
-        }
-        if let Some(list) = &c.label_list {
-            let or = match list.op.as_deref() {
-                None if list.labels.len() <= 1 => true,
-                Some("OR") => true,
-                Some("AND") => false,
-                _ => {
-                    return Err(Error::invalid(format!(
-                        "search_conditions[{i}].label_list.op must be AND or OR (required with several labels)"
-                    )))
-                }
-            };
-            let mut groups: Vec<Vec<i64>> = Vec::new();
-            for (j, l) in list.labels.iter().enumerate() {
-                let name = l.name.as_deref().ok_or_else(|| {
-                    Error::invalid(format!(
-                        "search_conditions[{i}].label_list.labels[{j}].name is required"
-                    ))
-                })?;
-                let t = match l.label_type {
-                    Some(code) => Some(LabelType::parse("type", code).map_err(Error::invalid)?),
-                    None => None,
-                };
-                groups.push(label_ids(labels, name, t));
-            }
-            if or {
-                out.label_groups.push(groups.concat());
-            } else {
-                out.label_groups.extend(groups);
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Ids of the labels named `name` (of `label_type` when given); empty when none matches, which
-/// makes the filter match no sample.
-pub fn label_ids(labels: &[LabelDef], name: &str, label_type: Option<LabelType>) -> Vec<i64> {
-    labels
-        .iter()
-        .filter(|l| l.name == name && label_type.is_none_or(|t| t == l.label_type))
-        .map(|l| l.id)
-        .collect()
-}
-
-pub fn parse_delete_source(value: Option<&str>) -> Result<bool> {
-    parse_bool("delete_source", value, false)
 }

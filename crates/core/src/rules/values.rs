@@ -1,0 +1,111 @@
+//! The values of sample labels: a label as a request gives it (`SampleLabel`), as stored after
+//! the rules (`PlacedLabel`), the facts the rules check against, and the `@modelarts:` keys.
+//! The bottom of `rules`: it imports no other rule module. It must not import another rule module.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use crate::datasets::labels::LabelDef;
+use crate::enums::{DatasetType, LabelType};
+use crate::error::{codes, Error};
+
+/// A label placed on a sample (objects.md §3, SampleLabel).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SampleLabel {
+    /// Per-sample instance id, e.g. `E1` for a triplet entity, `R1` for a relationship.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Name of a label of the dataset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Label type (objects.md §1.2); optional where the name is unambiguous.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub label_type: Option<i64>,
+    /// Geometry, offsets, times and hard-example values (`@modelarts:` keys); other keys are kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub property: Option<Map<String, Value>>,
+    /// Confidence in [0, 1].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+    /// `human`, `auto`, or a `modelarts/...` producer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotated_by: Option<String>,
+}
+
+/// A label that passed the rules, ready to store: it refers to its dataset label by id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacedLabel {
+    pub label_id: i64,
+    pub name: String,
+    pub label_type: LabelType,
+    pub instance_id: Option<String>,
+    pub property: Map<String, Value>,
+    pub score: Option<f64>,
+    pub annotated_by: Option<String>,
+}
+
+impl PlacedLabel {
+    pub fn to_api(&self) -> SampleLabel {
+        SampleLabel {
+            id: self.instance_id.clone(),
+            name: Some(self.name.clone()),
+            label_type: Some(self.label_type.code() as i64),
+            property: Some(self.property.clone()),
+            score: self.score,
+            annotated_by: self.annotated_by.clone(),
+        }
+    }
+}
+
+/// What the rules need to know about the sample being labeled.
+#[derive(Debug, Clone, Copy)]
+pub struct SampleFacts<'a> {
+    pub dataset_type: DatasetType,
+    pub labels: &'a [LabelDef],
+    /// Length of a text sample in Unicode scalar values, when the server knows the text.
+    pub text_len: Option<usize>,
+    /// `[width, height]` known for the sample: from the request's metadata, else stored.
+    pub size: Option<(f64, f64)>,
+}
+
+/// Most labels one sample may carry.
+pub const MAX_LABELS_PER_SAMPLE: usize = 1000;
+
+/// The `@modelarts:` keys of a sample label's property map.
+pub mod key {
+    pub const SHAPE: &str = "@modelarts:shape";
+    pub const FEATURE: &str = "@modelarts:feature";
+    pub const START_INDEX: &str = "@modelarts:start_index";
+    pub const END_INDEX: &str = "@modelarts:end_index";
+    pub const FROM: &str = "@modelarts:from";
+    pub const TO: &str = "@modelarts:to";
+    pub const CONTENT: &str = "@modelarts:content";
+    pub const START_TIME: &str = "@modelarts:start_time";
+    pub const END_TIME: &str = "@modelarts:end_time";
+    pub const SOURCE: &str = "@modelarts:source";
+    pub const HARD: &str = "@modelarts:hard";
+    pub const HARD_COEFFICIENT: &str = "@modelarts:hard_coefficient";
+    pub const HARD_REASONS: &str = "@modelarts:hard_reasons";
+}
+
+/// The `@modelarts:` keys of sample metadata.
+pub mod meta {
+    pub const SIZE: &str = "@modelarts:size";
+    pub const IMPORT_ORIGIN: &str = "@modelarts:import_origin";
+    pub const HARD: &str = "@modelarts:hard";
+    pub const HARD_COEFFICIENT: &str = "@modelarts:hard_coefficient";
+    pub const HARD_REASONS: &str = "@modelarts:hard_reasons";
+    pub const PARENT_DURATION: &str = "@modelarts:parent_duration";
+    pub const TIME_IN_VIDEO: &str = "@modelarts:time_in_video";
+    pub const PARENT_SOURCE: &str = "@modelarts:parent_source";
+}
+
+/// Highest hard-example reason id.
+pub const MAX_HARD_REASON: i64 = 30;
+
+pub(crate) fn rule(message: impl Into<String>) -> Error {
+    Error::bad_request(codes::LABEL_RULE, message)
+}

@@ -1,0 +1,276 @@
+//! The batch label update's common ground, for the dataset update (`samples::update`) and the
+//! team task update (`team::task_labels`): the request and answer shapes, idempotency keys,
+//! atomic batches, and writing a planned batch with its retry on a concurrent write. What each
+//! item plans is `samples::plan`; this module must not decide an item.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::app::App;
+use crate::batch::{BatchResponse, ItemResult};
+use crate::clock::now_ms;
+use crate::error::{codes, Error, Result};
+use crate::iam::auth::Principal;
+use crate::rules::values::{PlacedLabel, SampleLabel};
+use crate::store::{HistoryRecord, IdempotencyRecord};
+
+/// One item of a batch label update (objects.md, SampleLabels).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SampleLabels {
+    /// The sample to label.
+    #[serde(default)]
+    pub sample_id: Option<String>,
+    /// Team tasks: the member whose copy is written (owners and managers may name anyone of
+    /// the task; a labeler only themselves).
+    #[serde(default)]
+    pub worker_id: Option<String>,
+    /// The complete new label set; absent, null or empty deletes the labels.
+    #[serde(default)]
+    pub labels: Option<Vec<SampleLabel>>,
+    /// Replacement metadata; kept as it is when left out.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Map<String, Value>>,
+    /// Must be the stored sample type when given.
+    #[serde(default)]
+    pub sample_type: Option<i64>,
+    /// `TRAIN`, `EVAL`, `TEST` or `INFERENCE` (any case).
+    #[serde(default)]
+    pub sample_usage: Option<String>,
+    /// Must be the sample's `source` as listed, when given.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// An addition: the version read with the labels; when it is no longer the stored one the
+    /// item fails with `ModelArts.4690` and nothing of it is written.
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+/// Body of both batch label updates.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSamplesRequest {
+    /// Team tasks: the member the batch is written for, when items give no `worker_id`.
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub samples: Option<Vec<SampleLabels>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UpdateSamplesQuery {
+    /// An addition: `true` writes nothing if any item fails (answered with 400).
+    #[param(value_type = Option<bool>)]
+    pub atomic: Option<String>,
+}
+
+/// The answer of a batch update and whether it is a failed atomic batch (HTTP 400).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchOutcome {
+    pub response: BatchResponse,
+    pub rejected: bool,
+}
+
+/// An `X-Idempotency-Key` and what the request it came with asked for.
+pub(crate) struct Once {
+    project_id: String,
+    user_id: String,
+    key: String,
+    hash: String,
+}
+
+impl Once {
+    pub(crate) fn new(
+        p: &Principal,
+        key: &str,
+        path: &[&str],
+        atomic: bool,
+        req: &UpdateSamplesRequest,
+    ) -> Result<Self> {
+        if key.is_empty() || key.len() > 128 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(Error::invalid(
+                "X-Idempotency-Key must be 1 to 128 visible ASCII characters",
+            ));
+        }
+        // The same request is the same path, query and body; maps serialize in key order.
+        let doc = serde_json::json!({"path": path, "atomic": atomic, "body": req});
+        Ok(Once {
+            project_id: p.project_id.clone(),
+            user_id: p.user_id.clone(),
+            key: key.to_string(),
+            hash: crate::blobs::sha256_hex(doc.to_string().as_bytes()),
+        })
+    }
+
+    fn record(&self, outcome: &BatchOutcome) -> IdempotencyRecord {
+        IdempotencyRecord {
+            project_id: self.project_id.clone(),
+            user_id: self.user_id.clone(),
+            key: self.key.clone(),
+            request_hash: self.hash.clone(),
+            status: if outcome.rejected { 400 } else { 200 },
+            response: serde_json::to_value(&outcome.response).unwrap_or(Value::Null),
+            create_time: now_ms(),
+        }
+    }
+}
+
+/// A planned batch: each item's result, and the writes and history rows of those that passed.
+pub(crate) struct Plan<W> {
+    results: Vec<ItemResult>,
+    writes: Vec<W>,
+    history: Vec<HistoryRecord>,
+}
+
+impl<W> Plan<W> {
+    pub(crate) fn new(items: usize) -> Self {
+        Plan {
+            results: Vec::with_capacity(items),
+            writes: Vec::new(),
+            history: Vec::new(),
+        }
+    }
+
+    pub(crate) fn push(&mut self, i: usize, sample_id: Option<&str>, outcome: Result<(W, HistoryRecord)>) {
+        match outcome {
+            Ok((w, h)) => {
+                self.results.push(ItemResult {
+                    sample_id: sample_id.map(str::to_string),
+                    ..ItemResult::ok()
+                });
+                self.writes.push(w);
+                self.history.push(h);
+            }
+            Err(e) => self.results.push(item_failed(sample_id, &with_item(i, e))),
+        }
+    }
+}
+
+/// How often a batch is re-read and re-planned when a concurrent writer moved a copy between
+/// the read and the write.
+pub(crate) const WRITE_ATTEMPTS: usize = 4;
+
+pub(crate) fn labels_value(labels: &[PlacedLabel]) -> Value {
+    Value::Array(
+        labels
+            .iter()
+            .map(|l| serde_json::to_value(l.to_api()).unwrap_or(Value::Null))
+            .collect(),
+    )
+}
+
+fn with_item(i: usize, e: Error) -> Error {
+    Error {
+        message: format!("samples[{i}]: {}", e.message),
+        ..e
+    }
+}
+
+fn item_failed(sample_id: Option<&str>, e: &Error) -> ItemResult {
+    ItemResult {
+        sample_id: sample_id.map(str::to_string),
+        ..ItemResult::failed(e)
+    }
+}
+
+/// Finishes a planned batch: on an atomic batch with failures, every item fails and nothing
+/// is written.
+fn finish(results: Vec<ItemResult>, atomic: bool) -> (BatchOutcome, bool) {
+    if atomic && results.iter().any(|r| !r.success) {
+        return (
+            BatchOutcome {
+                response: BatchResponse::none_applied(results),
+                rejected: true,
+            },
+            false,
+        );
+    }
+    (
+        BatchOutcome {
+            response: BatchResponse::from_results(results),
+            rejected: false,
+        },
+        true,
+    )
+}
+
+pub(crate) fn check_batch_size(items: &[SampleLabels], max: usize) -> Result<()> {
+    if items.len() > max {
+        return Err(Error::invalid(format!(
+            "samples: at most {max} samples per request, got {}",
+            items.len()
+        )));
+    }
+    Ok(())
+}
+
+/// The answer to a batch with no items.
+pub(crate) fn empty_outcome() -> BatchOutcome {
+    BatchOutcome {
+        response: BatchResponse::from_results(vec![]),
+        rejected: false,
+    }
+}
+
+impl App {
+    /// Writes a planned batch (nothing of it when an atomic batch failed) with its idempotency
+    /// record. Answers the outcome, or `None` when a concurrent writer moved a copy and the
+    /// batch must be planned again (unless this was the `last` attempt).
+    pub(crate) async fn commit<W, F, Fut>(
+        &self,
+        plan: Plan<W>,
+        atomic: bool,
+        once: Option<&Once>,
+        last: bool,
+        write: F,
+    ) -> Result<Option<BatchOutcome>>
+    where
+        F: FnOnce(Vec<W>, Vec<HistoryRecord>, Option<IdempotencyRecord>) -> Fut,
+        Fut: std::future::Future<Output = Result<()>>,
+    {
+        let Plan {
+            results,
+            mut writes,
+            mut history,
+        } = plan;
+        let (outcome, apply) = finish(results, atomic);
+        let record = once.map(|o| o.record(&outcome));
+        if !apply {
+            (writes, history) = (Vec::new(), Vec::new());
+        }
+        if writes.is_empty() && record.is_none() {
+            return Ok(Some(outcome));
+        }
+        match write(writes, history, record).await {
+            Ok(()) => Ok(Some(outcome)),
+            Err(e) if e.code == codes::VERSION_CONFLICT && !last => Ok(None),
+            Err(e) if e.code == codes::IDEMPOTENCY_TAKEN => self.replay(once).await?.ok_or(e).map(Some),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The first answer to an earlier request with the same idempotency key, if any; the same
+    /// key with another request is 409 `ModelArts.4691`.
+    pub(crate) async fn replay(&self, once: Option<&Once>) -> Result<Option<BatchOutcome>> {
+        let Some(once) = once else { return Ok(None) };
+        match self
+            .store
+            .find_idempotency(&once.project_id, &once.user_id, &once.key)
+            .await?
+        {
+            None => Ok(None),
+            Some(r) if r.request_hash == once.hash => Ok(Some(BatchOutcome {
+                response: serde_json::from_value(r.response)
+                    .map_err(|e| Error::internal(format!("stored idempotent answer: {e}")))?,
+                rejected: r.status == 400,
+            })),
+            Some(_) => Err(Error::conflict(
+                codes::IDEMPOTENCY_MISMATCH,
+                "X-Idempotency-Key was used with a different request in the last 24 hours",
+            )),
+        }
+    }
+}

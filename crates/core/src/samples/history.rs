@@ -1,0 +1,98 @@
+//! The annotation history of a sample: every applied label change, newest first. Reads only;
+//! the rows are written by the batch label updates.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::app::App;
+use crate::error::{Error, Result};
+use crate::iam::auth::Principal;
+use crate::iam::policy::{self, Op, Standing};
+use crate::ids::is_hex32;
+use crate::query::parse_page;
+
+/// One applied change, newest first in the history.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct HistoryEntry {
+    pub id: i64,
+    pub change_time: i64,
+    pub actor_email: String,
+    pub actor_user_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker_id: Option<String>,
+    pub state_before: String,
+    pub state_after: String,
+    #[schema(value_type = Vec<Object>)]
+    pub labels_before: Value,
+    #[schema(value_type = Vec<Object>)]
+    pub labels_after: Value,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ListHistoryResponse {
+    pub total_number: u64,
+    pub history: Vec<HistoryEntry>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListHistoryQuery {
+    #[param(value_type = Option<i64>)]
+    pub offset: Option<String>,
+    /// 1 to 100 (default 10).
+    #[param(value_type = Option<i64>)]
+    pub limit: Option<String>,
+}
+
+impl App {
+    pub async fn list_sample_history(
+        &self,
+        p: &Principal,
+        dataset_id: &str,
+        sample_id: &str,
+        q: &ListHistoryQuery,
+    ) -> Result<ListHistoryResponse> {
+        policy::authorize(p, Op::ListSampleHistory, &Standing::project(p))?;
+        self.store.get_dataset(&p.project_id, dataset_id).await?;
+        if !is_hex32(sample_id) {
+            return Err(Error::sample_not_found(sample_id));
+        }
+        let page = parse_page(q.offset.as_deref(), q.limit.as_deref(), 10, 100)?;
+        let (total, rows) = self
+            .store
+            .list_history(dataset_id, sample_id, page.offset, page.limit)
+            .await?;
+        if total == 0
+            && self
+                .store
+                .load_samples(dataset_id, &[sample_id.to_string()])
+                .await?
+                .is_empty()
+        {
+            return Err(Error::sample_not_found(sample_id));
+        }
+        Ok(ListHistoryResponse {
+            total_number: total,
+            history: rows
+                .into_iter()
+                .map(|h| HistoryEntry {
+                    id: h.id,
+                    change_time: h.change_time,
+                    actor_email: h.actor_email,
+                    actor_user_id: h.actor_user_id,
+                    task_id: h.task_id,
+                    worker_id: h.worker_id,
+                    state_before: h.state_before,
+                    state_after: h.state_after,
+                    labels_before: h.labels_before,
+                    labels_after: h.labels_after,
+                    version: h.version_after,
+                })
+                .collect(),
+        })
+    }
+}

@@ -1,0 +1,12 @@
+//! The samples of a dataset: adding, listing, reading and deleting them, their batch label
+//! update (shared with team tasks through `plan` and `batch`) and their annotation history.
+//! Declares submodules only.
+
+pub mod add;
+pub mod batch;
+pub mod history;
+pub mod plan;
+pub mod read;
+pub mod search;
+pub mod source;
+pub mod update;

@@ -1,0 +1,269 @@
+//! Reading and deleting the samples of a dataset: listing with filters, reading one, reading
+//! its stored bytes, and deleting in batches. A sample's `source` is written by the edge
+//! through `samples::source::SourceUrls`. It must not write a URL itself.
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::app::App;
+use crate::batch::{BatchResponse, ItemResult};
+use crate::datasets::label_changes::version_not_found;
+use crate::enums::{SampleStatus, SampleType};
+use crate::error::{codes, Error, Result};
+use crate::iam::auth::Principal;
+use crate::iam::policy::{self, Op, Standing};
+use crate::ids::is_hex32;
+use crate::query::{parse_bool, parse_i64, parse_order, parse_page};
+use crate::rules::values::SampleLabel;
+use crate::samples::search::{label_name_filter, parse_search_conditions};
+use crate::samples::source::{listed_source, SourceUrls};
+use crate::store::{SampleQuery, SampleRecord};
+
+/// Body of `POST .../data-annotations/samples/delete`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteSamplesRequest {
+    /// Sample ids.
+    #[serde(default)]
+    pub samples: Option<Vec<String>>,
+    /// Also delete stored bytes no other sample uses.
+    #[serde(default)]
+    pub delete_source: Option<bool>,
+}
+
+/// A sample as answered (`DescribeSampleResp`, objects.md §3).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Sample {
+    pub sample_id: String,
+    pub sample_name: String,
+    pub sample_type: SampleType,
+    pub sample_status: SampleStatus,
+    pub sample_time: i64,
+    pub sample_size: i64,
+    /// Where the content is: this server's URL for stored bytes, or the reference given.
+    pub source: String,
+    pub labels: Vec<SampleLabel>,
+    #[schema(value_type = Object)]
+    pub metadata: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ListSamplesResponse {
+    /// Number of samples matching the filters (all pages).
+    pub sample_count: u64,
+    pub samples: Vec<Sample>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListSamplesQuery {
+    /// Page number (0-based).
+    #[param(value_type = Option<i64>)]
+    pub offset: Option<String>,
+    /// Page size, 1 to 100 (default 10).
+    #[param(value_type = Option<i64>)]
+    pub limit: Option<String>,
+    /// `asc` or `desc` (default) by time added.
+    pub order: Option<String>,
+    /// `__ALL__` (labeled), `__NONE__` (unlabeled) or `__AUTO_ANNOTATION__`.
+    pub sample_state: Option<String>,
+    /// Only samples carrying this label.
+    pub label_name: Option<String>,
+    /// Type of `label_name`.
+    #[param(value_type = Option<i32>)]
+    pub label_type: Option<String>,
+    /// Only samples of this type.
+    #[param(value_type = Option<i32>)]
+    pub sample_type: Option<String>,
+    /// URL-encoded JSON list of conditions (AND-ed); each may give `label_list` and `sample_name`.
+    pub search_conditions: Option<String>,
+    /// Samples of a version (no versions exist yet: any id is not found).
+    pub version_id: Option<String>,
+    /// Team filter: not supported on the dataset list.
+    pub email: Option<String>,
+}
+
+/// Turns a stored sample into its answer; `urls` writes the source of stored bytes.
+pub fn sample_to_api(s: &SampleRecord, urls: &dyn SourceUrls) -> Sample {
+    let source = listed_source(s, urls);
+    Sample {
+        sample_id: s.id.clone(),
+        sample_name: s.name.clone(),
+        sample_type: s.sample_type,
+        sample_status: s.status,
+        sample_time: s.sample_time,
+        sample_size: s.size,
+        source,
+        labels: s.labels.iter().map(|l| l.to_api()).collect(),
+        metadata: s.metadata.clone(),
+    }
+}
+
+/// A sample's stored bytes with what the HTTP layer needs to answer them safely.
+#[derive(Debug, Clone)]
+pub struct SampleFile {
+    pub bytes: Vec<u8>,
+    pub content_type: String,
+    pub file_name: String,
+    /// Only images and plain text are shown inline; everything else is an attachment.
+    pub inline: bool,
+}
+
+impl App {
+    pub async fn list_samples(
+        &self,
+        p: &Principal,
+        dataset_id: &str,
+        q: &ListSamplesQuery,
+        urls: &dyn SourceUrls,
+    ) -> Result<ListSamplesResponse> {
+        policy::authorize(p, Op::ListSamples, &Standing::project(p))?;
+        self.store.get_dataset(&p.project_id, dataset_id).await?;
+        if let Some(v) = q.version_id.as_deref().filter(|v| !v.is_empty()) {
+            return Err(version_not_found(v));
+        }
+        if q.email.as_deref().is_some_and(|e| !e.is_empty()) {
+            return Err(Error::invalid(
+                "email is a team filter: list the samples of a team labeling task instead",
+            ));
+        }
+        let page = parse_page(q.offset.as_deref(), q.limit.as_deref(), 10, 100)?;
+        let statuses = match q.sample_state.as_deref() {
+            None | Some("") => None,
+            Some("__ALL__") => Some(vec![SampleStatus::ManualAnnotation, SampleStatus::AutoAnnotation]),
+            Some("__NONE__") => Some(vec![SampleStatus::UnAnnotation]),
+            Some("__AUTO_ANNOTATION__") => Some(vec![SampleStatus::AutoAnnotation]),
+            Some(other) => {
+                return Err(Error::invalid(format!(
+                    "sample_state {other:?} is not a state of dataset samples; use __ALL__, __NONE__ or __AUTO_ANNOTATION__ (team states are listed on team task samples)"
+                )))
+            }
+        };
+        let sample_type = match q.sample_type.as_deref() {
+            None | Some("") => None,
+            Some(s) => Some(SampleType::parse("sample_type", parse_i64("sample_type", s)?).map_err(Error::invalid)?),
+        };
+        let labels = self.store.list_labels(dataset_id).await?;
+        let mut query = SampleQuery {
+            offset: page.offset,
+            limit: page.limit,
+            ascending: parse_order(q.order.as_deref())?,
+            statuses,
+            sample_type,
+            ..SampleQuery::default()
+        };
+        if q.label_type.as_deref().is_some_and(|t| !t.is_empty()) && q.label_name.as_deref().is_none_or(str::is_empty) {
+            return Err(Error::invalid(
+                "label_type goes with label_name: give the label's name too",
+            ));
+        }
+        if let Some(group) = label_name_filter(&labels, q.label_name.as_deref(), q.label_type.as_deref())? {
+            query.label_groups.push(group);
+        }
+        if let Some(raw) = q.search_conditions.as_deref().filter(|s| !s.is_empty()) {
+            parse_search_conditions(raw, &labels)?.apply_to(&mut query);
+        }
+        let (count, rows) = self.store.list_samples(dataset_id, &query).await?;
+        Ok(ListSamplesResponse {
+            sample_count: count,
+            samples: rows.iter().map(|s| sample_to_api(s, urls)).collect(),
+        })
+    }
+
+    pub async fn get_sample(
+        &self,
+        p: &Principal,
+        dataset_id: &str,
+        sample_id: &str,
+        urls: &dyn SourceUrls,
+    ) -> Result<Sample> {
+        policy::authorize(p, Op::GetSample, &Standing::project(p))?;
+        self.store.get_dataset(&p.project_id, dataset_id).await?;
+        if !is_hex32(sample_id) {
+            return Err(Error::sample_not_found(sample_id));
+        }
+        let s = self.store.get_sample(dataset_id, sample_id).await?;
+        Ok(sample_to_api(&s, urls))
+    }
+
+    pub async fn get_sample_file(&self, p: &Principal, dataset_id: &str, sample_id: &str) -> Result<SampleFile> {
+        policy::authorize(p, Op::GetSampleFile, &Standing::project(p))?;
+        self.store.get_dataset(&p.project_id, dataset_id).await?;
+        if !is_hex32(sample_id) {
+            return Err(Error::sample_not_found(sample_id));
+        }
+        let s = self.store.get_sample(dataset_id, sample_id).await?;
+        let sha = s.blob_sha256.as_deref().ok_or_else(|| {
+            Error::not_found(
+                codes::SAMPLE_NOT_FOUND,
+                format!("Sample {sample_id} has no stored file; its source is a reference"),
+            )
+        })?;
+        let bytes = self
+            .blobs
+            .get(sha)?
+            .ok_or_else(|| Error::internal(format!("blob {sha} of sample {sample_id} is missing")))?;
+        let content_type = s
+            .content_type
+            .clone()
+            .unwrap_or_else(|| "application/octet-stream".into());
+        let inline = content_type.starts_with("image/") || content_type.starts_with("text/plain");
+        Ok(SampleFile {
+            bytes,
+            content_type,
+            file_name: s.name,
+            inline,
+        })
+    }
+
+    /// Deletes samples: ids that do not exist fail their item (`ModelArts.4420`), the rest are
+    /// deleted together.
+    pub async fn delete_samples(
+        &self,
+        p: &Principal,
+        dataset_id: &str,
+        req: &DeleteSamplesRequest,
+    ) -> Result<BatchResponse> {
+        policy::authorize(p, Op::DeleteSamples, &Standing::project(p))?;
+        self.store.get_dataset(&p.project_id, dataset_id).await?;
+        let ids = req.samples.as_deref().unwrap_or(&[]);
+        if ids.len() > self.limits.max_batch {
+            return Err(Error::invalid(format!(
+                "samples: at most {} ids per request, got {}",
+                self.limits.max_batch,
+                ids.len()
+            )));
+        }
+        let wanted: Vec<String> = ids.iter().filter(|id| is_hex32(id)).cloned().collect();
+        let deleted = self.store.delete_samples(dataset_id, &wanted).await?;
+        let gone: HashSet<&str> = deleted.iter().map(|d| d.id.as_str()).collect();
+        let mut answered = HashSet::new();
+        let results = ids
+            .iter()
+            .map(|id| {
+                if gone.contains(id.as_str()) && answered.insert(id.as_str()) {
+                    ItemResult {
+                        sample_id: Some(id.clone()),
+                        ..ItemResult::ok()
+                    }
+                } else {
+                    ItemResult {
+                        sample_id: Some(id.clone()),
+                        ..ItemResult::failed(&Error::sample_not_found(id))
+                    }
+                }
+            })
+            .collect();
+        if req.delete_source == Some(true) {
+            self.remove_unused_blobs(&deleted).await;
+        }
+        Ok(BatchResponse::from_results(results))
+    }
+}
+
+pub fn parse_delete_source(value: Option<&str>) -> Result<bool> {
+    parse_bool("delete_source", value, false)
+}

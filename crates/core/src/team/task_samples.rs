@@ -1,0 +1,247 @@
+//! Reading team samples back: the members' copies of a task's samples, filtered to what the
+//! caller may see (a labeler their own copies; owners, managers and reviewers every member's).
+//! Writes live in `team::task_labels`. It must not write a copy.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::app::App;
+use crate::enums::SampleType;
+use crate::error::{Error, Result};
+use crate::iam::auth::Principal;
+use crate::iam::policy::{self, Op, Standing, TaskRole};
+use crate::ids::{is_hex32, is_plausible_id};
+use crate::query::parse_page;
+use crate::rules::values::{meta, PlacedLabel, SampleLabel};
+use crate::samples::read::sample_to_api;
+use crate::samples::search::{label_name_filter, parse_search_conditions};
+use crate::samples::source::SourceUrls;
+use crate::store::{TaskRecord, TeamSampleQuery, TeamSampleRow, WorkerRecord};
+use crate::team::task_states::{forbidden, state, status};
+
+/// A member a team sample is assigned to.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LabelerView {
+    pub email: String,
+    pub worker_id: String,
+    pub role: i32,
+}
+
+/// A team sample: one member's copy of one sample (DescribeSampleResp, team flavour).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WorkforceTaskSample {
+    pub sample_id: String,
+    pub sample_name: String,
+    pub sample_type: SampleType,
+    /// The copy's state: `__NONE__`, `__UNREVIEWED__`, `__UNCHECK__`, `__ACCEPTED__`, ...
+    pub sample_status: String,
+    pub sample_time: i64,
+    pub sample_size: i64,
+    pub source: String,
+    pub labels: Vec<SampleLabel>,
+    #[schema(value_type = Object)]
+    pub metadata: Map<String, Value>,
+    /// The member whose copy this is.
+    pub worker_id: String,
+    /// Every member the sample is assigned to.
+    pub labelers: Vec<LabelerView>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_usage: Option<String>,
+    /// An addition: the copy's version, to send back for lost-update protection.
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ListWorkforceTaskSamplesResponse {
+    pub sample_count: u64,
+    pub samples: Vec<WorkforceTaskSample>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListWorkforceTaskSamplesQuery {
+    #[param(value_type = Option<i64>)]
+    pub offset: Option<String>,
+    /// 1 to 100 (default 10).
+    #[param(value_type = Option<i64>)]
+    pub limit: Option<String>,
+    /// A team state (`__NONE__`, `__UNREVIEWED__`, `__UNCHECK__`, `__ACCEPTED__`, `__REJECTED__`,
+    /// `__AUTO_ANNOTATION__`) or `__ALL__`; any case.
+    pub sample_state: Option<String>,
+    pub label_name: Option<String>,
+    #[param(value_type = Option<i32>)]
+    pub label_type: Option<String>,
+    /// Conditions on the copies' labels (`label_list`).
+    pub search_conditions: Option<String>,
+    /// An addition: only this member's copies (owners, managers and reviewers).
+    pub worker_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct GetWorkforceTaskSampleQuery {
+    /// Whose copy; the first assigned member's when left out.
+    pub worker_id: Option<String>,
+}
+
+/// Parses a team `sample_state` filter (any case); `None` means every state.
+pub fn parse_team_state(value: Option<&str>) -> Result<Option<Vec<String>>> {
+    let Some(v) = value.filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let upper = v.to_ascii_uppercase();
+    if upper == "__ALL__" {
+        return Ok(None);
+    }
+    if let Some(s) = state::ALL.iter().find(|s| **s == upper) {
+        return Ok(Some(vec![s.to_string()]));
+    }
+    Err(Error::invalid(format!(
+        "sample_state {v:?} is not a state of team samples; use __ALL__, {}",
+        state::ALL.join(", ")
+    )))
+}
+
+impl App {
+    /// Lists the copies of a task's samples the caller may see: a labeler their own, owners,
+    /// managers and reviewers every member's.
+    pub async fn list_workforce_task_samples(
+        &self,
+        p: &Principal,
+        dataset_id: &str,
+        task_id: &str,
+        q: &ListWorkforceTaskSamplesQuery,
+        urls: &dyn SourceUrls,
+    ) -> Result<ListWorkforceTaskSamplesResponse> {
+        let (_, task) = self.load_task(p, dataset_id, task_id).await?;
+        let members = self.store.task_workers(&task.id).await?;
+        let worker = self.visible_worker(p, Op::ListWorkforceTaskSamples, &members, &task, q.worker_id.as_deref())?;
+        let page = parse_page(q.offset.as_deref(), q.limit.as_deref(), 10, 100)?;
+        let labels = self.store.list_labels(dataset_id).await?;
+        let mut query = TeamSampleQuery {
+            offset: page.offset,
+            limit: page.limit,
+            worker_id: worker,
+            states: parse_team_state(q.sample_state.as_deref())?,
+            ..TeamSampleQuery::default()
+        };
+        if let Some(group) = label_name_filter(&labels, q.label_name.as_deref(), q.label_type.as_deref())? {
+            query.label_groups.push(group);
+        }
+        if let Some(raw) = q.search_conditions.as_deref().filter(|s| !s.is_empty()) {
+            let found = parse_search_conditions(raw, &labels)?;
+            if found.name.is_some() {
+                return Err(Error::invalid(
+                    "search_conditions: sample_name is not supported on team samples; use label_list",
+                ));
+            }
+            query.label_groups.extend(found.label_groups);
+        }
+        let (count, rows) = self.store.list_team_samples(&task.id, &query).await?;
+        Ok(ListWorkforceTaskSamplesResponse {
+            sample_count: count,
+            samples: rows.iter().map(|r| team_sample_to_api(r, urls)).collect(),
+        })
+    }
+
+    pub async fn get_workforce_task_sample(
+        &self,
+        p: &Principal,
+        dataset_id: &str,
+        task_id: &str,
+        sample_id: &str,
+        q: &GetWorkforceTaskSampleQuery,
+        urls: &dyn SourceUrls,
+    ) -> Result<WorkforceTaskSample> {
+        let (_, task) = self.load_task(p, dataset_id, task_id).await?;
+        let members = self.store.task_workers(&task.id).await?;
+        let worker = self.visible_worker(p, Op::GetWorkforceTaskSample, &members, &task, q.worker_id.as_deref())?;
+        if !is_hex32(sample_id) {
+            return Err(Error::sample_not_found(sample_id));
+        }
+        let query = TeamSampleQuery {
+            limit: 1,
+            worker_id: worker,
+            sample_id: Some(sample_id.to_string()),
+            ..TeamSampleQuery::default()
+        };
+        let (_, rows) = self.store.list_team_samples(&task.id, &query).await?;
+        let row = rows.first().ok_or_else(|| Error::sample_not_found(sample_id))?;
+        Ok(team_sample_to_api(row, urls))
+    }
+
+    /// Which member's copies the caller may read: a labeler only their own.
+    fn visible_worker(
+        &self,
+        p: &Principal,
+        op: Op,
+        members: &[WorkerRecord],
+        task: &TaskRecord,
+        asked: Option<&str>,
+    ) -> Result<Option<String>> {
+        let role = TaskRole::of(p, members);
+        policy::authorize(p, op, &Standing::task(&role))?;
+        if let Some(w) = asked.filter(|w| !w.is_empty()) {
+            if !is_plausible_id(w) {
+                return Err(Error::invalid(format!("worker_id {w:?} is not a worker id")));
+            }
+        }
+        let asked = asked.filter(|w| !w.is_empty()).map(str::to_string);
+        if role.manages() || role.reviewer {
+            if task.status == status::CREATED && !role.manages() {
+                return Err(forbidden("The worker action is forbidden: the task has not started"));
+            }
+            return Ok(asked);
+        }
+        let me = role
+            .labeler
+            .as_ref()
+            .ok_or_else(|| forbidden("The worker action is forbidden: you are not a member of this task"))?;
+        if task.status == status::CREATED {
+            return Err(forbidden("The worker action is forbidden: the task has not started"));
+        }
+        if asked.as_deref().is_some_and(|w| w != me.id) {
+            return Err(forbidden(
+                "The worker action is forbidden: a labeler reads only their own samples",
+            ));
+        }
+        Ok(Some(me.id.clone()))
+    }
+}
+
+fn team_sample_to_api(r: &TeamSampleRow, urls: &dyn SourceUrls) -> WorkforceTaskSample {
+    let base = sample_to_api(&r.sample, urls);
+    let mut metadata = r.sample.metadata.clone();
+    if let Some(m) = &r.copy.metadata {
+        metadata = m.clone();
+    }
+    if !metadata.contains_key(meta::SIZE) {
+        if let Some(size) = r.sample.metadata.get(meta::SIZE) {
+            metadata.insert(meta::SIZE.to_string(), size.clone());
+        }
+    }
+    WorkforceTaskSample {
+        sample_id: base.sample_id,
+        sample_name: base.sample_name,
+        sample_type: base.sample_type,
+        sample_status: r.copy.state.clone(),
+        sample_time: base.sample_time,
+        sample_size: base.sample_size,
+        source: base.source,
+        labels: r.copy.labels.iter().map(PlacedLabel::to_api).collect(),
+        metadata,
+        worker_id: r.copy.worker_id.clone(),
+        labelers: r
+            .labelers
+            .iter()
+            .map(|l| LabelerView {
+                email: l.email.clone(),
+                worker_id: l.worker_id.clone(),
+                role: l.role.code(),
+            })
+            .collect(),
+        sample_usage: r.copy.sample_usage.clone(),
+        version: r.copy.version,
+    }
+}

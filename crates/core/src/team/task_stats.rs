@@ -1,0 +1,268 @@
+//! Task statistics read from stored state: sample counters of a task and of each member, the
+//! tasks a person works on (`/workforces/worker-tasks`), and per-member state maps. Reads only.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::app::App;
+use crate::datasets::stats::LabelStats;
+use crate::error::{Error, Result};
+use crate::iam::auth::{Principal, Role};
+use crate::iam::policy::{self, Op, Standing, TaskRole};
+use crate::query::{parse_order, parse_page};
+use crate::store::{CopyCount, TaskRecord, WorkerRecord};
+use crate::team::task_states::{state, status};
+
+/// Most task memberships of one person that `/workforces/worker-tasks` reads.
+const MAX_MEMBERSHIPS_LISTED: u64 = 10_000;
+
+/// Task- or member-level sample counters.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SampleStats {
+    pub total_sample_count: u64,
+    pub unannotated_sample_count: u64,
+    pub auto_annotation_sample_count: u64,
+    pub unreviewed_sample_count: u64,
+    pub uncheck_sample_count: u64,
+    pub sampled_sample_count: u64,
+    pub accepted_sample_count: u64,
+    pub rejected_sample_count: u64,
+    pub deleted_sample_count: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct WorkforceStats {
+    pub workforce_count: u64,
+    pub labeler_count: u64,
+    pub reviewer_count: u64,
+}
+
+/// A member's view of a task.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WorkerTask {
+    pub worker_id: String,
+    pub email: String,
+    pub role: i32,
+    pub task_id: String,
+    pub workforce_task_name: String,
+    pub dataset_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset_type: Option<i32>,
+    pub task_status: i32,
+    pub sample_stats: SampleStats,
+    /// 0: no email sent (this server sends none).
+    pub email_status: i32,
+    pub last_notify_time: i64,
+    pub create_time: i64,
+    pub update_time: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ListWorkerTasksResponse {
+    pub count: u64,
+    pub worker_tasks: Vec<WorkerTask>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WorkforceTaskStats {
+    /// Copy counts by state: `total`, `un_annotation`, `auto_annotation`, `unreviewed`,
+    /// `uncheck`, `accepted`, `rejected`.
+    pub sample_stats: BTreeMap<String, u64>,
+    pub label_stats: Vec<LabelStats>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WorkforceTaskMetrics {
+    /// Per member email: copy counts by state.
+    pub sample_stats: BTreeMap<String, BTreeMap<String, u64>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListWorkerTasksQuery {
+    #[param(value_type = Option<i64>)]
+    pub offset: Option<String>,
+    /// 1 to 100 (default 10).
+    #[param(value_type = Option<i64>)]
+    pub limit: Option<String>,
+    pub order: Option<String>,
+    /// `create_time` (default) or `workforce_task_name`.
+    pub sort_by: Option<String>,
+    pub search_content: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TaskStatsQuery {
+    /// Not supported on task statistics: refused.
+    pub sample_state: Option<String>,
+}
+
+/// Counters of a set of copy counts.
+pub(crate) fn sample_stats(counts: &[&CopyCount], total: u64) -> SampleStats {
+    let of = |s: &str| counts.iter().filter(|c| c.state == s).map(|c| c.count).sum::<u64>();
+    SampleStats {
+        total_sample_count: total,
+        unannotated_sample_count: of(state::NONE),
+        auto_annotation_sample_count: of(state::AUTO_ANNOTATION),
+        unreviewed_sample_count: of(state::UNREVIEWED),
+        uncheck_sample_count: of(state::UNCHECK),
+        sampled_sample_count: 0,
+        accepted_sample_count: of(state::ACCEPTED),
+        rejected_sample_count: of(state::REJECTED),
+        deleted_sample_count: 0,
+    }
+}
+
+pub(crate) fn state_map(counts: &[&CopyCount]) -> BTreeMap<String, u64> {
+    let of = |s: &str| counts.iter().filter(|c| c.state == s).map(|c| c.count).sum::<u64>();
+    BTreeMap::from([
+        ("un_annotation".to_string(), of(state::NONE)),
+        ("auto_annotation".to_string(), of(state::AUTO_ANNOTATION)),
+        ("unreviewed".to_string(), of(state::UNREVIEWED)),
+        ("uncheck".to_string(), of(state::UNCHECK)),
+        ("accepted".to_string(), of(state::ACCEPTED)),
+        ("rejected".to_string(), of(state::REJECTED)),
+    ])
+}
+
+impl App {
+    pub async fn list_worker_tasks(&self, p: &Principal, q: &ListWorkerTasksQuery) -> Result<ListWorkerTasksResponse> {
+        policy::authorize(p, Op::ListWorkerTasks, &Standing::project(p))?;
+        let page = parse_page(q.offset.as_deref(), q.limit.as_deref(), 10, 100)?;
+        let sort_by_name = match q.sort_by.as_deref() {
+            None | Some("") | Some("create_time") => false,
+            Some("workforce_task_name") => true,
+            Some(other) => {
+                return Err(Error::invalid(format!(
+                    "sort_by must be create_time or workforce_task_name, got {other:?}"
+                )))
+            }
+        };
+        let ascending = parse_order(q.order.as_deref())?;
+        // A member sees a task once it has started; a manager also before. A person has few
+        // memberships, so they are read whole, filtered, and paged here.
+        let (_, all) = self
+            .store
+            .list_user_tasks(
+                &p.user_id,
+                0,
+                MAX_MEMBERSHIPS_LISTED,
+                ascending,
+                sort_by_name,
+                q.search_content.as_deref().filter(|s| !s.is_empty()),
+            )
+            .await?;
+        let visible: Vec<(TaskRecord, WorkerRecord)> = all
+            .into_iter()
+            .filter(|(t, w)| t.status != status::CREATED || w.role == Role::Manager)
+            .collect();
+        let count = visible.len() as u64;
+        let start = (page.offset.saturating_mul(page.limit)).min(count) as usize;
+        let end = (start as u64 + page.limit).min(count) as usize;
+        let rows = &visible[start..end];
+        let mut out = Vec::with_capacity(rows.len());
+        let mut dataset_types: HashMap<String, Option<i32>> = HashMap::new();
+        for (task, worker) in rows {
+            let counts = self.store.task_copy_counts(&task.id).await?;
+            let mine: Vec<&CopyCount> = counts.iter().filter(|c| c.worker_id == worker.id).collect();
+            let total = mine.iter().map(|c| c.count).sum();
+            if !dataset_types.contains_key(&task.dataset_id) {
+                let t = self
+                    .store
+                    .get_dataset(&p.project_id, &task.dataset_id)
+                    .await
+                    .ok()
+                    .map(|d| d.dataset_type.code());
+                dataset_types.insert(task.dataset_id.clone(), t);
+            }
+            out.push(worker_task(
+                task,
+                worker,
+                sample_stats(&mine, total),
+                dataset_types[&task.dataset_id],
+            ));
+        }
+        Ok(ListWorkerTasksResponse {
+            count,
+            worker_tasks: out,
+        })
+    }
+
+    pub async fn workforce_task_stats(
+        &self,
+        p: &Principal,
+        dataset_id: &str,
+        task_id: &str,
+        q: &TaskStatsQuery,
+    ) -> Result<WorkforceTaskStats> {
+        let (_, task) = self.load_task(p, dataset_id, task_id).await?;
+        let members = self.store.task_workers(&task.id).await?;
+        policy::authorize(
+            p,
+            Op::GetWorkforceTaskStats,
+            &Standing::task(&TaskRole::of(p, &members)),
+        )?;
+        if q.sample_state.as_deref().is_some_and(|s| !s.is_empty()) {
+            return Err(Error::invalid(
+                "sample_state is not supported on task statistics; the answer counts every state",
+            ));
+        }
+        let view = self.task_view(&task, &members, false, true, None).await?;
+        let counts = self.store.task_copy_counts(&task.id).await?;
+        let all: Vec<&CopyCount> = counts.iter().collect();
+        let mut sample_stats = state_map(&all);
+        sample_stats.insert("total".into(), all.iter().map(|c| c.count).sum());
+        Ok(WorkforceTaskStats {
+            sample_stats,
+            label_stats: view.label_stats.unwrap_or_default(),
+        })
+    }
+
+    pub async fn workforce_task_metrics(
+        &self,
+        p: &Principal,
+        dataset_id: &str,
+        task_id: &str,
+    ) -> Result<WorkforceTaskMetrics> {
+        let (_, task) = self.load_task(p, dataset_id, task_id).await?;
+        let members = self.store.task_workers(&task.id).await?;
+        policy::authorize(
+            p,
+            Op::GetWorkforceTaskMetrics,
+            &Standing::task(&TaskRole::of(p, &members)),
+        )?;
+        let counts = self.store.task_copy_counts(&task.id).await?;
+        let mut out = BTreeMap::new();
+        for m in members.iter().filter(|m| m.role == Role::Labeler) {
+            let mine: Vec<&CopyCount> = counts.iter().filter(|c| c.worker_id == m.id).collect();
+            out.insert(m.email.clone(), state_map(&mine));
+        }
+        Ok(WorkforceTaskMetrics { sample_stats: out })
+    }
+}
+
+pub(crate) fn worker_task(
+    task: &TaskRecord,
+    m: &WorkerRecord,
+    stats: SampleStats,
+    dataset_type: Option<i32>,
+) -> WorkerTask {
+    WorkerTask {
+        worker_id: m.id.clone(),
+        email: m.email.clone(),
+        role: m.role.code(),
+        task_id: task.id.clone(),
+        workforce_task_name: task.name.clone(),
+        dataset_id: task.dataset_id.clone(),
+        dataset_type,
+        task_status: task.status,
+        sample_stats: stats,
+        email_status: 0,
+        last_notify_time: 0,
+        create_time: task.create_time,
+        update_time: task.update_time,
+    }
+}
