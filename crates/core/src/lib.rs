@@ -14,7 +14,6 @@ pub mod blobs;
 pub mod clock;
 pub mod datasets;
 pub mod durability;
-pub mod enums;
 pub mod error;
 pub mod iam;
 pub mod ids;

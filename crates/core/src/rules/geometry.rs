@@ -4,9 +4,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::enums::SHAPES;
 use crate::error::Result;
 use crate::rules::values::{key, rule};
+use teamlabel_api::enums::SHAPES;
 
 pub(crate) fn check_geometry(
     at: &str,

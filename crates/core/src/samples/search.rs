@@ -4,10 +4,10 @@
 use serde::Deserialize;
 
 use crate::datasets::labels::LabelDef;
-use crate::enums::{DatasetType, LabelType};
 use crate::error::{Error, Result};
 use crate::query::parse_i64;
 use crate::store::SampleQuery;
+use teamlabel_api::enums::{DatasetType, LabelType};
 
 /// One condition of `search_conditions`.
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -7,9 +7,9 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::datasets::labels::LabelDef;
-use crate::enums::DatasetType;
 use crate::error::Result;
 use crate::store::DeletedSample;
+use teamlabel_api::enums::DatasetType;
 
 /// A dataset row as stored. Counts come separately (`sample_counts`).
 #[derive(Debug, Clone, PartialEq)]

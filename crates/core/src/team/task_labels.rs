@@ -11,14 +11,12 @@ use crate::iam::auth::{Principal, Role};
 use crate::iam::policy::{self, Op, Standing, TaskRole};
 use crate::ids::is_hex32;
 use crate::query::parse_bool;
-use crate::samples::batch::{
-    check_batch_size, empty_outcome, labels_value, BatchOutcome, Once, Plan, SampleLabels, UpdateSamplesQuery,
-    UpdateSamplesRequest, WRITE_ATTEMPTS,
-};
+use crate::samples::batch::{check_batch_size, empty_outcome, labels_value, BatchOutcome, Once, Plan, WRITE_ATTEMPTS};
 use crate::samples::plan::{plan_items, size_of, Current, Facts, Target};
 use crate::samples::source::SourceUrls;
 use crate::store::{CopyWrite, HistoryRecord, SampleRecord, TeamSample, WorkerRecord};
 use crate::team::task_states::{forbidden, state, status};
+use teamlabel_api::samples::{SampleLabels, UpdateSamplesQuery, UpdateSamplesRequest};
 
 /// Team items land on a member's copy of a sample.
 struct TaskCopies<'s> {

@@ -8,16 +8,15 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use teamlabel_core::clock::format_rfc3339;
-use teamlabel_core::iam::credentials::{
-    CreateCredentialRequest, CredentialResponse, ListCredentialsQuery, ListCredentialsResponse, SecurityTokenRequest,
-    SecurityTokenResponse,
-};
-use teamlabel_core::iam::passwords::TokenRequest;
 use utoipa::ToSchema;
 
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{BaseUrl, Caller, Json, Query};
 use crate::ServerState;
+use teamlabel_api::iam::{
+    CreateCredentialRequest, CredentialResponse, ListCredentialsQuery, ListCredentialsResponse, SecurityTokenRequest,
+    SecurityTokenResponse, TokenRequest,
+};
 
 /// The body of a token answer (the token itself is in `X-Subject-Token`).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
