@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::enums::{DatasetType, LabelType};
 use crate::labels::{Label, LabelAttribute};
 
-/// An input location of a dataset (objects.md §4). Only `data_type` 0 (object-store path) is
+/// An input location of a dataset. Only `data_type` 0 (object-store path) is
 /// supported; the files behind it are not imported by this server yet.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -150,7 +150,7 @@ pub struct UpdateDatasetRequest {
     pub delete_labels: Option<Vec<Label>>,
 }
 
-/// A dataset (objects.md §4).
+/// A dataset as answered: its identity, type, locations, sample counts and, on request, labels.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Dataset {
     pub dataset_id: String,
@@ -229,7 +229,7 @@ pub struct LabelStats {
     /// Label name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Label type (objects.md §1.2).
+    /// Label type, one of the documented label type values.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub label_type: Option<LabelType>,
     /// The label's display properties.

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::enums::LabelType;
 
-/// A label of a dataset (objects.md §2). In requests, `name` picks or names the label and `type`
+/// A label of a dataset. In requests, `name` picks or names the label and `type`
 /// may be left out where the dataset type implies it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -16,7 +16,7 @@ pub struct Label {
     /// Label name, 1 to 1024 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Label type (objects.md §1.2).
+    /// Label type, one of the documented label type values.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub label_type: Option<LabelType>,
     /// Open map of display properties; the `@modelarts:` keys have defined meanings.
@@ -28,7 +28,7 @@ pub struct Label {
     pub attributes: Option<Vec<LabelAttribute>>,
 }
 
-/// An extra dimension of a label (objects.md, LabelAttribute).
+/// An extra dimension of a label: a free text or a choice among values.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LabelAttribute {
@@ -54,7 +54,7 @@ pub struct LabelAttributeValue {
     pub value: Option<String>,
 }
 
-/// A label placed on a sample (objects.md §3, SampleLabel).
+/// A label placed on a sample: which dataset label, where (in `property`), how sure and by whom.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SampleLabel {
@@ -64,7 +64,8 @@ pub struct SampleLabel {
     /// Name of a label of the dataset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Label type (objects.md §1.2); optional where the name is unambiguous.
+    /// Label type, one of the documented label type values; optional where the name is
+    /// unambiguous.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub label_type: Option<i64>,
     /// Geometry, offsets, times and hard-example values (`@modelarts:` keys); other keys are kept.

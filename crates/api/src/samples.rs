@@ -10,7 +10,7 @@ use crate::datasets::DataSource;
 use crate::enums::{SampleStatus, SampleType};
 use crate::labels::SampleLabel;
 
-/// One sample to add (objects.md §3, "Sample (request object)"). Exactly one of `data`,
+/// One sample to add to a dataset. Exactly one of `data`,
 /// `data_source` and `source` gives the content.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -18,7 +18,8 @@ pub struct NewSample {
     /// File name, up to 1024 characters, none of ``!<>=&"'``; unique in the dataset.
     #[serde(default)]
     pub name: Option<String>,
-    /// Sample type (objects.md §1.3); defaults from the dataset type.
+    /// Sample type (0 image, 1 text, 2 audio, 4 table, 6 video, 9 free format); defaults from the
+    /// dataset type.
     #[serde(default)]
     pub sample_type: Option<i64>,
     /// File bytes, base64.
@@ -69,7 +70,7 @@ pub struct DeleteSamplesRequest {
     pub delete_source: Option<bool>,
 }
 
-/// A sample as answered (`DescribeSampleResp`, objects.md §3).
+/// A sample as answered (`DescribeSampleResp`): its file, type, state, metadata and labels.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Sample {
     pub sample_id: String,
@@ -121,7 +122,7 @@ pub struct ListSamplesQuery {
     pub email: Option<String>,
 }
 
-/// One item of a batch label update (objects.md, SampleLabels).
+/// One item of a batch label update: a sample and the labels it gets.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SampleLabels {

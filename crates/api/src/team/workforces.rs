@@ -67,7 +67,7 @@ pub struct ListWorkforcesQuery {
     pub workforce_task_id: Option<String>,
 }
 
-/// A team member (spec/workforces.md, Worker).
+/// A member of a team (workforce), with their role in it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Worker {
     pub worker_id: String,

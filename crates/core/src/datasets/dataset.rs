@@ -3,6 +3,11 @@
 //! It must not reach into samples or labels beyond their counts.
 
 use serde_json::{Map, Value};
+use teamlabel_api::datasets::{
+    CreateDatasetRequest, CreateDatasetResponse, DataSource, Dataset, ListDatasetsQuery, ListDatasetsResponse,
+    UpdateDatasetRequest,
+};
+use teamlabel_api::enums::DatasetType;
 
 use crate::app::App;
 use crate::clock::now_ms;
@@ -14,13 +19,8 @@ use crate::iam::policy::{self, Op, Standing};
 use crate::ids::new_alnum19;
 use crate::query::{parse_bool, parse_i64, parse_order, parse_page};
 use crate::store::{DatasetQuery, DatasetRecord, SampleCounts};
-use teamlabel_api::enums::DatasetType;
 
 use crate::text::{check_description, check_name, check_text};
-use teamlabel_api::datasets::CreateDatasetRequest;
-use teamlabel_api::datasets::{
-    CreateDatasetResponse, DataSource, Dataset, ListDatasetsQuery, ListDatasetsResponse, UpdateDatasetRequest,
-};
 
 const DESCRIPTION_FORBIDDEN_UPDATE: &str = "^!<>=&\"";
 

@@ -6,6 +6,11 @@
 use std::collections::HashMap;
 
 use serde_json::{Map, Value};
+use teamlabel_api::batch::{BatchResponse, ItemResult};
+use teamlabel_api::enums::{DatasetType, LabelType};
+use teamlabel_api::labels::{
+    DeleteLabelsQuery, Label, LabelByNameQuery, LabelsRequest, ListLabelsQuery, ListLabelsResponse,
+};
 
 use crate::app::App;
 use crate::batch;
@@ -17,11 +22,6 @@ use crate::iam::auth::Principal;
 use crate::iam::policy::{self, Op as PolicyOp, Standing};
 use crate::query::{parse_bool, parse_i64, parse_page, parse_u64};
 use crate::store::{DatasetChange, DeletedSample};
-use teamlabel_api::batch::{BatchResponse, ItemResult};
-use teamlabel_api::enums::{DatasetType, LabelType};
-use teamlabel_api::labels::{
-    DeleteLabelsQuery, Label, LabelByNameQuery, LabelsRequest, ListLabelsQuery, ListLabelsResponse,
-};
 
 /// Most labels one dataset may have.
 pub const MAX_LABELS_PER_DATASET: usize = 10_000;

@@ -6,11 +6,11 @@
 use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
+use teamlabel_api::enums::{DatasetType, LabelType, SHAPES};
+use teamlabel_api::labels::{Label, LabelAttribute};
 
 use crate::error::{codes, Error, Result};
 use crate::text::check_text;
-use teamlabel_api::enums::{DatasetType, LabelType, SHAPES};
-use teamlabel_api::labels::{Label, LabelAttribute};
 
 /// A stored label: `id` is the store's key (0 before it is stored).
 #[derive(Debug, Clone, PartialEq)]

@@ -2,13 +2,13 @@
 //! and the sample counts by state. Reads only.
 
 use std::collections::BTreeMap;
+use teamlabel_api::datasets::{DatasetStats, LabelStats, StatsQuery};
 
 use crate::app::App;
 use crate::datasets::dataset::unsupported;
 use crate::error::Result;
 use crate::iam::auth::Principal;
 use crate::iam::policy::{self, Op, Standing};
-use teamlabel_api::datasets::{DatasetStats, LabelStats, StatsQuery};
 
 impl App {
     pub async fn dataset_stats(&self, p: &Principal, dataset_id: &str, q: &StatsQuery) -> Result<DatasetStats> {

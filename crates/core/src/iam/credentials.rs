@@ -7,6 +7,10 @@
 //! signature. It must not keep a secret unsealed.
 
 use rand::Rng;
+use teamlabel_api::iam::{
+    CreateCredentialRequest, Credential, CredentialResponse, ListCredentialsQuery, ListCredentialsResponse,
+    SecurityTokenRequest, SecurityTokenResponse, TemporaryCredential,
+};
 use teamlabel_api::signing::{self, Received, SignatureError};
 
 use crate::app::App;
@@ -18,8 +22,6 @@ use crate::iam::sealer::Sealer;
 use crate::query::parse_page;
 use crate::store::{AccessKeyRecord, User};
 use crate::text::check_description;
-use teamlabel_api::iam::{CreateCredentialRequest, CredentialResponse, ListCredentialsQuery, ListCredentialsResponse};
-use teamlabel_api::iam::{Credential, SecurityTokenRequest, SecurityTokenResponse, TemporaryCredential};
 
 /// Characters of an access key (as the provider's: 20 upper-case letters and digits).
 pub const ACCESS_KEY_LEN: usize = 20;

@@ -8,12 +8,12 @@
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use teamlabel_api::iam::{ScopeProject, TokenRequest};
 
 use crate::app::App;
 use crate::clock::now_ms;
 use crate::error::{codes, Error, ErrorKind, Result};
 use crate::store::{Login, LoginState, Project, User};
-use teamlabel_api::iam::{ScopeProject, TokenRequest};
 
 /// Wrong passwords in a row that lock a user.
 pub const MAX_WRONG_PASSWORDS: i64 = 5;

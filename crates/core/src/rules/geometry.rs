@@ -3,10 +3,10 @@
 //! It must not touch the store.
 
 use serde_json::{Map, Value};
+use teamlabel_api::enums::SHAPES;
 
 use crate::error::Result;
 use crate::rules::values::{key, rule};
-use teamlabel_api::enums::SHAPES;
 
 pub(crate) fn check_geometry(
     at: &str,

@@ -8,6 +8,8 @@
 use std::collections::HashMap;
 
 use serde_json::{Map, Value};
+use teamlabel_api::enums::LabelType;
+use teamlabel_api::labels::SampleLabel;
 
 use crate::datasets::labels::find_label;
 use crate::error::{codes, Error, Result};
@@ -17,8 +19,6 @@ use crate::rules::spans::check_span;
 use crate::rules::times::required_time;
 use crate::rules::triplets::check_triplets;
 use crate::rules::values::{key, rule, PlacedLabel, SampleFacts, MAX_LABELS_PER_SAMPLE};
-use teamlabel_api::enums::LabelType;
-use teamlabel_api::labels::SampleLabel;
 
 /// Which `@modelarts:` property keys a label type may carry (besides the hard-example ones).
 fn allowed_keys(t: LabelType) -> &'static [&'static str] {

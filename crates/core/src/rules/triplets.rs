@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 
 use serde_json::Value;
+use teamlabel_api::enums::LabelType;
 
 use crate::datasets::labels::LabelDef;
 use crate::error::{codes, Error, Result};
 use crate::rules::values::{key, rule, PlacedLabel};
-use teamlabel_api::enums::LabelType;
 
 /// Relationships must point at entity labels of the same sample, of the entity types their
 /// dataset label names in `@modelarts:from_type` / `@modelarts:to_type`.

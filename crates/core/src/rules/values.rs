@@ -3,11 +3,11 @@
 //! The bottom of `rules`: it imports no other rule module. It must not import another rule module.
 
 use serde_json::{Map, Value};
+use teamlabel_api::enums::{DatasetType, LabelType};
+use teamlabel_api::labels::SampleLabel;
 
 use crate::datasets::labels::LabelDef;
 use crate::error::{codes, Error};
-use teamlabel_api::enums::{DatasetType, LabelType};
-use teamlabel_api::labels::SampleLabel;
 
 /// A label that passed the rules, ready to store: it refers to its dataset label by id.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,6 +5,9 @@
 use std::collections::HashSet;
 
 use base64::Engine;
+use teamlabel_api::batch::{BatchResponse, ItemResult};
+use teamlabel_api::enums::{DatasetType, SampleStatus, SampleType};
+use teamlabel_api::samples::{AddSamplesRequest, NewSample};
 
 use crate::app::App;
 use crate::batch;
@@ -20,9 +23,6 @@ use crate::rules::triplets::check_triplet_types;
 use crate::rules::values::{meta, SampleFacts};
 use crate::store::{DatasetRecord, SampleRecord};
 use crate::text::check_text;
-use teamlabel_api::batch::{BatchResponse, ItemResult};
-use teamlabel_api::enums::{DatasetType, SampleStatus, SampleType};
-use teamlabel_api::samples::{AddSamplesRequest, NewSample};
 
 fn content_type_of(bytes: &[u8], name: &str, sample_type: SampleType) -> &'static str {
     if let Ok(t) = imagesize::image_type(bytes) {

@@ -4,6 +4,8 @@
 //! item plans is `samples::plan`; this module must not decide an item.
 
 use serde_json::Value;
+use teamlabel_api::batch::{BatchResponse, ItemResult};
+use teamlabel_api::samples::{SampleLabels, UpdateSamplesRequest};
 
 use crate::app::App;
 use crate::batch;
@@ -12,8 +14,6 @@ use crate::error::{codes, Error, Result};
 use crate::iam::auth::Principal;
 use crate::rules::values::PlacedLabel;
 use crate::store::{HistoryRecord, IdempotencyRecord};
-use teamlabel_api::batch::{BatchResponse, ItemResult};
-use teamlabel_api::samples::{SampleLabels, UpdateSamplesRequest};
 
 /// The answer of a batch update and whether it is a failed atomic batch (HTTP 400).
 #[derive(Debug, Clone, PartialEq)]

@@ -1,13 +1,14 @@
 //! The annotation history of a sample: every applied label change, newest first. Reads only;
 //! the rows are written by the batch label updates.
 
+use teamlabel_api::samples::{HistoryEntry, ListHistoryQuery, ListHistoryResponse};
+
 use crate::app::App;
 use crate::error::{Error, Result};
 use crate::iam::auth::Principal;
 use crate::iam::policy::{self, Op, Standing};
 use crate::ids::is_hex32;
 use crate::query::parse_page;
-use teamlabel_api::samples::{HistoryEntry, ListHistoryQuery, ListHistoryResponse};
 
 impl App {
     pub async fn list_sample_history(

@@ -9,6 +9,8 @@ use std::collections::HashMap;
 use std::hash::Hash;
 
 use serde_json::{Map, Value};
+use teamlabel_api::enums::{DatasetType, SampleType, SAMPLE_USAGES};
+use teamlabel_api::samples::SampleLabels;
 
 use crate::datasets::labels::LabelDef;
 use crate::error::{codes, Error, Result};
@@ -18,8 +20,6 @@ use crate::rules::triplets::check_triplet_types;
 use crate::rules::values::{PlacedLabel, SampleFacts};
 use crate::samples::source::{listed_source, source_matches, SourceUrls};
 use crate::store::SampleRecord;
-use teamlabel_api::enums::{DatasetType, SampleType, SAMPLE_USAGES};
-use teamlabel_api::samples::SampleLabels;
 
 /// A record an item writes over, as the batch goes.
 #[derive(Debug, Clone, PartialEq)]

@@ -3,6 +3,9 @@
 //! through `samples::source::SourceUrls`. It must not write a URL itself.
 
 use std::collections::HashSet;
+use teamlabel_api::batch::{BatchResponse, ItemResult};
+use teamlabel_api::enums::{SampleStatus, SampleType};
+use teamlabel_api::samples::{DeleteSamplesRequest, ListSamplesQuery, ListSamplesResponse, Sample};
 
 use crate::app::App;
 use crate::batch;
@@ -15,9 +18,6 @@ use crate::query::{parse_bool, parse_i64, parse_order, parse_page};
 use crate::samples::search::{label_name_filter, parse_search_conditions};
 use crate::samples::source::{listed_source, SourceUrls};
 use crate::store::{SampleQuery, SampleRecord};
-use teamlabel_api::batch::{BatchResponse, ItemResult};
-use teamlabel_api::enums::{SampleStatus, SampleType};
-use teamlabel_api::samples::{DeleteSamplesRequest, ListSamplesQuery, ListSamplesResponse, Sample};
 
 /// Turns a stored sample into its answer; `urls` writes the source of stored bytes.
 pub fn sample_to_api(s: &SampleRecord, urls: &dyn SourceUrls) -> Sample {

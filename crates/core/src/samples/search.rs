@@ -2,12 +2,12 @@
 //! dataset's labels into the label groups a store query matches. Pure parsing; no store.
 
 use serde::Deserialize;
+use teamlabel_api::enums::{DatasetType, LabelType};
 
 use crate::datasets::labels::LabelDef;
 use crate::error::{Error, Result};
 use crate::query::parse_i64;
 use crate::store::SampleQuery;
-use teamlabel_api::enums::{DatasetType, LabelType};
 
 /// One condition of `search_conditions`.
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -4,6 +4,8 @@
 //! nothing if any item fails.
 
 use std::collections::HashMap;
+use teamlabel_api::enums::SampleStatus;
+use teamlabel_api::samples::{SampleLabels, UpdateSamplesQuery, UpdateSamplesRequest};
 
 use crate::app::App;
 use crate::error::{Error, Result};
@@ -15,8 +17,6 @@ use crate::samples::batch::{check_batch_size, empty_outcome, labels_value, Batch
 use crate::samples::plan::{plan_items, Current, Facts, Target};
 use crate::samples::source::SourceUrls;
 use crate::store::{HistoryRecord, SampleRecord, SampleWrite};
-use teamlabel_api::enums::SampleStatus;
-use teamlabel_api::samples::{SampleLabels, UpdateSamplesQuery, UpdateSamplesRequest};
 
 /// Dataset items land on the samples themselves.
 struct DatasetSamples<'s> {

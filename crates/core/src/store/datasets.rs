@@ -5,11 +5,11 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use serde_json::Value;
+use teamlabel_api::enums::DatasetType;
 
 use crate::datasets::labels::LabelDef;
 use crate::error::Result;
 use crate::store::DeletedSample;
-use teamlabel_api::enums::DatasetType;
 
 /// A dataset row as stored. Counts come separately (`sample_counts`).
 #[derive(Debug, Clone, PartialEq)]

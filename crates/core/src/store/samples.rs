@@ -5,10 +5,10 @@ use std::collections::HashSet;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
+use teamlabel_api::enums::{SampleStatus, SampleType};
 
 use crate::error::Result;
 use crate::rules::values::PlacedLabel;
-use teamlabel_api::enums::{SampleStatus, SampleType};
 
 /// A sample as stored, with its dataset-level labels.
 #[derive(Debug, Clone, PartialEq)]

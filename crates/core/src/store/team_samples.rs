@@ -4,12 +4,12 @@
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
+use teamlabel_api::enums::SampleStatus;
 
 use crate::error::Result;
 use crate::iam::auth::Role;
 use crate::rules::values::PlacedLabel;
 use crate::store::{LabelGroup, SampleRecord};
-use teamlabel_api::enums::SampleStatus;
 
 /// One labeler's copy of one sample's labels in a task; its existence is the assignment.
 #[derive(Debug, Clone, PartialEq)]

@@ -4,6 +4,7 @@
 //! one history row each, and `?atomic=true` writes nothing if any item fails.
 
 use std::collections::HashMap;
+use teamlabel_api::samples::{SampleLabels, UpdateSamplesQuery, UpdateSamplesRequest};
 
 use crate::app::App;
 use crate::error::{codes, Error, Result};
@@ -16,7 +17,6 @@ use crate::samples::plan::{plan_items, size_of, Current, Facts, Target};
 use crate::samples::source::SourceUrls;
 use crate::store::{CopyWrite, HistoryRecord, SampleRecord, TeamSample, WorkerRecord};
 use crate::team::task_states::{forbidden, state, status};
-use teamlabel_api::samples::{SampleLabels, UpdateSamplesQuery, UpdateSamplesRequest};
 
 /// Team items land on a member's copy of a sample.
 struct TaskCopies<'s> {

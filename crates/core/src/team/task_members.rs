@@ -3,6 +3,7 @@
 //! It must not assign samples: starting a task does.
 
 use serde_json::{json, Value};
+use teamlabel_api::team::tasks::WorkforcesConfig;
 
 use crate::app::App;
 use crate::error::{codes, Error, Result};
@@ -10,7 +11,6 @@ use crate::iam::auth::{Principal, Role};
 use crate::ids::is_plausible_id;
 use crate::store::WorkerRecord;
 use crate::team::workforces::workforce_not_found;
-use teamlabel_api::team::tasks::WorkforcesConfig;
 
 /// Most labelers (and reviewers) in one task.
 pub const MAX_TASK_MEMBERS: usize = 100;

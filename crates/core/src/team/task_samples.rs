@@ -2,6 +2,11 @@
 //! caller may see (a labeler their own copies; owners, managers and reviewers every member's).
 //! Writes live in `team::task_labels`. It must not write a copy.
 
+use teamlabel_api::team::task_samples::{
+    GetWorkforceTaskSampleQuery, LabelerView, ListWorkforceTaskSamplesQuery, ListWorkforceTaskSamplesResponse,
+    WorkforceTaskSample,
+};
+
 use crate::app::App;
 use crate::error::{Error, Result};
 use crate::iam::auth::Principal;
@@ -14,10 +19,6 @@ use crate::samples::search::{label_name_filter, parse_search_conditions};
 use crate::samples::source::SourceUrls;
 use crate::store::{TaskRecord, TeamSampleQuery, TeamSampleRow, WorkerRecord};
 use crate::team::task_states::{forbidden, state, status};
-use teamlabel_api::team::task_samples::{
-    GetWorkforceTaskSampleQuery, LabelerView, ListWorkforceTaskSamplesQuery, ListWorkforceTaskSamplesResponse,
-    WorkforceTaskSample,
-};
 
 /// Parses a team `sample_state` filter (any case); `None` means every state.
 pub fn parse_team_state(value: Option<&str>) -> Result<Option<Vec<String>>> {

@@ -2,6 +2,10 @@
 //! tasks a person works on (`/workforces/worker-tasks`), and per-member state maps. Reads only.
 
 use std::collections::{BTreeMap, HashMap};
+use teamlabel_api::team::tasks::{
+    ListWorkerTasksQuery, ListWorkerTasksResponse, SampleStats, TaskStatsQuery, WorkerTask, WorkforceTaskMetrics,
+    WorkforceTaskStats,
+};
 
 use crate::app::App;
 use crate::error::{Error, Result};
@@ -10,10 +14,6 @@ use crate::iam::policy::{self, Op, Standing, TaskRole};
 use crate::query::{parse_order, parse_page};
 use crate::store::{CopyCount, TaskRecord, WorkerRecord};
 use crate::team::task_states::{state, status};
-use teamlabel_api::team::tasks::{
-    ListWorkerTasksQuery, ListWorkerTasksResponse, SampleStats, TaskStatsQuery, WorkerTask, WorkforceTaskMetrics,
-    WorkforceTaskStats,
-};
 
 /// Most task memberships of one person that `/workforces/worker-tasks` reads.
 const MAX_MEMBERSHIPS_LISTED: u64 = 10_000;

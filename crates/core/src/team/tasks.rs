@@ -4,6 +4,12 @@
 //! It must not write a member's labels: `team::task_labels` does.
 
 use serde_json::Value;
+use teamlabel_api::datasets::LabelStats;
+use teamlabel_api::team::tasks::{
+    CreateWorkforceTaskRequest, CreateWorkforceTaskResponse, GetWorkforceTaskQuery, ListWorkforceTasksQuery,
+    ListWorkforceTasksResponse, StartWorkforceTaskRequest, UpdateWorkforceTaskRequest, WorkforceStats, WorkforceTask,
+};
+use teamlabel_api::team::workforces::Empty;
 
 use crate::app::App;
 use crate::clock::now_ms;
@@ -18,12 +24,6 @@ use crate::team::task_members::check_staffing;
 use crate::team::task_states::{status, task_not_found};
 use crate::team::task_stats::{sample_stats, worker_task};
 use crate::text::{check_description, check_name};
-use teamlabel_api::datasets::LabelStats;
-use teamlabel_api::team::tasks::{
-    CreateWorkforceTaskRequest, CreateWorkforceTaskResponse, GetWorkforceTaskQuery, ListWorkforceTasksQuery,
-    ListWorkforceTasksResponse, StartWorkforceTaskRequest, UpdateWorkforceTaskRequest, WorkforceStats, WorkforceTask,
-};
-use teamlabel_api::team::workforces::Empty;
 
 fn check_unsupported_sync(
     synchronize_data: Option<bool>,

@@ -4,6 +4,12 @@
 //! Task membership is `team::task_members`: this module must not plan tasks.
 
 use serde_json::Value;
+use teamlabel_api::batch::{BatchResponse, ItemResult};
+use teamlabel_api::team::workforces::{
+    BatchDeleteWorkersRequest, CreateWorkerRequest, CreateWorkforceRequest, CreateWorkforceResponse, Empty,
+    ListWorkersQuery, ListWorkersResponse, ListWorkforcesQuery, ListWorkforcesResponse, UpdateWorkerRequest,
+    UpdateWorkforceRequest, Worker, Workforce,
+};
 
 use crate::app::App;
 use crate::batch;
@@ -15,12 +21,6 @@ use crate::ids::{is_plausible_id, new_alnum19, new_hex32};
 use crate::query::{parse_i64, parse_order, parse_page};
 use crate::store::{User, WorkerQuery, WorkerRecord, WorkforceQuery, WorkforceRecord};
 use crate::text::{check_description, check_email, check_name, check_text};
-use teamlabel_api::batch::{BatchResponse, ItemResult};
-use teamlabel_api::team::workforces::{
-    BatchDeleteWorkersRequest, CreateWorkerRequest, CreateWorkforceRequest, CreateWorkforceResponse, Empty,
-    ListWorkersQuery, ListWorkersResponse, ListWorkforcesQuery, ListWorkforcesResponse, UpdateWorkerRequest,
-    UpdateWorkforceRequest, Worker, Workforce,
-};
 
 /// Most members in one team.
 pub const MAX_WORKERS_PER_TEAM: u64 = 100;

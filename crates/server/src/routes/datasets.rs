@@ -3,15 +3,15 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use teamlabel_api::datasets::{
+    CreateDatasetRequest, CreateDatasetResponse, Dataset, DatasetStats, ListDatasetsQuery, ListDatasetsResponse,
+    StatsQuery, UpdateDatasetRequest,
+};
 
 use super::DatasetPath;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Caller, Json, Query};
 use crate::ServerState;
-use teamlabel_api::datasets::{
-    CreateDatasetRequest, CreateDatasetResponse, Dataset, DatasetStats, ListDatasetsQuery, ListDatasetsResponse,
-    StatsQuery, UpdateDatasetRequest,
-};
 
 /// List datasets.
 #[utoipa::path(get, path = "/v2/{project_id}/datasets", tag = "datasets",

@@ -7,16 +7,16 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use teamlabel_api::iam::{
+    CreateCredentialRequest, CredentialResponse, ListCredentialsQuery, ListCredentialsResponse, SecurityTokenRequest,
+    SecurityTokenResponse, TokenRequest,
+};
 use teamlabel_core::clock::format_rfc3339;
 use utoipa::ToSchema;
 
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{BaseUrl, Caller, Json, Query};
 use crate::ServerState;
-use teamlabel_api::iam::{
-    CreateCredentialRequest, CredentialResponse, ListCredentialsQuery, ListCredentialsResponse, SecurityTokenRequest,
-    SecurityTokenResponse, TokenRequest,
-};
 
 /// The body of a token answer (the token itself is in `X-Subject-Token`).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

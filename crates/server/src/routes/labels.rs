@@ -5,14 +5,14 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
+use teamlabel_api::batch::BatchResponse;
+use teamlabel_api::labels::{DeleteLabelsQuery, LabelByNameQuery, LabelsRequest, ListLabelsQuery, ListLabelsResponse};
 use teamlabel_core::datasets::dataset::property_map;
 
 use super::{DatasetPath, LabelPath};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Caller, Json, Query};
 use crate::ServerState;
-use teamlabel_api::batch::BatchResponse;
-use teamlabel_api::labels::{DeleteLabelsQuery, LabelByNameQuery, LabelsRequest, ListLabelsQuery, ListLabelsResponse};
 
 fn batch(outcome: Result<BatchResponse, BatchResponse>) -> Response {
     match outcome {

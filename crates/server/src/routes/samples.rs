@@ -4,14 +4,14 @@
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use teamlabel_api::batch::BatchResponse;
+use teamlabel_api::samples::{AddSamplesRequest, DeleteSamplesRequest, ListSamplesQuery, ListSamplesResponse, Sample};
 
 use super::{DatasetPath, SamplePath};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{BaseUrl, Caller, Json, Query};
 use crate::urls::FileUrls;
 use crate::ServerState;
-use teamlabel_api::batch::BatchResponse;
-use teamlabel_api::samples::{AddSamplesRequest, DeleteSamplesRequest, ListSamplesQuery, ListSamplesResponse, Sample};
 
 /// List a dataset's samples.
 #[utoipa::path(get, path = "/v2/{project_id}/datasets/{dataset_id}/data-annotations/samples", tag = "samples",

@@ -4,6 +4,11 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use teamlabel_api::batch::BatchResponse;
+use teamlabel_api::samples::{ListHistoryQuery, ListHistoryResponse, UpdateSamplesQuery, UpdateSamplesRequest};
+use teamlabel_api::team::task_samples::{
+    GetWorkforceTaskSampleQuery, ListWorkforceTaskSamplesQuery, ListWorkforceTaskSamplesResponse, WorkforceTaskSample,
+};
 use teamlabel_core::samples::batch::BatchOutcome;
 
 use super::{DatasetPath, SamplePath, TaskPath, TaskSamplePath};
@@ -11,11 +16,6 @@ use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{BaseUrl, Caller, IdempotencyKey, Json, Query};
 use crate::urls::FileUrls;
 use crate::ServerState;
-use teamlabel_api::batch::BatchResponse;
-use teamlabel_api::samples::{ListHistoryQuery, ListHistoryResponse, UpdateSamplesQuery, UpdateSamplesRequest};
-use teamlabel_api::team::task_samples::{
-    GetWorkforceTaskSampleQuery, ListWorkforceTaskSamplesQuery, ListWorkforceTaskSamplesResponse, WorkforceTaskSample,
-};
 
 fn answer(outcome: BatchOutcome) -> Response {
     let status = if outcome.rejected {

@@ -2,17 +2,17 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-
-use super::{DatasetPath, TaskPath};
-use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{Caller, Json, OptionalJson, Query};
-use crate::ServerState;
 use teamlabel_api::team::tasks::{
     CreateWorkforceTaskRequest, CreateWorkforceTaskResponse, GetWorkforceTaskQuery, ListWorkerTasksQuery,
     ListWorkerTasksResponse, ListWorkforceTasksQuery, ListWorkforceTasksResponse, StartWorkforceTaskRequest,
     TaskStatsQuery, UpdateWorkforceTaskRequest, WorkforceTask, WorkforceTaskMetrics, WorkforceTaskStats,
 };
 use teamlabel_api::team::workforces::Empty;
+
+use super::{DatasetPath, TaskPath};
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{Caller, Json, OptionalJson, Query};
+use crate::ServerState;
 
 /// List a dataset's team labeling tasks.
 #[utoipa::path(get, path = "/v2/{project_id}/datasets/{dataset_id}/workforce-tasks", tag = "workforce-tasks",

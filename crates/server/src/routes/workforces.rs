@@ -3,17 +3,17 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-
-use super::{WorkerPath, WorkforcePath};
-use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{Caller, Json, Query};
-use crate::ServerState;
 use teamlabel_api::batch::BatchResponse;
 use teamlabel_api::team::workforces::{
     BatchDeleteWorkersRequest, CreateWorkerRequest, CreateWorkforceRequest, CreateWorkforceResponse, Empty,
     ListWorkersQuery, ListWorkersResponse, ListWorkforcesQuery, ListWorkforcesResponse, UpdateWorkerRequest,
     UpdateWorkforceRequest, Worker, Workforce,
 };
+
+use super::{WorkerPath, WorkforcePath};
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{Caller, Json, Query};
+use crate::ServerState;
 
 /// List the project's labeling teams.
 #[utoipa::path(get, path = "/v2/{project_id}/workforces", tag = "workforces",
