@@ -1,5 +1,4 @@
-//! Datasets: the request and response shapes, the checks on names and paths,
-//! and the use cases create, get, list, update and delete.
+//! Datasets: the checks on names and paths and the use cases create, get, list, update and delete.
 //! It must not reach into samples or labels beyond their counts.
 
 use serde_json::{Map, Value};

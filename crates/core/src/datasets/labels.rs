@@ -1,4 +1,4 @@
-//! Dataset labels: the request/response shape, the rules a label definition must follow, and
+//! Dataset labels: the stored label (`LabelDef`), the rules a label definition must follow, and
 //! the checks on a whole label set (unique names, unique shortcuts, triplet relationships that
 //! name existing entities). Pure functions; the use cases live in `datasets::label_changes`.
 //! It must not touch the store.

@@ -1,7 +1,7 @@
 //! AK/SK credentials: issuing pairs (permanent ones for a user, temporary ones with a security
 //! token), keeping their secrets sealed, listing and revoking them, and authenticating a signed
-//! request with them. The request shapes follow the IAM credential API
-//! (`/v3.0/OS-CREDENTIAL/credentials`, `/v3.0/OS-CREDENTIAL/securitytokens`).
+//! request with them. The bodies and answers (in `teamlabel_api::iam`) follow the IAM credential
+//! API (`/v3.0/OS-CREDENTIAL/credentials`, `/v3.0/OS-CREDENTIAL/securitytokens`).
 //! Secrets are stored sealed (see `iam::sealer`). The database keeps a check value of the
 //! sealing key, so a server started with another key refuses to start instead of failing every
 //! signature. It must not keep a secret unsealed.

@@ -1,5 +1,5 @@
-//! The values of sample labels: a label as a request gives it (`SampleLabel`), as stored after
-//! the rules (`PlacedLabel`), the facts the rules check against, and the `@modelarts:` keys.
+//! The values of sample labels: a label as stored after the rules (`PlacedLabel`, answered as
+//! `teamlabel_api::labels::SampleLabel`), the facts the rules check against, and the `@modelarts:` keys.
 //! The bottom of `rules`: it imports no other rule module. It must not import another rule module.
 
 use serde_json::{Map, Value};

@@ -1,5 +1,5 @@
 //! The batch label update's common ground, for the dataset update (`samples::update`) and the
-//! team task update (`team::task_labels`): the request and answer shapes, idempotency keys,
+//! team task update (`team::task_labels`): the outcome of a batch, idempotency keys,
 //! atomic batches, and writing a planned batch with its retry on a concurrent write. What each
 //! item plans is `samples::plan`; this module must not decide an item.
 
