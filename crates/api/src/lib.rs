@@ -1,9 +1,18 @@
 //! teamlabel-api: the wire of the teamlabel API, shared by the server and its clients. It owns
-//! what both ends must agree on byte for byte: the request and response types of the API and the
+//! what both ends must agree on byte for byte: the request and response types of the API, one
+//! module per domain, with their OpenAPI descriptions, the closed value sets ([`enums`]) and the
 //! `SDK-HMAC-SHA256` request signature ([`signing`]).
 //!
-//! It must not hold an HTTP client, a server, storage or domain rules: it depends on no other
-//! teamlabel crate, so a client can use it without pulling in the server.
+//! It must not decide rules (validation beyond the shape stays in `teamlabel-core`), hold an
+//! HTTP client or a server, or touch storage: it depends on no other teamlabel crate, so a
+//! client can use it without pulling in the server.
 #![forbid(unsafe_code)]
 
+pub mod batch;
+pub mod datasets;
+pub mod enums;
+pub mod iam;
+pub mod labels;
+pub mod samples;
 pub mod signing;
+pub mod team;

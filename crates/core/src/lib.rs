@@ -1,8 +1,9 @@
 //! teamlabel-core: the domain of a team data-labeling server that speaks the ModelArts Data
-//! Management v2 API. Types, validation rules, the storage and blob ports, and the use cases.
-//! No HTTP and no SQL live here.
+//! Management v2 API. Domain types, validation rules, the storage and blob ports, and the use
+//! cases, which take and return the wire types of `teamlabel-api` as plain data. No HTTP and no
+//! SQL live here.
 //!
-//! Imports point one way: utilities (`clock`, `query`, `ids`, `text`, `error`, `enums`) and
+//! Imports point one way: utilities (`clock`, `query`, `ids`, `text`, `error`) and
 //! domain values (`rules`, `datasets::labels`, `store` records) at the bottom, `app::App` above
 //! them, and the use cases (`impl App` blocks in `iam`, `datasets`, `samples`, `team`) on top.
 //! A module never imports one that imports it back; `tests/module_graph.rs` checks it.
@@ -14,7 +15,6 @@ pub mod blobs;
 pub mod clock;
 pub mod datasets;
 pub mod durability;
-pub mod enums;
 pub mod error;
 pub mod iam;
 pub mod ids;

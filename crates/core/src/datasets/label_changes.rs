@@ -5,17 +5,18 @@
 
 use std::collections::HashMap;
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use utoipa::{IntoParams, ToSchema};
+use teamlabel_api::batch::{BatchResponse, ItemResult};
+use teamlabel_api::enums::{DatasetType, LabelType};
+use teamlabel_api::labels::{
+    DeleteLabelsQuery, Label, LabelByNameQuery, LabelsRequest, ListLabelsQuery, ListLabelsResponse,
+};
 
 use crate::app::App;
-use crate::batch::{BatchResponse, ItemResult};
+use crate::batch;
 use crate::datasets::labels::{
-    check_attributes, check_label_name, check_label_property, check_label_set, define_label, find_label, prop, Label,
-    LabelDef,
+    check_attributes, check_label_name, check_label_property, check_label_set, define_label, find_label, prop, LabelDef,
 };
-use crate::enums::{DatasetType, LabelType};
 use crate::error::{codes, Error, Result};
 use crate::iam::auth::Principal;
 use crate::iam::policy::{self, Op as PolicyOp, Standing};
@@ -79,7 +80,7 @@ impl LabelPlan {
         name: &str,
         label_type: Option<LabelType>,
         property: &Map<String, Value>,
-        attributes: Option<&Vec<crate::datasets::labels::LabelAttribute>>,
+        attributes: Option<&Vec<teamlabel_api::labels::LabelAttribute>>,
     ) -> Result<()> {
         self.step(|plan| {
             let current = find_label(&plan.labels, name, label_type)?.clone();
@@ -179,55 +180,6 @@ impl LabelPlan {
     }
 }
 
-/// Body of the label batch endpoints (create, update, delete).
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LabelsRequest {
-    /// The labels to create, change or delete.
-    #[serde(default)]
-    pub labels: Option<Vec<Label>>,
-}
-
-/// Answer of the label list.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ListLabelsResponse {
-    pub total_number: u64,
-    pub labels: Vec<Label>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListLabelsQuery {
-    /// Labels as of a dataset version (no versions exist yet, so any id is not found).
-    pub version_id: Option<String>,
-    /// Page number (0-based).
-    #[param(value_type = Option<i64>)]
-    pub offset: Option<String>,
-    /// Page size, 1 to 100000 (default 100000).
-    #[param(value_type = Option<i64>)]
-    pub limit: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct DeleteLabelsQuery {
-    /// 0: delete the labels only; 1: also delete samples whose only labels were these; 2: as 1
-    /// and delete their stored files.
-    #[param(value_type = Option<i32>)]
-    pub delete_policy: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct LabelByNameQuery {
-    /// Picks between labels that share a name.
-    #[param(value_type = Option<i32>)]
-    pub label_type: Option<String>,
-    /// On delete: also delete the stored files of deleted samples.
-    #[param(value_type = Option<bool>)]
-    pub delete_source: Option<String>,
-}
-
 pub fn version_not_found(id: &str) -> Error {
     Error::not_found(
         codes::VERSION_NOT_FOUND,
@@ -322,11 +274,11 @@ impl App {
             };
             results.push(match outcome {
                 Ok(()) => ItemResult::ok(),
-                Err(e) => ItemResult::failed(&e),
+                Err(e) => batch::failed(&e),
             });
         }
         if results.iter().any(|r| !r.success) {
-            return Ok(Err(BatchResponse::none_applied(results)));
+            return Ok(Err(batch::none_applied(results)));
         }
         let answer = BatchResponse::from_results(results);
         let deleted = self

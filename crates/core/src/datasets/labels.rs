@@ -1,63 +1,16 @@
-//! Dataset labels: the request/response shape, the rules a label definition must follow, and
+//! Dataset labels: the stored label (`LabelDef`), the rules a label definition must follow, and
 //! the checks on a whole label set (unique names, unique shortcuts, triplet relationships that
 //! name existing entities). Pure functions; the use cases live in `datasets::label_changes`.
 //! It must not touch the store.
 
 use std::collections::{HashMap, HashSet};
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use utoipa::ToSchema;
+use teamlabel_api::enums::{DatasetType, LabelType, SHAPES};
+use teamlabel_api::labels::{Label, LabelAttribute};
 
-use crate::enums::{DatasetType, LabelType, SHAPES};
 use crate::error::{codes, Error, Result};
 use crate::text::check_text;
-
-/// A label of a dataset (objects.md §2). In requests, `name` picks or names the label and `type`
-/// may be left out where the dataset type implies it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Label {
-    /// Label name, 1 to 1024 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Label type (objects.md §1.2).
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub label_type: Option<LabelType>,
-    /// Open map of display properties; the `@modelarts:` keys have defined meanings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub property: Option<Map<String, Value>>,
-    /// Extra dimensions of the label.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attributes: Option<Vec<LabelAttribute>>,
-}
-
-/// An extra dimension of a label (objects.md, LabelAttribute).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LabelAttribute {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// `text` or `select`.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub attribute_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default_value: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub values: Option<Vec<LabelAttributeValue>>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LabelAttributeValue {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-}
 
 /// A stored label: `id` is the store's key (0 before it is stored).
 #[derive(Debug, Clone, PartialEq)]

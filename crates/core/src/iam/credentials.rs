@@ -1,15 +1,17 @@
 //! AK/SK credentials: issuing pairs (permanent ones for a user, temporary ones with a security
 //! token), keeping their secrets sealed, listing and revoking them, and authenticating a signed
-//! request with them. The request shapes follow the IAM credential API
-//! (`/v3.0/OS-CREDENTIAL/credentials`, `/v3.0/OS-CREDENTIAL/securitytokens`).
+//! request with them. The bodies and answers (in `teamlabel_api::iam`) follow the IAM credential
+//! API (`/v3.0/OS-CREDENTIAL/credentials`, `/v3.0/OS-CREDENTIAL/securitytokens`).
 //! Secrets are stored sealed (see `iam::sealer`). The database keeps a check value of the
 //! sealing key, so a server started with another key refuses to start instead of failing every
 //! signature. It must not keep a secret unsealed.
 
 use rand::Rng;
-use serde::{Deserialize, Serialize};
+use teamlabel_api::iam::{
+    CreateCredentialRequest, Credential, CredentialResponse, ListCredentialsQuery, ListCredentialsResponse,
+    SecurityTokenRequest, SecurityTokenResponse, TemporaryCredential,
+};
 use teamlabel_api::signing::{self, Received, SignatureError};
-use utoipa::{IntoParams, ToSchema};
 
 use crate::app::App;
 use crate::clock::{format_rfc3339, now_ms};
@@ -48,25 +50,6 @@ fn random_alnum(n: usize) -> String {
         .collect()
 }
 
-/// An access key as answered: never with its secret, except once at creation.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct Credential {
-    pub access: String,
-    /// Only in the answer that creates the pair.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub secret: Option<String>,
-    /// `active` (a revoked pair is deleted).
-    pub status: String,
-    pub user_id: String,
-    /// The user's email (an addition).
-    pub email: String,
-    pub description: String,
-    pub create_time: String,
-    /// For temporary pairs only.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expires_at: Option<String>,
-}
-
 fn credential_to_api(k: &AccessKeyRecord, email: &str, secret: Option<String>) -> Credential {
     Credential {
         access: k.access_key.clone(),
@@ -78,93 +61,6 @@ fn credential_to_api(k: &AccessKeyRecord, email: &str, secret: Option<String>) -
         create_time: format_rfc3339(k.create_time),
         expires_at: k.expires_at.map(format_rfc3339),
     }
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateCredentialRequest {
-    pub credential: CreateCredential,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateCredential {
-    /// The user (32 hex characters) of the caller's project; or give `email`. Neither: the
-    /// caller.
-    #[serde(default)]
-    pub user_id: Option<String>,
-    /// The user's email (an addition to the IAM shape).
-    #[serde(default)]
-    pub email: Option<String>,
-    /// 0 to 256 characters.
-    #[serde(default)]
-    pub description: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct CredentialResponse {
-    pub credential: Credential,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ListCredentialsResponse {
-    pub total_number: u64,
-    pub credentials: Vec<Credential>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListCredentialsQuery {
-    /// Only this user's pairs.
-    pub user_id: Option<String>,
-    #[param(value_type = Option<i64>)]
-    pub offset: Option<String>,
-    /// 1 to 100 (default 100).
-    #[param(value_type = Option<i64>)]
-    pub limit: Option<String>,
-}
-
-/// `{"auth": {"identity": {"methods": ["token"], "token": {"duration_seconds": 900}}}}`.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SecurityTokenRequest {
-    pub auth: SecurityTokenAuth,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SecurityTokenAuth {
-    pub identity: SecurityTokenIdentity,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SecurityTokenIdentity {
-    /// Must be `["token"]`.
-    pub methods: Vec<String>,
-    #[serde(default)]
-    pub token: Option<SecurityTokenDuration>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SecurityTokenDuration {
-    /// 900 to 86400 (default 900).
-    #[serde(default)]
-    pub duration_seconds: Option<i64>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct TemporaryCredential {
-    pub access: String,
-    pub secret: String,
-    pub securitytoken: String,
-    pub expires_at: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct SecurityTokenResponse {
-    pub credential: TemporaryCredential,
 }
 
 /// A new pair: the record to store and the secret to show once.

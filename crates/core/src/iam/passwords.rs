@@ -8,8 +8,7 @@
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use teamlabel_api::iam::{ScopeProject, TokenRequest};
 
 use crate::app::App;
 use crate::clock::now_ms;
@@ -90,80 +89,6 @@ pub fn check_password_rules(password: &str) -> Result<()> {
         return Err(Error::invalid("a password must not contain control characters"));
     }
     Ok(())
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TokenRequest {
-    pub auth: TokenAuth,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TokenAuth {
-    pub identity: TokenIdentity,
-    /// Required: tokens are scoped to a project.
-    #[serde(default)]
-    pub scope: Option<TokenScope>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TokenIdentity {
-    /// Must be `["password"]`.
-    pub methods: Vec<String>,
-    #[serde(default)]
-    pub password: Option<PasswordIdentity>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PasswordIdentity {
-    pub user: PasswordUser,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PasswordUser {
-    /// The user's email (or give `id`).
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub id: Option<String>,
-    pub password: String,
-    /// Accepted and not checked: a teamlabel project is its own account.
-    #[serde(default)]
-    pub domain: Option<NameOrId>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NameOrId {
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub id: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TokenScope {
-    #[serde(default)]
-    pub project: Option<ScopeProject>,
-    /// A domain scope is refused: ModelArts is called with project-scoped tokens.
-    #[serde(default)]
-    pub domain: Option<NameOrId>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ScopeProject {
-    #[serde(default)]
-    pub id: Option<String>,
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub domain: Option<NameOrId>,
 }
 
 /// A token issued by the token endpoint, with who and where it is for.

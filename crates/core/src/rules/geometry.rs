@@ -3,8 +3,8 @@
 //! It must not touch the store.
 
 use serde_json::{Map, Value};
+use teamlabel_api::enums::SHAPES;
 
-use crate::enums::SHAPES;
 use crate::error::Result;
 use crate::rules::values::{key, rule};
 

@@ -8,16 +8,17 @@
 use std::collections::HashMap;
 
 use serde_json::{Map, Value};
+use teamlabel_api::enums::LabelType;
+use teamlabel_api::labels::SampleLabel;
 
 use crate::datasets::labels::find_label;
-use crate::enums::LabelType;
 use crate::error::{codes, Error, Result};
 use crate::rules::geometry::check_geometry;
 use crate::rules::hard::check_hard_label_props;
 use crate::rules::spans::check_span;
 use crate::rules::times::required_time;
 use crate::rules::triplets::check_triplets;
-use crate::rules::values::{key, rule, PlacedLabel, SampleFacts, SampleLabel, MAX_LABELS_PER_SAMPLE};
+use crate::rules::values::{key, rule, PlacedLabel, SampleFacts, MAX_LABELS_PER_SAMPLE};
 
 /// Which `@modelarts:` property keys a label type may carry (besides the hard-example ones).
 fn allowed_keys(t: LabelType) -> &'static [&'static str] {
@@ -185,7 +186,6 @@ fn check_optional_string(at: &str, property: &Map<String, Value>, k: &str) -> Re
 mod tests {
     use super::*;
     use crate::datasets::labels::LabelDef;
-    use crate::enums::DatasetType;
     use crate::error::codes;
     use crate::rules::geometry::check_feature;
     use crate::rules::hard::parse_hard_reasons;
@@ -195,6 +195,7 @@ mod tests {
     use crate::rules::triplets::check_triplet_types;
     use proptest::prelude::*;
     use serde_json::json;
+    use teamlabel_api::enums::DatasetType;
 
     fn defs() -> Vec<LabelDef> {
         let mk = |id, name: &str, t, p: Value| LabelDef {

@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 
 use serde_json::Value;
+use teamlabel_api::enums::LabelType;
 
 use crate::datasets::labels::LabelDef;
-use crate::enums::LabelType;
 use crate::error::{codes, Error, Result};
 use crate::rules::values::{key, rule, PlacedLabel};
 

@@ -1,39 +1,13 @@
-//! The values of sample labels: a label as a request gives it (`SampleLabel`), as stored after
-//! the rules (`PlacedLabel`), the facts the rules check against, and the `@modelarts:` keys.
+//! The values of sample labels: a label as stored after the rules (`PlacedLabel`, answered as
+//! `teamlabel_api::labels::SampleLabel`), the facts the rules check against, and the `@modelarts:` keys.
 //! The bottom of `rules`: it imports no other rule module. It must not import another rule module.
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use utoipa::ToSchema;
+use teamlabel_api::enums::{DatasetType, LabelType};
+use teamlabel_api::labels::SampleLabel;
 
 use crate::datasets::labels::LabelDef;
-use crate::enums::{DatasetType, LabelType};
 use crate::error::{codes, Error};
-
-/// A label placed on a sample (objects.md §3, SampleLabel).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SampleLabel {
-    /// Per-sample instance id, e.g. `E1` for a triplet entity, `R1` for a relationship.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Name of a label of the dataset.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Label type (objects.md §1.2); optional where the name is unambiguous.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub label_type: Option<i64>,
-    /// Geometry, offsets, times and hard-example values (`@modelarts:` keys); other keys are kept.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub property: Option<Map<String, Value>>,
-    /// Confidence in [0, 1].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub score: Option<f64>,
-    /// `human`, `auto`, or a `modelarts/...` producer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub annotated_by: Option<String>,
-}
 
 /// A label that passed the rules, ready to store: it refers to its dataset label by id.
 #[derive(Debug, Clone, PartialEq)]

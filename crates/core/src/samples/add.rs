@@ -5,16 +5,14 @@
 use std::collections::HashSet;
 
 use base64::Engine;
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
-use utoipa::ToSchema;
+use teamlabel_api::batch::{BatchResponse, ItemResult};
+use teamlabel_api::enums::{DatasetType, SampleStatus, SampleType};
+use teamlabel_api::samples::{AddSamplesRequest, NewSample};
 
 use crate::app::App;
-use crate::batch::{BatchResponse, ItemResult};
+use crate::batch;
 use crate::clock::now_ms;
-use crate::datasets::dataset::DataSource;
 use crate::datasets::labels::LabelDef;
-use crate::enums::{DatasetType, SampleStatus, SampleType};
 use crate::error::{codes, Error, Result};
 use crate::iam::auth::Principal;
 use crate::iam::policy::{self, Op, Standing};
@@ -22,56 +20,9 @@ use crate::ids::new_hex32;
 use crate::rules::metadata::check_metadata;
 use crate::rules::sample_labels::check_sample_labels;
 use crate::rules::triplets::check_triplet_types;
-use crate::rules::values::{meta, SampleFacts, SampleLabel};
+use crate::rules::values::{meta, SampleFacts};
 use crate::store::{DatasetRecord, SampleRecord};
 use crate::text::check_text;
-
-/// One sample to add (objects.md §3, "Sample (request object)"). Exactly one of `data`,
-/// `data_source` and `source` gives the content.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewSample {
-    /// File name, up to 1024 characters, none of ``!<>=&"'``; unique in the dataset.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// Sample type (objects.md §1.3); defaults from the dataset type.
-    #[serde(default)]
-    pub sample_type: Option<i64>,
-    /// File bytes, base64.
-    #[serde(default)]
-    pub data: Option<String>,
-    /// A reference to a stored file (`data_path` is a URL); kept, never fetched.
-    #[serde(default)]
-    pub data_source: Option<DataSource>,
-    /// A URL of the content, or `content://<text>` for a text sample; kept, never fetched.
-    #[serde(default)]
-    pub source: Option<String>,
-    /// Text encoding of `data`: `UTF-8` (default; the only one supported).
-    #[serde(default)]
-    pub encoding: Option<String>,
-    /// Initial labels, checked against the dataset's labels.
-    #[serde(default)]
-    pub labels: Option<Vec<SampleLabel>>,
-    /// Initial metadata; `@modelarts:size` is read from image bytes when left out.
-    #[serde(default)]
-    #[schema(value_type = Option<Object>)]
-    pub metadata: Option<Map<String, Value>>,
-}
-
-/// Body of `POST .../data-annotations/samples`.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AddSamplesRequest {
-    #[serde(default)]
-    pub samples: Option<Vec<NewSample>>,
-    /// Default true; false files labeled samples as auto-labeled, to be confirmed (image
-    /// classification and object detection only).
-    #[serde(default)]
-    pub final_annotation: Option<bool>,
-    /// Not supported: send labels in `samples[].labels`.
-    #[serde(default)]
-    pub label_format: Option<crate::datasets::dataset::LabelFormat>,
-}
 
 fn content_type_of(bytes: &[u8], name: &str, sample_type: SampleType) -> &'static str {
     if let Ok(t) = imagesize::image_type(bytes) {
@@ -404,7 +355,7 @@ impl App {
                     info: Some(p.record.id.clone()),
                     ..ItemResult::default()
                 },
-                Err(e) => ItemResult::failed(e),
+                Err(e) => batch::failed(e),
             })
             .collect();
         Ok(BatchResponse::from_results(results))

@@ -1,71 +1,19 @@
 //! The batch label update's common ground, for the dataset update (`samples::update`) and the
-//! team task update (`team::task_labels`): the request and answer shapes, idempotency keys,
+//! team task update (`team::task_labels`): the outcome of a batch, idempotency keys,
 //! atomic batches, and writing a planned batch with its retry on a concurrent write. What each
 //! item plans is `samples::plan`; this module must not decide an item.
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
-use utoipa::{IntoParams, ToSchema};
+use serde_json::Value;
+use teamlabel_api::batch::{BatchResponse, ItemResult};
+use teamlabel_api::samples::{SampleLabels, UpdateSamplesRequest};
 
 use crate::app::App;
-use crate::batch::{BatchResponse, ItemResult};
+use crate::batch;
 use crate::clock::now_ms;
 use crate::error::{codes, Error, Result};
 use crate::iam::auth::Principal;
-use crate::rules::values::{PlacedLabel, SampleLabel};
+use crate::rules::values::PlacedLabel;
 use crate::store::{HistoryRecord, IdempotencyRecord};
-
-/// One item of a batch label update (objects.md, SampleLabels).
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SampleLabels {
-    /// The sample to label.
-    #[serde(default)]
-    pub sample_id: Option<String>,
-    /// Team tasks: the member whose copy is written (owners and managers may name anyone of
-    /// the task; a labeler only themselves).
-    #[serde(default)]
-    pub worker_id: Option<String>,
-    /// The complete new label set; absent, null or empty deletes the labels.
-    #[serde(default)]
-    pub labels: Option<Vec<SampleLabel>>,
-    /// Replacement metadata; kept as it is when left out.
-    #[serde(default)]
-    #[schema(value_type = Option<Object>)]
-    pub metadata: Option<Map<String, Value>>,
-    /// Must be the stored sample type when given.
-    #[serde(default)]
-    pub sample_type: Option<i64>,
-    /// `TRAIN`, `EVAL`, `TEST` or `INFERENCE` (any case).
-    #[serde(default)]
-    pub sample_usage: Option<String>,
-    /// Must be the sample's `source` as listed, when given.
-    #[serde(default)]
-    pub source: Option<String>,
-    /// An addition: the version read with the labels; when it is no longer the stored one the
-    /// item fails with `ModelArts.4690` and nothing of it is written.
-    #[serde(default)]
-    pub version: Option<i64>,
-}
-
-/// Body of both batch label updates.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateSamplesRequest {
-    /// Team tasks: the member the batch is written for, when items give no `worker_id`.
-    #[serde(default)]
-    pub email: Option<String>,
-    #[serde(default)]
-    pub samples: Option<Vec<SampleLabels>>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct UpdateSamplesQuery {
-    /// An addition: `true` writes nothing if any item fails (answered with 400).
-    #[param(value_type = Option<bool>)]
-    pub atomic: Option<String>,
-}
 
 /// The answer of a batch update and whether it is a failed atomic batch (HTTP 400).
 #[derive(Debug, Clone, PartialEq)]
@@ -172,7 +120,7 @@ fn with_item(i: usize, e: Error) -> Error {
 fn item_failed(sample_id: Option<&str>, e: &Error) -> ItemResult {
     ItemResult {
         sample_id: sample_id.map(str::to_string),
-        ..ItemResult::failed(e)
+        ..batch::failed(e)
     }
 }
 
@@ -182,7 +130,7 @@ fn finish(results: Vec<ItemResult>, atomic: bool) -> (BatchOutcome, bool) {
     if atomic && results.iter().any(|r| !r.success) {
         return (
             BatchOutcome {
-                response: BatchResponse::none_applied(results),
+                response: batch::none_applied(results),
                 rejected: true,
             },
             false,

@@ -1,9 +1,7 @@
 //! The annotation history of a sample: every applied label change, newest first. Reads only;
 //! the rows are written by the batch label updates.
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use utoipa::{IntoParams, ToSchema};
+use teamlabel_api::samples::{HistoryEntry, ListHistoryQuery, ListHistoryResponse};
 
 use crate::app::App;
 use crate::error::{Error, Result};
@@ -11,42 +9,6 @@ use crate::iam::auth::Principal;
 use crate::iam::policy::{self, Op, Standing};
 use crate::ids::is_hex32;
 use crate::query::parse_page;
-
-/// One applied change, newest first in the history.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct HistoryEntry {
-    pub id: i64,
-    pub change_time: i64,
-    pub actor_email: String,
-    pub actor_user_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub task_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub worker_id: Option<String>,
-    pub state_before: String,
-    pub state_after: String,
-    #[schema(value_type = Vec<Object>)]
-    pub labels_before: Value,
-    #[schema(value_type = Vec<Object>)]
-    pub labels_after: Value,
-    pub version: i64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ListHistoryResponse {
-    pub total_number: u64,
-    pub history: Vec<HistoryEntry>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListHistoryQuery {
-    #[param(value_type = Option<i64>)]
-    pub offset: Option<String>,
-    /// 1 to 100 (default 10).
-    #[param(value_type = Option<i64>)]
-    pub limit: Option<String>,
-}
 
 impl App {
     pub async fn list_sample_history(

@@ -9,15 +9,15 @@ use std::collections::HashMap;
 use std::hash::Hash;
 
 use serde_json::{Map, Value};
+use teamlabel_api::enums::{DatasetType, SampleType, SAMPLE_USAGES};
+use teamlabel_api::samples::SampleLabels;
 
 use crate::datasets::labels::LabelDef;
-use crate::enums::{DatasetType, SampleType, SAMPLE_USAGES};
 use crate::error::{codes, Error, Result};
 use crate::rules::metadata::check_metadata;
 use crate::rules::sample_labels::check_sample_labels;
 use crate::rules::triplets::check_triplet_types;
 use crate::rules::values::{PlacedLabel, SampleFacts};
-use crate::samples::batch::SampleLabels;
 use crate::samples::source::{listed_source, source_matches, SourceUrls};
 use crate::store::SampleRecord;
 
@@ -224,7 +224,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::enums::{LabelType, SampleStatus};
+    use teamlabel_api::enums::{LabelType, SampleStatus};
 
     struct Urls;
 

@@ -3,88 +3,21 @@
 //! through `samples::source::SourceUrls`. It must not write a URL itself.
 
 use std::collections::HashSet;
-
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
-use utoipa::{IntoParams, ToSchema};
+use teamlabel_api::batch::{BatchResponse, ItemResult};
+use teamlabel_api::enums::{SampleStatus, SampleType};
+use teamlabel_api::samples::{DeleteSamplesRequest, ListSamplesQuery, ListSamplesResponse, Sample};
 
 use crate::app::App;
-use crate::batch::{BatchResponse, ItemResult};
+use crate::batch;
 use crate::datasets::label_changes::version_not_found;
-use crate::enums::{SampleStatus, SampleType};
 use crate::error::{codes, Error, Result};
 use crate::iam::auth::Principal;
 use crate::iam::policy::{self, Op, Standing};
 use crate::ids::is_hex32;
 use crate::query::{parse_bool, parse_i64, parse_order, parse_page};
-use crate::rules::values::SampleLabel;
 use crate::samples::search::{label_name_filter, parse_search_conditions};
 use crate::samples::source::{listed_source, SourceUrls};
 use crate::store::{SampleQuery, SampleRecord};
-
-/// Body of `POST .../data-annotations/samples/delete`.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DeleteSamplesRequest {
-    /// Sample ids.
-    #[serde(default)]
-    pub samples: Option<Vec<String>>,
-    /// Also delete stored bytes no other sample uses.
-    #[serde(default)]
-    pub delete_source: Option<bool>,
-}
-
-/// A sample as answered (`DescribeSampleResp`, objects.md §3).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct Sample {
-    pub sample_id: String,
-    pub sample_name: String,
-    pub sample_type: SampleType,
-    pub sample_status: SampleStatus,
-    pub sample_time: i64,
-    pub sample_size: i64,
-    /// Where the content is: this server's URL for stored bytes, or the reference given.
-    pub source: String,
-    pub labels: Vec<SampleLabel>,
-    #[schema(value_type = Object)]
-    pub metadata: Map<String, Value>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ListSamplesResponse {
-    /// Number of samples matching the filters (all pages).
-    pub sample_count: u64,
-    pub samples: Vec<Sample>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListSamplesQuery {
-    /// Page number (0-based).
-    #[param(value_type = Option<i64>)]
-    pub offset: Option<String>,
-    /// Page size, 1 to 100 (default 10).
-    #[param(value_type = Option<i64>)]
-    pub limit: Option<String>,
-    /// `asc` or `desc` (default) by time added.
-    pub order: Option<String>,
-    /// `__ALL__` (labeled), `__NONE__` (unlabeled) or `__AUTO_ANNOTATION__`.
-    pub sample_state: Option<String>,
-    /// Only samples carrying this label.
-    pub label_name: Option<String>,
-    /// Type of `label_name`.
-    #[param(value_type = Option<i32>)]
-    pub label_type: Option<String>,
-    /// Only samples of this type.
-    #[param(value_type = Option<i32>)]
-    pub sample_type: Option<String>,
-    /// URL-encoded JSON list of conditions (AND-ed); each may give `label_list` and `sample_name`.
-    pub search_conditions: Option<String>,
-    /// Samples of a version (no versions exist yet: any id is not found).
-    pub version_id: Option<String>,
-    /// Team filter: not supported on the dataset list.
-    pub email: Option<String>,
-}
 
 /// Turns a stored sample into its answer; `urls` writes the source of stored bytes.
 pub fn sample_to_api(s: &SampleRecord, urls: &dyn SourceUrls) -> Sample {
@@ -252,7 +185,7 @@ impl App {
                 } else {
                     ItemResult {
                         sample_id: Some(id.clone()),
-                        ..ItemResult::failed(&Error::sample_not_found(id))
+                        ..batch::failed(&Error::sample_not_found(id))
                     }
                 }
             })

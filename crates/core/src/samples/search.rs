@@ -2,9 +2,9 @@
 //! dataset's labels into the label groups a store query matches. Pure parsing; no store.
 
 use serde::Deserialize;
+use teamlabel_api::enums::{DatasetType, LabelType};
 
 use crate::datasets::labels::LabelDef;
-use crate::enums::{DatasetType, LabelType};
 use crate::error::{Error, Result};
 use crate::query::parse_i64;
 use crate::store::SampleQuery;

@@ -4,18 +4,16 @@
 //! nothing if any item fails.
 
 use std::collections::HashMap;
+use teamlabel_api::enums::SampleStatus;
+use teamlabel_api::samples::{SampleLabels, UpdateSamplesQuery, UpdateSamplesRequest};
 
 use crate::app::App;
-use crate::enums::SampleStatus;
 use crate::error::{Error, Result};
 use crate::iam::auth::Principal;
 use crate::iam::policy::{self, Op, Standing};
 use crate::ids::is_hex32;
 use crate::query::parse_bool;
-use crate::samples::batch::{
-    check_batch_size, empty_outcome, labels_value, BatchOutcome, Once, Plan, SampleLabels, UpdateSamplesQuery,
-    UpdateSamplesRequest, WRITE_ATTEMPTS,
-};
+use crate::samples::batch::{check_batch_size, empty_outcome, labels_value, BatchOutcome, Once, Plan, WRITE_ATTEMPTS};
 use crate::samples::plan::{plan_items, Current, Facts, Target};
 use crate::samples::source::SourceUrls;
 use crate::store::{HistoryRecord, SampleRecord, SampleWrite};

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use serde_json::Value;
+use teamlabel_api::enums::DatasetType;
 
 use crate::datasets::labels::LabelDef;
-use crate::enums::DatasetType;
 use crate::error::Result;
 use crate::store::DeletedSample;
 

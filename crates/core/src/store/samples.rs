@@ -5,8 +5,8 @@ use std::collections::HashSet;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
+use teamlabel_api::enums::{SampleStatus, SampleType};
 
-use crate::enums::{SampleStatus, SampleType};
 use crate::error::Result;
 use crate::rules::values::PlacedLabel;
 

@@ -4,8 +4,8 @@
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
+use teamlabel_api::enums::SampleStatus;
 
-use crate::enums::SampleStatus;
 use crate::error::Result;
 use crate::iam::auth::Role;
 use crate::rules::values::PlacedLabel;

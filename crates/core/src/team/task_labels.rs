@@ -4,6 +4,7 @@
 //! one history row each, and `?atomic=true` writes nothing if any item fails.
 
 use std::collections::HashMap;
+use teamlabel_api::samples::{SampleLabels, UpdateSamplesQuery, UpdateSamplesRequest};
 
 use crate::app::App;
 use crate::error::{codes, Error, Result};
@@ -11,10 +12,7 @@ use crate::iam::auth::{Principal, Role};
 use crate::iam::policy::{self, Op, Standing, TaskRole};
 use crate::ids::is_hex32;
 use crate::query::parse_bool;
-use crate::samples::batch::{
-    check_batch_size, empty_outcome, labels_value, BatchOutcome, Once, Plan, SampleLabels, UpdateSamplesQuery,
-    UpdateSamplesRequest, WRITE_ATTEMPTS,
-};
+use crate::samples::batch::{check_batch_size, empty_outcome, labels_value, BatchOutcome, Once, Plan, WRITE_ATTEMPTS};
 use crate::samples::plan::{plan_items, size_of, Current, Facts, Target};
 use crate::samples::source::SourceUrls;
 use crate::store::{CopyWrite, HistoryRecord, SampleRecord, TeamSample, WorkerRecord};

@@ -2,9 +2,8 @@
 //! the project's teams, and the staffing limits (repetition, labelers and reviewers).
 //! It must not assign samples: starting a task does.
 
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use utoipa::ToSchema;
+use teamlabel_api::team::tasks::WorkforcesConfig;
 
 use crate::app::App;
 use crate::error::{codes, Error, Result};
@@ -15,60 +14,6 @@ use crate::team::workforces::workforce_not_found;
 
 /// Most labelers (and reviewers) in one task.
 pub const MAX_TASK_MEMBERS: usize = 100;
-
-/// A member chosen for a task, as sent (`email` or `worker_id`) and as answered. A request may
-/// carry the whole documented Worker shape (as the member list answers it): the member is picked
-/// by `worker_id` or `email`; `workforce_id` must be the team it is listed under; `role`,
-/// `status`, `description` and the times describe the member and are not changed here.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TaskWorker {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub worker_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<i32>,
-    /// In requests only: the member's team; must be the team of the enclosing `workforces` item.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub workforce_id: Option<String>,
-    /// In requests only: read-only member field, accepted and not used.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<i32>,
-    /// In requests only: read-only here (a member's description changes with UpdateWorker);
-    /// accepted and not used.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// In requests only: read-only member field, accepted and not used.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<i64>,
-    /// In requests only: read-only member field, accepted and not used.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub update_time: Option<i64>,
-}
-
-/// A team of a task with its chosen members (all members when `workers` is left out).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct WorkforceConfig {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub workforce_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub workforce_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub workers: Option<Vec<TaskWorker>>,
-}
-
-/// Who works on a task.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct WorkforcesConfig {
-    /// Delegating the staffing to a team manager is not supported: name the teams.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agency: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub workforces: Option<Vec<WorkforceConfig>>,
-}
 
 impl App {
     /// Resolves `workforces_config` to the chosen members (deduplicated by user: a person is one

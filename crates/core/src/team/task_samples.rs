@@ -2,88 +2,23 @@
 //! caller may see (a labeler their own copies; owners, managers and reviewers every member's).
 //! Writes live in `team::task_labels`. It must not write a copy.
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
-use utoipa::{IntoParams, ToSchema};
+use teamlabel_api::team::task_samples::{
+    GetWorkforceTaskSampleQuery, LabelerView, ListWorkforceTaskSamplesQuery, ListWorkforceTaskSamplesResponse,
+    WorkforceTaskSample,
+};
 
 use crate::app::App;
-use crate::enums::SampleType;
 use crate::error::{Error, Result};
 use crate::iam::auth::Principal;
 use crate::iam::policy::{self, Op, Standing, TaskRole};
 use crate::ids::{is_hex32, is_plausible_id};
 use crate::query::parse_page;
-use crate::rules::values::{meta, PlacedLabel, SampleLabel};
+use crate::rules::values::{meta, PlacedLabel};
 use crate::samples::read::sample_to_api;
 use crate::samples::search::{label_name_filter, parse_search_conditions};
 use crate::samples::source::SourceUrls;
 use crate::store::{TaskRecord, TeamSampleQuery, TeamSampleRow, WorkerRecord};
 use crate::team::task_states::{forbidden, state, status};
-
-/// A member a team sample is assigned to.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct LabelerView {
-    pub email: String,
-    pub worker_id: String,
-    pub role: i32,
-}
-
-/// A team sample: one member's copy of one sample (DescribeSampleResp, team flavour).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct WorkforceTaskSample {
-    pub sample_id: String,
-    pub sample_name: String,
-    pub sample_type: SampleType,
-    /// The copy's state: `__NONE__`, `__UNREVIEWED__`, `__UNCHECK__`, `__ACCEPTED__`, ...
-    pub sample_status: String,
-    pub sample_time: i64,
-    pub sample_size: i64,
-    pub source: String,
-    pub labels: Vec<SampleLabel>,
-    #[schema(value_type = Object)]
-    pub metadata: Map<String, Value>,
-    /// The member whose copy this is.
-    pub worker_id: String,
-    /// Every member the sample is assigned to.
-    pub labelers: Vec<LabelerView>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sample_usage: Option<String>,
-    /// An addition: the copy's version, to send back for lost-update protection.
-    pub version: i64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ListWorkforceTaskSamplesResponse {
-    pub sample_count: u64,
-    pub samples: Vec<WorkforceTaskSample>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListWorkforceTaskSamplesQuery {
-    #[param(value_type = Option<i64>)]
-    pub offset: Option<String>,
-    /// 1 to 100 (default 10).
-    #[param(value_type = Option<i64>)]
-    pub limit: Option<String>,
-    /// A team state (`__NONE__`, `__UNREVIEWED__`, `__UNCHECK__`, `__ACCEPTED__`, `__REJECTED__`,
-    /// `__AUTO_ANNOTATION__`) or `__ALL__`; any case.
-    pub sample_state: Option<String>,
-    pub label_name: Option<String>,
-    #[param(value_type = Option<i32>)]
-    pub label_type: Option<String>,
-    /// Conditions on the copies' labels (`label_list`).
-    pub search_conditions: Option<String>,
-    /// An addition: only this member's copies (owners, managers and reviewers).
-    pub worker_id: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct GetWorkforceTaskSampleQuery {
-    /// Whose copy; the first assigned member's when left out.
-    pub worker_id: Option<String>,
-}
 
 /// Parses a team `sample_state` filter (any case); `None` means every state.
 pub fn parse_team_state(value: Option<&str>) -> Result<Option<Vec<String>>> {

@@ -2,12 +2,12 @@
 //! tasks a person works on (`/workforces/worker-tasks`), and per-member state maps. Reads only.
 
 use std::collections::{BTreeMap, HashMap};
-
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use teamlabel_api::team::tasks::{
+    ListWorkerTasksQuery, ListWorkerTasksResponse, SampleStats, TaskStatsQuery, WorkerTask, WorkforceTaskMetrics,
+    WorkforceTaskStats,
+};
 
 use crate::app::App;
-use crate::datasets::stats::LabelStats;
 use crate::error::{Error, Result};
 use crate::iam::auth::{Principal, Role};
 use crate::iam::policy::{self, Op, Standing, TaskRole};
@@ -17,88 +17,6 @@ use crate::team::task_states::{state, status};
 
 /// Most task memberships of one person that `/workforces/worker-tasks` reads.
 const MAX_MEMBERSHIPS_LISTED: u64 = 10_000;
-
-/// Task- or member-level sample counters.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct SampleStats {
-    pub total_sample_count: u64,
-    pub unannotated_sample_count: u64,
-    pub auto_annotation_sample_count: u64,
-    pub unreviewed_sample_count: u64,
-    pub uncheck_sample_count: u64,
-    pub sampled_sample_count: u64,
-    pub accepted_sample_count: u64,
-    pub rejected_sample_count: u64,
-    pub deleted_sample_count: u64,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct WorkforceStats {
-    pub workforce_count: u64,
-    pub labeler_count: u64,
-    pub reviewer_count: u64,
-}
-
-/// A member's view of a task.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct WorkerTask {
-    pub worker_id: String,
-    pub email: String,
-    pub role: i32,
-    pub task_id: String,
-    pub workforce_task_name: String,
-    pub dataset_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dataset_type: Option<i32>,
-    pub task_status: i32,
-    pub sample_stats: SampleStats,
-    /// 0: no email sent (this server sends none).
-    pub email_status: i32,
-    pub last_notify_time: i64,
-    pub create_time: i64,
-    pub update_time: i64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ListWorkerTasksResponse {
-    pub count: u64,
-    pub worker_tasks: Vec<WorkerTask>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct WorkforceTaskStats {
-    /// Copy counts by state: `total`, `un_annotation`, `auto_annotation`, `unreviewed`,
-    /// `uncheck`, `accepted`, `rejected`.
-    pub sample_stats: BTreeMap<String, u64>,
-    pub label_stats: Vec<LabelStats>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct WorkforceTaskMetrics {
-    /// Per member email: copy counts by state.
-    pub sample_stats: BTreeMap<String, BTreeMap<String, u64>>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListWorkerTasksQuery {
-    #[param(value_type = Option<i64>)]
-    pub offset: Option<String>,
-    /// 1 to 100 (default 10).
-    #[param(value_type = Option<i64>)]
-    pub limit: Option<String>,
-    pub order: Option<String>,
-    /// `create_time` (default) or `workforce_task_name`.
-    pub sort_by: Option<String>,
-    pub search_content: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct TaskStatsQuery {
-    /// Not supported on task statistics: refused.
-    pub sample_state: Option<String>,
-}
 
 /// Counters of a set of copy counts.
 pub(crate) fn sample_stats(counts: &[&CopyCount], total: u64) -> SampleStats {

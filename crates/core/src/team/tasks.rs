@@ -3,13 +3,16 @@
 //! `repetition` distinct labelers), update, delete, and the statistics read from stored state.
 //! It must not write a member's labels: `team::task_labels` does.
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::{IntoParams, ToSchema};
+use teamlabel_api::datasets::LabelStats;
+use teamlabel_api::team::tasks::{
+    CreateWorkforceTaskRequest, CreateWorkforceTaskResponse, GetWorkforceTaskQuery, ListWorkforceTasksQuery,
+    ListWorkforceTasksResponse, StartWorkforceTaskRequest, UpdateWorkforceTaskRequest, WorkforceStats, WorkforceTask,
+};
+use teamlabel_api::team::workforces::Empty;
 
 use crate::app::App;
 use crate::clock::now_ms;
-use crate::datasets::stats::LabelStats;
 use crate::error::{codes, Error, Result};
 use crate::iam::auth::{Principal, Role};
 use crate::iam::policy::{self, Op, Standing, TaskRole};
@@ -17,134 +20,10 @@ use crate::ids::{is_plausible_id, new_alnum19};
 use crate::query::{parse_bool, parse_page};
 use crate::samples::search::parse_search_conditions;
 use crate::store::{CopyCount, SampleQuery, TaskRecord, WorkerRecord};
-use crate::team::task_members::{check_staffing, WorkforcesConfig};
+use crate::team::task_members::check_staffing;
 use crate::team::task_states::{status, task_not_found};
-use crate::team::task_stats::{sample_stats, worker_task, SampleStats, WorkerTask, WorkforceStats};
-use crate::team::workforces::Empty;
+use crate::team::task_stats::{sample_stats, worker_task};
 use crate::text::{check_description, check_name};
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateWorkforceTaskRequest {
-    /// 1 to 64 characters of `[A-Za-z0-9_-]`, unique in the dataset.
-    #[serde(default)]
-    pub task_name: Option<String>,
-    #[serde(default)]
-    pub description: Option<String>,
-    #[serde(default)]
-    pub workforces_config: Option<WorkforcesConfig>,
-    /// Labelers per sample, 1 to the number of labelers (default 1).
-    #[serde(default)]
-    pub repetition: Option<i64>,
-    /// A JSON list of search conditions (as the sample list's `search_conditions`) choosing
-    /// the samples of the task; all samples when left out.
-    #[serde(default)]
-    pub sample_conditions: Option<String>,
-    /// Only false: data added after the start is not distributed.
-    #[serde(default)]
-    pub synchronize_data: Option<bool>,
-    /// Only false.
-    #[serde(default)]
-    pub synchronize_auto_labeling_data: Option<bool>,
-    /// Default true.
-    #[serde(default)]
-    pub auto_sync_dataset: Option<bool>,
-    /// Only 0.
-    #[serde(default)]
-    pub data_sync_type: Option<i64>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct CreateWorkforceTaskResponse {
-    pub task_id: String,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct StartWorkforceTaskRequest {
-    /// Staffing for this start; replaces the task's members.
-    #[serde(default)]
-    pub workforces_config: Option<WorkforcesConfig>,
-    /// Must equal the path's, when given.
-    #[serde(default)]
-    pub dataset_id: Option<String>,
-    /// Must equal the path's, when given.
-    #[serde(default)]
-    pub task_id: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateWorkforceTaskRequest {
-    #[serde(default)]
-    pub task_name: Option<String>,
-    #[serde(default)]
-    pub description: Option<String>,
-    /// Replaces the members; only before the task starts.
-    #[serde(default)]
-    pub workforces_config: Option<WorkforcesConfig>,
-    #[serde(default)]
-    pub dataset_id: Option<String>,
-    #[serde(default)]
-    pub task_id: Option<String>,
-}
-
-/// A team labeling task.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct WorkforceTask {
-    pub task_id: String,
-    pub task_name: String,
-    pub description: String,
-    pub dataset_id: String,
-    /// 6 created, 1 running, 2 accepting, 3 accepted, 4 rejected.
-    pub status: i32,
-    pub repetition: i32,
-    pub workforces_config: WorkforcesConfig,
-    pub synchronize_data: bool,
-    pub synchronize_auto_labeling_data: bool,
-    pub auto_sync_dataset: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Vec<Object>>)]
-    pub sample_search_conditions: Option<Value>,
-    pub sample_stats: SampleStats,
-    pub workforce_stats: WorkforceStats,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label_stats: Option<Vec<LabelStats>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub worker_stats: Option<Vec<WorkerTask>>,
-    pub create_time: i64,
-    pub update_time: i64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ListWorkforceTasksResponse {
-    pub count: u64,
-    pub tasks: Vec<WorkforceTask>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListWorkforceTasksQuery {
-    #[param(value_type = Option<i64>)]
-    pub offset: Option<String>,
-    /// 1 to 1000 (default 1000).
-    #[param(value_type = Option<i64>)]
-    pub limit: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct GetWorkforceTaskQuery {
-    /// Include `label_stats`.
-    #[param(value_type = Option<bool>)]
-    pub label_stats: Option<String>,
-    /// Accepted; `sample_stats` is always included.
-    #[param(value_type = Option<bool>)]
-    pub sample_stats: Option<String>,
-    /// Accepted; `workforce_stats` is always included.
-    #[param(value_type = Option<bool>)]
-    pub workforce_stats: Option<String>,
-}
 
 fn check_unsupported_sync(
     synchronize_data: Option<bool>,

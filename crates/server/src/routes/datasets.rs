@@ -3,10 +3,10 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use teamlabel_core::datasets::dataset::{
-    CreateDatasetRequest, CreateDatasetResponse, Dataset, ListDatasetsQuery, ListDatasetsResponse, UpdateDatasetRequest,
+use teamlabel_api::datasets::{
+    CreateDatasetRequest, CreateDatasetResponse, Dataset, DatasetStats, ListDatasetsQuery, ListDatasetsResponse,
+    StatsQuery, UpdateDatasetRequest,
 };
-use teamlabel_core::datasets::stats::{DatasetStats, StatsQuery};
 
 use super::DatasetPath;
 use crate::error::{ApiResult, ErrorBody};

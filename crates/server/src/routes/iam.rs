@@ -7,12 +7,11 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use teamlabel_core::clock::format_rfc3339;
-use teamlabel_core::iam::credentials::{
+use teamlabel_api::iam::{
     CreateCredentialRequest, CredentialResponse, ListCredentialsQuery, ListCredentialsResponse, SecurityTokenRequest,
-    SecurityTokenResponse,
+    SecurityTokenResponse, TokenRequest,
 };
-use teamlabel_core::iam::passwords::TokenRequest;
+use teamlabel_core::clock::format_rfc3339;
 use utoipa::ToSchema;
 
 use crate::error::{ApiResult, ErrorBody};

@@ -5,11 +5,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
-use teamlabel_core::batch::BatchResponse;
+use teamlabel_api::batch::BatchResponse;
+use teamlabel_api::labels::{DeleteLabelsQuery, LabelByNameQuery, LabelsRequest, ListLabelsQuery, ListLabelsResponse};
 use teamlabel_core::datasets::dataset::property_map;
-use teamlabel_core::datasets::label_changes::{
-    DeleteLabelsQuery, LabelByNameQuery, LabelsRequest, ListLabelsQuery, ListLabelsResponse,
-};
 
 use super::{DatasetPath, LabelPath};
 use crate::error::{ApiResult, ErrorBody};

@@ -4,9 +4,8 @@
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use teamlabel_core::batch::BatchResponse;
-use teamlabel_core::samples::add::AddSamplesRequest;
-use teamlabel_core::samples::read::{DeleteSamplesRequest, ListSamplesQuery, ListSamplesResponse, Sample};
+use teamlabel_api::batch::BatchResponse;
+use teamlabel_api::samples::{AddSamplesRequest, DeleteSamplesRequest, ListSamplesQuery, ListSamplesResponse, Sample};
 
 use super::{DatasetPath, SamplePath};
 use crate::error::{ApiResult, ErrorBody};

@@ -4,12 +4,12 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use teamlabel_core::batch::BatchResponse;
-use teamlabel_core::samples::batch::{BatchOutcome, UpdateSamplesQuery, UpdateSamplesRequest};
-use teamlabel_core::samples::history::{ListHistoryQuery, ListHistoryResponse};
-use teamlabel_core::team::task_samples::{
+use teamlabel_api::batch::BatchResponse;
+use teamlabel_api::samples::{ListHistoryQuery, ListHistoryResponse, UpdateSamplesQuery, UpdateSamplesRequest};
+use teamlabel_api::team::task_samples::{
     GetWorkforceTaskSampleQuery, ListWorkforceTaskSamplesQuery, ListWorkforceTaskSamplesResponse, WorkforceTaskSample,
 };
+use teamlabel_core::samples::batch::BatchOutcome;
 
 use super::{DatasetPath, SamplePath, TaskPath, TaskSamplePath};
 use crate::error::{ApiResult, ErrorBody};

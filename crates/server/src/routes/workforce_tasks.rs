@@ -2,14 +2,12 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use teamlabel_core::team::task_stats::{
-    ListWorkerTasksQuery, ListWorkerTasksResponse, TaskStatsQuery, WorkforceTaskMetrics, WorkforceTaskStats,
+use teamlabel_api::team::tasks::{
+    CreateWorkforceTaskRequest, CreateWorkforceTaskResponse, GetWorkforceTaskQuery, ListWorkerTasksQuery,
+    ListWorkerTasksResponse, ListWorkforceTasksQuery, ListWorkforceTasksResponse, StartWorkforceTaskRequest,
+    TaskStatsQuery, UpdateWorkforceTaskRequest, WorkforceTask, WorkforceTaskMetrics, WorkforceTaskStats,
 };
-use teamlabel_core::team::tasks::{
-    CreateWorkforceTaskRequest, CreateWorkforceTaskResponse, GetWorkforceTaskQuery, ListWorkforceTasksQuery,
-    ListWorkforceTasksResponse, StartWorkforceTaskRequest, UpdateWorkforceTaskRequest, WorkforceTask,
-};
-use teamlabel_core::team::workforces::Empty;
+use teamlabel_api::team::workforces::Empty;
 
 use super::{DatasetPath, TaskPath};
 use crate::error::{ApiResult, ErrorBody};

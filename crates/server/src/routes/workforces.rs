@@ -3,8 +3,8 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use teamlabel_core::batch::BatchResponse;
-use teamlabel_core::team::workforces::{
+use teamlabel_api::batch::BatchResponse;
+use teamlabel_api::team::workforces::{
     BatchDeleteWorkersRequest, CreateWorkerRequest, CreateWorkforceRequest, CreateWorkforceResponse, Empty,
     ListWorkersQuery, ListWorkersResponse, ListWorkforcesQuery, ListWorkforcesResponse, UpdateWorkerRequest,
     UpdateWorkforceRequest, Worker, Workforce,

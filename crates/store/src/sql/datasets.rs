@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use serde_json::Value;
+use teamlabel_api::enums::SampleStatus;
 use teamlabel_core::datasets::labels::LabelDef;
-use teamlabel_core::enums::SampleStatus;
 use teamlabel_core::error::Result;
 use teamlabel_core::store::{DatasetQuery, DatasetRecord, Entity, LabelUsage, SampleCounts, StoreError};
 

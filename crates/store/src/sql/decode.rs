@@ -4,8 +4,9 @@
 //! hides that). A decoder answers a `StoreError`. Must not run queries or know a driver.
 
 use serde_json::{Map, Value};
-use teamlabel_core::datasets::labels::{LabelAttribute, LabelDef};
-use teamlabel_core::enums::{DatasetType, LabelType, SampleStatus, SampleType};
+use teamlabel_api::enums::{DatasetType, LabelType, SampleStatus, SampleType};
+use teamlabel_api::labels::LabelAttribute;
+use teamlabel_core::datasets::labels::LabelDef;
 use teamlabel_core::iam::auth::Role;
 use teamlabel_core::rules::values::PlacedLabel;
 use teamlabel_core::store::{

@@ -1,6 +1,6 @@
 //! Datasets: listed, sorted, filtered and paged within their project.
 
-use teamlabel_core::enums::{DatasetType, LabelType};
+use teamlabel_api::enums::{DatasetType, LabelType};
 use teamlabel_core::error::{codes, ErrorKind};
 use teamlabel_core::store::DatasetQuery;
 

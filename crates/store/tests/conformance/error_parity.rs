@@ -3,7 +3,7 @@
 //! message) and the error bodies the server sends for them must be the same bytes on both.
 
 use serde_json::json;
-use teamlabel_core::enums::{DatasetType, LabelType, SampleStatus};
+use teamlabel_api::enums::{DatasetType, LabelType, SampleStatus};
 use teamlabel_core::error::{codes, Error, ErrorKind};
 use teamlabel_core::iam::auth::Role;
 use teamlabel_core::ids::new_hex32;

@@ -1,7 +1,7 @@
 //! Dataset-level sample writes with version checks, and the annotation history.
 
 use serde_json::json;
-use teamlabel_core::enums::SampleStatus;
+use teamlabel_api::enums::SampleStatus;
 use teamlabel_core::error::{codes, ErrorKind};
 use teamlabel_core::ids::{new_alnum19, new_hex32};
 use teamlabel_core::rules::values::PlacedLabel;

@@ -1,7 +1,7 @@
 //! Label changes: applied in one transaction with their sample policy.
 
 use serde_json::json;
-use teamlabel_core::enums::{DatasetType, LabelType, SampleStatus};
+use teamlabel_api::enums::{DatasetType, LabelType, SampleStatus};
 use teamlabel_core::error::codes;
 use teamlabel_core::store::DatasetChange;
 

@@ -1,7 +1,7 @@
 //! Samples: stored with labels and filtered; concurrent writes each get their own result.
 
 use serde_json::json;
-use teamlabel_core::enums::{DatasetType, LabelType, SampleStatus, SampleType};
+use teamlabel_api::enums::{DatasetType, LabelType, SampleStatus, SampleType};
 use teamlabel_core::error::codes;
 use teamlabel_core::ids::new_hex32;
 use teamlabel_core::store::{DatasetQuery, SampleQuery};

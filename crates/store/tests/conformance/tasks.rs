@@ -1,7 +1,7 @@
 //! Team tasks: stored, listed, updated and found by member.
 
 use serde_json::json;
-use teamlabel_core::enums::DatasetType;
+use teamlabel_api::enums::DatasetType;
 use teamlabel_core::error::{codes, ErrorKind};
 use teamlabel_core::iam::auth::Role;
 use teamlabel_core::ids::new_alnum19;

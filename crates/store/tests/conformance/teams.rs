@@ -1,6 +1,6 @@
 //! Workforces (teams): stored, listed, sorted, searched, paged, updated and deleted with their members.
 
-use teamlabel_core::enums::DatasetType;
+use teamlabel_api::enums::DatasetType;
 use teamlabel_core::error::{codes, ErrorKind};
 use teamlabel_core::iam::auth::Role;
 use teamlabel_core::ids::new_alnum19;

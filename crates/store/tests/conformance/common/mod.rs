@@ -9,8 +9,8 @@ pub use team::*;
 use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
+use teamlabel_api::enums::{DatasetType, LabelType, SampleStatus, SampleType};
 use teamlabel_core::datasets::labels::LabelDef;
-use teamlabel_core::enums::{DatasetType, LabelType, SampleStatus, SampleType};
 use teamlabel_core::iam::auth::Role;
 use teamlabel_core::ids::{new_alnum19, new_hex32};
 use teamlabel_core::rules::values::PlacedLabel;

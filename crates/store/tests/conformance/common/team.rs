@@ -2,8 +2,8 @@
 //! history rows, and a fixture of a project with a dataset, samples and one team.
 
 use serde_json::json;
+use teamlabel_api::enums::{DatasetType, LabelType};
 use teamlabel_core::datasets::labels::LabelDef;
-use teamlabel_core::enums::{DatasetType, LabelType};
 use teamlabel_core::iam::auth::Role;
 use teamlabel_core::ids::{new_alnum19, new_hex32};
 use teamlabel_core::rules::values::PlacedLabel;

@@ -1,7 +1,8 @@
 //! The API's closed value sets: each is a Rust enum that serializes as the
 //! documented integer, refuses any other value with a message listing the allowed ones, and
 //! describes itself in the OpenAPI document.
-//! Plain values: it must not import any other module of the crate but errors.
+//! Plain values: it must not import any other module of the crate, decide rules beyond the
+//! value sets themselves, touch storage or speak HTTP.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -174,7 +175,8 @@ pub const SHAPES: &[&str] = &["bndbox", "polygon", "circle", "line", "dashed", "
 /// `sample_usage` values.
 pub const SAMPLE_USAGES: &[&str] = &["TRAIN", "EVAL", "TEST", "INFERENCE"];
 
-/// The state a sample is in, as answered in `sample_status` (objects.md §1.5).
+/// The state a sample is in, as answered in `sample_status`: not labeled, labeled by hand, or
+/// labeled automatically.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum SampleStatus {

@@ -1,0 +1,7 @@
+//! Team labeling on the wire: workforces and workers, team tasks, and the members' copies of a
+//! task's samples. Shapes only: it must not decide rules, touch storage or speak HTTP. Declares
+//! submodules only.
+
+pub mod task_samples;
+pub mod tasks;
+pub mod workforces;
