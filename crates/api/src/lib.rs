@@ -1,6 +1,6 @@
 //! teamlabel-api: the wire of the teamlabel API, shared by the server and its clients. It owns
 //! what both ends must agree on byte for byte: the request and response types of the API, one
-//! module per domain, with their OpenAPI descriptions, the closed value sets ([`enums`]) and the
+//! module per domain, with their OpenAPI descriptions, the closed value sets ([`enums`]), the civil time of instants ([`time`]) and the
 //! `SDK-HMAC-SHA256` request signature ([`signing`]).
 //!
 //! It must not decide rules (validation beyond the shape stays in `teamlabel-core`), hold an
@@ -16,3 +16,4 @@ pub mod labels;
 pub mod samples;
 pub mod signing;
 pub mod team;
+pub mod time;

@@ -13,6 +13,7 @@ use crate::clock::now_ms;
 use crate::error::{codes, Error, Result};
 use crate::iam::auth::Principal;
 use crate::rules::values::PlacedLabel;
+use crate::samples::plan::Planned;
 use crate::store::{HistoryRecord, IdempotencyRecord};
 
 /// The answer of a batch update and whether it is a failed atomic batch (HTTP 400).
@@ -100,6 +101,32 @@ impl<W> Plan<W> {
 /// How often a batch is re-read and re-planned when a concurrent writer moved a copy between
 /// the read and the write.
 pub(crate) const WRITE_ATTEMPTS: usize = 4;
+
+/// The history entry of one planned item: who changed which sample (and, in a team task, whose
+/// copy), the state and labels before and after, and the version it leaves.
+pub(crate) fn history_of<K>(
+    planned: &Planned<K>,
+    dataset_id: &str,
+    copy: Option<(&str, &str)>,
+    actor: &Principal,
+    now: i64,
+) -> HistoryRecord {
+    HistoryRecord {
+        id: 0,
+        dataset_id: dataset_id.to_string(),
+        sample_id: planned.sample_id.clone(),
+        task_id: copy.map(|(task, _)| task.to_string()),
+        worker_id: copy.map(|(_, worker)| worker.to_string()),
+        actor_user_id: actor.user_id.clone(),
+        actor_email: actor.email.clone(),
+        change_time: now,
+        state_before: planned.before.state.clone(),
+        state_after: planned.state_after.clone(),
+        labels_before: labels_value(&planned.before.labels),
+        labels_after: labels_value(&planned.labels),
+        version_after: planned.before.version + 1,
+    }
+}
 
 pub(crate) fn labels_value(labels: &[PlacedLabel]) -> Value {
     Value::Array(

@@ -13,10 +13,10 @@ use crate::iam::auth::Principal;
 use crate::iam::policy::{self, Op, Standing};
 use crate::ids::is_hex32;
 use crate::query::parse_bool;
-use crate::samples::batch::{check_batch_size, empty_outcome, labels_value, BatchOutcome, Once, Plan, WRITE_ATTEMPTS};
+use crate::samples::batch::{check_batch_size, empty_outcome, history_of, BatchOutcome, Once, Plan, WRITE_ATTEMPTS};
 use crate::samples::plan::{plan_items, Current, Facts, Target};
 use crate::samples::source::SourceUrls;
-use crate::store::{HistoryRecord, SampleRecord, SampleWrite};
+use crate::store::{SampleRecord, SampleWrite};
 
 /// Dataset items land on the samples themselves.
 struct DatasetSamples<'s> {
@@ -130,21 +130,7 @@ impl App {
                         status,
                         update_time: now,
                     };
-                    let record = HistoryRecord {
-                        id: 0,
-                        dataset_id: dataset_id.to_string(),
-                        sample_id: planned.sample_id.clone(),
-                        task_id: None,
-                        worker_id: None,
-                        actor_user_id: p.user_id.clone(),
-                        actor_email: p.email.clone(),
-                        change_time: now,
-                        state_before: planned.before.state.clone(),
-                        state_after: planned.state_after.clone(),
-                        labels_before: labels_value(&planned.before.labels),
-                        labels_after: labels_value(&planned.labels),
-                        version_after: planned.before.version + 1,
-                    };
+                    let record = history_of(&planned, dataset_id, None, p, now);
                     (write, record)
                 });
                 plan.push(i, item.sample_id.as_deref(), outcome);
