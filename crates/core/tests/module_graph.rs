@@ -3,9 +3,10 @@
 //! its module path, collects every `crate::a::b` and `super::` path (in `use` lines and inline),
 //! resolves each to the deepest module that exists, and fails naming every circle it finds.
 //!
-//! What counts: references outside `#[cfg(test)]` modules (a test module may look anywhere);
-//! a parent's `mod child;` declarations are not references; paths that resolve to the crate
-//! root (re-exports such as `crate::Error`) are ignored.
+//! What counts: references outside `#[cfg(test)]` modules (a test module may look anywhere),
+//! including a parent's `use`/`pub use` of its children; a parent's `mod child;` declarations
+//! are not references, nor is a child's use of an ancestor (the folder's face), nor paths that
+//! resolve to the crate root (re-exports such as `crate::Error`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -124,7 +125,8 @@ fn read_paths(s: &[char], mut at: usize, prefix: Vec<String>, out: &mut Vec<Vec<
     }
 }
 
-/// Every module path `code` refers to through `crate::` or `super::`, relative to the crate.
+/// Every module path `code` refers to through `crate::`, `super::` or `self::`, or through a
+/// `use` path relative to the module itself, as a path from the crate root.
 fn references(module: &str, code: &str) -> Vec<Vec<String>> {
     let s: Vec<char> = code.chars().collect();
     let mut out = Vec::new();
@@ -135,6 +137,26 @@ fn references(module: &str, code: &str) -> Vec<Vec<String>> {
         let rest: String = s[i..s.len().min(i + 7)].iter().collect();
         if before_ok && rest.starts_with("crate::") {
             i = read_paths(&s, i + 7, Vec::new(), &mut out);
+            continue;
+        }
+        if before_ok && rest.starts_with("self::") {
+            i = read_paths(&s, i + 6, here.clone(), &mut out);
+            continue;
+        }
+        if before_ok && rest.starts_with("use ") {
+            // A `use` path that names neither `crate`, `super` nor `self` starts at this
+            // module: `pub use identity::X;` in `store/mod.rs` is a reference to
+            // `store::identity`. A path into another crate resolves to no module of this one.
+            let mut j = i + 4;
+            while j < s.len() && s[j].is_whitespace() {
+                j += 1;
+            }
+            let next: String = s[j..s.len().min(j + 7)].iter().collect();
+            if next.starts_with("crate::") || next.starts_with("super::") || next.starts_with("self::") {
+                i = j;
+            } else {
+                i = read_paths(&s, j, here.clone(), &mut out);
+            }
             continue;
         }
         if before_ok && rest.starts_with("super::") {
@@ -168,7 +190,13 @@ fn graph(src: &Path) -> Graph {
                 .map(|n| path[..n].join("::"))
                 .find(|m| modules.contains(m))
                 .unwrap_or_default();
-            if !target.is_empty() && target != module {
+            // A folder's `mod.rs` is its face: it re-exports its children (`pub use
+            // identity::X`), and a child may use what its face defines or re-exports. So the
+            // parent-to-child edge counts and the child-to-ancestor one does not; a circle
+            // through other modules is still found (`app -> store -> store::identity ->
+            // iam::auth -> app`).
+            let ancestor = module.starts_with(&format!("{target}::"));
+            if !target.is_empty() && target != module && !ancestor {
                 edges.insert(target);
             }
         }
@@ -237,9 +265,10 @@ fn server_modules_import_one_way() {
 
 #[test]
 fn the_check_sees_paths_groups_and_super() {
-    let code = "use crate::a::{b::C, d, self};\nfn f() { crate::e::f(); super::g::h(); }\n";
+    let code =
+        "use crate::a::{b::C, d, self};\nfn f() { crate::e::f(); super::g::h(); }\npub use k::L;\nuse self::m::N;\n";
     let refs: BTreeSet<String> = references("x::y", code).iter().map(|p| p.join("::")).collect();
-    let want: BTreeSet<String> = ["a::b::C", "a::d", "a", "e::f", "x::g::h"]
+    let want: BTreeSet<String> = ["a::b::C", "a::d", "a", "e::f", "x::g::h", "x::y::k::L", "x::y::m::N"]
         .iter()
         .map(|s| s.to_string())
         .collect();
