@@ -1,6 +1,9 @@
-//! Team labeling: workforces (teams) and their workers, team tasks over a dataset, and the
-//! members' copies of the task's samples. Declares submodules only.
+//! Team labeling: workforces (teams) and their workers, team tasks over a dataset, the members'
+//! copies of the task's samples, and the pure merging of copies (`consensus`) and measuring of
+//! their agreement (`agreement`). Declares submodules only.
 
+pub mod agreement;
+pub mod consensus;
 pub mod task_labels;
 pub mod task_members;
 pub mod task_samples;
