@@ -192,6 +192,16 @@ pub struct HistoryEntry {
     #[schema(value_type = Vec<Object>)]
     pub labels_after: Value,
     pub version: i64,
+    /// `label` (a label write), `review`, `draw` (drawn into an acceptance round), `check` (an
+    /// owner verdict in a round), `accept`, `reject`, `cancel` (a round closing), `sync`
+    /// (accepted labels written to the dataset).
+    pub event: String,
+    /// The verdict's comment, or what the step did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// For `sync`: the members whose copies the dataset's labels came from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub from_workers: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -1,6 +1,6 @@
 //! Typed methods for the endpoints load generators and tests drive: datasets and samples, teams
-//! and workers, team tasks, a task's samples (list, get, batch update), password tokens and
-//! access keys. Each is a thin wrapper over [`Client::send`]: the request and answer types are
+//! and workers, team tasks, a task's samples (list, get, batch update), review and acceptance,
+//! password tokens and access keys. Each is a thin wrapper over [`Client::send`]: the request and answer types are
 //! the caller's (`T: Serialize`, `R: DeserializeOwned`, `serde_json::Value` works), so the
 //! wire types of `teamlabel-api` drop in as type annotations. No rules are checked here.
 
@@ -175,6 +175,75 @@ impl Client {
             req = req.header("X-Idempotency-Key", key);
         }
         req.send().await?.json()
+    }
+
+    fn task_path(dataset_id: &str, task_id: &str, rest: &str) -> String {
+        format!("/datasets/{}/workforce-tasks/{}/{rest}", seg(dataset_id), seg(task_id))
+    }
+
+    /// `POST .../workforce-tasks/{task_id}/data-annotations/review`: reviewer verdicts
+    /// (`{"comments": [...]}`), answered with per-item results.
+    pub async fn review_samples<T: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        dataset_id: &str,
+        task_id: &str,
+        body: &T,
+    ) -> Result<R> {
+        let path = Client::task_path(dataset_id, task_id, "data-annotations/review");
+        self.call(Method::POST, &path, &(), Some(body)).await
+    }
+
+    /// `POST .../workforce-tasks/{task_id}/acceptance`: opens an acceptance round.
+    pub async fn start_acceptance<T: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        dataset_id: &str,
+        task_id: &str,
+        body: &T,
+    ) -> Result<R> {
+        let path = Client::task_path(dataset_id, task_id, "acceptance");
+        self.call(Method::POST, &path, &(), Some(body)).await
+    }
+
+    /// `GET .../workforce-tasks/{task_id}/acceptance/report?checking_task_id=`.
+    pub async fn acceptance_report<R: DeserializeOwned>(
+        &self,
+        dataset_id: &str,
+        task_id: &str,
+        round_id: &str,
+    ) -> Result<R> {
+        let path = Client::task_path(dataset_id, task_id, "acceptance/report");
+        self.call(Method::GET, &path, &[("checking_task_id", round_id)], None::<&()>)
+            .await
+    }
+
+    /// `POST .../workforce-tasks/{task_id}/acceptance/batch-comment`: the owner's verdicts.
+    pub async fn accept_samples<T: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        dataset_id: &str,
+        task_id: &str,
+        body: &T,
+    ) -> Result<R> {
+        let path = Client::task_path(dataset_id, task_id, "acceptance/batch-comment");
+        self.call(Method::POST, &path, &(), Some(body)).await
+    }
+
+    /// `PUT .../workforce-tasks/{task_id}/acceptance/status?locale=`: closes the open round.
+    pub async fn update_acceptance<T: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        dataset_id: &str,
+        task_id: &str,
+        locale: Option<&str>,
+        body: &T,
+    ) -> Result<R> {
+        let path = Client::task_path(dataset_id, task_id, "acceptance/status");
+        let query: Vec<(&str, &str)> = locale.map(|l| ("locale", l)).into_iter().collect();
+        self.call(Method::PUT, &path, &query, Some(body)).await
+    }
+
+    /// `GET .../workforce-tasks/{task_id}/agreement`.
+    pub async fn task_agreement<R: DeserializeOwned>(&self, dataset_id: &str, task_id: &str) -> Result<R> {
+        let path = Client::task_path(dataset_id, task_id, "agreement");
+        self.call(Method::GET, &path, &(), None::<&()>).await
     }
 
     /// `POST /v3/auth/tokens`: signs in with a password (the body is the IAM

@@ -165,6 +165,15 @@ pub mod codes {
     pub const IDEMPOTENCY_TAKEN: &str = "ModelArts.4692";
     /// The provider's "sample has been reviewed" code, used for writes to an accepted sample.
     pub const SAMPLE_ACCEPTED: &str = "ModelArts.4606";
+    /// An acceptance round is open (or was opened or closed meanwhile); also a write to a
+    /// copy drawn into the open round.
+    pub const TASK_CHECKING: &str = "ModelArts.4623";
+    /// No such acceptance round (the provider's generic "Task not found").
+    pub const ACCEPTANCE_NOT_FOUND: &str = "ModelArts.4612";
+    /// An acceptance round found nothing to check.
+    pub const NOTHING_TO_CHECK: &str = "ModelArts.4625";
+    /// The `locale` is not `en-us` or `zh-cn`.
+    pub const BAD_LOCALE: &str = "ModelArts.4398";
     /// The `Authorization` header is missing its parts or names another scheme.
     pub const AUTH_HEADER_INVALID: &str = "ModelArts.0205";
     /// An AK/SK signature failed a check (unknown key, date window, security token, mismatch).

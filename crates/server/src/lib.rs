@@ -34,7 +34,7 @@ pub struct ServerState {
     info(title = "teamlabel", description = "A self-hosted team data-labeling server speaking the ModelArts Data Management v2 API."),
     modifiers(&SecurityAddon),
     security(("token" = []), ("aksk" = [])),
-    tags((name = "iam"), (name = "datasets"), (name = "labels"), (name = "samples"), (name = "workforces"), (name = "workforce-tasks"), (name = "team-samples"), (name = "system"))
+    tags((name = "iam"), (name = "datasets"), (name = "labels"), (name = "samples"), (name = "workforces"), (name = "workforce-tasks"), (name = "team-samples"), (name = "acceptance"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -58,7 +58,7 @@ impl Modify for SecurityAddon {
 }
 
 fn api_router() -> OpenApiRouter<ServerState> {
-    use routes::{datasets, iam, labels, samples, system, team_samples, workforce_tasks, workforces};
+    use routes::{acceptance, datasets, iam, labels, samples, system, team_samples, workforce_tasks, workforces};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::health))
         .routes(routes!(system::openapi_json))
@@ -121,6 +121,12 @@ fn api_router() -> OpenApiRouter<ServerState> {
             team_samples::list_workforce_task_samples
         ))
         .routes(routes!(team_samples::get_workforce_task_sample))
+        .routes(routes!(acceptance::review_samples))
+        .routes(routes!(acceptance::start_acceptance))
+        .routes(routes!(acceptance::acceptance_report))
+        .routes(routes!(acceptance::accept_samples))
+        .routes(routes!(acceptance::update_acceptance))
+        .routes(routes!(acceptance::get_agreement))
 }
 
 /// The OpenAPI document of every route.

@@ -15,6 +15,10 @@ pub const SQLITE: &[(&str, &str)] = &[
         "0004_credentials",
         include_str!("../migrations/sqlite/0004_credentials.sql"),
     ),
+    (
+        "0005_acceptance",
+        include_str!("../migrations/sqlite/0005_acceptance.sql"),
+    ),
 ];
 
 pub const POSTGRES: &[(&str, &str)] = &[
@@ -30,6 +34,10 @@ pub const POSTGRES: &[(&str, &str)] = &[
     (
         "0004_credentials",
         include_str!("../migrations/postgres/0004_credentials.sql"),
+    ),
+    (
+        "0005_acceptance",
+        include_str!("../migrations/postgres/0005_acceptance.sql"),
     ),
 ];
 

@@ -23,7 +23,9 @@ pub struct WorkforceTaskSample {
     pub sample_id: String,
     pub sample_name: String,
     pub sample_type: SampleType,
-    /// The copy's state: `__NONE__`, `__UNREVIEWED__`, `__UNCHECK__`, `__ACCEPTED__`, ...
+    /// The copy's state: `__NONE__`, `__AUTO_ANNOTATION__`, `__UNREVIEWED__`, `__UNCHECK__`,
+    /// `__WORKFORCE_SAMPLED_UNCHECK__`, `__WORKFORCE_SAMPLED_ACCEPTED__`,
+    /// `__WORKFORCE_SAMPLED_REJECTED__`, `__ACCEPTED__` or `__REJECTED__`.
     pub sample_status: String,
     pub sample_time: i64,
     pub sample_size: i64,
@@ -39,6 +41,22 @@ pub struct WorkforceTaskSample {
     pub sample_usage: Option<String>,
     /// An addition: the copy's version, to send back for lost-update protection.
     pub version: i64,
+    /// The latest reviewer verdict: true passed, false rejected (absent: not reviewed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_accept: Option<bool>,
+    /// The reviewer's comment (why a copy was rejected).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_comment: Option<String>,
+    /// The reviewer's grade, A to D.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_score: Option<String>,
+    /// The owner's latest verdict in an acceptance round.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_accept: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_score: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -55,8 +73,11 @@ pub struct ListWorkforceTaskSamplesQuery {
     /// 1 to 100 (default 10).
     #[param(value_type = Option<i64>)]
     pub limit: Option<String>,
-    /// A team state (`__NONE__`, `__UNREVIEWED__`, `__UNCHECK__`, `__ACCEPTED__`, `__REJECTED__`,
-    /// `__AUTO_ANNOTATION__`) or `__ALL__`; any case.
+    /// A team state (`__NONE__`, `__AUTO_ANNOTATION__`, `__UNREVIEWED__`, `__UNCHECK__`,
+    /// `__WORKFORCE_SAMPLED_UNCHECK__`, `__WORKFORCE_SAMPLED_ACCEPTED__`,
+    /// `__WORKFORCE_SAMPLED_REJECTED__`, `__ACCEPTED__`, `__REJECTED__`), or a group of them:
+    /// `__WORKFORCE_SAMPLED__` (drawn into the open round), `__WORKFORCE_SAMPLED_CHECKED__`
+    /// (drawn and judged), `__REVIEWED__` (the latest review passed), `__ALL__`; any case.
     pub sample_state: Option<String>,
     pub label_name: Option<String>,
     #[param(value_type = Option<i32>)]

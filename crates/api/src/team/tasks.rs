@@ -39,6 +39,10 @@ pub struct CreateWorkforceTaskRequest {
     /// Only 0.
     #[serde(default)]
     pub data_sync_type: Option<i64>,
+    /// An addition: the IoU (0 < x <= 1, default 0.5) from which two labelers' boxes of the
+    /// same label count as the same object, in consensus at acceptance and in the agreement.
+    #[serde(default)]
+    pub iou_threshold: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -74,6 +78,9 @@ pub struct UpdateWorkforceTaskRequest {
     pub dataset_id: Option<String>,
     #[serde(default)]
     pub task_id: Option<String>,
+    /// An addition: the IoU (0 < x <= 1) from which boxes count as the same object.
+    #[serde(default)]
+    pub iou_threshold: Option<f64>,
 }
 
 /// A team labeling task.
@@ -83,9 +90,13 @@ pub struct WorkforceTask {
     pub task_name: String,
     pub description: String,
     pub dataset_id: String,
-    /// 6 created, 1 running, 2 accepting, 3 accepted, 4 rejected.
+    /// 6 created, 0 starting, 1 running, 7 drawing an acceptance sample, 2 accepting,
+    /// 5 writing accepted labels to the dataset, 3 accepted, 4 rejected. Drawing and writing
+    /// happen inside one transaction, so 7 and 5 are never observed.
     pub status: i32,
     pub repetition: i32,
+    /// An addition: the IoU from which two labelers' boxes count as the same object.
+    pub iou_threshold: f64,
     pub workforces_config: WorkforcesConfig,
     pub synchronize_data: bool,
     pub synchronize_auto_labeling_data: bool,
@@ -199,6 +210,24 @@ pub struct SampleStats {
     pub accepted_sample_count: u64,
     pub rejected_sample_count: u64,
     pub deleted_sample_count: u64,
+    /// An addition: copies whose latest review passed.
+    #[serde(default)]
+    pub review_passed_count: u64,
+    /// An addition: copies whose latest review rejected them.
+    #[serde(default)]
+    pub review_rejected_count: u64,
+    /// An addition: review_passed / (review_passed + review_rejected), 0 before any review.
+    #[serde(default)]
+    pub review_pass_rate: f64,
+    /// An addition: copies the owner passed in an acceptance round (their latest verdict).
+    #[serde(default)]
+    pub check_passed_count: u64,
+    /// An addition: copies the owner rejected in an acceptance round (their latest verdict).
+    #[serde(default)]
+    pub check_rejected_count: u64,
+    /// An addition: check_passed / (check_passed + check_rejected), 0 before any verdict.
+    #[serde(default)]
+    pub check_pass_rate: f64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -236,8 +265,10 @@ pub struct ListWorkerTasksResponse {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct WorkforceTaskStats {
-    /// Copy counts by state: `total`, `un_annotation`, `auto_annotation`, `unreviewed`,
-    /// `uncheck`, `accepted`, `rejected`.
+    /// Copy counts by state, which add up to `total`: `un_annotation`, `auto_annotation`,
+    /// `unreviewed`, `uncheck`, `sampled_uncheck`, `sampled_accepted`, `sampled_rejected`,
+    /// `accepted`, `rejected`; and, across states, `sampled` (drawn into the open round),
+    /// `review_passed`, `review_rejected`, `check_passed`, `check_rejected`.
     pub sample_stats: BTreeMap<String, u64>,
     pub label_stats: Vec<LabelStats>,
 }

@@ -30,6 +30,10 @@ pub enum Access {
     /// The owner or a manager of the task (on behalf of a labeler), or a labeler of the task
     /// (their own copies).
     TaskLabeler,
+    /// The owner, a manager or a reviewer of the task (review verdicts, agreement figures).
+    TaskReviewer,
+    /// The project's owner, on a task route (acceptance): others are answered as members.
+    TaskOwner,
 }
 
 impl Access {
@@ -43,6 +47,8 @@ impl Access {
             Access::TaskManager => "owner, manager of the task",
             Access::TaskMember => "owner, manager, reviewer, labeler of the task (labeler: own copies)",
             Access::TaskLabeler => "owner, manager of the task (on behalf), labeler of the task (own copies)",
+            Access::TaskReviewer => "owner, manager or reviewer of the task",
+            Access::TaskOwner => "owner",
         }
     }
 }
@@ -101,6 +107,12 @@ pub enum Op {
     ListWorkforceTaskSamples,
     UpdateWorkforceTaskSamples,
     GetWorkforceTaskSample,
+    ReviewSamples,
+    StartAcceptance,
+    GetAcceptanceReport,
+    AcceptSamples,
+    UpdateAcceptance,
+    GetWorkforceTaskAgreement,
 }
 
 /// One route: method, path template (as the router and the OpenAPI document spell it), the
@@ -176,6 +188,12 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/v2/{project_id}/datasets/{dataset_id}/workforce-tasks/{workforce_task_id}/data-annotations/samples", Op::ListWorkforceTaskSamples, Access::TaskMember),
     r("PUT", "/v2/{project_id}/datasets/{dataset_id}/workforce-tasks/{workforce_task_id}/data-annotations/samples", Op::UpdateWorkforceTaskSamples, Access::TaskLabeler),
     r("GET", "/v2/{project_id}/datasets/{dataset_id}/workforce-tasks/{workforce_task_id}/data-annotations/samples/{sample_id}", Op::GetWorkforceTaskSample, Access::TaskMember),
+    r("POST", "/v2/{project_id}/datasets/{dataset_id}/workforce-tasks/{workforce_task_id}/data-annotations/review", Op::ReviewSamples, Access::TaskReviewer),
+    r("POST", "/v2/{project_id}/datasets/{dataset_id}/workforce-tasks/{workforce_task_id}/acceptance", Op::StartAcceptance, Access::TaskOwner),
+    r("GET", "/v2/{project_id}/datasets/{dataset_id}/workforce-tasks/{workforce_task_id}/acceptance/report", Op::GetAcceptanceReport, Access::TaskOwner),
+    r("POST", "/v2/{project_id}/datasets/{dataset_id}/workforce-tasks/{workforce_task_id}/acceptance/batch-comment", Op::AcceptSamples, Access::TaskOwner),
+    r("PUT", "/v2/{project_id}/datasets/{dataset_id}/workforce-tasks/{workforce_task_id}/acceptance/status", Op::UpdateAcceptance, Access::TaskOwner),
+    r("GET", "/v2/{project_id}/datasets/{dataset_id}/workforce-tasks/{workforce_task_id}/agreement", Op::GetWorkforceTaskAgreement, Access::TaskReviewer),
 ];
 
 const DATASET: &str = "/v2/{project_id}/datasets/{dataset_id}";
@@ -268,6 +286,8 @@ pub fn allows(access: Access, s: &Standing) -> bool {
         Access::TaskManager => s.owner || s.task_manager,
         Access::TaskMember => s.owner || s.task_manager || s.task_reviewer || s.task_labeler,
         Access::TaskLabeler => s.owner || s.task_manager || s.task_labeler,
+        Access::TaskReviewer => s.owner || s.task_manager || s.task_reviewer,
+        Access::TaskOwner => s.owner,
     }
 }
 
@@ -289,7 +309,10 @@ fn denial(p: &Principal, route: &Route) -> Error {
             "ModelArts.4804",
             "Failed to create a label task by the member: only the project owner creates team tasks",
         ),
-        (_, Access::TaskManager | Access::TaskMember | Access::TaskLabeler) => Error::forbidden(
+        (
+            _,
+            Access::TaskManager | Access::TaskMember | Access::TaskLabeler | Access::TaskReviewer | Access::TaskOwner,
+        ) => Error::forbidden(
             codes::WORKER_ACTION_FORBIDDEN,
             format!(
                 "The worker action is forbidden: {what} is for the {}; you ({}) are not",
@@ -360,6 +383,8 @@ mod tests {
             (Access::TaskManager, [true, false, true, false, false, false]),
             (Access::TaskMember, [true, false, true, true, true, false]),
             (Access::TaskLabeler, [true, false, true, false, true, false]),
+            (Access::TaskReviewer, [true, false, true, true, false, false]),
+            (Access::TaskOwner, [true, false, false, false, false, false]),
         ];
         for (access, expected) in table {
             let got = [owner, team_manager, task_manager, reviewer, labeler, stranger].map(|s| allows(access, &s));

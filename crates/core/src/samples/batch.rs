@@ -14,7 +14,7 @@ use crate::error::{codes, Error, Result};
 use crate::iam::auth::Principal;
 use crate::rules::values::PlacedLabel;
 use crate::samples::plan::Planned;
-use crate::store::{HistoryRecord, IdempotencyRecord};
+use crate::store::{HistoryRecord, HistoryStep, IdempotencyRecord};
 
 /// The answer of a batch update and whether it is a failed atomic batch (HTTP 400).
 #[derive(Debug, Clone, PartialEq)]
@@ -125,6 +125,7 @@ pub(crate) fn history_of<K>(
         labels_before: labels_value(&planned.before.labels),
         labels_after: labels_value(&planned.labels),
         version_after: planned.before.version + 1,
+        step: HistoryStep::default(),
     }
 }
 

@@ -53,6 +53,9 @@ impl App {
                     labels_before: h.labels_before,
                     labels_after: h.labels_after,
                     version: h.version_after,
+                    event: h.step.event,
+                    comment: h.step.comment,
+                    from_workers: h.step.from_workers,
                 })
                 .collect(),
         })

@@ -44,6 +44,9 @@ pub enum Constraint {
     Version,
     /// A live idempotency record holds the key.
     IdempotencyKey,
+    /// `acceptance_rounds (task_id) WHERE open`: a task has one open acceptance round, or the
+    /// round or task moved on before the write.
+    RoundOpen,
     /// Any other constraint (a random id taken, a reference missing): a fault, not the caller's.
     Other(&'static str),
 }
@@ -141,6 +144,10 @@ fn conflict(constraint: Constraint) -> Error {
         Constraint::IdempotencyKey => Error::conflict(
             codes::IDEMPOTENCY_TAKEN,
             "X-Idempotency-Key is in use by another request; retry to read its answer",
+        ),
+        Constraint::RoundOpen => Error::bad_request(
+            codes::TASK_CHECKING,
+            "Workforce task is checking: an acceptance round of this task was opened or closed meanwhile",
         ),
         Constraint::Other(name) => Error::internal(format!("constraint {name} was violated")),
     }

@@ -1,5 +1,5 @@
 //! The storage port, by domain: one trait per room (`IdentityStore`, `DatasetStore`,
-//! `SampleStore`, `TeamStore`, `TaskStore`, `TeamSampleStore`), each in its own file with the
+//! `SampleStore`, `TeamStore`, `TaskStore`, `TeamSampleStore`, `AcceptanceStore`), each in its own file with the
 //! records it moves, and `Store`, which combines them with the health checks. Every backend (SQLite
 //! and PostgreSQL in the `teamlabel-store` crate) implements all of them; the rest of the
 //! workspace holds an `Arc<dyn Store>` and calls any domain's methods on it.
@@ -10,6 +10,7 @@
 //! The store never decides who may do what or whether a value is valid: that is done before a
 //! record reaches it. This module must not know SQL, HTTP or a backend's error types.
 
+mod acceptance;
 mod datasets;
 mod error;
 mod identity;
@@ -22,21 +23,33 @@ use async_trait::async_trait;
 
 use crate::error::Result;
 
+pub use acceptance::{
+    round_status, AcceptanceStore, CopyMove, CopyState, CopyVerdict, Judge, RoundClose, RoundRecord, Verdicts,
+};
 pub use datasets::{DatasetChange, DatasetQuery, DatasetRecord, DatasetStore, LabelUsage, SampleCounts};
 pub use error::{Constraint, Entity, StoreError};
 pub use identity::{AccessKeyRecord, IdentityStore, Login, LoginState, Project, TokenRecord, User};
 pub use samples::{DeletedSample, LabelGroup, SampleQuery, SampleRecord, SampleStore};
 pub use tasks::{CopyCount, TaskRecord, TaskStore};
 pub use team_samples::{
-    CopyRecord, CopyWrite, HistoryRecord, IdempotencyRecord, Labeler, SampleWrite, TeamSample, TeamSampleQuery,
-    TeamSampleRow, TeamSampleStore, IDEMPOTENCY_TTL_MS,
+    CopyRecord, CopyWrite, HistoryRecord, HistoryStep, IdempotencyRecord, Labeler, SampleWrite, TeamSample,
+    TeamSampleQuery, TeamSampleRow, TeamSampleStore, IDEMPOTENCY_TTL_MS,
 };
 pub use teams::{TeamStore, WorkerQuery, WorkerRecord, WorkforceQuery, WorkforceRecord};
 
 /// The whole store: every domain port plus what the server asks of the database itself.
 #[async_trait]
 pub trait Store:
-    IdentityStore + DatasetStore + SampleStore + TeamStore + TaskStore + TeamSampleStore + Send + Sync + 'static
+    IdentityStore
+    + DatasetStore
+    + SampleStore
+    + TeamStore
+    + TaskStore
+    + TeamSampleStore
+    + AcceptanceStore
+    + Send
+    + Sync
+    + 'static
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

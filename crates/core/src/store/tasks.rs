@@ -26,14 +26,20 @@ pub struct TaskRecord {
     pub data_sync_type: Option<i32>,
     pub create_time: i64,
     pub update_time: i64,
+    /// The IoU from which two labelers' boxes count as the same object (consensus, agreement).
+    pub iou_threshold: f64,
 }
 
-/// How many copies of a task are in a state, per member.
+/// How many copies of a task are in a state with given latest verdicts, per member.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CopyCount {
     pub worker_id: String,
     pub state: String,
     pub count: u64,
+    /// The latest reviewer verdict of these copies (none: not reviewed).
+    pub review_accept: Option<bool>,
+    /// The latest owner verdict in an acceptance round (none: not judged).
+    pub check_accept: Option<bool>,
 }
 
 #[async_trait]

@@ -9,7 +9,7 @@ use teamlabel_api::enums::SampleStatus;
 use crate::error::Result;
 use crate::iam::auth::Role;
 use crate::rules::values::PlacedLabel;
-use crate::store::{LabelGroup, SampleRecord};
+use crate::store::{LabelGroup, SampleRecord, Verdicts};
 
 /// One labeler's copy of one sample's labels in a task; its existence is the assignment.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +23,10 @@ pub struct CopyRecord {
     pub metadata: Option<Map<String, Value>>,
     pub sample_usage: Option<String>,
     pub update_time: i64,
+    /// The latest reviewer and owner verdicts.
+    pub verdicts: Verdicts,
+    /// The acceptance round whose scope the copy is in.
+    pub round_id: Option<String>,
 }
 
 /// A sample with its copies in one task.
@@ -55,6 +59,8 @@ pub struct TeamSampleQuery {
     /// Only this member's copies.
     pub worker_id: Option<String>,
     pub states: Option<Vec<String>>,
+    /// Only copies whose latest review verdict is this.
+    pub review_accept: Option<bool>,
     /// As in `SampleQuery`, matched against the copy's labels.
     pub label_groups: Vec<LabelGroup>,
     /// Only this sample.
@@ -103,6 +109,30 @@ pub struct HistoryRecord {
     pub labels_before: Value,
     pub labels_after: Value,
     pub version_after: i64,
+    pub step: HistoryStep,
+}
+
+/// What kind of step a history row records, beyond its labels and states.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryStep {
+    /// `label` (a label write), `review`, `draw`, `check` (an owner verdict in a round),
+    /// `accept`, `reject`, `cancel` (a round closing) or `sync` (accepted labels written to the
+    /// dataset).
+    pub event: String,
+    /// The verdict's comment, or what a closing did.
+    pub comment: Option<String>,
+    /// For `sync`: the members whose copies the dataset labels came from.
+    pub from_workers: Vec<String>,
+}
+
+impl Default for HistoryStep {
+    fn default() -> Self {
+        Self {
+            event: "label".into(),
+            comment: None,
+            from_workers: Vec::new(),
+        }
+    }
 }
 
 /// How long an idempotency key answers retries.

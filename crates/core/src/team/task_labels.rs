@@ -56,6 +56,12 @@ impl<'s> Target<'s> for TaskCopies<'s> {
     }
 
     fn check_current(&self, sample_id: &str, current: &Current) -> Result<()> {
+        if state::is_sampled(&current.state) {
+            return Err(Error::bad_request(
+                codes::TASK_CHECKING,
+                format!("The sample {sample_id} is drawn into the open acceptance round; its labels cannot change until the round closes"),
+            ));
+        }
         if current.state == state::ACCEPTED {
             return Err(Error::bad_request(
                 codes::SAMPLE_ACCEPTED,
@@ -92,9 +98,9 @@ impl App {
         let members = self.store.task_workers(&task.id).await?;
         let role = TaskRole::of(p, &members);
         policy::authorize(p, Op::UpdateWorkforceTaskSamples, &Standing::task(&role))?;
-        if !matches!(task.status, status::RUNNING | status::REJECTED) {
+        if matches!(task.status, status::CREATED | status::STARTING) {
             return Err(forbidden(format!(
-                "The worker action is forbidden: labels can be written while the task runs (status 1) or after it was rejected (4); it is in status {}",
+                "The worker action is forbidden: labels can be written once the task has started; it is in status {}",
                 task.status
             )));
         }

@@ -20,20 +20,41 @@ use crate::samples::source::SourceUrls;
 use crate::store::{TaskRecord, TeamSampleQuery, TeamSampleRow, WorkerRecord};
 use crate::team::task_states::{forbidden, state, status};
 
-/// Parses a team `sample_state` filter (any case); `None` means every state.
-pub fn parse_team_state(value: Option<&str>) -> Result<Option<Vec<String>>> {
+/// A team `sample_state` filter: the stored states it admits (`None`: every state) and, for
+/// `__REVIEWED__`, the latest review verdict it needs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StateFilter {
+    pub states: Option<Vec<String>>,
+    pub review_accept: Option<bool>,
+}
+
+/// Parses a team `sample_state` filter (any case).
+pub fn parse_team_state(value: Option<&str>) -> Result<StateFilter> {
     let Some(v) = value.filter(|v| !v.is_empty()) else {
-        return Ok(None);
+        return Ok(StateFilter::default());
     };
     let upper = v.to_ascii_uppercase();
-    if upper == "__ALL__" {
-        return Ok(None);
+    let some = |states: &[&str]| StateFilter {
+        states: Some(states.iter().map(|s| s.to_string()).collect()),
+        review_accept: None,
+    };
+    match upper.as_str() {
+        "__ALL__" => return Ok(StateFilter::default()),
+        "__WORKFORCE_SAMPLED__" => return Ok(some(&state::SAMPLED)),
+        "__WORKFORCE_SAMPLED_CHECKED__" => return Ok(some(&[state::SAMPLED_ACCEPTED, state::SAMPLED_REJECTED])),
+        "__REVIEWED__" => {
+            return Ok(StateFilter {
+                states: None,
+                review_accept: Some(true),
+            })
+        }
+        _ => {}
     }
     if let Some(s) = state::ALL.iter().find(|s| **s == upper) {
-        return Ok(Some(vec![s.to_string()]));
+        return Ok(some(&[s]));
     }
     Err(Error::invalid(format!(
-        "sample_state {v:?} is not a state of team samples; use __ALL__, {}",
+        "sample_state {v:?} is not a state of team samples; use __ALL__, __REVIEWED__, __WORKFORCE_SAMPLED__, __WORKFORCE_SAMPLED_CHECKED__, {}",
         state::ALL.join(", ")
     )))
 }
@@ -54,11 +75,13 @@ impl App {
         let worker = self.visible_worker(p, Op::ListWorkforceTaskSamples, &members, &task, q.worker_id.as_deref())?;
         let page = parse_page(q.offset.as_deref(), q.limit.as_deref(), 10, 100)?;
         let labels = self.store.list_labels(dataset_id).await?;
+        let filter = parse_team_state(q.sample_state.as_deref())?;
         let mut query = TeamSampleQuery {
             offset: page.offset,
             limit: page.limit,
             worker_id: worker,
-            states: parse_team_state(q.sample_state.as_deref())?,
+            states: filter.states,
+            review_accept: filter.review_accept,
             ..TeamSampleQuery::default()
         };
         if let Some(group) = label_name_filter(&labels, q.label_name.as_deref(), q.label_type.as_deref())? {
@@ -145,7 +168,7 @@ impl App {
     }
 }
 
-fn team_sample_to_api(r: &TeamSampleRow, urls: &dyn SourceUrls) -> WorkforceTaskSample {
+pub(crate) fn team_sample_to_api(r: &TeamSampleRow, urls: &dyn SourceUrls) -> WorkforceTaskSample {
     let base = sample_to_api(&r.sample, urls);
     let mut metadata = r.sample.metadata.clone();
     if let Some(m) = &r.copy.metadata {
@@ -178,5 +201,11 @@ fn team_sample_to_api(r: &TeamSampleRow, urls: &dyn SourceUrls) -> WorkforceTask
             .collect(),
         sample_usage: r.copy.sample_usage.clone(),
         version: r.copy.version,
+        review_accept: r.copy.verdicts.review_accept,
+        review_comment: r.copy.verdicts.review_comment.clone(),
+        review_score: r.copy.verdicts.review_score.clone(),
+        check_accept: r.copy.verdicts.check_accept,
+        check_comment: r.copy.verdicts.check_comment.clone(),
+        check_score: r.copy.verdicts.check_score.clone(),
     }
 }

@@ -18,31 +18,70 @@ use crate::team::task_states::{state, status};
 /// Most task memberships of one person that `/workforces/worker-tasks` reads.
 const MAX_MEMBERSHIPS_LISTED: u64 = 10_000;
 
+/// Verdict counts of a set of copy counts: (review passed, review rejected, check passed,
+/// check rejected).
+fn verdict_counts(counts: &[&CopyCount]) -> [u64; 4] {
+    let sum = |f: &dyn Fn(&CopyCount) -> bool| counts.iter().filter(|c| f(c)).map(|c| c.count).sum::<u64>();
+    [
+        sum(&|c| c.review_accept == Some(true)),
+        sum(&|c| c.review_accept == Some(false)),
+        sum(&|c| c.check_accept == Some(true)),
+        sum(&|c| c.check_accept == Some(false)),
+    ]
+}
+
+/// passed / (passed + rejected), 0 when there is no verdict.
+pub(crate) fn pass_rate(passed: u64, rejected: u64) -> f64 {
+    if passed + rejected == 0 {
+        0.0
+    } else {
+        passed as f64 / (passed + rejected) as f64
+    }
+}
+
 /// Counters of a set of copy counts.
 pub(crate) fn sample_stats(counts: &[&CopyCount], total: u64) -> SampleStats {
     let of = |s: &str| counts.iter().filter(|c| c.state == s).map(|c| c.count).sum::<u64>();
+    let [review_passed, review_rejected, check_passed, check_rejected] = verdict_counts(counts);
     SampleStats {
         total_sample_count: total,
         unannotated_sample_count: of(state::NONE),
         auto_annotation_sample_count: of(state::AUTO_ANNOTATION),
         unreviewed_sample_count: of(state::UNREVIEWED),
         uncheck_sample_count: of(state::UNCHECK),
-        sampled_sample_count: 0,
+        sampled_sample_count: state::SAMPLED.iter().map(|s| of(s)).sum(),
         accepted_sample_count: of(state::ACCEPTED),
         rejected_sample_count: of(state::REJECTED),
         deleted_sample_count: 0,
+        review_passed_count: review_passed,
+        review_rejected_count: review_rejected,
+        review_pass_rate: pass_rate(review_passed, review_rejected),
+        check_passed_count: check_passed,
+        check_rejected_count: check_rejected,
+        check_pass_rate: pass_rate(check_passed, check_rejected),
     }
 }
 
+/// Copy counts by state (the states add up to `total`) and across states.
 pub(crate) fn state_map(counts: &[&CopyCount]) -> BTreeMap<String, u64> {
     let of = |s: &str| counts.iter().filter(|c| c.state == s).map(|c| c.count).sum::<u64>();
+    let [review_passed, review_rejected, check_passed, check_rejected] = verdict_counts(counts);
     BTreeMap::from([
+        ("total".to_string(), counts.iter().map(|c| c.count).sum()),
         ("un_annotation".to_string(), of(state::NONE)),
         ("auto_annotation".to_string(), of(state::AUTO_ANNOTATION)),
         ("unreviewed".to_string(), of(state::UNREVIEWED)),
         ("uncheck".to_string(), of(state::UNCHECK)),
+        ("sampled_uncheck".to_string(), of(state::SAMPLED_UNCHECK)),
+        ("sampled_accepted".to_string(), of(state::SAMPLED_ACCEPTED)),
+        ("sampled_rejected".to_string(), of(state::SAMPLED_REJECTED)),
         ("accepted".to_string(), of(state::ACCEPTED)),
         ("rejected".to_string(), of(state::REJECTED)),
+        ("sampled".to_string(), state::SAMPLED.iter().map(|s| of(s)).sum()),
+        ("review_passed".to_string(), review_passed),
+        ("review_rejected".to_string(), review_rejected),
+        ("check_passed".to_string(), check_passed),
+        ("check_rejected".to_string(), check_rejected),
     ])
 }
 
@@ -131,8 +170,7 @@ impl App {
         let view = self.task_view(&task, &members, false, true, None).await?;
         let counts = self.store.task_copy_counts(&task.id).await?;
         let all: Vec<&CopyCount> = counts.iter().collect();
-        let mut sample_stats = state_map(&all);
-        sample_stats.insert("total".into(), all.iter().map(|c| c.count).sum());
+        let sample_stats = state_map(&all);
         Ok(WorkforceTaskStats {
             sample_stats,
             label_stats: view.label_stats.unwrap_or_default(),

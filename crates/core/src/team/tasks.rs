@@ -20,6 +20,7 @@ use crate::ids::{is_plausible_id, new_alnum19};
 use crate::query::{parse_bool, parse_page};
 use crate::samples::search::parse_search_conditions;
 use crate::store::{CopyCount, SampleQuery, TaskRecord, WorkerRecord};
+use crate::team::consensus::DEFAULT_IOU_THRESHOLD;
 use crate::team::task_members::check_staffing;
 use crate::team::task_states::{status, task_not_found};
 use crate::team::task_stats::{sample_stats, worker_task};
@@ -43,6 +44,16 @@ fn check_unsupported_sync(
         }
     }
     Ok(())
+}
+
+/// The IoU from which two boxes count as the same object: in (0, 1].
+fn check_iou_threshold(value: Option<f64>) -> Result<Option<f64>> {
+    match value {
+        Some(v) if !(v > 0.0 && v <= 1.0) => Err(Error::invalid(format!(
+            "iou_threshold must be greater than 0 and at most 1, got {v}"
+        ))),
+        other => Ok(other),
+    }
 }
 
 fn check_path_duplicates(
@@ -135,6 +146,7 @@ impl App {
             data_sync_type: req.data_sync_type.map(|t| t as i32),
             create_time: now,
             update_time: now,
+            iou_threshold: check_iou_threshold(req.iou_threshold)?.unwrap_or(DEFAULT_IOU_THRESHOLD),
         };
         let ids: Vec<String> = members.iter().map(|m| m.id.clone()).collect();
         self.store.insert_task(&task, &ids).await?;
@@ -189,6 +201,7 @@ impl App {
             dataset_id: task.dataset_id.clone(),
             status: task.status,
             repetition: task.repetition,
+            iou_threshold: task.iou_threshold,
             workforces_config: serde_json::from_value(task.workforces_config.clone()).unwrap_or_default(),
             synchronize_data: task.synchronize_data,
             synchronize_auto_labeling_data: task.synchronize_auto_labeling_data,
@@ -342,6 +355,9 @@ impl App {
             check_description("description", d)?;
             task.description = d.clone();
         }
+        if let Some(iou) = check_iou_threshold(req.iou_threshold)? {
+            task.iou_threshold = iou;
+        }
         let mut new_members = None;
         if let Some(config) = &req.workforces_config {
             if task.status != status::CREATED {
@@ -363,6 +379,12 @@ impl App {
         let (_, task) = self.load_task(p, dataset_id, task_id).await?;
         let members = self.store.task_workers(&task.id).await?;
         policy::authorize(p, Op::DeleteWorkforceTask, &Standing::task(&TaskRole::of(p, &members)))?;
+        if task.status == status::ACCEPTING {
+            return Err(Error::bad_request(
+                codes::TASK_CHECKING,
+                "Workforce task is checking: close or cancel its acceptance round (PUT .../acceptance/status, action 2 cancels) before deleting it",
+            ));
+        }
         self.store.delete_task(dataset_id, task_id).await
     }
 }

@@ -1,5 +1,6 @@
 //! Routes per resource; module names match the core modules they call.
 
+pub mod acceptance;
 pub mod datasets;
 pub mod iam;
 pub mod labels;

@@ -328,7 +328,9 @@ fn body(op: Op, ids: &Ids) -> Option<Value> {
         | Op::GetWorkforceTaskStats
         | Op::GetWorkforceTaskMetrics
         | Op::ListWorkforceTaskSamples
-        | Op::GetWorkforceTaskSample => return None,
+        | Op::GetWorkforceTaskSample
+        | Op::GetAcceptanceReport
+        | Op::GetWorkforceTaskAgreement => return None,
         Op::IssueToken => json!({"auth": {
             "identity": {"methods": ["password"], "password": {"user": {"name": OWNER, "password": OWNER_PASSWORD}}},
             "scope": {"project": {"id": ids.project}}
@@ -358,6 +360,11 @@ fn body(op: Op, ids: &Ids) -> Option<Value> {
         Op::UpdateWorkforceTaskSamples => json!({"samples": [
             {"sample_id": ids.sample, "worker_id": ids.labeler, "labels": [{"name": "dog"}]}
         ]}),
+        Op::ReviewSamples | Op::AcceptSamples => json!({"comments": [
+            {"sample_id": ids.sample, "worker_id": ids.labeler, "accept": false, "comment": "hacked"}
+        ]}),
+        Op::StartAcceptance => json!({"sampling_rate": 1.0}),
+        Op::UpdateAcceptance => json!({"action": 1}),
     };
     Some(body)
 }
@@ -418,7 +425,10 @@ impl Want {
 fn denial(route: &Route) -> Want {
     match (route.op, route.access) {
         (Op::CreateWorkforceTask, _) => Want::Refused(401, MEMBER_CREATES_TASK),
-        (_, Access::TaskManager | Access::TaskMember | Access::TaskLabeler) => Want::Refused(403, FORBIDDEN),
+        (
+            _,
+            Access::TaskManager | Access::TaskMember | Access::TaskLabeler | Access::TaskReviewer | Access::TaskOwner,
+        ) => Want::Refused(403, FORBIDDEN),
         _ => Want::Refused(403, NOT_AUTHORIZED),
     }
 }
@@ -650,6 +660,15 @@ async fn members_are_refused_every_route_beyond_their_role_and_nothing_changes()
                     rows.push(row(route, "the reviewer", a, reviewer, want.clone()));
                     rows.push(row(route, "a team member outside the task", a, outside, want));
                 }
+                Access::TaskReviewer => {
+                    rows.push(row(route, "labeler A", a, labeler, want.clone()));
+                    rows.push(row(route, "a team member outside the task", a, outside, want));
+                }
+                Access::TaskOwner => {
+                    rows.push(row(route, "labeler A", a, labeler, want.clone()));
+                    rows.push(row(route, "the reviewer", a, reviewer, want.clone()));
+                    rows.push(row(route, "the task's manager", a, manager, want));
+                }
                 Access::Public | Access::AnyUser => {}
             }
         }
@@ -802,7 +821,9 @@ async fn public_routes_answer_without_credentials_and_every_other_route_is_401()
                     | Access::TeamManager
                     | Access::TaskManager
                     | Access::TaskMember
-                    | Access::TaskLabeler => Want::Refused(401, TOKEN_MISSING),
+                    | Access::TaskLabeler
+                    | Access::TaskReviewer
+                    | Access::TaskOwner => Want::Refused(401, TOKEN_MISSING),
                 };
                 row(route, "a caller without credentials", &fx.a, None, want)
             })

@@ -14,7 +14,7 @@ use deadpool_postgres::Object;
 
 use super::PgStore;
 use crate::sql::decode::Cells;
-use crate::sql::{self as shared, Arg, Db, Decode, Dialect, Listing, Stmt};
+use crate::sql::{self as shared, Arg, Db, Decode, Dialect, Guarded, Listing, Stmt};
 
 /// Classifies a database error: a unique violation of a known constraint is that conflict, a
 /// lost or refused connection is `Unavailable`, anything else `Internal` (logged, never shown).
@@ -68,6 +68,8 @@ pub(super) fn pg_args(args: &[Arg]) -> Vec<&(dyn ToSql + Sync)> {
                 Arg::Int4(v) => v,
                 Arg::OptInt4(v) => v,
                 Arg::Bool(v) => v,
+                Arg::OptBool(v) => v,
+                Arg::OptFloat(v) => v,
                 Arg::Bytes(v) => v,
                 Arg::Json(v) => v,
                 Arg::OptJson(v) => v,
@@ -101,6 +103,9 @@ impl Cells for Row {
         }
     }
     fn flag(&self, i: usize) -> Result<bool, StoreError> {
+        cell(self, i)
+    }
+    fn opt_flag(&self, i: usize) -> Result<Option<bool>, StoreError> {
         cell(self, i)
     }
     fn bytes(&self, i: usize) -> Result<Vec<u8>, StoreError> {
@@ -182,6 +187,20 @@ impl Db for PgStore {
         Ok(changed)
     }
 
+    async fn execute_guarded(&self, stmts: Vec<Guarded>) -> Result<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(sql("begin"))?;
+        for g in &stmts {
+            let n = tx
+                .execute(g.stmt.sql.as_ref(), &pg_args(&g.stmt.args))
+                .await
+                .map_err(sql("write"))?;
+            g.check(n)?;
+        }
+        tx.commit().await.map_err(sql("commit"))?;
+        Ok(())
+    }
+
     async fn write_rows<T: Send + 'static>(&self, stmts: Vec<Stmt>, decode: Decode<T>) -> Result<Vec<T>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(sql("begin"))?;
@@ -261,6 +280,10 @@ impl Db for PgSnapshot {
     }
 
     async fn execute(&self, _: Vec<Stmt>) -> Result<Vec<u64>> {
+        Err(StoreError::Internal("a read snapshot does not write".into()).into())
+    }
+
+    async fn execute_guarded(&self, _: Vec<Guarded>) -> Result<()> {
         Err(StoreError::Internal("a read snapshot does not write".into()).into())
     }
 

@@ -203,8 +203,7 @@ async fn read_snapshot(client: &mut Object) -> Result<deadpool_postgres::Transac
         .map_err(sql("begin"))
 }
 
-/// The WHERE clause of a sample list over `samples s` of one dataset (the first parameter
-/// added); the values of the other filters are added after it. `list_samples` and `start_task`
+crate::sql::acceptance::acceptance_store!(PgStore);
 
 #[async_trait]
 impl Store for PgStore {

@@ -10,8 +10,8 @@ use teamlabel_core::datasets::labels::LabelDef;
 use teamlabel_core::iam::auth::Role;
 use teamlabel_core::rules::values::PlacedLabel;
 use teamlabel_core::store::{
-    AccessKeyRecord, CopyCount, CopyRecord, DeletedSample, HistoryRecord, LabelUsage, Labeler, Project, SampleRecord,
-    StoreError, TaskRecord, TokenRecord, User, WorkerRecord, WorkforceRecord,
+    AccessKeyRecord, CopyCount, CopyRecord, DeletedSample, HistoryRecord, HistoryStep, LabelUsage, Labeler, Project,
+    SampleRecord, StoreError, TaskRecord, TokenRecord, User, Verdicts, WorkerRecord, WorkforceRecord,
 };
 
 /// The cells of one result row, read by position.
@@ -21,6 +21,7 @@ pub trait Cells {
     fn int(&self, i: usize) -> Result<i64, StoreError>;
     fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError>;
     fn flag(&self, i: usize) -> Result<bool, StoreError>;
+    fn opt_flag(&self, i: usize) -> Result<Option<bool>, StoreError>;
     fn bytes(&self, i: usize) -> Result<Vec<u8>, StoreError>;
     fn opt_float(&self, i: usize) -> Result<Option<f64>, StoreError>;
     /// A JSON cell; SQL NULL is `None`.
@@ -242,6 +243,7 @@ pub fn task(r: &dyn Cells) -> Result<TaskRecord, StoreError> {
         data_sync_type: r.opt_int(11)?.map(|v| v as i32),
         create_time: r.int(12)?,
         update_time: r.int(13)?,
+        iou_threshold: r.opt_float(14)?.unwrap_or(0.5),
     })
 }
 
@@ -261,15 +263,31 @@ pub fn copy(r: &dyn Cells, at: usize) -> Result<CopyRecord, StoreError> {
         metadata,
         sample_usage: r.opt_text(at + 5)?,
         update_time: r.int(at + 6)?,
+        verdicts: verdicts(r, at + 7)?,
+        round_id: r.opt_text(at + 13)?,
     })
 }
 
-/// `worker_id, state, count`.
+/// `review_accept, review_comment, review_score, check_accept, check_comment, check_score`.
+pub fn verdicts(r: &dyn Cells, at: usize) -> Result<Verdicts, StoreError> {
+    Ok(Verdicts {
+        review_accept: r.opt_flag(at)?,
+        review_comment: r.opt_text(at + 1)?,
+        review_score: r.opt_text(at + 2)?,
+        check_accept: r.opt_flag(at + 3)?,
+        check_comment: r.opt_text(at + 4)?,
+        check_score: r.opt_text(at + 5)?,
+    })
+}
+
+/// `worker_id, state, count, review_accept, check_accept`.
 pub fn copy_count(r: &dyn Cells) -> Result<CopyCount, StoreError> {
     Ok(CopyCount {
         worker_id: r.text(0)?,
         state: r.text(1)?,
         count: r.count(2)?,
+        review_accept: r.opt_flag(3)?,
+        check_accept: r.opt_flag(4)?,
     })
 }
 
@@ -301,6 +319,14 @@ pub fn history(r: &dyn Cells) -> Result<HistoryRecord, StoreError> {
         labels_before: r.json(10)?,
         labels_after: r.json(11)?,
         version_after: r.int(12)?,
+        step: HistoryStep {
+            event: r.text(13)?,
+            comment: r.opt_text(14)?,
+            from_workers: match r.opt_json(15)? {
+                None | Some(Value::Null) => Vec::new(),
+                Some(v) => serde_json::from_value(v).map_err(|_| r.bad("history from_workers"))?,
+            },
+        },
     })
 }
 

@@ -8,6 +8,7 @@
 //! connection or know a driver's types; what truly differs (upserts, locking, `UNNEST` against
 //! multi-row `VALUES`, the SQLite group commit) stays in the backend folders.
 
+pub mod acceptance;
 pub mod datasets;
 pub mod decode;
 pub mod identity;
@@ -99,6 +100,11 @@ pub const UNIQUE_KEYS: &[UniqueKey] = &[
         sqlite: "workforce_tasks.dataset_id, workforce_tasks.name",
     },
     UniqueKey {
+        constraint: Constraint::RoundOpen,
+        postgres: "acceptance_rounds_one_open",
+        sqlite: "acceptance_rounds.task_id",
+    },
+    UniqueKey {
         constraint: Constraint::TaskCopy,
         postgres: "task_copies_task_id_sample_seq_worker_id_key",
         sqlite: "task_copies.task_id, task_copies.sample_seq, task_copies.worker_id",
@@ -127,6 +133,8 @@ pub enum Arg {
     Int4(i32),
     OptInt4(Option<i32>),
     Bool(bool),
+    OptBool(Option<bool>),
+    OptFloat(Option<f64>),
     Bytes(Vec<u8>),
     /// JSON: TEXT in SQLite, JSONB in PostgreSQL.
     Json(Value),
@@ -157,6 +165,9 @@ arg_from! {
     i32 => Int4,
     Option<i32> => OptInt4,
     bool => Bool,
+    Option<bool> => OptBool,
+    f64 => OptFloat.into(),
+    Option<f64> => OptFloat,
     Vec<u8> => Bytes,
     Value => Json,
     Option<Value> => OptJson,
@@ -308,6 +319,10 @@ pub trait Db: Send + Sync {
     /// rows of all of them in order.
     async fn write_rows<T: Send + 'static>(&self, stmts: Vec<Stmt>, decode: Decode<T>) -> Result<Vec<T>>;
 
+    /// Runs write statements in one transaction; a guarded statement that changes no row rolls
+    /// the whole transaction back with the conflict it names.
+    async fn execute_guarded(&self, stmts: Vec<Guarded>) -> Result<()>;
+
     /// A new query builder of this dialect.
     fn query(&self) -> Query {
         Query::new(self.dialect())
@@ -343,6 +358,44 @@ impl<T: Db> Db for &T {
 
     async fn write_rows<U: Send + 'static>(&self, stmts: Vec<Stmt>, decode: Decode<U>) -> Result<Vec<U>> {
         (**self).write_rows(stmts, decode).await
+    }
+
+    async fn execute_guarded(&self, stmts: Vec<Guarded>) -> Result<()> {
+        (**self).execute_guarded(stmts).await
+    }
+}
+
+/// A write statement and, when it must change a row, the conflict to fail with if it does not
+/// (a version or state the write expected has moved on).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Guarded {
+    pub stmt: Stmt,
+    pub must_change: Option<Constraint>,
+}
+
+impl Guarded {
+    /// A statement that may change any number of rows.
+    pub fn any(stmt: Stmt) -> Self {
+        Self {
+            stmt,
+            must_change: None,
+        }
+    }
+
+    /// A statement that must change a row, or the transaction fails with `constraint`.
+    pub fn must(stmt: Stmt, constraint: Constraint) -> Self {
+        Self {
+            stmt,
+            must_change: Some(constraint),
+        }
+    }
+
+    /// The error when it changed `n` rows.
+    pub fn check(&self, n: u64) -> std::result::Result<(), StoreError> {
+        match self.must_change {
+            Some(c) if n == 0 => Err(StoreError::conflict(c)),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -14,7 +14,10 @@ use super::{decode, direction, Db, Listing, Stmt};
 pub const TASK_COLUMNS: &str = "t.id, t.dataset_id, t.name, t.description, t.status, t.repetition, \
      t.workforces_config, t.sample_conditions, t.synchronize_data, \
      t.synchronize_auto_labeling_data, t.auto_sync_dataset, t.data_sync_type, t.create_time, \
-     t.update_time";
+     t.update_time, t.iou_threshold";
+
+/// How many columns `TASK_COLUMNS` has (a row may go on with others after them).
+pub const TASK_COLUMN_COUNT: usize = 15;
 
 /// Adds a chosen member to a task, if the task exists.
 fn add_worker(task_id: &str, worker_id: &str) -> Stmt {
@@ -30,8 +33,8 @@ pub async fn insert_task<D: Db + ?Sized>(db: &D, t: &TaskRecord, worker_ids: &[S
         "INSERT INTO workforce_tasks (id, dataset_id, name, description, status, repetition,
                                       workforces_config, sample_conditions, synchronize_data,
                                       synchronize_auto_labeling_data, auto_sync_dataset,
-                                      data_sync_type, create_time, update_time)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                                      data_sync_type, create_time, update_time, iou_threshold)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         args![
             &t.id,
             &t.dataset_id,
@@ -46,7 +49,8 @@ pub async fn insert_task<D: Db + ?Sized>(db: &D, t: &TaskRecord, worker_ids: &[S
             t.auto_sync_dataset,
             t.data_sync_type,
             t.create_time,
-            t.update_time
+            t.update_time,
+            t.iou_threshold
         ],
     )];
     stmts.extend(worker_ids.iter().map(|w| add_worker(&t.id, w)));
@@ -84,7 +88,8 @@ pub async fn list_tasks<D: Db + ?Sized>(
 
 pub async fn update_task<D: Db + ?Sized>(db: &D, t: &TaskRecord, worker_ids: Option<&[String]>) -> Result<()> {
     let mut stmts = vec![Stmt::new(
-        "UPDATE workforce_tasks SET name = $1, description = $2, status = $3, workforces_config = $4, update_time = $5
+        "UPDATE workforce_tasks SET name = $1, description = $2, status = $3, workforces_config = $4, update_time = $5,
+             iou_threshold = $8
          WHERE id = $6 AND dataset_id = $7",
         args![
             &t.name,
@@ -93,7 +98,8 @@ pub async fn update_task<D: Db + ?Sized>(db: &D, t: &TaskRecord, worker_ids: Opt
             t.workforces_config.clone(),
             t.update_time,
             &t.id,
-            &t.dataset_id
+            &t.dataset_id,
+            t.iou_threshold
         ],
     )];
     if let Some(workers) = worker_ids {
@@ -158,14 +164,15 @@ pub async fn list_user_tasks<D: Db + ?Sized>(
             q.page(offset, limit)
         )
     });
-    db.fetch_list(list, |r| Ok((decode::task(r)?, decode::worker(r, 14)?)))
+    db.fetch_list(list, |r| Ok((decode::task(r)?, decode::worker(r, TASK_COLUMN_COUNT)?)))
         .await
 }
 
 pub async fn task_copy_counts<D: Db + ?Sized>(db: &D, task_id: &str) -> Result<Vec<CopyCount>> {
     let stmt = Stmt::new(
-        "SELECT worker_id, state, COUNT(*) FROM task_copies WHERE task_id = $1
-         GROUP BY worker_id, state ORDER BY worker_id COLLATE \"C\", state COLLATE \"C\"",
+        "SELECT worker_id, state, COUNT(*), review_accept, check_accept FROM task_copies WHERE task_id = $1
+         GROUP BY worker_id, state, review_accept, check_accept
+         ORDER BY worker_id COLLATE \"C\", state COLLATE \"C\", review_accept, check_accept",
         args![task_id],
     );
     db.fetch_all(stmt, decode::copy_count).await

@@ -13,26 +13,27 @@ use teamlabel_core::store::{
     IDEMPOTENCY_TTL_MS,
 };
 
-use super::args;
 use super::samples::{distinct, label_group_clause, load_placed_labels, SAMPLE_COLUMNS};
+use super::{args, Arg};
 use super::{decode, Db, Listing, Stmt};
 
 /// A copy (without labels) over `task_copies c`.
-pub const COPY_COLUMNS: &str = "c.id, c.worker_id, c.state, c.version, c.metadata, c.sample_usage, c.update_time";
+pub const COPY_COLUMNS: &str = "c.id, c.worker_id, c.state, c.version, c.metadata, c.sample_usage, c.update_time, \
+     c.review_accept, c.review_comment, c.review_score, c.check_accept, c.check_comment, c.check_score, c.round_id";
 
 /// The columns a history insert writes, in the order both backends bind them.
 pub const HISTORY_FIELDS: &str = "dataset_id, sample_id, task_id, worker_id, actor_user_id, actor_email, \
      change_time, state_before, state_after, labels_before, labels_after, version_after";
 
 pub const HISTORY_COLUMNS: &str = "id, dataset_id, sample_id, task_id, worker_id, actor_user_id, actor_email, \
-     change_time, state_before, state_after, labels_before, labels_after, version_after";
+     change_time, state_before, state_after, labels_before, labels_after, version_after, event, comment, from_workers";
 
-/// Moves one copy to a new state and version, if it is still at the expected version
-/// (`$1` state, `$2` metadata or NULL to keep, `$3` usage or NULL to keep, `$4` time, `$5` copy,
+/// Moves one copy to a new state and version, if it is still at the expected version, and out
+/// of any acceptance round's scope (`$1` state, `$2` metadata or NULL to keep, `$3` usage or NULL to keep, `$4` time, `$5` copy,
 /// `$6` expected version).
 pub const BUMP_COPY: &str = "UPDATE task_copies
      SET state = $1, version = version + 1, metadata = COALESCE($2, metadata),
-         sample_usage = COALESCE($3, sample_usage), update_time = $4
+         sample_usage = COALESCE($3, sample_usage), update_time = $4, round_id = NULL
      WHERE id = $5 AND version = $6";
 
 /// Moves one sample to a new status and version, if it is still at the expected version,
@@ -161,6 +162,9 @@ pub async fn list_team_samples<D: Db + ?Sized>(
     }
     if let Some(states) = &query.states {
         filter += &format!(" AND {}", q.in_texts("c.state", states));
+    }
+    if let Some(accept) = query.review_accept {
+        filter += &format!(" AND c.review_accept = {}", q.arg(Arg::OptBool(Some(accept))));
     }
     for group in &query.label_groups {
         filter += &label_group_clause(&mut q, group, "task_copy_labels", "copy_id", "c.id");

@@ -13,7 +13,7 @@ use teamlabel_core::store::StoreError;
 
 use super::SqliteStore;
 use crate::sql::decode::Cells;
-use crate::sql::{self, Arg, Db, Decode, Dialect, Listing, Stmt};
+use crate::sql::{self, Arg, Db, Decode, Dialect, Guarded, Listing, Stmt};
 
 /// Classifies a SQLite error. SQLite names a violated unique constraint only by its columns
 /// (`UNIQUE constraint failed: t.a, t.b`); that list, matched whole against `sql::UNIQUE_KEYS`,
@@ -74,6 +74,8 @@ impl ToSql for Arg {
             Arg::Int4(i) => int(Some(i64::from(*i))),
             Arg::OptInt4(i) => int(i.map(i64::from)),
             Arg::Bool(b) => int(Some(i64::from(*b))),
+            Arg::OptBool(b) => int(b.map(i64::from)),
+            Arg::OptFloat(f) => ToSqlOutput::Owned(f.map_or(SqlValue::Null, SqlValue::Real)),
             Arg::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
             Arg::Json(v) => ToSqlOutput::Owned(SqlValue::Text(v.to_string())),
             Arg::OptJson(v) => ToSqlOutput::Owned(v.as_ref().map_or(SqlValue::Null, |v| SqlValue::Text(v.to_string()))),
@@ -109,6 +111,9 @@ impl Cells for Cols<'_, '_> {
         self.get(i)
     }
     fn flag(&self, i: usize) -> Result<bool, StoreError> {
+        self.get(i)
+    }
+    fn opt_flag(&self, i: usize) -> Result<Option<bool>, StoreError> {
         self.get(i)
     }
     fn bytes(&self, i: usize) -> Result<Vec<u8>, StoreError> {
@@ -177,6 +182,17 @@ impl Db for SqliteStore {
                 .iter()
                 .map(|s| run(tx, &text(s), &s.args).map_err(Error::from))
                 .collect()
+        })
+        .await
+    }
+
+    async fn execute_guarded(&self, stmts: Vec<Guarded>) -> Result<()> {
+        self.write(move |tx| {
+            for g in &stmts {
+                let n = run(tx, &text(&g.stmt), &g.stmt.args)?;
+                g.check(n)?;
+            }
+            Ok(())
         })
         .await
     }

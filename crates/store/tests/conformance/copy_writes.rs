@@ -52,6 +52,8 @@ async fn copy_writes_replace_labels_set_state_and_bump_the_version() {
                 metadata: None,
                 sample_usage: None,
                 update_time: 200,
+                verdicts: Default::default(),
+                round_id: None,
             },
             "{}: an empty copy",
             b.name
@@ -95,6 +97,8 @@ async fn copy_writes_replace_labels_set_state_and_bump_the_version() {
                 metadata: Some(obj(json!({"k": 1, "nested": {"a": [true, null]}}))),
                 sample_usage: Some("TRAIN".into()),
                 update_time: 50,
+                verdicts: Default::default(),
+                round_id: None,
             },
             "{}",
             b.name
@@ -128,6 +132,8 @@ async fn copy_writes_replace_labels_set_state_and_bump_the_version() {
                 metadata: Some(obj(json!({"k": 1, "nested": {"a": [true, null]}}))),
                 sample_usage: Some("TRAIN".into()),
                 update_time: 60,
+                verdicts: Default::default(),
+                round_id: None,
             },
             "{}: metadata None keeps the old",
             b.name
@@ -349,6 +355,8 @@ async fn the_same_copy_written_twice_in_one_call_ends_with_the_second_write() {
                 metadata: Some(obj(json!({"first": true}))),
                 sample_usage: Some("EVAL".into()),
                 update_time: 11,
+                verdicts: Default::default(),
+                round_id: None,
             },
             "{}",
             b.name

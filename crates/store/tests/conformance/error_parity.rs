@@ -57,6 +57,7 @@ fn task(dataset_id: &str, name: &str) -> TaskRecord {
         data_sync_type: None,
         create_time: 1,
         update_time: 1,
+        iou_threshold: 0.5,
     }
 }
 

@@ -150,6 +150,8 @@ async fn team_samples_are_listed_filtered_paged_and_ordered_by_sample_then_membe
                 metadata: None,
                 sample_usage: None,
                 update_time: 10,
+                verdicts: Default::default(),
+                round_id: None,
             },
             "{}: the copy with its labels",
             b.name

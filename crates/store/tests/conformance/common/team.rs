@@ -8,8 +8,8 @@ use teamlabel_core::iam::auth::Role;
 use teamlabel_core::ids::{new_alnum19, new_hex32};
 use teamlabel_core::rules::values::PlacedLabel;
 use teamlabel_core::store::{
-    CopyCount, CopyRecord, CopyWrite, DatasetRecord, HistoryRecord, LabelUsage, Project, SampleQuery, SampleRecord,
-    Store, TaskRecord, TeamSampleQuery, User, WorkerRecord, WorkforceRecord,
+    CopyCount, CopyRecord, CopyWrite, DatasetRecord, HistoryRecord, HistoryStep, LabelUsage, Project, SampleQuery,
+    SampleRecord, Store, TaskRecord, TeamSampleQuery, User, WorkerRecord, WorkforceRecord,
 };
 
 use super::*;
@@ -74,6 +74,7 @@ pub fn task(dataset_id: &str, name: &str, time: i64, repetition: i32) -> TaskRec
         data_sync_type: Some(1),
         create_time: time,
         update_time: time,
+        iou_threshold: 0.5,
     }
 }
 
@@ -115,6 +116,7 @@ pub fn history(
         labels_before: json!([]),
         labels_after: json!([{"name": label_after, "score": 0.5, "property": {"k": [1, 2]}}]),
         version_after,
+        step: HistoryStep::default(),
     }
 }
 
