@@ -1,6 +1,7 @@
 //! The API tests, one binary: each module starts the real server on 127.0.0.1:0 on every backend
 //! under test (see `helpers`) and talks HTTP to it. Modules are named by domain.
 
+mod acceptance;
 mod datasets;
 mod helpers;
 mod iam;

@@ -215,6 +215,8 @@ async fn unknown_fields_in_write_bodies_are_refused_with_their_path_and_change_n
         "team-samples",
         // The credential and token bodies: the iam module.
         "iam",
+        // Review and acceptance bodies: the acceptance module's refusals.
+        "acceptance",
     ];
     for (tag, route) in &routes {
         assert!(

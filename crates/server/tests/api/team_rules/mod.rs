@@ -3,9 +3,9 @@
 //! backend. Every row checks the HTTP status, the ModelArts code, a fragment of the message that
 //! names the field or rule, and that nothing changed but what the row was meant to change.
 //!
-//! Not covered: a write to an accepted sample (`ModelArts.4606`) cannot be reached over HTTP, as
-//! no API accepts team samples yet; a label type the dataset does not allow (4413) cannot happen
-//! in the free-format dataset used here, which allows every label type.
+//! Not covered here: a write to an accepted sample (`ModelArts.4606`), which needs an acceptance
+//! round (the `acceptance` module tests it); a label type the dataset does not allow (4413) cannot
+//! happen in the free-format dataset used here, which allows every label type.
 
 use std::collections::{BTreeMap, HashMap};
 
