@@ -15,6 +15,10 @@ pub const SQLITE: &[(&str, &str)] = &[
         "0004_credentials",
         include_str!("../migrations/sqlite/0004_credentials.sql"),
     ),
+    (
+        "0006_sample_text",
+        include_str!("../migrations/sqlite/0006_sample_text.sql"),
+    ),
 ];
 
 pub const POSTGRES: &[(&str, &str)] = &[
@@ -30,6 +34,10 @@ pub const POSTGRES: &[(&str, &str)] = &[
     (
         "0004_credentials",
         include_str!("../migrations/postgres/0004_credentials.sql"),
+    ),
+    (
+        "0006_sample_text",
+        include_str!("../migrations/postgres/0006_sample_text.sql"),
     ),
 ];
 
