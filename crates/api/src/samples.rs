@@ -70,7 +70,8 @@ pub struct DeleteSamplesRequest {
     pub delete_source: Option<bool>,
 }
 
-/// A sample as answered (`DescribeSampleResp`): its file, type, state, metadata and labels.
+/// A sample as answered (`DescribeSampleResp`): its file, type, state, metadata and labels, and
+/// the text itself for a text of at most 64 KiB.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Sample {
     pub sample_id: String,
@@ -84,6 +85,12 @@ pub struct Sample {
     pub labels: Vec<SampleLabel>,
     #[schema(value_type = Object)]
     pub metadata: Map<String, Value>,
+    /// The text of a text sample (`sample_type` 1), as one element, when this server holds the
+    /// text (uploaded as `data` or given as `content://`) and it is at most 65,536 bytes of
+    /// UTF-8; absent for a longer text (read it at `source`), a text given by URL, and every
+    /// sample that is not text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_data: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

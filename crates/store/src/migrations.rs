@@ -19,6 +19,10 @@ pub const SQLITE: &[(&str, &str)] = &[
         "0005_acceptance",
         include_str!("../migrations/sqlite/0005_acceptance.sql"),
     ),
+    (
+        "0006_sample_text",
+        include_str!("../migrations/sqlite/0006_sample_text.sql"),
+    ),
 ];
 
 pub const POSTGRES: &[(&str, &str)] = &[
@@ -38,6 +42,10 @@ pub const POSTGRES: &[(&str, &str)] = &[
     (
         "0005_acceptance",
         include_str!("../migrations/postgres/0005_acceptance.sql"),
+    ),
+    (
+        "0006_sample_text",
+        include_str!("../migrations/postgres/0006_sample_text.sql"),
     ),
 ];
 

@@ -39,6 +39,12 @@ pub struct WorkforceTaskSample {
     pub labelers: Vec<LabelerView>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample_usage: Option<String>,
+    /// The text of a text sample (`sample_type` 1), as one element, when this server holds the
+    /// text (uploaded as `data` or given as `content://`) and it is at most 65,536 bytes of
+    /// UTF-8; absent for a longer text (read it at `source`), a text given by URL, and every
+    /// sample that is not text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_data: Option<Vec<String>>,
     /// An addition: the copy's version, to send back for lost-update protection.
     pub version: i64,
     /// The latest reviewer verdict: true passed, false rejected (absent: not reviewed).

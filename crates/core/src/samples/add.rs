@@ -1,6 +1,7 @@
 //! Adding samples to a dataset in batches: bytes go into the blob store, references (URLs or
-//! `content://` text) are stored and never fetched. Each item is checked on its own; initial
-//! labels follow the same rules as a label update. It must not fetch a reference.
+//! `content://` text) are stored and never fetched; a short uploaded text is also kept in its
+//! row (see `samples::texts`). Each item is checked on its own; initial labels follow the same
+//! rules as a label update. It must not fetch a reference.
 
 use std::collections::HashSet;
 
@@ -21,6 +22,7 @@ use crate::rules::metadata::check_metadata;
 use crate::rules::sample_labels::check_sample_labels;
 use crate::rules::triplets::check_triplet_types;
 use crate::rules::values::{meta, SampleFacts};
+use crate::samples::texts::kept_copy;
 use crate::store::{DatasetRecord, SampleRecord};
 use crate::text::check_text;
 
@@ -140,7 +142,7 @@ impl App {
             ));
         }
         let mut metadata = item.metadata.clone().unwrap_or_default();
-        let (bytes, source, size, text_len, content_type, default_name);
+        let (bytes, source, size, text_len, inline_text, content_type, default_name);
         if let Some(data) = &item.data {
             let decoded = base64::engine::general_purpose::STANDARD
                 .decode(data.trim())
@@ -156,13 +158,13 @@ impl App {
                 ));
             }
             let ct = content_type_of(&decoded, item.name.as_deref().unwrap_or(""), sample_type);
-            text_len = if sample_type == SampleType::Text {
+            (text_len, inline_text) = if sample_type == SampleType::Text {
                 let text = std::str::from_utf8(&decoded).map_err(|_| {
                     Error::bad_request(codes::UPLOAD_FAILED, "data of a text sample must be UTF-8 text")
                 })?;
-                Some(text.chars().count() as i64)
+                (Some(text.chars().count() as i64), kept_copy(text))
             } else {
-                None
+                (None, None)
             };
             if !metadata.contains_key(meta::SIZE) && ct.starts_with("image/") {
                 if let Ok(dim) = imagesize::blob_size(&decoded) {
@@ -212,6 +214,8 @@ impl App {
                 (None, None) => unreachable!("exactly one content field was checked above"),
             };
             text_len = check_reference(field, &url, dataset.dataset_type)?;
+            // A `content://` text is its source: the row holds it already.
+            inline_text = None;
             size = text_len.unwrap_or(0);
             default_name = if url.starts_with("content://") {
                 format!("{id}.txt")
@@ -251,6 +255,7 @@ impl App {
                 content_type,
                 size,
                 text_len,
+                inline_text,
                 metadata,
                 sample_usage: None,
                 status,

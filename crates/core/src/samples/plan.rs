@@ -271,6 +271,7 @@ mod tests {
             content_type: None,
             size: 1,
             text_len: None,
+            inline_text: None,
             metadata: Map::new(),
             sample_usage: None,
             status: SampleStatus::UnAnnotation,

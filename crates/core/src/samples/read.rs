@@ -17,9 +17,12 @@ use crate::ids::is_hex32;
 use crate::query::{parse_bool, parse_i64, parse_order, parse_page};
 use crate::samples::search::{label_name_filter, parse_search_conditions};
 use crate::samples::source::{listed_source, SourceUrls};
+use crate::samples::texts::sample_data;
 use crate::store::{SampleQuery, SampleRecord};
 
-/// Turns a stored sample into its answer; `urls` writes the source of stored bytes.
+/// Turns a stored sample into its answer; `urls` writes the source of stored bytes. A short
+/// uploaded text without a copy in its row is answered only once read from the blob store
+/// (`App::read_texts_from_blobs`).
 pub fn sample_to_api(s: &SampleRecord, urls: &dyn SourceUrls) -> Sample {
     let source = listed_source(s, urls);
     Sample {
@@ -32,6 +35,7 @@ pub fn sample_to_api(s: &SampleRecord, urls: &dyn SourceUrls) -> Sample {
         source,
         labels: s.labels.iter().map(|l| l.to_api()).collect(),
         metadata: s.metadata.clone(),
+        sample_data: sample_data(s),
     }
 }
 
@@ -99,7 +103,8 @@ impl App {
         if let Some(raw) = q.search_conditions.as_deref().filter(|s| !s.is_empty()) {
             parse_search_conditions(raw, &labels)?.apply_to(&mut query);
         }
-        let (count, rows) = self.store.list_samples(dataset_id, &query).await?;
+        let (count, mut rows) = self.store.list_samples(dataset_id, &query).await?;
+        self.read_texts_from_blobs(rows.iter_mut());
         Ok(ListSamplesResponse {
             sample_count: count,
             samples: rows.iter().map(|s| sample_to_api(s, urls)).collect(),
@@ -118,7 +123,8 @@ impl App {
         if !is_hex32(sample_id) {
             return Err(Error::sample_not_found(sample_id));
         }
-        let s = self.store.get_sample(dataset_id, sample_id).await?;
+        let mut s = self.store.get_sample(dataset_id, sample_id).await?;
+        self.read_texts_from_blobs([&mut s]);
         Ok(sample_to_api(&s, urls))
     }
 

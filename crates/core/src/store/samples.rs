@@ -26,6 +26,9 @@ pub struct SampleRecord {
     pub size: i64,
     /// Length in characters of a text sample, when the server knows the text.
     pub text_len: Option<i64>,
+    /// The text of a text sample uploaded as bytes, kept in the store beside the blob when it is
+    /// short enough to be listed (see `samples::texts`); `None` for every other sample.
+    pub inline_text: Option<String>,
     pub metadata: Map<String, Value>,
     pub sample_usage: Option<String>,
     pub status: SampleStatus,

@@ -96,7 +96,8 @@ impl App {
             }
             query.label_groups.extend(found.label_groups);
         }
-        let (count, rows) = self.store.list_team_samples(&task.id, &query).await?;
+        let (count, mut rows) = self.store.list_team_samples(&task.id, &query).await?;
+        self.read_texts_from_blobs(rows.iter_mut().map(|r| &mut r.sample));
         Ok(ListWorkforceTaskSamplesResponse {
             sample_count: count,
             samples: rows.iter().map(|r| team_sample_to_api(r, urls)).collect(),
@@ -124,7 +125,8 @@ impl App {
             sample_id: Some(sample_id.to_string()),
             ..TeamSampleQuery::default()
         };
-        let (_, rows) = self.store.list_team_samples(&task.id, &query).await?;
+        let (_, mut rows) = self.store.list_team_samples(&task.id, &query).await?;
+        self.read_texts_from_blobs(rows.iter_mut().map(|r| &mut r.sample));
         let row = rows.first().ok_or_else(|| Error::sample_not_found(sample_id))?;
         Ok(team_sample_to_api(row, urls))
     }
@@ -200,6 +202,7 @@ pub(crate) fn team_sample_to_api(r: &TeamSampleRow, urls: &dyn SourceUrls) -> Wo
             })
             .collect(),
         sample_usage: r.copy.sample_usage.clone(),
+        sample_data: base.sample_data,
         version: r.copy.version,
         review_accept: r.copy.verdicts.review_accept,
         review_comment: r.copy.verdicts.review_comment.clone(),

@@ -1,10 +1,15 @@
 //! Samples over HTTP, the happy path: added, listed, filtered, read, downloaded, counted and
-//! deleted; text samples with entities and triplets checked against their text.
+//! deleted; text samples with entities and triplets checked against their text, and carrying
+//! their text (`sample_data`) in dataset and team answers.
 
-use serde_json::json;
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+use teamlabel_api::enums::{SampleStatus, SampleType};
 use teamlabel_client::Method;
+use teamlabel_core::store::SampleRecord;
 
-use crate::helpers::{names, TestApp};
+use crate::helpers::{add_member, call, expect, names, token, TestApp};
 
 #[tokio::test]
 async fn samples_are_added_listed_read_downloaded_counted_and_deleted() {
@@ -259,6 +264,232 @@ async fn text_samples_carry_entities_and_triplets_checked_against_the_text() {
             "{b}: non-images are attachments"
         );
         assert_eq!(file.headers["x-content-type-options"], "nosniff");
+    }
+}
+
+/// The longest text answered in `sample_data`, in UTF-8 bytes.
+const TEXT_LIMIT: usize = 64 * 1024;
+
+/// A text of exactly `bytes` UTF-8 bytes, of one- to four-byte characters, ending in a
+/// multi-byte one (so a count of characters instead of bytes misses the limit).
+fn text_of(bytes: usize) -> String {
+    let mut s = String::new();
+    for c in "Zoë 数学😀".chars().cycle() {
+        if s.len() + c.len_utf8() + 4 > bytes {
+            break;
+        }
+        s.push(c);
+    }
+    while s.len() + 4 < bytes {
+        s.push('a');
+    }
+    s.push(match bytes - s.len() {
+        4 => '😀',
+        3 => '数',
+        2 => 'ë',
+        _ => unreachable!(),
+    });
+    assert_eq!(s.len(), bytes);
+    s
+}
+
+/// A `sample_data` value, short enough for a failure message.
+fn brief(v: Option<&Value>) -> String {
+    match v {
+        None => "no sample_data".into(),
+        Some(Value::Array(a)) if a.len() == 1 && a[0].is_string() => {
+            let text = a[0].as_str().unwrap();
+            let start: String = text.chars().take(24).collect();
+            format!("[a text of {} bytes starting {start:?}]", text.len())
+        }
+        Some(other) => {
+            let shown = other.to_string();
+            shown.chars().take(80).collect()
+        }
+    }
+}
+
+/// Checks the `sample_data` of every listed or read sample against the text expected by name:
+/// `[text]`, or no `sample_data` key at all.
+#[track_caller]
+fn check_sample_data(t: &TestApp, what: &str, samples: &[Value], want: &BTreeMap<String, Option<String>>) {
+    for s in samples {
+        let name = s["sample_name"].as_str().unwrap();
+        let expected = want
+            .get(name)
+            .unwrap_or_else(|| panic!("{}: {what}: no sample {name} expected", t.backend))
+            .as_ref()
+            .map(|text| json!([text]));
+        let got = s.get("sample_data");
+        assert!(
+            got == expected.as_ref(),
+            "{} {what}: {name} answers {}, not {}",
+            t.backend,
+            brief(got),
+            brief(expected.as_ref())
+        );
+    }
+}
+
+#[tokio::test]
+async fn text_samples_carry_their_text_in_dataset_and_team_answers_up_to_64_kib() {
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let full = text_of(TEXT_LIMIT);
+    let over = text_of(TEXT_LIMIT + 1);
+    assert!(
+        over.chars().count() < TEXT_LIMIT,
+        "the limit is in bytes, not characters"
+    );
+    let short = "Zoë Ångström schrieb 数学, \"quoted\"\nand a second line 😀";
+    for t in crate::helpers::spawn_all().await {
+        let b = t.backend;
+        let ds = t.dataset("texts", 100, json!([{"name": "positive"}])).await;
+        // Name, request item, expected `sample_data` text.
+        let cases: Vec<(&str, Value, Option<String>)> = vec![
+            ("short.txt", json!({"data": b64(short)}), Some(short.into())),
+            ("full.txt", json!({"data": b64(&full)}), Some(full.clone())),
+            ("over.txt", json!({"data": b64(&over)}), None),
+            ("empty.txt", json!({"data": ""}), Some(String::new())),
+            // PostgreSQL text holds no NUL: such a text is answered from its blob.
+            (
+                "nul.txt",
+                json!({"data": b64("before\0after")}),
+                Some("before\0after".into()),
+            ),
+            (
+                "given.txt",
+                json!({"source": format!("content://{short}")}),
+                Some(short.into()),
+            ),
+            (
+                "given-full.txt",
+                json!({"source": format!("content://{full}")}),
+                Some(full.clone()),
+            ),
+            ("given-over.txt", json!({"source": format!("content://{over}")}), None),
+            (
+                "linked.txt",
+                json!({"source": "https://texts.example.com/linked.txt"}),
+                None,
+            ),
+            // Not text samples, though their bytes or reference are text.
+            ("words.bin", json!({"data": b64("plain words"), "sample_type": 9}), None),
+            (
+                "given.bin",
+                json!({"source": "content://plain words", "sample_type": 9}),
+                None,
+            ),
+        ];
+        let items: Vec<Value> = cases
+            .iter()
+            .map(|(name, item, _)| {
+                let mut item = item.clone();
+                item["name"] = json!(name);
+                item
+            })
+            .collect();
+        let ids = t.samples(&ds, Value::Array(items)).await;
+        let mut want: BTreeMap<String, Option<String>> = cases
+            .iter()
+            .map(|(name, _, text)| (name.to_string(), text.clone()))
+            .collect();
+
+        // A text uploaded before texts were kept in their row: read from its blob.
+        let old = "written before texts were kept: ünïcode";
+        let now = teamlabel_core::clock::now_ms();
+        t.app
+            .store
+            .insert_samples(&[SampleRecord {
+                id: teamlabel_core::ids::new_hex32(),
+                dataset_id: ds.clone(),
+                name: "old.txt".into(),
+                sample_type: SampleType::Text,
+                source: None,
+                blob_sha256: Some(t.app.blobs.put(old.as_bytes()).unwrap()),
+                content_type: Some("text/plain; charset=utf-8".into()),
+                size: old.len() as i64,
+                text_len: Some(old.chars().count() as i64),
+                inline_text: None,
+                metadata: Default::default(),
+                sample_usage: None,
+                status: SampleStatus::UnAnnotation,
+                sample_time: now,
+                update_time: now,
+                version: 0,
+                labels: Vec::new(),
+            }])
+            .await
+            .unwrap();
+        want.insert("old.txt".into(), Some(old.into()));
+
+        let samples = format!("/datasets/{ds}/data-annotations/samples");
+        let list = expect(&t, "list", &t.get(&format!("{samples}?limit=100")).await, 200);
+        let listed = list["samples"].as_array().unwrap();
+        assert_eq!(listed.len(), want.len(), "{b}: {list}");
+        check_sample_data(&t, "dataset list", listed, &want);
+        for s in listed {
+            let id = s["sample_id"].as_str().unwrap();
+            let one = expect(&t, "get", &t.get(&format!("{samples}/{id}")).await, 200);
+            check_sample_data(&t, "dataset get", std::slice::from_ref(&one), &want);
+        }
+
+        // A longer text is read by its source: the stored file, or the `content://` reference.
+        let over_id = &ids[2];
+        let got = expect(&t, "get over", &t.get(&format!("{samples}/{over_id}")).await, 200);
+        let source = got["source"].as_str().unwrap();
+        let source = source.strip_prefix(t.client.base_url()).unwrap_or(source);
+        let file = t.send(Method::GET, source, Some(&t.token), None).await;
+        assert_eq!((file.status, file.bytes.as_slice()), (200, over.as_bytes()), "{b}");
+        let given_over = listed.iter().find(|s| s["sample_name"] == "given-over.txt").unwrap();
+        assert_eq!(given_over["source"], format!("content://{over}"), "{b}");
+
+        // The same texts on the team copies, for the labeler and the owner.
+        let team = expect(
+            &t,
+            "team",
+            &t.post("/workforces", json!({"workforce_name": "readers"})).await,
+            201,
+        );
+        let team = team["workforce_id"].as_str().unwrap();
+        let ann = "ann@example.com";
+        add_member(&t, team, ann, 0).await;
+        let task = t
+            .post(
+                &format!("/datasets/{ds}/workforce-tasks"),
+                json!({"task_name": "read", "repetition": 1, "workforces_config":
+                    {"workforces": [{"workforce_id": team, "workers": [{"email": ann}]}]}}),
+            )
+            .await;
+        let task_id = expect(&t, "create task", &task, 200)["task_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let task = format!("/datasets/{ds}/workforce-tasks/{task_id}");
+        expect(&t, "start", &t.post(&task, json!({})).await, 200);
+        let ann_token = token(&t, ann).await;
+        for (who, tok) in [("labeler", ann_token.as_str()), ("owner", t.token.as_str())] {
+            let path = format!("{task}/data-annotations/samples");
+            let list = expect(
+                &t,
+                who,
+                &call(&t, tok, Method::GET, &format!("{path}?limit=100"), None).await,
+                200,
+            );
+            let listed = list["samples"].as_array().unwrap();
+            assert_eq!(listed.len(), want.len(), "{b} {who}: {list}");
+            check_sample_data(&t, &format!("team list as {who}"), listed, &want);
+            for s in listed {
+                let id = s["sample_id"].as_str().unwrap();
+                let one = expect(
+                    &t,
+                    who,
+                    &call(&t, tok, Method::GET, &format!("{path}/{id}"), None).await,
+                    200,
+                );
+                check_sample_data(&t, &format!("team get as {who}"), std::slice::from_ref(&one), &want);
+            }
+        }
     }
 }
 

@@ -34,6 +34,7 @@ crate::sql::samples::sample_store!(PgStore {
         let mut statuses = Vec::with_capacity(samples.len());
         let mut sample_times = Vec::with_capacity(samples.len());
         let mut update_times = Vec::with_capacity(samples.len());
+        let mut inline_texts = Vec::with_capacity(samples.len());
         for s in samples {
             ids.push(s.id.as_str());
             dataset_ids.push(s.dataset_id.as_str());
@@ -49,6 +50,7 @@ crate::sql::samples::sample_store!(PgStore {
             statuses.push(s.status.as_str());
             sample_times.push(s.sample_time);
             update_times.push(s.update_time);
+            inline_texts.push(s.inline_text.as_deref());
         }
 
         let mut client = self.client().await?;
@@ -60,7 +62,7 @@ crate::sql::samples::sample_store!(PgStore {
                  SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int4[],
                                       $5::text[], $6::text[], $7::text[], $8::int8[],
                                       $9::int8[], $10::jsonb[], $11::text[], $12::text[],
-                                      $13::int8[], $14::int8[])
+                                      $13::int8[], $14::int8[], $15::text[])
                  RETURNING seq, id"
                 ),
                 &[
@@ -78,6 +80,7 @@ crate::sql::samples::sample_store!(PgStore {
                     &statuses,
                     &sample_times,
                     &update_times,
+                    &inline_texts,
                 ],
             )
             .await

@@ -161,6 +161,7 @@ pub fn sample(r: &dyn Cells) -> Result<(i64, SampleRecord), StoreError> {
             sample_time: r.int(13)?,
             update_time: r.int(14)?,
             version: r.int(15)?,
+            inline_text: r.opt_text(16)?,
             labels: Vec::new(),
         },
     ))

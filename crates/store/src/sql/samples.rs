@@ -15,11 +15,14 @@ use super::{decode, direction, Db, Listing, Query, Stmt};
 /// A sample with its `seq`, over `samples s`.
 pub const SAMPLE_COLUMNS: &str = "s.seq, s.id, s.dataset_id, s.name, s.sample_type, s.source, s.blob_sha256, \
      s.content_type, s.size, s.text_len, s.metadata, s.sample_usage, s.status, s.sample_time, s.update_time, \
-     s.version";
+     s.version, s.inline_text";
+
+/// How many columns `SAMPLE_COLUMNS` has: where the columns selected after them begin.
+pub const SAMPLE_COLUMN_COUNT: usize = 17;
 
 /// The columns a sample insert writes, in the order both backends bind them.
 pub const SAMPLE_FIELDS: &str = "id, dataset_id, name, sample_type, source, blob_sha256, content_type, size, \
-     text_len, metadata, sample_usage, status, sample_time, update_time";
+     text_len, metadata, sample_usage, status, sample_time, update_time, inline_text";
 
 /// The columns of a placed label after its owner key (`sample_seq` or `copy_id`).
 pub const PLACED_LABEL_FIELDS: &str = "ordinal, label_id, instance_id, property, score, annotated_by";
@@ -227,3 +230,13 @@ macro_rules! sample_store {
     };
 }
 pub(crate) use sample_store;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_column_count_counts_sample_columns() {
+        assert_eq!(SAMPLE_COLUMNS.split(',').count(), SAMPLE_COLUMN_COUNT);
+    }
+}

@@ -13,7 +13,7 @@ use teamlabel_core::store::{
     IDEMPOTENCY_TTL_MS,
 };
 
-use super::samples::{distinct, label_group_clause, load_placed_labels, SAMPLE_COLUMNS};
+use super::samples::{distinct, label_group_clause, load_placed_labels, SAMPLE_COLUMNS, SAMPLE_COLUMN_COUNT};
 use super::{args, Arg};
 use super::{decode, Db, Listing, Stmt};
 
@@ -99,8 +99,8 @@ pub async fn load_team_samples<D: Db + ?Sized>(
     );
     let rows = db
         .fetch_all(Stmt::new(sql, q.args), |r| {
-            let copy = match r.opt_int(16)? {
-                Some(_) => Some(decode::copy(r, 16)?),
+            let copy = match r.opt_int(SAMPLE_COLUMN_COUNT)? {
+                Some(_) => Some(decode::copy(r, SAMPLE_COLUMN_COUNT)?),
                 None => None,
             };
             Ok((decode::sample(r)?.1, copy))
@@ -188,7 +188,7 @@ pub async fn list_team_samples<D: Db + ?Sized>(
     let (total, mut page) = db
         .fetch_list(list, |r| {
             let (seq, sample) = decode::sample(r)?;
-            Ok((seq, sample, decode::copy(r, 16)?))
+            Ok((seq, sample, decode::copy(r, SAMPLE_COLUMN_COUNT)?))
         })
         .await?;
     {

@@ -11,7 +11,7 @@ crate::sql::samples::sample_store!(SqliteStore {
         self.write(move |tx| {
             let mut ins = tx
                 .prepare_cached(
-                    &format!("INSERT INTO samples ({SAMPLE_FIELDS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"),
+                    &format!("INSERT INTO samples ({SAMPLE_FIELDS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"),
                 )
                 .map_err(db_err)?;
             let mut lab = tx
@@ -34,7 +34,8 @@ crate::sql::samples::sample_store!(SqliteStore {
                     s.sample_usage,
                     s.status.as_str(),
                     s.sample_time,
-                    s.update_time
+                    s.update_time,
+                    s.inline_text
                 ])
                 .map_err(db_err)?;
                 let seq = tx.last_insert_rowid();

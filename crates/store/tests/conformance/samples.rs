@@ -4,7 +4,7 @@ use serde_json::json;
 use teamlabel_api::enums::{DatasetType, LabelType, SampleStatus, SampleType};
 use teamlabel_core::error::codes;
 use teamlabel_core::ids::new_hex32;
-use teamlabel_core::store::{DatasetQuery, SampleQuery};
+use teamlabel_core::store::{DatasetQuery, SampleQuery, SampleRecord};
 
 use crate::common::*;
 
@@ -211,5 +211,94 @@ async fn concurrent_writes_each_get_their_own_result_and_a_failure_spares_its_ne
             "{}: every acknowledged write is there",
             b.name
         );
+    }
+}
+
+#[tokio::test]
+async fn a_kept_text_reads_back_through_every_sample_read_and_team_read() {
+    for b in backends().await {
+        let s = b.store.as_ref();
+        let (p, _) = project(s).await;
+        let d = dataset(&p.id, "texts", DatasetType::TextClassification, 1);
+        s.insert_dataset(&d, &[label("positive", LabelType::TextClassification)])
+            .await
+            .unwrap();
+        let text = |name: &str, kept: Option<String>| SampleRecord {
+            sample_type: SampleType::Text,
+            content_type: Some("text/plain; charset=utf-8".into()),
+            size: kept.as_ref().map_or(70_000, |t| t.len() as i64),
+            inline_text: kept,
+            metadata: obj(json!({})),
+            ..sample(&d.id, name, vec![])
+        };
+        // 65,536 bytes of two-, three- and four-byte characters, with quotes and a newline.
+        let full = format!("{}\"'\n{}", "ö数😀".repeat(7281), "é".repeat(2));
+        assert_eq!(full.len(), 64 * 1024);
+        let samples = vec![
+            text("short.txt", Some("Zoë Ångström schrieb 数学".into())),
+            text("full.txt", Some(full)),
+            text("empty.txt", Some(String::new())),
+            text("long.txt", None),
+            sample(&d.id, "0.png", vec![]),
+        ];
+        s.insert_samples(&samples)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", b.name));
+
+        for want in &samples {
+            let got = s.get_sample(&d.id, &want.id).await.unwrap();
+            assert_eq!(&got, want, "{}: {} reads back as written", b.name, want.name);
+        }
+        let all = SampleQuery {
+            limit: 10,
+            ascending: true,
+            ..SampleQuery::default()
+        };
+        let (n, listed) = s.list_samples(&d.id, &all).await.unwrap();
+        assert_eq!((n, &listed), (5, &samples), "{}: listed as written", b.name);
+        let ids: Vec<String> = samples.iter().map(|x| x.id.clone()).collect();
+        assert_eq!(
+            s.load_samples(&d.id, &ids).await.unwrap(),
+            samples,
+            "{}: loaded as written",
+            b.name
+        );
+
+        // Team reads select the copy's columns after the sample's: both decode.
+        let team = workforce(&p.id, "labelers", 1);
+        s.insert_workforce(&team).await.unwrap();
+        let u = user(s, &p.id, "lab@example.com").await;
+        let w = worker(&team.id, &u, teamlabel_core::iam::auth::Role::Labeler, 10);
+        s.insert_worker(&w).await.unwrap();
+        let t = task(&d.id, "t", 100, 1);
+        s.insert_task(&t, std::slice::from_ref(&w.id)).await.unwrap();
+        s.start_task(
+            &t.id,
+            &d.id,
+            &SampleQuery::default(),
+            std::slice::from_ref(&w.id),
+            1,
+            1,
+            200,
+        )
+        .await
+        .unwrap();
+        let (n, rows) = s.list_team_samples(&t.id, &all_team_samples()).await.unwrap();
+        assert_eq!(n, 5, "{}", b.name);
+        for (row, want) in rows.iter().zip(&samples) {
+            assert_eq!(&row.sample, want, "{}: {} in the team list", b.name, want.name);
+            assert_eq!(
+                (row.copy.worker_id.as_str(), row.copy.state.as_str(), row.copy.version),
+                (w.id.as_str(), NONE, 0),
+                "{}",
+                b.name
+            );
+        }
+        let loaded = s.load_team_samples(&t.id, &d.id, &ids).await.unwrap();
+        for (one, want) in loaded.iter().zip(&samples) {
+            assert_eq!(&one.sample, want, "{}: {} loaded for a team write", b.name, want.name);
+            assert_eq!(one.copies.len(), 1, "{}", b.name);
+            assert_eq!(one.copies[0].worker_id, w.id, "{}", b.name);
+        }
     }
 }

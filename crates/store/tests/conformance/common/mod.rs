@@ -107,6 +107,7 @@ pub fn sample(dataset_id: &str, name: &str, labels: Vec<PlacedLabel>) -> SampleR
         content_type: Some("image/png".into()),
         size: 10,
         text_len: None,
+        inline_text: None,
         metadata: obj(json!({"@modelarts:size": [100, 50, 3]})),
         sample_usage: None,
         status: if labels.is_empty() {
