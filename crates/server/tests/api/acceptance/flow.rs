@@ -124,6 +124,22 @@ async fn two_labelers_a_reviewer_and_the_owner_take_labels_into_the_dataset() {
         assert_eq!(drawn.len(), 5, "{b}");
         let anns = drawn.iter().filter(|c| c.worker == fx.ann_id).count();
         assert!(anns == 2 || anns == 3, "{b}: Ann has {anns} of 5 drawn copies");
+        // The round's stored seed repeats its draw over its scope.
+        let stored = t.app.store.list_rounds(&fx.task_id).await.unwrap();
+        assert_eq!(stored.len(), 1, "{b}");
+        let copies = t.app.store.task_copy_states(&fx.task_id).await.unwrap();
+        let scope: Vec<(i64, &str)> = copies.iter().map(|c| (c.id, c.worker_id.as_str())).collect();
+        let mut drawn_ids: Vec<i64> = copies
+            .iter()
+            .filter(|c| c.state == "__WORKFORCE_SAMPLED_UNCHECK__")
+            .map(|c| c.id)
+            .collect();
+        drawn_ids.sort_unstable();
+        assert_eq!(
+            teamlabel_core::team::acceptance::draw(&scope, 5, stored[0].seed as u64),
+            drawn_ids,
+            "{b}"
+        );
         let report = fx.report(&round).await;
         let cs = &report["checking_stats"];
         assert_eq!(

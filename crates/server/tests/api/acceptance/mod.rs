@@ -22,6 +22,7 @@ pub const RITA: &str = "rita@example.com";
 pub struct Fx<'t> {
     pub t: &'t TestApp,
     pub ds: String,
+    pub task_id: String,
     /// `/datasets/{ds}/workforce-tasks/{task_id}`.
     pub task: String,
     pub samples: Vec<String>,
@@ -90,6 +91,7 @@ pub async fn setup<'t>(t: &'t TestApp, samples: usize, repetition: i32, reviewer
     expect(t, "start task", &t.post(&task, json!({})).await, 200);
     Fx {
         ds,
+        task_id,
         task,
         samples: ids,
         ann: token(t, ANN).await,
