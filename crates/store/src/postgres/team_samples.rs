@@ -39,7 +39,8 @@ crate::sql::team_samples::team_sample_store!(PgStore {
                 .execute(
                     "UPDATE task_copies t
                      SET state = u.state, version = t.version + 1, metadata = COALESCE(u.metadata, t.metadata),
-                         sample_usage = COALESCE(u.usage, t.sample_usage), update_time = u.update_time
+                         sample_usage = COALESCE(u.usage, t.sample_usage), update_time = u.update_time,
+                         round_id = NULL
                      FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::jsonb[], $5::text[], $6::bigint[])
                           AS u(id, expected, state, metadata, usage, update_time)
                      WHERE t.id = u.id AND t.version = u.expected",

@@ -79,7 +79,9 @@ pub async fn open_round_of<D: Db + ?Sized>(db: &D, task_id: &str) -> Result<Opti
 
 pub async fn list_rounds<D: Db + ?Sized>(db: &D, task_id: &str) -> Result<Vec<RoundRecord>> {
     let stmt = Stmt::new(
-        format!("SELECT {ROUND_COLUMNS} FROM acceptance_rounds WHERE task_id = $1 ORDER BY create_time, id"),
+        format!(
+            "SELECT {ROUND_COLUMNS} FROM acceptance_rounds WHERE task_id = $1 ORDER BY create_time, id COLLATE \"C\""
+        ),
         args![task_id],
     );
     db.fetch_all(stmt, round).await

@@ -172,7 +172,7 @@ pub async fn task_copy_counts<D: Db + ?Sized>(db: &D, task_id: &str) -> Result<V
     let stmt = Stmt::new(
         "SELECT worker_id, state, COUNT(*), review_accept, check_accept FROM task_copies WHERE task_id = $1
          GROUP BY worker_id, state, review_accept, check_accept
-         ORDER BY worker_id COLLATE \"C\", state COLLATE \"C\", review_accept, check_accept",
+         ORDER BY worker_id COLLATE \"C\", state COLLATE \"C\", review_accept NULLS FIRST, check_accept NULLS FIRST",
         args![task_id],
     );
     db.fetch_all(stmt, decode::copy_count).await

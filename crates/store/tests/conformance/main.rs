@@ -5,6 +5,7 @@
 
 mod common;
 
+mod acceptance;
 mod cascades;
 mod copy_writes;
 mod datasets;
