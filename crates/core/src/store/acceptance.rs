@@ -97,21 +97,11 @@ pub struct CopyMove {
     pub update_time: i64,
 }
 
-/// How a round ends.
+/// How a round ends: the round with its closing fields set (status, action, overwrite, counts,
+/// `closed_by`, `close_time`), and the task's status afterwards.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoundClose {
-    pub round_id: String,
-    pub task_id: String,
-    pub status: i32,
-    pub action: Option<i32>,
-    pub overwrite: Option<bool>,
-    pub checked_count: i64,
-    pub accepted_count: i64,
-    pub rejected_count: i64,
-    pub total_score: i64,
-    pub closed_by: String,
-    pub close_time: i64,
-    /// The task's status afterwards.
+    pub round: RoundRecord,
     pub task_status: i32,
 }
 

@@ -585,17 +585,13 @@ impl App {
             }
         }
         let close = RoundClose {
-            round_id: round.id.clone(),
-            task_id: task.id.clone(),
-            status: round_status::CANCELLED,
-            action: Some(action::CANCEL),
-            overwrite: None,
-            checked_count: 0,
-            accepted_count: 0,
-            rejected_count: 0,
-            total_score: 0,
-            closed_by: p.user_id.clone(),
-            close_time: now,
+            round: RoundRecord {
+                status: round_status::CANCELLED,
+                action: Some(action::CANCEL),
+                closed_by: Some(p.user_id.clone()),
+                close_time: Some(now),
+                ..round.clone()
+            },
             task_status: status::RUNNING,
         };
         let result = AcceptanceResult {
@@ -744,20 +740,21 @@ impl App {
             .collect();
         let judged: Vec<&&CopyRecord> = drawn.iter().filter(|c| c.state != state::SAMPLED_UNCHECK).collect();
         let close = RoundClose {
-            round_id: round.id.clone(),
-            task_id: task.id.clone(),
-            status: round_status::CLOSED,
-            action: Some(act),
-            overwrite: Some(overwrite),
-            checked_count: judged.len() as i64,
-            accepted_count: judged.iter().filter(|c| c.state == state::SAMPLED_ACCEPTED).count() as i64,
-            rejected_count: judged.iter().filter(|c| c.state == state::SAMPLED_REJECTED).count() as i64,
-            total_score: judged
-                .iter()
-                .filter_map(|c| c.verdicts.check_score.as_deref().and_then(points))
-                .sum(),
-            closed_by: p.user_id.clone(),
-            close_time: now,
+            round: RoundRecord {
+                status: round_status::CLOSED,
+                action: Some(act),
+                overwrite: Some(overwrite),
+                checked_count: judged.len() as i64,
+                accepted_count: judged.iter().filter(|c| c.state == state::SAMPLED_ACCEPTED).count() as i64,
+                rejected_count: judged.iter().filter(|c| c.state == state::SAMPLED_REJECTED).count() as i64,
+                total_score: judged
+                    .iter()
+                    .filter_map(|c| c.verdicts.check_score.as_deref().and_then(points))
+                    .sum(),
+                closed_by: Some(p.user_id.clone()),
+                close_time: Some(now),
+                ..round.clone()
+            },
             task_status,
         };
         result.task_status = task_status;

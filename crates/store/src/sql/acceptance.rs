@@ -209,6 +209,9 @@ pub async fn open_round<D: Db + ?Sized>(
     moves: &[CopyMove],
     log: &[HistoryRecord],
 ) -> Result<()> {
+    if from_status.is_empty() {
+        return Err(teamlabel_core::store::StoreError::conflict(Constraint::RoundOpen).into());
+    }
     // Statuses are small integers of the code's own, written into the statement.
     let from: Vec<String> = from_status.iter().map(i32::to_string).collect();
     let sql = format!(
@@ -265,17 +268,17 @@ pub async fn close_round<D: Db + ?Sized>(
                  accepted_count = $5, rejected_count = $6, total_score = $7, closed_by = $8, close_time = $9
              WHERE id = $10 AND task_id = $11 AND status = $12",
             args![
-                c.status,
-                c.action,
-                c.overwrite,
-                c.checked_count,
-                c.accepted_count,
-                c.rejected_count,
-                c.total_score,
-                &c.closed_by,
-                c.close_time,
-                &c.round_id,
-                &c.task_id,
+                c.round.status,
+                c.round.action,
+                c.round.overwrite,
+                c.round.checked_count,
+                c.round.accepted_count,
+                c.round.rejected_count,
+                c.round.total_score,
+                &c.round.closed_by,
+                c.round.close_time,
+                &c.round.id,
+                &c.round.task_id,
                 round_status::OPEN
             ],
         ),
@@ -286,8 +289,8 @@ pub async fn close_round<D: Db + ?Sized>(
             "UPDATE workforce_tasks SET status = $1, update_time = $2 WHERE id = $3 AND status = $4",
             args![
                 c.task_status,
-                c.close_time,
-                &c.task_id,
+                c.round.close_time,
+                &c.round.task_id,
                 teamlabel_core::team::task_states::status::ACCEPTING
             ],
         ),

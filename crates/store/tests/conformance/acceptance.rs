@@ -111,35 +111,19 @@ fn round(task_id: &str, id: &str, by: &User, time: i64) -> RoundRecord {
 /// The round cancelled at `time`, the task back to running.
 fn cancel(r: &RoundRecord, by: &User, time: i64) -> RoundClose {
     RoundClose {
-        round_id: r.id.clone(),
-        task_id: r.task_id.clone(),
-        status: round_status::CANCELLED,
-        action: None,
-        overwrite: None,
-        checked_count: 0,
-        accepted_count: 0,
-        rejected_count: 0,
-        total_score: 0,
-        closed_by: by.id.clone(),
-        close_time: time,
+        round: RoundRecord {
+            status: round_status::CANCELLED,
+            closed_by: Some(by.id.clone()),
+            close_time: Some(time),
+            ..r.clone()
+        },
         task_status: status::RUNNING,
     }
 }
 
 /// The round as `list_rounds` shows it once `c` closed it.
-fn closed(r: &RoundRecord, c: &RoundClose) -> RoundRecord {
-    RoundRecord {
-        status: c.status,
-        action: c.action,
-        overwrite: c.overwrite,
-        checked_count: c.checked_count,
-        accepted_count: c.accepted_count,
-        rejected_count: c.rejected_count,
-        total_score: c.total_score,
-        closed_by: Some(c.closed_by.clone()),
-        close_time: Some(c.close_time),
-        ..r.clone()
-    }
+fn closed(c: &RoundClose) -> RoundRecord {
+    c.round.clone()
 }
 
 fn verdict(copy_id: i64, expected_version: i64, judge: Judge, to: &str, accept: bool, time: i64) -> CopyVerdict {
@@ -834,17 +818,18 @@ async fn closing_a_round_records_it_moves_the_copies_and_writes_the_dataset_labe
         .unwrap();
 
         let close = RoundClose {
-            round_id: r.id.clone(),
-            task_id: t.id.clone(),
-            status: round_status::CLOSED,
-            action: Some(0),
-            overwrite: Some(true),
-            checked_count: 1,
-            accepted_count: 1,
-            rejected_count: 0,
-            total_score: 5,
-            closed_by: f.owner.id.clone(),
-            close_time: 500,
+            round: RoundRecord {
+                status: round_status::CLOSED,
+                action: Some(0),
+                overwrite: Some(true),
+                checked_count: 1,
+                accepted_count: 1,
+                rejected_count: 0,
+                total_score: 5,
+                closed_by: Some(f.owner.id.clone()),
+                close_time: Some(500),
+                ..r.clone()
+            },
             task_status: status::ACCEPTED,
         };
         let moves = [
@@ -897,12 +882,7 @@ async fn closing_a_round_records_it_moves_the_copies_and_writes_the_dataset_labe
             .unwrap_or_else(|e| panic!("{}: {e}", b.name));
 
         assert_eq!(s.open_round_of(&t.id).await.unwrap(), None, "{}", b.name);
-        assert_eq!(
-            s.list_rounds(&t.id).await.unwrap(),
-            vec![closed(&r, &close)],
-            "{}",
-            b.name
-        );
+        assert_eq!(s.list_rounds(&t.id).await.unwrap(), vec![closed(&close)], "{}", b.name);
         assert_eq!(
             s.get_task(&f.dataset.id, &t.id).await.unwrap(),
             TaskRecord {
@@ -1009,12 +989,7 @@ async fn a_round_closes_once_and_a_new_one_may_open_after_it() {
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", b.name));
         assert_eq!(s.open_round_of(&t.id).await.unwrap(), None, "{}", b.name);
-        assert_eq!(
-            s.list_rounds(&t.id).await.unwrap(),
-            vec![closed(&r1, &c1)],
-            "{}",
-            b.name
-        );
+        assert_eq!(s.list_rounds(&t.id).await.unwrap(), vec![closed(&c1)], "{}", b.name);
         let task = s.get_task(&f.dataset.id, &t.id).await.unwrap();
         assert_eq!((task.status, task.update_time), (status::RUNNING, 400), "{}", b.name);
 
@@ -1041,7 +1016,7 @@ async fn a_round_closes_once_and_a_new_one_may_open_after_it() {
         assert_eq!(s.open_round_of(&t.id).await.unwrap(), Some(r2.clone()), "{}", b.name);
         assert_eq!(
             s.list_rounds(&t.id).await.unwrap(),
-            vec![closed(&r1, &c1), r2.clone()],
+            vec![closed(&c1), r2.clone()],
             "{}",
             b.name
         );
@@ -1052,20 +1027,16 @@ async fn a_round_closes_once_and_a_new_one_may_open_after_it() {
         let before_u = seen(s, &f, &u.id).await;
         for (what, close) in [
             ("the ended round", cancel(&r1, &f.owner, 550)),
-            (
-                "under another task",
-                RoundClose {
-                    task_id: u.id.clone(),
-                    ..cancel(&r2, &f.owner, 550)
-                },
-            ),
-            (
-                "no such round",
-                RoundClose {
-                    round_id: "round-9".into(),
-                    ..cancel(&r2, &f.owner, 550)
-                },
-            ),
+            ("under another task", {
+                let mut c = cancel(&r2, &f.owner, 550);
+                c.round.task_id = u.id.clone();
+                c
+            }),
+            ("no such round", {
+                let mut c = cancel(&r2, &f.owner, 550);
+                c.round.id = "round-9".into();
+                c
+            }),
         ] {
             let err = s
                 .close_round(&close, &moves, &samples, std::slice::from_ref(&h))
@@ -1116,7 +1087,7 @@ async fn rounds_of_one_time_are_listed_by_id_in_code_point_order() {
             s.open_round(&r, &[status::RUNNING], &[], &[]).await.unwrap();
             let c = cancel(&r, &f.owner, 300);
             s.close_round(&c, &[], &[], &[]).await.unwrap();
-            want.push(closed(&r, &c));
+            want.push(closed(&c));
         }
         want.sort_by(|a, b| a.id.cmp(&b.id));
         assert_eq!(
@@ -1159,13 +1130,11 @@ async fn a_stale_sample_or_copy_rolls_back_the_whole_close() {
         .unwrap();
         let before = seen(s, &f, &t.id).await;
 
-        let close = RoundClose {
-            status: round_status::CLOSED,
-            action: Some(0),
-            overwrite: Some(false),
-            task_status: status::ACCEPTED,
-            ..cancel(&r, &f.owner, 500)
-        };
+        let mut close = cancel(&r, &f.owner, 500);
+        close.round.status = round_status::CLOSED;
+        close.round.action = Some(0);
+        close.round.overwrite = Some(false);
+        close.task_status = status::ACCEPTED;
         let moves = |v0: i64| {
             vec![
                 moved(cs[0].id, v0, ACCEPTED, None, 500),
@@ -1225,12 +1194,7 @@ async fn a_stale_sample_or_copy_rolls_back_the_whole_close() {
         s.close_round(&close, &moves(2), &samples, &log)
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", b.name));
-        assert_eq!(
-            s.list_rounds(&t.id).await.unwrap(),
-            vec![closed(&r, &close)],
-            "{}",
-            b.name
-        );
+        assert_eq!(s.list_rounds(&t.id).await.unwrap(), vec![closed(&close)], "{}", b.name);
         for x in &f.samples {
             let got = s.get_sample(&f.dataset.id, &x.id).await.unwrap();
             assert_eq!((got.version, got.labels), (1, labels.clone()), "{}", b.name);
