@@ -21,11 +21,17 @@ impl FsBlobStore {
     }
 
     fn path_of(&self, sha: &str) -> Option<PathBuf> {
-        if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return None;
-        }
-        Some(self.root.join(&sha[0..2]).join(&sha[2..4]).join(sha))
+        relative_path(sha).map(|p| self.root.join(p))
     }
+}
+
+/// Where the blob `sha` lives below the blob store's root (`ab/cd/<sha256>`), or `None` when
+/// `sha` is not 64 lowercase hex digits.
+pub fn relative_path(sha: &str) -> Option<PathBuf> {
+    if sha.len() != 64 || !sha.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
+    Some(PathBuf::from(&sha[0..2]).join(&sha[2..4]).join(sha))
 }
 
 fn io(e: std::io::Error, what: &str, path: &Path) -> Error {

@@ -2,16 +2,17 @@
 //! the data dir), `PgStore` the scale-out backend; both implement `teamlabel_core::store::Store`
 //! and pass one conformance suite. `sqlite/` and `postgres/` have the same file per domain; the
 //! SQL both dialects share is written once in `sql/`. `FsBlobStore` keeps uploaded sample bytes
-//! on disk.
+//! on disk; `backup` copies a live SQLite data dir into one archive and restores it.
 #![forbid(unsafe_code)]
 
+pub mod backup;
 pub mod blobs;
 pub mod migrations;
 pub mod postgres;
 mod sql;
 pub mod sqlite;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use teamlabel_core::store::Store;
@@ -20,28 +21,38 @@ pub use blobs::FsBlobStore;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
-/// Opens the store a `--database` value names: `postgres://` or `postgresql://` selects
+/// Where a `--database` value puts the data: `postgres://` or `postgresql://` selects
 /// PostgreSQL; nothing (or `sqlite://PATH`) selects SQLite, by default `DIR/teamlabel.db`.
-pub async fn open(database: Option<&str>, data_dir: &Path, sqlite_synchronous: &str) -> anyhow::Result<Arc<dyn Store>> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+/// The name of the SQLite database file in a data dir.
+pub const SQLITE_FILE: &str = "teamlabel.db";
+
+pub fn locate(database: Option<&str>, data_dir: &Path) -> anyhow::Result<Location> {
     match database {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            Ok(Arc::new(PgStore::connect(url).await?))
+            Ok(Location::Postgres(url.to_string()))
         }
         Some(url) if url.starts_with("sqlite://") => {
-            let path = url.trim_start_matches("sqlite://");
-            Ok(Arc::new(SqliteStore::open_with(Path::new(path), sqlite_synchronous)?))
+            Ok(Location::Sqlite(PathBuf::from(url.trim_start_matches("sqlite://"))))
         }
         Some(other) => anyhow::bail!(
             "--database must be a postgres:// or sqlite:// URL, got {:?}",
             redact(other)
         ),
-        None => {
-            std::fs::create_dir_all(data_dir)?;
-            Ok(Arc::new(SqliteStore::open_with(
-                &data_dir.join("teamlabel.db"),
-                sqlite_synchronous,
-            )?))
-        }
+        None => Ok(Location::Sqlite(data_dir.join(SQLITE_FILE))),
+    }
+}
+
+/// Opens the store a `--database` value names (see [`locate`]).
+pub async fn open(database: Option<&str>, data_dir: &Path, sqlite_synchronous: &str) -> anyhow::Result<Arc<dyn Store>> {
+    match locate(database, data_dir)? {
+        Location::Postgres(url) => Ok(Arc::new(PgStore::connect(&url).await?)),
+        Location::Sqlite(path) => Ok(Arc::new(SqliteStore::open_with(&path, sqlite_synchronous)?)),
     }
 }
 

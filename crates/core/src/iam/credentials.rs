@@ -33,8 +33,9 @@ pub const MAX_KEYS_PER_USER: u64 = 10;
 pub const MIN_TEMPORARY_SECONDS: i64 = 900;
 pub const MAX_TEMPORARY_SECONDS: i64 = 86_400;
 
-/// Name of the setting that holds the sealing key's check value.
-const KEY_CHECK_SETTING: &str = "sealing_key_check";
+/// Name of the setting that holds the sealing key's check value (a backup compares it with the
+/// key file it archives).
+pub const KEY_CHECK_SETTING: &str = "sealing_key_check";
 
 fn random_upper_alnum(n: usize) -> String {
     const SET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
