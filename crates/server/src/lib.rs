@@ -62,6 +62,8 @@ fn api_router() -> OpenApiRouter<ServerState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::health))
         .routes(routes!(system::openapi_json))
+        .routes(routes!(iam::identity_versions))
+        .routes(routes!(iam::identity_version))
         .routes(routes!(iam::create_token))
         .routes(routes!(iam::create_credential, iam::list_credentials))
         .routes(routes!(iam::get_credential, iam::delete_credential))
