@@ -147,6 +147,7 @@ pub fn router(state: ServerState) -> Router {
             state.clone(),
             extract::authenticate_signatures,
         ))
+        .layer(axum::middleware::from_fn(error::keystone_errors))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

@@ -18,7 +18,7 @@ use teamlabel_core::clock::format_rfc3339;
 use teamlabel_core::iam::passwords::IssuedToken;
 use utoipa::ToSchema;
 
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody, KeystoneErrorBody};
 use crate::extract::{BaseUrl, Caller, Json, Query};
 use crate::ServerState;
 
@@ -82,11 +82,13 @@ pub struct TokenResponse {
 ///
 /// The catalog holds `modelarts` and `iam` at the server's base URL, and `modelartsv2` (public,
 /// internal and admin) at `{base}/v2/{project_id}`, where OpenStack-style SDKs look ModelArts
-/// up; every endpoint is in region `local`. `?nocatalog` leaves the catalog out.
+/// up; every endpoint is in region `local`. `?nocatalog` leaves the catalog out. Errors carry
+/// Keystone's `error` object beside the ModelArts fields.
 #[utoipa::path(post, path = "/v3/auth/tokens", tag = "iam", security(()), request_body = TokenRequest,
     params(("nocatalog" = Option<String>, Query, description = "Present: the answer has no catalog")),
     responses((status = 201, body = TokenResponse, headers(("X-Subject-Token" = String, description = "The token"))),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 400, body = KeystoneErrorBody), (status = 401, body = KeystoneErrorBody),
+        (status = 429, body = KeystoneErrorBody)))]
 pub async fn create_token(
     State(s): State<ServerState>,
     BaseUrl(base): BaseUrl,

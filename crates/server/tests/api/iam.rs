@@ -1,7 +1,8 @@
 //! Credentials over HTTP: AK/SK signatures (each failed check has its own 401 message), the
 //! owner's credential API and revocation, temporary credentials with a security token, the
 //! password token endpoint and its lockout, and what OpenStack-style clients rely on: Keystone
-//! version discovery, the `modelartsv2` catalog entry and the token method. The official SDK's view of the same is in
+//! version discovery, the `modelartsv2` catalog entry, Keystone's error shape on `/v3` and the
+//! token method. The official SDK's view of the same is in
 //! `crates/cli/tests/cli/sdk_clients.rs`.
 
 use crate::helpers::{Answer, TestApp};
@@ -524,6 +525,13 @@ async fn five_wrong_passwords_in_a_row_lock_the_user_for_five_minutes() {
         // The fifth wrong one in a row locks; then even the right one is refused.
         let locked = sign_in(&t, "owner@example.com", "wrong", scope.clone()).await;
         assert_eq!((locked.status, locked.code()), (429, "ModelArts.4693"), "{}", t.backend);
+        assert_eq!(
+            (&locked.body["error"]["code"], &locked.body["error"]["title"]),
+            (&json!(429), &json!("Too Many Requests")),
+            "{}: {:?}",
+            t.backend,
+            locked.body
+        );
         let retry: u64 = locked.headers["retry-after"].to_str().unwrap().parse().unwrap();
         assert!((299..=300).contains(&retry), "{}: Retry-After {retry}", t.backend);
         let still = sign_in(&t, "owner@example.com", "correct horse", scope.clone()).await;
@@ -699,6 +707,71 @@ async fn version_discovery_answers_keystone_v3_documents_without_credentials() {
 }
 
 #[tokio::test]
+async fn errors_below_v3_carry_keystones_error_object_beside_the_modelarts_fields() {
+    for t in crate::helpers::spawn_all().await {
+        t.app
+            .set_password(&t.project_id, "owner@example.com", "correct horse")
+            .await
+            .unwrap();
+        let wrong = sign_in(&t, "owner@example.com", "wrong horse", json!({"name": "test"})).await;
+        let bad_json = t
+            .send(Method::POST, "/v3/auth/tokens", None, Some(b"{\"auth\": ".to_vec()))
+            .await;
+        let get_tokens = t.send(Method::GET, "/v3/auth/tokens", None, None).await;
+        let post_v3 = t.send(Method::POST, "/v3", None, Some(b"{}".to_vec())).await;
+        let unknown = t.send(Method::GET, "/v3/projects", Some(&t.token), None).await;
+        let bad_token = exchange(&t, json!({"id": "tl_nope"}), None).await;
+        for (what, a, status, title, code) in [
+            ("wrong password", &wrong, 401, "Unauthorized", "ModelArts.4697"),
+            ("bad JSON", &bad_json, 400, "Bad Request", "ModelArts.4105"),
+            (
+                "GET /v3/auth/tokens",
+                &get_tokens,
+                405,
+                "Method Not Allowed",
+                "ModelArts.4204",
+            ),
+            ("POST /v3", &post_v3, 405, "Method Not Allowed", "ModelArts.4204"),
+            ("unknown path", &unknown, 404, "Not Found", "ModelArts.4204"),
+            ("unknown token", &bad_token, 401, "Unauthorized", "ModelArts.0203"),
+        ] {
+            assert_eq!(a.status, status, "{}: {what}: {:?}", t.backend, a.body);
+            let keys: Vec<&String> = a.body.as_object().unwrap().keys().collect();
+            assert_eq!(keys, ["error", "error_code", "error_msg"], "{}: {what}", t.backend);
+            assert_eq!(
+                a.body["error"],
+                json!({"code": status, "title": title, "message": a.msg()}),
+                "{}: {what}",
+                t.backend
+            );
+            assert!(!a.msg().is_empty(), "{}: {what}", t.backend);
+            assert_eq!(a.code(), code, "{}: {what}", t.backend);
+            assert_eq!(a.headers["content-type"], "application/json", "{}: {what}", t.backend);
+        }
+        assert!(wrong.msg().contains("password"), "{}", wrong.msg());
+        assert_eq!(wrong.headers["www-authenticate"], "X-Auth-Token");
+
+        // Every other route keeps the ModelArts body alone, /v3.0 (the provider's own
+        // credential API) included.
+        for target in [
+            t.path("/datasets"),
+            "/v3.0/OS-CREDENTIAL/credentials".to_string(),
+            "/v30".to_string(),
+        ] {
+            let a = t.send(Method::GET, &target, None, None).await;
+            assert!(
+                a.status == 401 || a.status == 404,
+                "{}: {target}: {:?}",
+                t.backend,
+                a.body
+            );
+            let keys: Vec<&String> = a.body.as_object().unwrap().keys().collect();
+            assert_eq!(keys, ["error_code", "error_msg"], "{}: {target}", t.backend);
+        }
+    }
+}
+
+#[tokio::test]
 async fn a_token_is_exchanged_for_a_new_token_of_the_same_user_and_project_that_expires_with_it() {
     for t in crate::helpers::spawn_all().await {
         let (first, signed_in) = owner_token(&t).await;
@@ -791,6 +864,7 @@ async fn a_token_is_exchanged_for_a_new_token_of_the_same_user_and_project_that_
                 a.body
             );
             assert!(a.msg().contains(message), "{}: {what}: {}", t.backend, a.msg());
+            assert_eq!(a.body["error"]["code"], status, "{}: {what}", t.backend);
             assert!(a.headers.get("x-subject-token").is_none(), "{}: {what}", t.backend);
         }
     }
