@@ -1,7 +1,7 @@
 """The official Huawei Cloud Python SDK core (huaweicloudsdkcore), unmodified, against a live
 teamlabel server: AK/SK signatures, temporary credentials and IAM-style tokens.
 
-Run by crates/cli/tests/sdk_clients.rs, which starts the server, prepares the users and passes
+Run by crates/cli/tests/cli/sdk_clients.rs, which starts the server, prepares the users and passes
 them in the environment (see ENV below). To run it by hand against a server of your own, set
 the same variables and run `python test_sdk.py`.
 
@@ -62,7 +62,7 @@ def load_env():
         sys.exit(
             "test_sdk.py: missing environment variables:\n"
             + "".join("  %s: %s\n" % (name, ENV[name]) for name in missing)
-            + "(crates/cli/tests/sdk_clients.rs sets them; run `cargo test -p teamlabel --test sdk_clients`)"
+            + "(crates/cli/tests/cli/sdk_clients.rs sets them; run `cargo test -p teamlabel --test cli -- sdk_clients`)"
         )
     return {name: os.environ[name] for name in ENV}
 

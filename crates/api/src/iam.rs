@@ -1,6 +1,7 @@
-//! Identity on the wire: the token request (password sign-in scoped to a project), the AK/SK
-//! credential bodies and answers, and the temporary security token. Shapes only: it must not
-//! check passwords or keys, decide who may do what, touch storage or speak HTTP.
+//! Identity on the wire: the token request (password sign-in scoped to a project, or a token
+//! exchanged for a new one), the Keystone version documents, the AK/SK credential bodies and
+//! answers, and the temporary security token. Shapes only: it must not check passwords or keys,
+//! decide who may do what, touch storage or speak HTTP.
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -15,7 +16,8 @@ pub struct TokenRequest {
 #[serde(deny_unknown_fields)]
 pub struct TokenAuth {
     pub identity: TokenIdentity,
-    /// Required: tokens are scoped to a project.
+    /// Tokens are scoped to a project: required with the password method; with the token
+    /// method it may be left out, and if given it must name the token's own project.
     #[serde(default)]
     pub scope: Option<TokenScope>,
 }
@@ -23,10 +25,21 @@ pub struct TokenAuth {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenIdentity {
-    /// Must be `["password"]`.
+    /// `["password"]` (with `password`) or `["token"]` (with `token`).
     pub methods: Vec<String>,
     #[serde(default)]
     pub password: Option<PasswordIdentity>,
+    #[serde(default)]
+    pub token: Option<TokenIdentityToken>,
+}
+
+/// The token method: a token of this server exchanged for a new one of the same user and
+/// project, which expires when this one does.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenIdentityToken {
+    /// The token (as sent in `X-Auth-Token`).
+    pub id: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
@@ -183,4 +196,52 @@ pub struct TemporaryCredential {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SecurityTokenResponse {
     pub credential: TemporaryCredential,
+}
+
+/// The Keystone v3 version a server speaks, as `GET /v3` and `GET /` describe it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct IdentityVersion {
+    /// `v3.6`, the Keystone v3 minor version the provider's IAM announces.
+    pub id: String,
+    /// `stable`.
+    pub status: String,
+    /// When this version last changed (RFC 3339).
+    pub updated: String,
+    /// `self`: the v3 root of this server (ending in `/v3/`).
+    pub links: Vec<VersionLink>,
+    #[serde(rename = "media-types")]
+    pub media_types: Vec<MediaType>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct VersionLink {
+    /// `self`.
+    pub rel: String,
+    pub href: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MediaType {
+    /// `application/json`.
+    pub base: String,
+    /// `application/vnd.openstack.identity-v3+json`.
+    #[serde(rename = "type")]
+    pub media_type: String,
+}
+
+/// `GET /v3`: `{"version": {...}}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct VersionResponse {
+    pub version: IdentityVersion,
+}
+
+/// `GET /`: `{"versions": {"values": [...]}}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct VersionsResponse {
+    pub versions: VersionValues,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct VersionValues {
+    pub values: Vec<IdentityVersion>,
 }

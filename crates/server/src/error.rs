@@ -1,8 +1,11 @@
 //! The one mapping from domain errors to HTTP: every error leaves the server as the ModelArts
-//! body `{"error_code": "ModelArts.xxxx", "error_msg": "..."}`. Internal errors are logged with a
-//! request id and answered without their details.
+//! body `{"error_code": "ModelArts.xxxx", "error_msg": "..."}`, and on the Keystone routes
+//! (`/v3` and below) with Keystone's `error` object as well (see [`keystone_errors`]). Internal
+//! errors are logged with a request id and answered without their details.
 
+use axum::extract::Request;
 use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use teamlabel_core::error::{codes, Error, ErrorKind};
@@ -13,6 +16,97 @@ use utoipa::ToSchema;
 pub struct ErrorBody {
     pub error_code: String,
     pub error_msg: String,
+}
+
+/// The error body of the Keystone routes: Keystone's `error` object, and the ModelArts fields
+/// beside it (see [`keystone_errors`] for why both).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeystoneErrorBody {
+    pub error: KeystoneError,
+    /// The ModelArts code, as on every other route (`ModelArts.4697` wrong sign-in, `4693`
+    /// locked, ...).
+    pub error_code: String,
+    /// The same text as `error.message`.
+    pub error_msg: String,
+}
+
+/// Keystone's error object.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeystoneError {
+    /// The HTTP status, as a number.
+    pub code: u16,
+    /// The status's reason phrase (`Unauthorized`, `Bad Request`, ...).
+    pub title: String,
+    pub message: String,
+}
+
+/// What an error answer said, kept in the response's extensions so [`keystone_errors`] can
+/// answer it in Keystone's shape without parsing the body back.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub code: String,
+    pub message: String,
+}
+
+/// The ModelArts error answer, with what it said in its extensions.
+fn error_response(status: StatusCode, code: String, message: String) -> Response {
+    let rendered = Rendered {
+        code: code.clone(),
+        message: message.clone(),
+    };
+    let mut response = (
+        status,
+        axum::Json(ErrorBody {
+            error_code: code,
+            error_msg: message,
+        }),
+    )
+        .into_response();
+    response.extensions_mut().insert(rendered);
+    response
+}
+
+/// Whether a path is one of Keystone's: `/v3` and below. `/v3.0/...` (the provider's own
+/// OS-CREDENTIAL API, called by its SDKs) is not.
+pub fn is_keystone_path(path: &str) -> bool {
+    path == "/v3" || path.starts_with("/v3/")
+}
+
+/// Answers the errors of the Keystone routes (`/v3`, `/v3/auth/tokens`, and unknown paths or
+/// methods below `/v3`) the way Keystone does, `{"error": {"code": 401, "title":
+/// "Unauthorized", "message": "..."}}`, so keystoneauth1 and openstacksdk report the server's
+/// message instead of a bare status. Every other route keeps the ModelArts body alone.
+///
+/// The ModelArts fields stay beside Keystone's object (`"error_code"`, `"error_msg"`, same
+/// message): Keystone clients read only `error` and ignore other keys, while the clients that
+/// already call the token endpoint (the Huawei Cloud SDK core in `tests/sdk/test_sdk.py`,
+/// `teamlabel-client`, scripts written against this server) read `error_code`, and only the code
+/// tells a wrong password (`ModelArts.4697`, 401) from a locked user (`ModelArts.4693`, 429)
+/// or an expired token (`ModelArts.0202`). Answering both shapes keeps every one of them
+/// working; dropping the ModelArts fields would break them for no gain to Keystone clients.
+pub async fn keystone_errors(req: Request, next: Next) -> Response {
+    let keystone = is_keystone_path(req.uri().path());
+    let mut response = next.run(req).await;
+    if !keystone {
+        return response;
+    }
+    let Some(rendered) = response.extensions_mut().remove::<Rendered>() else {
+        return response;
+    };
+    let status = response.status();
+    let body = KeystoneErrorBody {
+        error: KeystoneError {
+            code: status.as_u16(),
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            message: rendered.message.clone(),
+        },
+        error_code: rendered.code,
+        error_msg: rendered.message,
+    };
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    let bytes = serde_json::to_vec(&body).expect("an error body serializes");
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 #[derive(Debug)]
@@ -50,14 +144,7 @@ impl IntoResponse for ApiError {
         } else {
             e.message
         };
-        let mut response = (
-            status,
-            axum::Json(ErrorBody {
-                error_code: e.code.to_string(),
-                error_msg: message,
-            }),
-        )
-            .into_response();
+        let mut response = error_response(status, e.code.to_string(), message);
         if let Some(seconds) = retry_after {
             response
                 .headers_mut()
@@ -82,11 +169,11 @@ pub async fn no_such_api(uri: axum::http::Uri) -> ApiError {
 
 /// Answer for a path this server has, with a method it does not serve there.
 pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Response {
-    let body = ErrorBody {
-        error_code: codes::NO_SUCH_API.to_string(),
-        error_msg: format!("API does not exist: {method} is not allowed on {}", uri.path()),
-    };
-    (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response()
+    error_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        codes::NO_SUCH_API.to_string(),
+        format!("API does not exist: {method} is not allowed on {}", uri.path()),
+    )
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -62,6 +62,8 @@ fn api_router() -> OpenApiRouter<ServerState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::health))
         .routes(routes!(system::openapi_json))
+        .routes(routes!(iam::identity_versions))
+        .routes(routes!(iam::identity_version))
         .routes(routes!(iam::create_token))
         .routes(routes!(iam::create_credential, iam::list_credentials))
         .routes(routes!(iam::get_credential, iam::delete_credential))
@@ -145,6 +147,7 @@ pub fn router(state: ServerState) -> Router {
             state.clone(),
             extract::authenticate_signatures,
         ))
+        .layer(axum::middleware::from_fn(error::keystone_errors))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

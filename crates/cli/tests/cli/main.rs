@@ -1,8 +1,9 @@
 //! The CLI tests, one binary: each module runs the built `teamlabel` binary as a user would.
 //! `smoke` covers the commands and settings, `crash` kills servers mid-write, `backup` backs up a
 //! server under load and restores it, `two_servers` runs two servers on one PostgreSQL schema,
-//! `sdk_clients` drives the server with the official Python SDK (its interpreter is taken from
-//! `TEAMLABEL_TEST_PYTHON`; see `scripts/test`).
+//! `sdk_clients` drives the server with the official Python SDK and with OpenStack-style clients
+//! (keystoneauth1, openstacksdk; the interpreter is taken from `TEAMLABEL_TEST_PYTHON`; see
+//! `scripts/test`).
 
 mod backup;
 mod crash;

@@ -1,13 +1,17 @@
-//! The official Huawei Cloud Python SDK core (`huaweicloudsdkcore`, the version pinned in
-//! `tests/sdk/requirements.txt`), unmodified, against the compiled `teamlabel serve`: AK/SK
-//! signatures, temporary credentials and IAM-style tokens, on SQLite and, when
-//! `TEST_DATABASE_URL` is set, on a PostgreSQL schema of its own.
+//! Python clients, unmodified, against the compiled `teamlabel serve`, on SQLite and, when
+//! `TEST_DATABASE_URL` is set, on a PostgreSQL schema of its own:
 //!
-//! This test prepares what the SDK test needs and runs `tests/sdk/test_sdk.py` (which says what
-//! it checks) with the interpreter in `TEAMLABEL_TEST_PYTHON` (default `python3`). That
-//! interpreter must have the pinned SDK: `scripts/test` installs it in `target/sdk-venv`; an
-//! interpreter without it fails this test rather than skipping it. The Python output is printed
-//! (run with `--nocapture` to see it when the test passes).
+//! - the official Huawei Cloud Python SDK core (`huaweicloudsdkcore`): AK/SK signatures,
+//!   temporary credentials and IAM-style tokens (`tests/sdk/test_sdk.py`);
+//! - OpenStack-style clients (`keystoneauth1`, `openstacksdk`): Keystone version discovery, a
+//!   password sign-in, ModelArts found as `modelartsv2` in the token's catalog and called there,
+//!   the token method, and refusals with the server's message (`tests/sdk/test_openstack.py`).
+//!
+//! Each test prepares what its script needs and runs it (the script says what it checks) with
+//! the interpreter in `TEAMLABEL_TEST_PYTHON` (default `python3`). That interpreter must have the
+//! versions pinned in `tests/sdk/requirements.txt`: `scripts/test` installs them in
+//! `target/sdk-venv`; an interpreter without them fails these tests rather than skipping them.
+//! The Python output is printed (run with `--nocapture` to see it when a test passes).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -27,40 +31,51 @@ fn sdk_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/sdk")
 }
 
-/// The interpreter to run the SDK test with; fails (with how to install the SDK) unless it
-/// imports the pinned version.
-fn python_with_sdk() -> String {
-    let python = std::env::var("TEAMLABEL_TEST_PYTHON").unwrap_or_else(|_| "python3".to_string());
+/// The `NAME==VERSION` pins of `tests/sdk/requirements.txt`.
+fn pinned() -> Vec<(String, String)> {
     let requirements = std::fs::read_to_string(sdk_dir().join("requirements.txt")).unwrap();
-    let pinned = requirements
+    requirements
         .lines()
-        .find_map(|l| l.trim().strip_prefix("huaweicloudsdkcore=="))
-        .expect("tests/sdk/requirements.txt pins huaweicloudsdkcore==VERSION")
-        .trim()
-        .to_string();
+        .map(|l| l.split('#').next().unwrap().trim())
+        .filter_map(|l| l.split_once("=="))
+        .map(|(name, version)| (name.trim().to_string(), version.trim().to_string()))
+        .collect()
+}
+
+/// The interpreter to run a Python client test with; fails (with how to install them) unless it
+/// has the pinned version of each of `packages`.
+fn python_with(packages: &[&str]) -> String {
+    let python = std::env::var("TEAMLABEL_TEST_PYTHON").unwrap_or_else(|_| "python3".to_string());
+    let pins = pinned();
     let how = format!(
-        "the SDK test needs huaweicloudsdkcore=={pinned} in the Python of TEAMLABEL_TEST_PYTHON (now {python:?}). \
-         `scripts/test` installs it in target/sdk-venv and sets TEAMLABEL_TEST_PYTHON; by hand: \
-         python3 -m venv target/sdk-venv && target/sdk-venv/bin/pip install -r tests/sdk/requirements.txt && \
-         TEAMLABEL_TEST_PYTHON=$PWD/target/sdk-venv/bin/python cargo test -p teamlabel --test sdk_clients"
+        "the Python client tests need the versions pinned in tests/sdk/requirements.txt in the Python of \
+         TEAMLABEL_TEST_PYTHON (now {python:?}). `scripts/test` installs them in target/sdk-venv and sets \
+         TEAMLABEL_TEST_PYTHON; by hand: python3 -m venv target/sdk-venv && target/sdk-venv/bin/pip install \
+         -r tests/sdk/requirements.txt && TEAMLABEL_TEST_PYTHON=$PWD/target/sdk-venv/bin/python cargo test -p teamlabel \
+         --test cli -- sdk_clients"
     );
-    let probe = Command::new(&python)
-        .args([
-            "-c",
-            "import huaweicloudsdkcore, importlib.metadata as m; print(m.version('huaweicloudsdkcore'))",
-        ])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {python:?}: {e}; {how}"));
-    let stderr = String::from_utf8_lossy(&probe.stderr);
-    assert!(
-        probe.status.success(),
-        "{python:?} cannot import huaweicloudsdkcore: {stderr}\n{how}"
-    );
-    let installed = String::from_utf8_lossy(&probe.stdout).trim().to_string();
-    assert_eq!(
-        installed, pinned,
-        "{python:?} has huaweicloudsdkcore {installed}, not the pinned {pinned}; {how}"
-    );
+    for package in packages {
+        let version = &pins
+            .iter()
+            .find(|(name, _)| name == package)
+            .unwrap_or_else(|| panic!("tests/sdk/requirements.txt pins no {package}==VERSION"))
+            .1;
+        let probe = Command::new(&python)
+            .args([
+                "-c",
+                "import importlib.metadata as m, sys; print(m.version(sys.argv[1]))",
+                package,
+            ])
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {python:?}: {e}; {how}"));
+        let stderr = String::from_utf8_lossy(&probe.stderr);
+        assert!(probe.status.success(), "{python:?} has no {package}: {stderr}\n{how}");
+        let installed = String::from_utf8_lossy(&probe.stdout).trim().to_string();
+        assert_eq!(
+            &installed, version,
+            "{python:?} has {package} {installed}, not the pinned {version}; {how}"
+        );
+    }
     python
 }
 
@@ -148,7 +163,7 @@ fn text(v: &Value, field: &str) -> String {
 
 /// Starts a server on the given store, prepares the users and runs the Python SDK test.
 fn sdk_test_passes(backend: &str, database: Option<&str>) {
-    let python = python_with_sdk();
+    let python = python_with(&["huaweicloudsdkcore"]);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
     std::fs::create_dir_all(&dir).unwrap();
@@ -230,9 +245,15 @@ fn sdk_test_passes(backend: &str, database: Option<&str>) {
         ("TL_OTHER_AK", text(&other, "access_key")),
         ("TL_OTHER_SK", text(&other, "secret_key")),
     ];
-    let out = Command::new(&python)
-        .arg(sdk_dir().join("test_sdk.py"))
-        .envs(env)
+    run_python(&python, "test_sdk.py", &env, backend, &server, &dir);
+}
+
+/// Runs a script of `tests/sdk` with `env` against `server`, printing its output; fails with the
+/// output and the server's log unless the script succeeds.
+fn run_python(python: &str, script: &str, env: &[(&str, String)], backend: &str, server: &Server, dir: &Path) {
+    let out = Command::new(python)
+        .arg(sdk_dir().join(script))
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         // The server is local: never send its requests through a proxy from the environment.
         .env("NO_PROXY", "127.0.0.1,localhost")
         .env("no_proxy", "127.0.0.1,localhost")
@@ -245,13 +266,48 @@ fn sdk_test_passes(backend: &str, database: Option<&str>) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    println!("--- SDK test on {backend} ({}) ---\n{report}", server.base);
+    println!("--- {script} on {backend} ({}) ---\n{report}", server.base);
     assert!(
         out.status.success(),
-        "{backend}: the Python SDK test failed ({}):\n{report}\nserver log:\n{}",
+        "{backend}: {script} failed ({}):\n{report}\nserver log:\n{}",
         out.status,
         std::fs::read_to_string(dir.join("server.log")).unwrap_or_default()
     );
+}
+
+/// Starts a server on the given store, gives its owner a password and runs the OpenStack-style
+/// clients' test, which is given nothing but the identity URL and the owner's sign-in.
+fn openstack_test_passes(backend: &str, database: Option<&str>) {
+    let python = python_with(&["keystoneauth1", "openstacksdk"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    std::fs::create_dir_all(&dir).unwrap();
+    let server = start(&dir, database);
+    let creds: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("initial-credentials.json")).unwrap()).unwrap();
+    let (project, owner_email) = (text(&creds, "project_id"), text(&creds, "email"));
+    let set = cli(
+        &dir,
+        database,
+        &[
+            "user",
+            "set-password",
+            "--project-id",
+            &project,
+            "--email",
+            &owner_email,
+        ],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert_eq!(set["password_set"], true, "{backend}: {set}");
+    let env = [
+        ("TL_BASE_URL", server.base.clone()),
+        ("TL_PROJECT_ID", project),
+        ("TL_PROJECT_NAME", "default".to_string()),
+        ("TL_OWNER_EMAIL", owner_email),
+        ("TL_OWNER_PASSWORD", PASSWORD.to_string()),
+    ];
+    run_python(&python, "test_openstack.py", &env, backend, &server, &dir);
 }
 
 #[test]
@@ -267,4 +323,19 @@ fn the_official_python_sdk_works_against_the_server_on_postgres() {
     let schema = Schema::create(&url);
     let db = schema.database_url();
     sdk_test_passes("postgres", Some(&db));
+}
+
+#[test]
+fn openstack_style_clients_find_modelartsv2_in_the_catalog_on_sqlite() {
+    openstack_test_passes("sqlite", None);
+}
+
+#[test]
+fn openstack_style_clients_find_modelartsv2_in_the_catalog_on_postgres() {
+    let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
+        return;
+    };
+    let schema = Schema::create(&url);
+    let db = schema.database_url();
+    openstack_test_passes("postgres", Some(&db));
 }

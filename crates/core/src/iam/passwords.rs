@@ -1,6 +1,7 @@
 //! The IAM-compatible sign-in: `POST /v3/auth/tokens` with the password method, scoped to a
-//! project, as scripts and SDKs fetch a token before calling ModelArts. Passwords are kept as
-//! Argon2id hashes; five wrong passwords in a row lock the user for five minutes.
+//! project, as scripts and SDKs fetch a token before calling ModelArts (the token method, a
+//! token exchanged for a new one, is in `tokens.rs`). Passwords are kept as Argon2id hashes;
+//! five wrong passwords in a row lock the user for five minutes.
 //!
 //! teamlabel has no IAM domains: a project is its own account, so `domain` in a request is
 //! accepted and not checked, and answers carry the project as the domain.
@@ -8,7 +9,7 @@
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use teamlabel_api::iam::{ScopeProject, TokenRequest};
+use teamlabel_api::iam::{ScopeProject, TokenAuth, TokenRequest};
 
 use crate::app::App;
 use crate::clock::now_ms;
@@ -99,6 +100,8 @@ pub struct IssuedToken {
     pub expires_at: i64,
     pub user: User,
     pub project: Project,
+    /// The method it was issued for: `password` or `token`.
+    pub method: &'static str,
 }
 
 fn sign_in_failed() -> Error {
@@ -132,14 +135,26 @@ impl App {
         Ok(user)
     }
 
-    /// `POST /v3/auth/tokens` with the password method.
-    pub async fn password_token(&self, req: TokenRequest) -> Result<IssuedToken> {
+    /// `POST /v3/auth/tokens`: the password method, or the token method (`exchange_token`).
+    pub async fn sign_in(&self, req: TokenRequest) -> Result<IssuedToken> {
         let auth = req.auth;
-        if auth.identity.methods != ["password"] {
-            return Err(Error::invalid(
-                "auth.identity.methods must be [\"password\"]: the only sign-in method of this server",
-            ));
+        match auth.identity.methods.as_slice() {
+            [m] if m == "password" => self.password_token(auth).await,
+            [m] if m == "token" => {
+                let token = auth
+                    .identity
+                    .token
+                    .ok_or_else(|| Error::invalid("auth.identity.token is required"))?;
+                self.exchange_token(token, auth.scope).await
+            }
+            _ => Err(Error::invalid(
+                "auth.identity.methods must be [\"password\"] or [\"token\"]: the sign-in methods of this server",
+            )),
         }
+    }
+
+    /// The password method of `POST /v3/auth/tokens`.
+    async fn password_token(&self, auth: TokenAuth) -> Result<IssuedToken> {
         let password = auth
             .identity
             .password
@@ -168,6 +183,7 @@ impl App {
             expires_at,
             user,
             project,
+            method: "password",
         })
     }
 

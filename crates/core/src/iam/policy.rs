@@ -15,7 +15,8 @@ use crate::store::WorkerRecord;
 /// The access a route needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// No credential (health, the API description, the token endpoint).
+    /// No credential (health, the API description, the Keystone version documents, the token
+    /// endpoint).
     Public,
     /// Any user of the project; the answer holds only what is the caller's.
     AnyUser,
@@ -58,6 +59,8 @@ impl Access {
 pub enum Op {
     Health,
     OpenApi,
+    ListIdentityVersions,
+    GetIdentityVersion,
     IssueToken,
     CreateCredential,
     ListCredentials,
@@ -139,6 +142,8 @@ const fn r(method: &'static str, path: &'static str, op: Op, access: Access) -> 
 pub const ROUTES: &[Route] = &[
     r("GET", "/health", Op::Health, Access::Public),
     r("GET", "/openapi.json", Op::OpenApi, Access::Public),
+    r("GET", "/", Op::ListIdentityVersions, Access::Public),
+    r("GET", "/v3", Op::GetIdentityVersion, Access::Public),
     r("POST", "/v3/auth/tokens", Op::IssueToken, Access::Public),
     r("POST", "/v3.0/OS-CREDENTIAL/credentials", Op::CreateCredential, Access::Owner),
     r("GET", "/v3.0/OS-CREDENTIAL/credentials", Op::ListCredentials, Access::Owner),

@@ -1,6 +1,8 @@
 //! Credentials over HTTP: AK/SK signatures (each failed check has its own 401 message), the
 //! owner's credential API and revocation, temporary credentials with a security token, the
-//! password token endpoint and its lockout. The official SDK's view of the same is in
+//! password token endpoint and its lockout, and what OpenStack-style clients rely on: Keystone
+//! version discovery, the `modelartsv2` catalog entry, Keystone's error shape on `/v3` and the
+//! token method. The official SDK's view of the same is in
 //! `crates/cli/tests/cli/sdk_clients.rs`.
 
 use crate::helpers::{Answer, TestApp};
@@ -458,8 +460,17 @@ async fn a_password_signs_in_to_a_project_by_id_or_name_and_the_token_works() {
         }
         for (body, message) in [
             (
+                json!({"auth": {"identity": {"methods": ["totp"]}}}),
+                "methods must be [\"password\"] or [\"token\"]",
+            ),
+            (
+                json!({"auth": {"identity": {"methods": ["password", "token"]}}}),
+                "methods must be [\"password\"] or [\"token\"]",
+            ),
+            // The token method is accepted now, and needs its token.
+            (
                 json!({"auth": {"identity": {"methods": ["token"]}}}),
-                "methods must be [\"password\"]",
+                "auth.identity.token is required",
             ),
             (
                 json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "owner@example.com", "password": "correct horse"}}}}}),
@@ -514,6 +525,13 @@ async fn five_wrong_passwords_in_a_row_lock_the_user_for_five_minutes() {
         // The fifth wrong one in a row locks; then even the right one is refused.
         let locked = sign_in(&t, "owner@example.com", "wrong", scope.clone()).await;
         assert_eq!((locked.status, locked.code()), (429, "ModelArts.4693"), "{}", t.backend);
+        assert_eq!(
+            (&locked.body["error"]["code"], &locked.body["error"]["title"]),
+            (&json!(429), &json!("Too Many Requests")),
+            "{}: {:?}",
+            t.backend,
+            locked.body
+        );
         let retry: u64 = locked.headers["retry-after"].to_str().unwrap().parse().unwrap();
         assert!((299..=300).contains(&retry), "{}: Retry-After {retry}", t.backend);
         let still = sign_in(&t, "owner@example.com", "correct horse", scope.clone()).await;
@@ -544,5 +562,310 @@ async fn five_wrong_passwords_in_a_row_lock_the_user_for_five_minutes() {
                 .status,
             201
         );
+    }
+}
+
+/// The catalog entry of a service type in a token answer.
+fn service<'a>(token: &'a Value, service_type: &str) -> &'a Value {
+    token["catalog"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["type"] == service_type)
+        .unwrap_or_else(|| panic!("no {service_type} in {token}"))
+}
+
+/// Signs the owner in with a password; the token and the answer's `token` object.
+async fn owner_token(t: &TestApp) -> (String, Value) {
+    t.app
+        .set_password(&t.project_id, "owner@example.com", "correct horse")
+        .await
+        .unwrap();
+    let a = sign_in(t, "owner@example.com", "correct horse", json!({"id": t.project_id})).await;
+    assert_eq!(a.status, 201, "{}: {:?}", t.backend, a.body);
+    let token = a.headers["x-subject-token"].to_str().unwrap().to_string();
+    (token, a.body["token"].clone())
+}
+
+/// A token request with the token method.
+async fn exchange(t: &TestApp, identity_token: Value, scope: Option<Value>) -> Answer {
+    let mut body = json!({"auth": {"identity": {"methods": ["token"], "token": identity_token}}});
+    if let Some(scope) = scope {
+        body["auth"]["scope"] = scope;
+    }
+    t.send(
+        Method::POST,
+        "/v3/auth/tokens",
+        None,
+        Some(body.to_string().into_bytes()),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_token_catalog_lists_modelartsv2_at_the_projects_v2_root_beside_the_old_entries() {
+    for t in crate::helpers::spawn_all().await {
+        let (token, body) = owner_token(&t).await;
+        let base = t.client.base_url().to_string();
+        let types: Vec<&str> = body["catalog"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(types, ["modelarts", "iam", "modelartsv2"], "{}", t.backend);
+        // The entries the Huawei SDKs read are as they were: one public endpoint at the base URL.
+        for old in ["modelarts", "iam"] {
+            let endpoints = service(&body, old)["endpoints"].as_array().unwrap();
+            assert_eq!(endpoints.len(), 1, "{}: {old}", t.backend);
+            assert_eq!(
+                (
+                    &endpoints[0]["interface"],
+                    &endpoints[0]["region"],
+                    &endpoints[0]["url"]
+                ),
+                (&json!("public"), &json!("local"), &json!(base)),
+                "{}: {old}",
+                t.backend
+            );
+        }
+        // modelartsv2: public, internal and admin, in the same region, at /v2/{project_id}.
+        let v2 = service(&body, "modelartsv2");
+        assert_eq!(v2["name"], "modelartsv2");
+        let root = format!("{base}/v2/{}", t.project_id);
+        let mut interfaces = Vec::new();
+        for e in v2["endpoints"].as_array().unwrap() {
+            assert_eq!(
+                (&e["region"], &e["region_id"], &e["url"]),
+                (&json!("local"), &json!("local"), &json!(root)),
+                "{}: {e}",
+                t.backend
+            );
+            assert_eq!(e["id"].as_str().unwrap().len(), 32);
+            interfaces.push(e["interface"].as_str().unwrap());
+        }
+        interfaces.sort();
+        assert_eq!(interfaces, ["admin", "internal", "public"], "{}", t.backend);
+        // The URL is where a client appends the ModelArts paths.
+        let created = t
+            .send(
+                Method::POST,
+                &format!("{}/datasets", root.strip_prefix(&base).unwrap()),
+                Some(&token),
+                Some(br#"{"dataset_name": "from-catalog", "dataset_type": 0}"#.to_vec()),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{}: {:?}", t.backend, created.body);
+
+        // ?nocatalog, as keystoneauth1 asks when a plugin does not want the catalog.
+        let a = t
+            .send(
+                Method::POST,
+                "/v3/auth/tokens?nocatalog",
+                None,
+                Some(
+                    json!({"auth": {"identity": {"methods": ["token"], "token": {"id": token}}}})
+                        .to_string()
+                        .into_bytes(),
+                ),
+            )
+            .await;
+        assert_eq!(a.status, 201, "{}: {:?}", t.backend, a.body);
+        assert!(a.body["token"].get("catalog").is_none(), "{}: {:?}", t.backend, a.body);
+        assert_eq!(a.body["token"]["project"]["id"], t.project_id.as_str());
+    }
+}
+
+#[tokio::test]
+async fn version_discovery_answers_keystone_v3_documents_without_credentials() {
+    for t in crate::helpers::spawn_all().await {
+        let base = t.client.base_url().to_string();
+        let v3 = t.send(Method::GET, "/v3", None, None).await;
+        assert_eq!(v3.status, 200, "{}: {:?}", t.backend, v3.body);
+        let version = &v3.body["version"];
+        assert_eq!(
+            version,
+            &json!({
+                "id": "v3.6",
+                "status": "stable",
+                "updated": "2016-04-04T00:00:00Z",
+                "links": [{"rel": "self", "href": format!("{base}/v3/")}],
+                "media-types": [{"base": "application/json", "type": "application/vnd.openstack.identity-v3+json"}],
+            }),
+            "{}",
+            t.backend
+        );
+        // The root lists the versions (only v3), with Keystone's 300 Multiple Choices.
+        let root = t.send(Method::GET, "/", None, None).await;
+        assert_eq!(root.status, 300, "{}: {:?}", t.backend, root.body);
+        assert!(root.headers.get("location").is_none());
+        assert_eq!(root.body, json!({"versions": {"values": [version]}}), "{}", t.backend);
+        // A token does not change the answer.
+        let with_token = t.send(Method::GET, "/v3", Some(&t.token), None).await;
+        assert_eq!(with_token.body, v3.body, "{}", t.backend);
+    }
+}
+
+#[tokio::test]
+async fn errors_below_v3_carry_keystones_error_object_beside_the_modelarts_fields() {
+    for t in crate::helpers::spawn_all().await {
+        t.app
+            .set_password(&t.project_id, "owner@example.com", "correct horse")
+            .await
+            .unwrap();
+        let wrong = sign_in(&t, "owner@example.com", "wrong horse", json!({"name": "test"})).await;
+        let bad_json = t
+            .send(Method::POST, "/v3/auth/tokens", None, Some(b"{\"auth\": ".to_vec()))
+            .await;
+        let get_tokens = t.send(Method::GET, "/v3/auth/tokens", None, None).await;
+        let post_v3 = t.send(Method::POST, "/v3", None, Some(b"{}".to_vec())).await;
+        let unknown = t.send(Method::GET, "/v3/projects", Some(&t.token), None).await;
+        let bad_token = exchange(&t, json!({"id": "tl_nope"}), None).await;
+        for (what, a, status, title, code) in [
+            ("wrong password", &wrong, 401, "Unauthorized", "ModelArts.4697"),
+            ("bad JSON", &bad_json, 400, "Bad Request", "ModelArts.4105"),
+            (
+                "GET /v3/auth/tokens",
+                &get_tokens,
+                405,
+                "Method Not Allowed",
+                "ModelArts.4204",
+            ),
+            ("POST /v3", &post_v3, 405, "Method Not Allowed", "ModelArts.4204"),
+            ("unknown path", &unknown, 404, "Not Found", "ModelArts.4204"),
+            ("unknown token", &bad_token, 401, "Unauthorized", "ModelArts.0203"),
+        ] {
+            assert_eq!(a.status, status, "{}: {what}: {:?}", t.backend, a.body);
+            let keys: Vec<&String> = a.body.as_object().unwrap().keys().collect();
+            assert_eq!(keys, ["error", "error_code", "error_msg"], "{}: {what}", t.backend);
+            assert_eq!(
+                a.body["error"],
+                json!({"code": status, "title": title, "message": a.msg()}),
+                "{}: {what}",
+                t.backend
+            );
+            assert!(!a.msg().is_empty(), "{}: {what}", t.backend);
+            assert_eq!(a.code(), code, "{}: {what}", t.backend);
+            assert_eq!(a.headers["content-type"], "application/json", "{}: {what}", t.backend);
+        }
+        assert!(wrong.msg().contains("password"), "{}", wrong.msg());
+        assert_eq!(wrong.headers["www-authenticate"], "X-Auth-Token");
+
+        // Every other route keeps the ModelArts body alone, /v3.0 (the provider's own
+        // credential API) included.
+        for target in [
+            t.path("/datasets"),
+            "/v3.0/OS-CREDENTIAL/credentials".to_string(),
+            "/v30".to_string(),
+        ] {
+            let a = t.send(Method::GET, &target, None, None).await;
+            assert!(
+                a.status == 401 || a.status == 404,
+                "{}: {target}: {:?}",
+                t.backend,
+                a.body
+            );
+            let keys: Vec<&String> = a.body.as_object().unwrap().keys().collect();
+            assert_eq!(keys, ["error_code", "error_msg"], "{}: {target}", t.backend);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_token_is_exchanged_for_a_new_token_of_the_same_user_and_project_that_expires_with_it() {
+    for t in crate::helpers::spawn_all().await {
+        let (first, signed_in) = owner_token(&t).await;
+        let same_project = [
+            None,
+            Some(json!({"project": {"id": t.project_id}})),
+            Some(json!({"project": {"name": "test", "domain": {"name": "any"}}})),
+        ];
+        let mut previous = first.clone();
+        for scope in same_project {
+            // Each new token is exchanged again in turn: the expiry never moves.
+            let a = exchange(&t, json!({"id": previous}), scope.clone()).await;
+            assert_eq!(a.status, 201, "{}: {scope:?}: {:?}", t.backend, a.body);
+            let token = a.headers["x-subject-token"].to_str().unwrap().to_string();
+            assert_ne!(token, previous, "{}", t.backend);
+            let body = &a.body["token"];
+            assert_eq!(body["methods"], json!(["token"]), "{}", t.backend);
+            assert_eq!(body["user"], signed_in["user"], "{}", t.backend);
+            assert_eq!(body["project"], signed_in["project"], "{}", t.backend);
+            assert_eq!(body["roles"], signed_in["roles"], "{}", t.backend);
+            assert_eq!(body["expires_at"], signed_in["expires_at"], "{}", t.backend);
+            assert!(body["issued_at"].as_str().unwrap() >= signed_in["issued_at"].as_str().unwrap());
+            assert_eq!(
+                service(body, "modelartsv2")["endpoints"][0]["url"],
+                format!("{}/v2/{}", t.client.base_url(), t.project_id)
+            );
+            let listed = t.send(Method::GET, &t.path("/datasets"), Some(&token), None).await;
+            assert_eq!(listed.status, 200, "{}", t.backend);
+            previous = token;
+        }
+        // The token exchanged still works: exchanging does not revoke.
+        let listed = t.send(Method::GET, &t.path("/datasets"), Some(&first), None).await;
+        assert_eq!(listed.status, 200, "{}", t.backend);
+
+        // A labeler's token gives a labeler's token.
+        let team = t.post("/workforces", json!({"workforce_name": "crew"})).await.body["workforce_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        crate::helpers::add_member(&t, &team, "ann@example.com", 0).await;
+        let ann = crate::helpers::token(&t, "ann@example.com").await;
+        let a = exchange(&t, json!({"id": ann}), None).await;
+        assert_eq!(a.status, 201, "{}: {:?}", t.backend, a.body);
+        assert_eq!(a.body["token"]["user"]["name"], "ann@example.com");
+        assert_eq!(a.body["token"]["roles"][0]["name"], "member");
+        let ann2 = a.headers["x-subject-token"].to_str().unwrap().to_string();
+        let refused = t.send(Method::GET, &t.path("/datasets"), Some(&ann2), None).await;
+        assert_eq!(
+            (refused.status, refused.code()),
+            (403, "ModelArts.0108"),
+            "{}",
+            t.backend
+        );
+
+        // An expired token is refused, as in X-Auth-Token.
+        let expired = teamlabel_core::iam::auth::new_token();
+        let user_id = signed_in["user"]["id"].as_str().unwrap().to_string();
+        t.app
+            .store
+            .insert_token(&teamlabel_core::store::TokenRecord {
+                hash: teamlabel_core::iam::auth::hash_token(&expired),
+                user_id,
+                project_id: t.project_id.clone(),
+                expires_at: now_ms() - 1,
+                create_time: now_ms() - 3_600_000,
+            })
+            .await
+            .unwrap();
+        let (other_project, other_token) = t.other_project().await;
+        #[rustfmt::skip]
+        let refusals = [
+            ("expired token", json!({"id": expired}), None, 401, "ModelArts.0202", "expired"),
+            ("unknown token", json!({"id": "tl_".to_string() + &"0".repeat(64)}), None, 401, "ModelArts.0203", "auth.identity.token.id is not a token of this server"),
+            ("another project by id", json!({"id": first}), Some(json!({"project": {"id": other_project}})), 401, "ModelArts.4697", "not the project of the token"),
+            ("another project by name", json!({"id": first}), Some(json!({"project": {"name": "other"}})), 401, "ModelArts.4697", "not the project of the token"),
+            ("the other project's token for this one", json!({"id": other_token}), Some(json!({"project": {"id": t.project_id}})), 401, "ModelArts.4697", "not the project of the token"),
+            ("a domain scope", json!({"id": first}), Some(json!({"domain": {"name": "test"}})), 400, "ModelArts.0101", "auth.scope.domain"),
+            ("a project with neither id nor name", json!({"id": first}), Some(json!({"project": {}})), 400, "ModelArts.0101", "needs an id or a name"),
+            ("an empty id", json!({"id": " "}), None, 400, "ModelArts.0101", "auth.identity.token.id is required"),
+            ("no id", json!({}), None, 400, "ModelArts.0101", "auth.identity.token: missing field `id`"),
+            ("an unknown field", json!({"id": first, "duration_seconds": 900}), None, 400, "ModelArts.0101", "unknown field `duration_seconds`"),
+        ];
+        for (what, identity_token, scope, status, code, message) in refusals {
+            let a = exchange(&t, identity_token, scope).await;
+            assert_eq!(
+                (a.status, a.code()),
+                (status, code),
+                "{}: {what}: {:?}",
+                t.backend,
+                a.body
+            );
+            assert!(a.msg().contains(message), "{}: {what}: {}", t.backend, a.msg());
+            assert_eq!(a.body["error"]["code"], status, "{}: {what}", t.backend);
+            assert!(a.headers.get("x-subject-token").is_none(), "{}: {what}", t.backend);
+        }
     }
 }
