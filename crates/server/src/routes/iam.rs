@@ -29,7 +29,9 @@ pub struct TokenResponse {
 /// Needs no credentials. Five wrong passwords in a row lock the user for five minutes (429).
 #[utoipa::path(post, path = "/v3/auth/tokens", tag = "iam", security(()), request_body = TokenRequest,
     responses((status = 201, body = TokenResponse, headers(("X-Subject-Token" = String, description = "The token"))),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 409, description = "Too many concurrent sign-in attempts for this user; try again", body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
 pub async fn create_token(
     State(s): State<ServerState>,
     BaseUrl(base): BaseUrl,
@@ -90,7 +92,8 @@ fn role_name(role: teamlabel_core::iam::auth::Role) -> &'static str {
 /// Create a permanent AK/SK pair for a user of the caller's project (owner only). The secret
 /// is in this answer only.
 #[utoipa::path(post, path = "/v3.0/OS-CREDENTIAL/credentials", tag = "iam", request_body = CreateCredentialRequest,
-    responses((status = 201, body = CredentialResponse), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 201, body = CredentialResponse), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, description = "No user with this email in the project", body = ErrorBody)))]
 pub async fn create_credential(
     State(s): State<ServerState>,
     Caller(p): Caller,
