@@ -177,3 +177,37 @@ pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// The 400 of a batch route, which is one of two bodies: a batch that failed as a whole (labels,
+/// or `?atomic=true` on a sample batch update) answers the `BatchResponse` with each item's
+/// result and nothing written; a malformed request (bad JSON, a wrong field type, an invalid
+/// query or path value, a batch that is empty or too large) answers the error body. A schema
+/// only: no handler builds it.
+pub struct BatchRejection;
+
+impl utoipa::PartialSchema for BatchRejection {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AnyOfBuilder, Ref, Schema};
+        Schema::AnyOf(
+            AnyOfBuilder::new()
+                .item(Ref::from_schema_name("BatchResponse"))
+                .item(Ref::from_schema_name("ErrorBody"))
+                .description(Some(
+                    "A batch that failed as a whole (`BatchResponse`, `success: false`, nothing written), \
+                     or a malformed request (`ErrorBody`)",
+                ))
+                .build(),
+        )
+        .into()
+    }
+}
+
+impl ToSchema for BatchRejection {
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        use teamlabel_api::batch::BatchResponse;
+        use utoipa::PartialSchema;
+        schemas.push((BatchResponse::name().into_owned(), BatchResponse::schema()));
+        BatchResponse::schemas(schemas);
+        schemas.push((ErrorBody::name().into_owned(), ErrorBody::schema()));
+    }
+}

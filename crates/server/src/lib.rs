@@ -133,7 +133,84 @@ fn api_router() -> OpenApiRouter<ServerState> {
 
 /// The OpenAPI document of every route.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router().into_openapi()
+    let mut doc = api_router().into_openapi();
+    add_common_responses(&mut doc);
+    doc
+}
+
+/// The answers every route can give because of what runs before its handler, added where a
+/// route does not describe them itself, as references to `components/responses`: 400 for a
+/// path, query, header or body value the extractors reject; 401 and 403 from authentication (no
+/// or bad credentials; another project, or a role that may not call the route); 404 for an id in
+/// the path that names nothing in the project; 413 for a body over the limit. All of them carry
+/// the ModelArts error body.
+fn add_common_responses(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+
+    const COMMON: [(&str, &str, &str); 5] = [
+        (
+            "400",
+            "BadRequest",
+            "The request is malformed: a path, query, header or body value is not valid",
+        ),
+        (
+            "401",
+            "Unauthorized",
+            "No valid credentials: the token or the AK/SK signature is missing, unknown, revoked, expired or wrong",
+        ),
+        (
+            "403",
+            "Forbidden",
+            "A path or X-Project-Id of another project, or a role that may not do this",
+        ),
+        ("404", "NotFound", "An id in the path names nothing in this project"),
+        ("413", "PayloadTooLarge", "The body is larger than the server accepts"),
+    ];
+    let components = doc.components.get_or_insert_with(Default::default);
+    for (_, name, description) in COMMON {
+        let error = ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("ErrorBody")))
+            .build();
+        components.responses.insert(
+            name.to_string(),
+            ResponseBuilder::new()
+                .description(description)
+                .content("application/json", error)
+                .build()
+                .into(),
+        );
+    }
+    let no_credentials = serde_json::json!([{}]);
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let ids_in_path = path.matches('{').count() - usize::from(path.contains("{project_id}"));
+        let ops = [
+            item.get.as_mut(),
+            item.put.as_mut(),
+            item.post.as_mut(),
+            item.delete.as_mut(),
+            item.patch.as_mut(),
+        ];
+        for op in ops.into_iter().flatten() {
+            // `security(())` marks the routes that need no credentials.
+            let open = op
+                .security
+                .as_ref()
+                .is_some_and(|s| serde_json::to_value(s).is_ok_and(|v| v == no_credentials));
+            let applies = |status: &str| match status {
+                "400" => path.contains('{') || op.parameters.is_some() || op.request_body.is_some(),
+                "401" | "403" => !open,
+                "404" => ids_in_path > 0,
+                _ => op.request_body.is_some(),
+            };
+            let wanted: Vec<_> = COMMON.iter().filter(|(status, ..)| applies(status)).collect();
+            for (status, name, _) in wanted {
+                op.responses
+                    .responses
+                    .entry(status.to_string())
+                    .or_insert_with(|| RefOr::Ref(Ref::new(format!("#/components/responses/{name}"))));
+            }
+        }
+    }
 }
 
 /// The router with its state and layers.

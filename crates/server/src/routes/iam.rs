@@ -88,6 +88,7 @@ pub struct TokenResponse {
     params(("nocatalog" = Option<String>, Query, description = "Present: the answer has no catalog")),
     responses((status = 201, body = TokenResponse, headers(("X-Subject-Token" = String, description = "The token"))),
         (status = 400, body = KeystoneErrorBody), (status = 401, body = KeystoneErrorBody),
+        (status = 409, description = "Too many concurrent sign-in attempts for this user; try again", body = KeystoneErrorBody),
         (status = 429, body = KeystoneErrorBody)))]
 pub async fn create_token(
     State(s): State<ServerState>,
@@ -181,7 +182,8 @@ fn role_name(role: teamlabel_core::iam::auth::Role) -> &'static str {
 /// Create a permanent AK/SK pair for a user of the caller's project (owner only). The secret
 /// is in this answer only.
 #[utoipa::path(post, path = "/v3.0/OS-CREDENTIAL/credentials", tag = "iam", request_body = CreateCredentialRequest,
-    responses((status = 201, body = CredentialResponse), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 201, body = CredentialResponse), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, description = "No user with this email in the project", body = ErrorBody)))]
 pub async fn create_credential(
     State(s): State<ServerState>,
     Caller(p): Caller,

@@ -10,7 +10,7 @@ use teamlabel_api::labels::{DeleteLabelsQuery, LabelByNameQuery, LabelsRequest, 
 use teamlabel_core::datasets::dataset::property_map;
 
 use super::{DatasetPath, LabelPath};
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{ApiResult, BatchRejection, ErrorBody};
 use crate::extract::{Caller, Json, Query};
 use crate::ServerState;
 
@@ -38,7 +38,7 @@ pub async fn list_labels(
 #[utoipa::path(post, path = "/v2/{project_id}/datasets/{dataset_id}/data-annotations/labels", tag = "labels",
     params(("project_id" = String, Path), ("dataset_id" = String, Path)),
     request_body = LabelsRequest,
-    responses((status = 200, body = BatchResponse), (status = 400, description = "An item broke a rule; nothing was written", body = BatchResponse)))]
+    responses((status = 200, body = BatchResponse), (status = 400, description = "An item broke a rule (`BatchResponse`, nothing written), or the request is malformed (`ErrorBody`)", body = BatchRejection)))]
 pub async fn create_labels(
     State(s): State<ServerState>,
     Caller(p): Caller,
@@ -52,7 +52,7 @@ pub async fn create_labels(
 #[utoipa::path(put, path = "/v2/{project_id}/datasets/{dataset_id}/data-annotations/labels", tag = "labels",
     params(("project_id" = String, Path), ("dataset_id" = String, Path)),
     request_body = LabelsRequest,
-    responses((status = 200, body = BatchResponse), (status = 400, body = BatchResponse)))]
+    responses((status = 200, body = BatchResponse), (status = 400, description = "An item broke a rule (`BatchResponse`, nothing written), or the request is malformed (`ErrorBody`)", body = BatchRejection)))]
 pub async fn update_labels(
     State(s): State<ServerState>,
     Caller(p): Caller,
@@ -66,7 +66,7 @@ pub async fn update_labels(
 #[utoipa::path(post, path = "/v2/{project_id}/datasets/{dataset_id}/data-annotations/labels/delete", tag = "labels",
     params(("project_id" = String, Path), ("dataset_id" = String, Path), DeleteLabelsQuery),
     request_body = LabelsRequest,
-    responses((status = 200, body = BatchResponse), (status = 400, body = BatchResponse)))]
+    responses((status = 200, body = BatchResponse), (status = 400, description = "An item broke a rule (`BatchResponse`, nothing written), or the request is malformed (`ErrorBody`)", body = BatchRejection)))]
 pub async fn delete_labels(
     State(s): State<ServerState>,
     Caller(p): Caller,

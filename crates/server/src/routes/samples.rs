@@ -79,7 +79,10 @@ pub async fn get_sample(
 /// The stored bytes of a sample (an addition: the `source` of uploaded samples points here).
 #[utoipa::path(get, path = "/v2/{project_id}/datasets/{dataset_id}/data-annotations/samples/{sample_id}/file", tag = "samples",
     params(("project_id" = String, Path), ("dataset_id" = String, Path), ("sample_id" = String, Path)),
-    responses((status = 200, description = "The bytes, with their content type", content_type = "application/octet-stream"), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "The bytes, with the content type found when they were stored", content(
+            ("image/jpeg"), ("image/png"), ("image/gif"), ("image/bmp"), ("image/webp"), ("image/tiff"),
+            ("text/plain"), ("audio/wav"), ("audio/mpeg"), ("video/mp4"), ("application/octet-stream"))),
+        (status = 404, body = ErrorBody)))]
 pub async fn get_sample_file(
     State(s): State<ServerState>,
     Caller(p): Caller,

@@ -12,7 +12,7 @@ use teamlabel_api::team::task_samples::{
 use teamlabel_core::samples::batch::BatchOutcome;
 
 use super::{DatasetPath, SamplePath, TaskPath, TaskSamplePath};
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{ApiResult, BatchRejection, ErrorBody};
 use crate::extract::{BaseUrl, Caller, IdempotencyKey, Json, Query};
 use crate::urls::FileUrls;
 use crate::ServerState;
@@ -33,8 +33,10 @@ fn answer(outcome: BatchOutcome) -> Response {
     request_body = UpdateSamplesRequest,
     responses(
         (status = 200, description = "Per-item results; success is false if any item failed (the others were applied)", body = BatchResponse),
-        (status = 400, description = "Bad request, or a failed atomic batch (nothing applied)", body = BatchResponse),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
+        (status = 400, description = "A failed `?atomic=true` batch (`BatchResponse`, nothing applied), or a malformed request (`ErrorBody`)", body = BatchRejection),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "X-Idempotency-Key was used with a different request, or is in use by a request still running", body = ErrorBody),
+        (status = 413, body = ErrorBody)))]
 pub async fn update_workforce_task_samples(
     State(s): State<ServerState>,
     Caller(p): Caller,
@@ -113,7 +115,11 @@ pub async fn get_workforce_task_sample(
     params(("project_id" = String, Path), ("dataset_id" = String, Path), UpdateSamplesQuery,
         ("X-Idempotency-Key" = Option<String>, Header, description = "As on the team update")),
     request_body = UpdateSamplesRequest,
-    responses((status = 200, body = BatchResponse), (status = 400, body = BatchResponse), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 200, description = "Per-item results; success is false if any item failed (the others were applied)", body = BatchResponse),
+        (status = 400, description = "A failed `?atomic=true` batch (`BatchResponse`, nothing applied), or a malformed request (`ErrorBody`)", body = BatchRejection),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "X-Idempotency-Key was used with a different request, or is in use by a request still running", body = ErrorBody)))]
 pub async fn update_samples(
     State(s): State<ServerState>,
     Caller(p): Caller,

@@ -102,3 +102,38 @@ async fn health_and_openapi_need_no_token() {
         );
     }
 }
+
+/// What runs before every handler can answer on every route, so the document says so: 401 and
+/// 403 wherever credentials are needed, 400 wherever the request carries a value, and a 400 of a
+/// batch route admits both of its bodies. scripts/fuzz-api checks the answers themselves.
+#[test]
+fn every_operation_documents_the_answers_of_its_extractors() {
+    let doc = serde_json::to_value(teamlabel_server::openapi()).unwrap();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            let open = op["security"] == json!([{}]);
+            if !open {
+                for status in ["401", "403"] {
+                    assert!(
+                        responses.contains_key(status),
+                        "{method} {path} does not document {status}"
+                    );
+                }
+            }
+            if path.contains('{') || op.get("requestBody").is_some() {
+                assert!(responses.contains_key("400"), "{method} {path} does not document 400");
+            }
+            let bad = &responses
+                .get("400")
+                .map(|r| r["content"]["application/json"]["schema"].clone());
+            if let Some(schema) = bad {
+                assert_ne!(
+                    schema,
+                    &json!({"$ref": "#/components/schemas/BatchResponse"}),
+                    "{method} {path}: a malformed request answers the error body, not a BatchResponse"
+                );
+            }
+        }
+    }
+}
