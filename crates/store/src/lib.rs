@@ -10,6 +10,7 @@ pub mod migrations;
 pub mod postgres;
 mod sql;
 pub mod sqlite;
+pub mod telemetry;
 
 use std::path::Path;
 use std::sync::Arc;
