@@ -1,6 +1,7 @@
 //! The one mapping from domain errors to HTTP: every error leaves the server as the ModelArts
-//! body `{"error_code": "ModelArts.xxxx", "error_msg": "..."}`. Internal errors are logged with a
-//! request id and answered without their details.
+//! body `{"error_code": "ModelArts.xxxx", "error_msg": "..."}`. Internal errors are logged with
+//! the request's id (the one of its log line and its `X-Request-Id` answer header) and answered
+//! without their details.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -44,7 +45,7 @@ impl IntoResponse for ApiError {
         let status = status_of(e.kind);
         let retry_after = e.retry_after;
         let message = if matches!(e.kind, ErrorKind::Internal | ErrorKind::Unavailable) {
-            let request_id = teamlabel_core::ids::new_hex32();
+            let request_id = crate::observe::request_id().unwrap_or_else(teamlabel_core::ids::new_hex32);
             tracing::error!(request_id, code = e.code, error = %e.message, "request failed");
             format!("Internal error. (request id {request_id})")
         } else {
