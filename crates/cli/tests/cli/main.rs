@@ -1,10 +1,12 @@
 //! The CLI tests, one binary: each module runs the built `teamlabel` binary as a user would.
 //! `smoke` covers the commands and settings, `crash` kills servers mid-write, `two_servers`
 //! runs two servers on one PostgreSQL schema, `sdk_clients` drives the server with the official
-//! Python SDK (its interpreter is taken from `TEAMLABEL_TEST_PYTHON`; see `scripts/test`).
+//! Python SDK (its interpreter is taken from `TEAMLABEL_TEST_PYTHON`; see `scripts/test`),
+//! `observability` reads the server's log lines and its metrics listener.
 
 mod crash;
 mod helpers;
+mod observability;
 mod sdk_clients;
 mod smoke;
 mod two_servers;
