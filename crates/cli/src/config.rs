@@ -27,7 +27,8 @@ pub struct StoreArgs {
     pub secret_key_file: Option<PathBuf>,
 
     /// A TOML file with any of: listen, data_dir, database, secret_key_file, public_url,
-    /// max_body_bytes, max_batch, max_sample_bytes, sqlite_synchronous, allow_weak_durability
+    /// max_body_bytes, max_batch, max_sample_bytes, sqlite_synchronous, allow_weak_durability,
+    /// metrics_listen, metrics_token
     #[arg(long, env = "TEAMLABEL_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -46,6 +47,8 @@ pub struct FileConfig {
     pub max_sample_bytes: Option<usize>,
     pub sqlite_synchronous: Option<String>,
     pub allow_weak_durability: Option<bool>,
+    pub metrics_listen: Option<String>,
+    pub metrics_token: Option<String>,
 }
 
 impl FileConfig {

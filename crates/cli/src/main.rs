@@ -13,7 +13,7 @@ use serde_json::json;
 use teamlabel_core::clock::format_rfc3339;
 use teamlabel_core::iam::sealer::Sealer;
 use teamlabel_core::{App, Limits};
-use teamlabel_server::ServerState;
+use teamlabel_server::{Exporter, MetricsEndpoint, ServerState};
 use teamlabel_store::{backup, FsBlobStore, Location};
 
 use crate::config::{FileConfig, StoreArgs};
@@ -27,8 +27,21 @@ use crate::config::{FileConfig, StoreArgs};
     long_about = None
 )]
 struct Cli {
+    /// Log lines on standard error: `plain` text (coloured only on a terminal) or `json` (one
+    /// object per line). Serving logs one line per request: request id, method, route
+    /// template, status, latency_ms and caller (user id). TEAMLABEL_LOG sets the filter
+    /// (default `info`)
+    #[arg(long, env = "TEAMLABEL_LOG_FORMAT", global = true, value_enum, default_value_t = LogFormat::Plain)]
+    log_format: LogFormat,
+
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Plain,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -166,6 +179,18 @@ struct ServeArgs {
     /// full_page_writes); a warning is logged on every start
     #[arg(long, env = "TEAMLABEL_ALLOW_WEAK_DURABILITY")]
     allow_weak_durability: bool,
+
+    /// Serve GET /metrics (Prometheus text format) on a listener of its own, e.g.
+    /// 127.0.0.1:9464 (port 0 picks a free one). Metrics are off unless this or
+    /// --metrics-token is given
+    #[arg(long, env = "TEAMLABEL_METRICS_LISTEN")]
+    metrics_listen: Option<String>,
+
+    /// Require `Authorization: Bearer TOKEN` on GET /metrics (16 to 256 visible ASCII
+    /// characters). Without --metrics-listen, /metrics is then served on the API listener.
+    /// Prefer the environment variable or the config file: a flag shows in the process list
+    #[arg(long, env = "TEAMLABEL_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -259,16 +284,32 @@ fn main() {
 
 async fn async_main() {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TEAMLABEL_LOG")
-                .unwrap_or_else(|_| "info,tower_http=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging(cli.log_format);
     if let Err(e) = run(cli).await {
         eprintln!("teamlabel: {e:#}");
         std::process::exit(1);
+    }
+}
+
+/// Logs to standard error in the chosen format; colours only when standard error is a
+/// terminal and NO_COLOR is not set.
+fn init_logging(format: LogFormat) {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TEAMLABEL_LOG").unwrap_or_else(|_| "info".into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Plain => {
+            let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            logs.with_ansi(colour).init();
+        }
+        LogFormat::Json => logs
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
     }
 }
 
@@ -515,6 +556,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
 
+    let metrics = metrics_settings(&args, &file)?;
+    let exporter = match &metrics {
+        Some(_) => {
+            let exporter = Exporter::install().map_err(|e| anyhow::anyhow!(e))?;
+            teamlabel_store::telemetry::describe();
+            Some(exporter)
+        }
+        None => None,
+    };
+
     let synchronous = args
         .sqlite_synchronous
         .clone()
@@ -543,12 +594,67 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
+    // /metrics on the API listener only behind a token; on a listener of its own otherwise.
+    let mut public_metrics = None;
+    if let (Some(settings), Some(exporter)) = (metrics, exporter) {
+        let endpoint = MetricsEndpoint::new(exporter, settings.token);
+        match settings.listen {
+            None => public_metrics = Some(endpoint),
+            Some(metrics_addr) => {
+                let metrics_listener = tokio::net::TcpListener::bind(metrics_addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {metrics_addr} for metrics"))?;
+                let metrics_local = metrics_listener.local_addr()?;
+                if !metrics_local.ip().is_loopback() && !endpoint.token() {
+                    tracing::warn!("metrics served on {metrics_local} without --metrics-token: anyone who reaches it can read them");
+                }
+                tracing::info!("metrics on http://{metrics_local}/metrics");
+                println!("metrics on http://{metrics_local}/metrics");
+                // Stops with the process; it has no requests worth draining.
+                tokio::spawn(teamlabel_server::serve_router(
+                    metrics_listener,
+                    teamlabel_server::metrics_router(endpoint),
+                    std::future::pending(),
+                ));
+            }
+        }
+    }
     tracing::info!(backend = app.store.backend(), "serving on {local}");
     println!("listening on http://{local}");
     let state = ServerState { app, public_url };
-    teamlabel_server::serve(listener, state, shutdown).await?;
+    let router = teamlabel_server::router_with(state, public_metrics);
+    teamlabel_server::serve_router(listener, router, shutdown).await?;
     tracing::info!("shut down");
     Ok(())
+}
+
+/// Where and how `GET /metrics` is served, once the layers are read.
+struct MetricsSettings {
+    /// A listener of its own; `None` puts /metrics on the API listener (behind the token).
+    listen: Option<SocketAddr>,
+    token: Option<String>,
+}
+
+/// Metrics are on with `--metrics-listen`, or with `--metrics-token` alone (then on the API
+/// listener, where they are never served without a token).
+fn metrics_settings(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<Option<MetricsSettings>> {
+    let listen = args.metrics_listen.clone().or(file.metrics_listen.clone());
+    let token = args.metrics_token.clone().or(file.metrics_token.clone());
+    if let Some(t) = &token {
+        anyhow::ensure!(
+            (16..=256).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_graphic()),
+            "--metrics-token must be 16 to 256 visible ASCII characters"
+        );
+    }
+    let listen = match listen {
+        Some(l) => Some(
+            l.parse::<SocketAddr>()
+                .with_context(|| format!("--metrics-listen must be HOST:PORT, got {l:?}"))?,
+        ),
+        None if token.is_none() => return Ok(None),
+        None => None,
+    };
+    Ok(Some(MetricsSettings { listen, token }))
 }
 
 /// With an empty store, creates a default project and owner and tells the operator once.

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::blobs::BlobStore;
 use crate::iam::sealer::Sealer;
 use crate::store::Store;
+use crate::telemetry::TimedBlobs;
 
 /// Size limits; each has a flag and an environment variable in the binary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,11 +42,12 @@ pub struct App {
 
 impl App {
     /// An application with a fresh random sealing key; `teamlabel serve` replaces it with the
-    /// key from its key file (`with_sealer`), so access keys outlive a restart.
+    /// key from its key file (`with_sealer`), so access keys outlive a restart. Every blob
+    /// operation is timed (`telemetry::BLOB_SECONDS`).
     pub fn new(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>, limits: Limits) -> Self {
         Self {
             store,
-            blobs,
+            blobs: Arc::new(TimedBlobs(blobs)),
             limits,
             sealer: Arc::new(Sealer::generate()),
         }

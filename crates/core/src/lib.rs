@@ -3,7 +3,7 @@
 //! cases, which take and return the wire types of `teamlabel-api` as plain data. No HTTP and no
 //! SQL live here.
 //!
-//! Imports point one way: utilities (`clock`, `query`, `ids`, `text`, `error`) and
+//! Imports point one way: utilities (`clock`, `query`, `ids`, `text`, `error`, `telemetry`) and
 //! domain values (`rules`, `datasets::labels`, `store` records) at the bottom, `app::App` above
 //! them, and the use cases (`impl App` blocks in `iam`, `datasets`, `samples`, `team`) on top.
 //! A module never imports one that imports it back; `tests/module_graph.rs` checks it.
@@ -23,6 +23,7 @@ pub mod rules;
 pub mod samples;
 pub mod store;
 pub mod team;
+pub mod telemetry;
 pub mod text;
 
 pub use app::{App, Limits};

@@ -1,7 +1,8 @@
 //! The one mapping from domain errors to HTTP: every error leaves the server as the ModelArts
 //! body `{"error_code": "ModelArts.xxxx", "error_msg": "..."}`, and on the Keystone routes
 //! (`/v3` and below) with Keystone's `error` object as well (see [`keystone_errors`]). Internal
-//! errors are logged with a request id and answered without their details.
+//! errors are logged with the request's id (the one of its log line and its `X-Request-Id`
+//! answer header) and answered without their details.
 
 use axum::extract::Request;
 use axum::http::StatusCode;
@@ -138,7 +139,7 @@ impl IntoResponse for ApiError {
         let status = status_of(e.kind);
         let retry_after = e.retry_after;
         let message = if matches!(e.kind, ErrorKind::Internal | ErrorKind::Unavailable) {
-            let request_id = teamlabel_core::ids::new_hex32();
+            let request_id = crate::observe::request_id().unwrap_or_else(teamlabel_core::ids::new_hex32);
             tracing::error!(request_id, code = e.code, error = %e.message, "request failed");
             format!("Internal error. (request id {request_id})")
         } else {

@@ -161,6 +161,7 @@ impl FromRequestParts<ServerState> for Caller {
             let project_id = header.to_str().unwrap_or_default().trim();
             check_project(&principal, project_id)?;
         }
+        crate::observe::set_caller(&principal.user_id);
         let params = RawPathParams::from_request_parts(parts, state)
             .await
             .map_err(|e| Error::bad_request(codes::INVALID_REQUEST, format!("Invalid request path: {e}")))?;

@@ -1,11 +1,15 @@
 //! teamlabel-server: the HTTP API. Routes per resource (paths exactly as the ModelArts v2 API
 //! documents them), extractors that authenticate and decode, one error mapping, and the OpenAPI
 //! document generated from the same route declarations. Handlers are thin: extract, call the
-//! use case in `teamlabel-core`, map to the response.
+//! use case in `teamlabel-core`, map to the response. Around every route, `observe` gives the
+//! request its id, logs one line and records the HTTP metrics; `exporter` serves them at
+//! `GET /metrics` when the binary turns that on.
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod exporter;
 pub mod extract;
+pub mod observe;
 pub mod routes;
 pub mod strict;
 pub mod urls;
@@ -14,6 +18,7 @@ use std::future::Future;
 
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
+pub use exporter::{Exporter, MetricsEndpoint};
 use teamlabel_core::App;
 use tokio::net::TcpListener;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
@@ -215,8 +220,17 @@ fn add_common_responses(doc: &mut utoipa::openapi::OpenApi) {
 
 /// The router with its state and layers.
 pub fn router(state: ServerState) -> Router {
+    router_with(state, None)
+}
+
+/// The API router, with `GET /metrics` beside the API when `metrics` is given (the binary
+/// gives it only with a token: see `exporter`).
+pub fn router_with(state: ServerState, metrics: Option<MetricsEndpoint>) -> Router {
     let max_body = state.app.limits.max_body_bytes;
-    let (router, _) = api_router().split_for_parts();
+    let (mut router, _) = api_router().split_for_parts();
+    if let Some(endpoint) = metrics {
+        router = router.route(exporter::METRICS_PATH, endpoint.method_router());
+    }
     router
         .fallback(error::no_such_api)
         .method_not_allowed_fallback(error::method_not_allowed)
@@ -226,8 +240,16 @@ pub fn router(state: ServerState) -> Router {
         ))
         .layer(axum::middleware::from_fn(error::keystone_errors))
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(observe::observe))
         .with_state(state)
+}
+
+/// The router of a listener of its own for `GET /metrics` (anything else is 404), with the
+/// same request ids, log lines and HTTP metrics as the API.
+pub fn metrics_router(endpoint: MetricsEndpoint) -> Router {
+    Router::new()
+        .route(exporter::METRICS_PATH, endpoint.method_router())
+        .layer(axum::middleware::from_fn(observe::observe))
 }
 
 /// Serves on an already-bound listener until `shutdown` completes, then finishes the requests
@@ -237,7 +259,15 @@ pub async fn serve(
     state: ServerState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_router(listener, router(state), shutdown).await
+}
+
+/// Serves `router` (from [`router_with`] or [`metrics_router`]) on an already-bound listener
+/// until `shutdown` completes, then finishes the requests in flight.
+pub async fn serve_router(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
 }

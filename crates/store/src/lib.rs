@@ -11,6 +11,7 @@ pub mod migrations;
 pub mod postgres;
 mod sql;
 pub mod sqlite;
+pub mod telemetry;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -15,6 +15,7 @@ use crate::app::App;
 use crate::clock::now_ms;
 use crate::error::{codes, Error, ErrorKind, Result};
 use crate::store::{Login, LoginState, Project, User};
+use crate::telemetry;
 
 /// Wrong passwords in a row that lock a user.
 pub const MAX_WRONG_PASSWORDS: i64 = 5;
@@ -213,11 +214,13 @@ impl App {
     async fn check_password(&self, login: Option<Login>, password: String) -> Result<User> {
         let Some(mut login) = login else {
             let _ = blocking(move || verify_password(&password, dummy_hash())).await?;
+            telemetry::sign_in("wrong");
             return Err(sign_in_failed());
         };
         for _ in 0..5 {
             let now = now_ms();
             if let Some(ms) = locked_for(login.state, now) {
+                telemetry::sign_in("locked");
                 return Err(locked(ms));
             }
             let (pw, phc) = (password.clone(), login.password_hash.clone());
@@ -225,9 +228,13 @@ impl App {
                 && login.password_hash.is_some();
             let next = after_attempt(login.state, right, now);
             if next == login.state || self.store.update_login_state(&login.user.id, login.state, next).await? {
+                telemetry::sign_in(if right { "ok" } else { "wrong" });
                 return match (right, locked_for(next, now)) {
                     (true, _) => Ok(login.user),
-                    (false, Some(ms)) => Err(locked(ms)),
+                    (false, Some(ms)) => {
+                        telemetry::lockout();
+                        Err(locked(ms))
+                    }
                     (false, None) => Err(sign_in_failed()),
                 };
             }

@@ -15,6 +15,7 @@ use crate::iam::auth::Principal;
 use crate::rules::values::PlacedLabel;
 use crate::samples::plan::Planned;
 use crate::store::{HistoryRecord, HistoryStep, IdempotencyRecord};
+use crate::telemetry;
 
 /// The answer of a batch update and whether it is a failed atomic batch (HTTP 400).
 #[derive(Debug, Clone, PartialEq)]
@@ -69,14 +70,17 @@ impl Once {
 
 /// A planned batch: each item's result, and the writes and history rows of those that passed.
 pub(crate) struct Plan<W> {
+    /// `dataset` or `task`: the label of the batch counters.
+    scope: &'static str,
     results: Vec<ItemResult>,
     writes: Vec<W>,
     history: Vec<HistoryRecord>,
 }
 
 impl<W> Plan<W> {
-    pub(crate) fn new(items: usize) -> Self {
+    pub(crate) fn new(scope: &'static str, items: usize) -> Self {
         Plan {
+            scope,
             results: Vec::with_capacity(items),
             writes: Vec::new(),
             history: Vec::new(),
@@ -194,7 +198,8 @@ pub(crate) fn empty_outcome() -> BatchOutcome {
 impl App {
     /// Writes a planned batch (nothing of it when an atomic batch failed) with its idempotency
     /// record. Answers the outcome, or `None` when a concurrent writer moved a copy and the
-    /// batch must be planned again (unless this was the `last` attempt).
+    /// batch must be planned again (unless this was the `last` attempt). An answered batch is
+    /// counted item by item (`telemetry::batch_items`); a replayed answer is not.
     pub(crate) async fn commit<W, F, Fut>(
         &self,
         plan: Plan<W>,
@@ -208,6 +213,7 @@ impl App {
         Fut: std::future::Future<Output = Result<()>>,
     {
         let Plan {
+            scope,
             results,
             mut writes,
             mut history,
@@ -218,10 +224,14 @@ impl App {
             (writes, history) = (Vec::new(), Vec::new());
         }
         if writes.is_empty() && record.is_none() {
+            telemetry::batch_items(scope, &outcome.response.results);
             return Ok(Some(outcome));
         }
         match write(writes, history, record).await {
-            Ok(()) => Ok(Some(outcome)),
+            Ok(()) => {
+                telemetry::batch_items(scope, &outcome.response.results);
+                Ok(Some(outcome))
+            }
             Err(e) if e.code == codes::VERSION_CONFLICT && !last => Ok(None),
             Err(e) if e.code == codes::IDEMPOTENCY_TAKEN => self.replay(once).await?.ok_or(e).map(Some),
             Err(e) => Err(e),

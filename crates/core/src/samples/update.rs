@@ -112,7 +112,7 @@ impl App {
                 .collect();
             let target = DatasetSamples { loaded: &loaded };
             let now = crate::clock::now_ms();
-            let mut plan = Plan::new(items.len());
+            let mut plan = Plan::new("dataset", items.len());
             for (i, (item, planned)) in items
                 .iter()
                 .zip(plan_items(items, &facts, &target, &mut current))

@@ -165,7 +165,7 @@ impl App {
                 next_state,
             };
             let now = crate::clock::now_ms();
-            let mut plan = Plan::new(items.len());
+            let mut plan = Plan::new("task", items.len());
             for (i, (item, planned)) in items
                 .iter()
                 .zip(plan_items(items, &facts, &target, &mut current))

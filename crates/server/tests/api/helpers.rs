@@ -80,6 +80,12 @@ pub async fn spawn_all() -> Vec<TestApp> {
 }
 
 pub async fn spawn(backend: &'static str) -> TestApp {
+    spawn_router(backend, teamlabel_server::router).await
+}
+
+/// As [`spawn`], serving the router `route` makes of the server's state (e.g. the API with
+/// `GET /metrics` beside it).
+pub async fn spawn_router(backend: &'static str, route: impl FnOnce(ServerState) -> axum::Router) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn teamlabel_core::store::Store> = match backend {
         "sqlite" => Arc::new(SqliteStore::open(&dir.path().join("teamlabel.db")).unwrap()),
@@ -99,7 +105,7 @@ pub async fn spawn(backend: &'static str) -> TestApp {
         app: app.clone(),
         public_url: None,
     };
-    tokio::spawn(teamlabel_server::serve(listener, state, async move {
+    tokio::spawn(teamlabel_server::serve_router(listener, route(state), async move {
         let _ = stopped.await;
     }));
     TestApp {

@@ -8,6 +8,7 @@ mod iam;
 mod invalid_input;
 mod isolation;
 mod labels;
+mod observability;
 mod openapi;
 mod samples;
 mod team;

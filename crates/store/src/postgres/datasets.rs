@@ -78,7 +78,7 @@ crate::sql::datasets::dataset_store!(PgStore {
                 .await
                 .map_err(sql("update dataset"))?;
         }
-        tx.commit().await.map_err(sql("commit update dataset"))?;
+        commit(tx, "commit update dataset").await?;
         Ok(deleted)
     }
 });

@@ -56,6 +56,14 @@ pub(super) fn sql(context: &'static str) -> impl Fn(tokio_postgres::Error) -> Er
     move |e| db_err(context, &e)
 }
 
+/// Commits a write transaction, timing the COMMIT (`telemetry::COMMIT_SECONDS`).
+pub(super) async fn commit(tx: deadpool_postgres::Transaction<'_>, context: &'static str) -> Result<()> {
+    let started = std::time::Instant::now();
+    let out = tx.commit().await.map_err(sql(context));
+    crate::telemetry::commit("postgres", started.elapsed());
+    out
+}
+
 /// The values of a statement as the driver binds them.
 pub(super) fn pg_args(args: &[Arg]) -> Vec<&(dyn ToSql + Sync)> {
     args.iter()
@@ -183,7 +191,7 @@ impl Db for PgStore {
                     .map_err(sql("write"))?,
             );
         }
-        tx.commit().await.map_err(sql("commit"))?;
+        commit(tx, "commit").await?;
         Ok(changed)
     }
 
@@ -197,7 +205,7 @@ impl Db for PgStore {
                 .map_err(sql("write"))?;
             g.check(n)?;
         }
-        tx.commit().await.map_err(sql("commit"))?;
+        commit(tx, "commit").await?;
         Ok(())
     }
 
@@ -214,7 +222,7 @@ impl Db for PgStore {
                 out.push(decode(r)?);
             }
         }
-        tx.commit().await.map_err(sql("commit"))?;
+        commit(tx, "commit").await?;
         Ok(out)
     }
 }

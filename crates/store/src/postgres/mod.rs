@@ -142,10 +142,10 @@ impl PgStore {
     }
 
     async fn client(&self) -> Result<Object> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| Error::unavailable(format!("PostgreSQL connection pool: {e}")))
+        let started = std::time::Instant::now();
+        let client = self.pool.get().await;
+        crate::telemetry::pool_wait("postgres", started, client.is_ok());
+        client.map_err(|e| Error::unavailable(format!("PostgreSQL connection pool: {e}")))
     }
 }
 

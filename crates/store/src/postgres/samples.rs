@@ -132,6 +132,6 @@ crate::sql::samples::sample_store!(PgStore {
             .await
             .map_err(sql("insert sample labels"))?;
         }
-        tx.commit().await.map_err(sql("commit insert samples"))
+        commit(tx, "commit insert samples").await
     }
 });

@@ -67,7 +67,7 @@ crate::sql::tasks::task_store!(PgStore {
         )
         .await
         .map_err(sql("set task status"))?;
-        tx.commit().await.map_err(sql("commit start task"))?;
+        commit(tx, "commit start task").await?;
         Ok(copies / u64::from(repetition))
     }
 });

@@ -94,7 +94,7 @@ crate::sql::team_samples::team_sample_store!(PgStore {
         if let Some(record) = idempotency {
             insert_idempotency(&tx, record).await?;
         }
-        tx.commit().await.map_err(sql("commit write copies"))
+        commit(tx, "commit write copies").await
     }
 
     async fn write_samples_with(
@@ -156,6 +156,6 @@ crate::sql::team_samples::team_sample_store!(PgStore {
         if let Some(record) = idempotency {
             insert_idempotency(&tx, record).await?;
         }
-        tx.commit().await.map_err(sql("commit write samples"))
+        commit(tx, "commit write samples").await
     }
 });

@@ -37,6 +37,7 @@ use teamlabel_core::store::{
 };
 
 use crate::migrations;
+use crate::telemetry;
 
 pub struct SqliteStore {
     path: PathBuf,
@@ -138,9 +139,10 @@ impl SqliteStore {
     {
         let pool = self.readers.clone();
         tokio::task::spawn_blocking(move || {
-            let conn = pool
-                .get()
-                .map_err(|e| Error::unavailable(format!("sqlite read pool: {e}")))?;
+            let started = std::time::Instant::now();
+            let conn = pool.get();
+            telemetry::pool_wait("sqlite", started, conn.is_ok());
+            let conn = conn.map_err(|e| Error::unavailable(format!("sqlite read pool: {e}")))?;
             f(&conn).map_err(Fault::fault)
         })
         .await
@@ -170,9 +172,11 @@ impl SqliteStore {
             });
             (ok, done)
         });
-        self.jobs
-            .send(job)
-            .map_err(|_| Error::unavailable("the SQLite writer has stopped"))?;
+        telemetry::writer_queue(1.0);
+        self.jobs.send(job).map_err(|_| {
+            telemetry::writer_queue(-1.0);
+            Error::unavailable("the SQLite writer has stopped")
+        })?;
         answer
             .await
             .map_err(|_| Error::internal("the SQLite writer dropped a job"))?
@@ -189,7 +193,8 @@ type Completion = Box<dyn FnOnce(Option<&Error>) + Send>;
 const MAX_GROUP: usize = 256;
 
 /// The writer thread: waits for a job, takes every job queued behind it (up to `MAX_GROUP`),
-/// runs them in one transaction with a savepoint each, commits once, then answers all.
+/// runs them in one transaction with a savepoint each, commits once, then answers all. It
+/// reports the queue it leaves, each group's size and each COMMIT's time.
 fn writer_loop(conn: Connection, queue: std::sync::mpsc::Receiver<Job>) {
     while let Ok(first) = queue.recv() {
         let mut group = vec![first];
@@ -199,6 +204,8 @@ fn writer_loop(conn: Connection, queue: std::sync::mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        telemetry::writer_queue(-(group.len() as f64));
+        telemetry::group_commit(group.len());
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
             let err = db_err(e);
             for job in group {
@@ -231,7 +238,9 @@ fn writer_loop(conn: Connection, queue: std::sync::mpsc::Receiver<Job>) {
                 }
             }
         }
+        let started = std::time::Instant::now();
         let commit = conn.execute_batch("COMMIT").map_err(db_err);
+        telemetry::commit("sqlite", started.elapsed());
         if commit.is_err() {
             let _ = conn.execute_batch("ROLLBACK");
         }
