@@ -194,7 +194,8 @@ pub async fn create_credential(
 
 /// List the project's AK/SK pairs, without secrets (owner only).
 #[utoipa::path(get, path = "/v3.0/OS-CREDENTIAL/credentials", tag = "iam", params(ListCredentialsQuery),
-    responses((status = 200, body = ListCredentialsResponse), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = ListCredentialsResponse), (status = 403, body = ErrorBody),
+        (status = 404, description = "`user_id` names no user of the project", body = ErrorBody)))]
 pub async fn list_credentials(
     State(s): State<ServerState>,
     Caller(p): Caller,
