@@ -18,6 +18,7 @@ pub mod durability;
 pub mod error;
 pub mod iam;
 pub mod ids;
+pub mod objects;
 pub mod query;
 pub mod rules;
 pub mod samples;
