@@ -128,6 +128,19 @@ pub mod codes {
     pub const DATASET_EXISTS: &str = "ModelArts.4351";
     pub const DATASET_NOT_FOUND: &str = "ModelArts.4352";
     pub const VERSION_NOT_FOUND: &str = "ModelArts.4353";
+    pub const VERSION_EXISTS: &str = "ModelArts.4371";
+    /// A version is being published (or was created meanwhile).
+    pub const VERSION_PUBLISHING: &str = "ModelArts.4343";
+    pub const VERSION_PUBLISH_FAILED: &str = "ModelArts.4712";
+    pub const VERSION_DELETE_FAILED: &str = "ModelArts.4827";
+    pub const IMPORT_RUNNING: &str = "ModelArts.4356";
+    pub const IMPORT_NOTHING: &str = "ModelArts.4340";
+    pub const IMPORT_FAILED: &str = "ModelArts.4921";
+    pub const IMPORT_BAD_PARAMETER: &str = "ModelArts.4396";
+    pub const EXPORT_BAD_PATH: &str = "ModelArts.4358";
+    pub const EXPORT_NOT_FOUND: &str = "ModelArts.4359";
+    pub const EXPORT_BAD_PARAMETER: &str = "ModelArts.4384";
+    pub const EXPORT_FAILED: &str = "ModelArts.4401";
     pub const SUBDIRECTORY_REQUIRED: &str = "ModelArts.4205";
     pub const WORK_PATH_TOO_LONG: &str = "ModelArts.4350";
     pub const INVALID_PATH: &str = "ModelArts.4313";

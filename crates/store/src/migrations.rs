@@ -23,6 +23,7 @@ pub const SQLITE: &[(&str, &str)] = &[
         "0006_sample_text",
         include_str!("../migrations/sqlite/0006_sample_text.sql"),
     ),
+    ("0007_data_io", include_str!("../migrations/sqlite/0007_data_io.sql")),
 ];
 
 pub const POSTGRES: &[(&str, &str)] = &[
@@ -47,6 +48,7 @@ pub const POSTGRES: &[(&str, &str)] = &[
         "0006_sample_text",
         include_str!("../migrations/postgres/0006_sample_text.sql"),
     ),
+    ("0007_data_io", include_str!("../migrations/postgres/0007_data_io.sql")),
 ];
 
 #[cfg(test)]

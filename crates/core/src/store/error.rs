@@ -47,6 +47,12 @@ pub enum Constraint {
     /// `acceptance_rounds (task_id) WHERE open`: a task has one open acceptance round, or the
     /// round or task moved on before the write.
     RoundOpen,
+    /// `dataset_versions (dataset_id, name)` among versions that are not deleted.
+    VersionName,
+    /// `dataset_versions (dataset_id, num)`: another version was created meanwhile.
+    VersionNum,
+    /// `data_tasks (dataset_id)` among running imports: one import at a time per dataset.
+    ImportRunning,
     /// Any other constraint (a random id taken, a reference missing): a fault, not the caller's.
     Other(&'static str),
 }
@@ -149,6 +155,17 @@ fn conflict(constraint: Constraint) -> Error {
             codes::TASK_CHECKING,
             "Workforce task is checking: an acceptance round of this task was opened or closed meanwhile",
         ),
+        Constraint::VersionName => Error::bad_request(
+            codes::VERSION_EXISTS,
+            "Dataset version already exists: the name is taken in this dataset",
+        ),
+        Constraint::VersionNum => Error::bad_request(
+            codes::VERSION_PUBLISHING,
+            "The dataset is publishing a version: another version was created meanwhile; try again",
+        ),
+        Constraint::ImportRunning => {
+            Error::bad_request(codes::IMPORT_RUNNING, "Dataset already has running import task")
+        }
         Constraint::Other(name) => Error::internal(format!("constraint {name} was violated")),
     }
 }

@@ -1,5 +1,5 @@
 //! The storage port, by domain: one trait per room (`IdentityStore`, `DatasetStore`,
-//! `SampleStore`, `TeamStore`, `TaskStore`, `TeamSampleStore`, `AcceptanceStore`), each in its own file with the
+//! `SampleStore`, `TeamStore`, `TaskStore`, `TeamSampleStore`, `AcceptanceStore`, `DataIoStore`), each in its own file with the
 //! records it moves, and `Store`, which combines them with the health checks. Every backend (SQLite
 //! and PostgreSQL in the `teamlabel-store` crate) implements all of them; the rest of the
 //! workspace holds an `Arc<dyn Store>` and calls any domain's methods on it.
@@ -11,6 +11,7 @@
 //! record reaches it. This module must not know SQL, HTTP or a backend's error types.
 
 mod acceptance;
+mod data_io;
 mod datasets;
 mod error;
 mod identity;
@@ -25,6 +26,10 @@ use crate::error::Result;
 
 pub use acceptance::{
     round_status, AcceptanceStore, CopyMove, CopyState, CopyVerdict, Judge, RoundClose, RoundRecord, Verdicts,
+};
+pub use data_io::{
+    version_status, DataIoStore, DataTaskRecord, DataTaskUpdate, TaskKind, VersionDone, VersionQuery, VersionRecord,
+    VersionSummary,
 };
 pub use datasets::{DatasetChange, DatasetQuery, DatasetRecord, DatasetStore, LabelUsage, SampleCounts};
 pub use error::{Constraint, Entity, StoreError};
@@ -47,6 +52,7 @@ pub trait Store:
     + TaskStore
     + TeamSampleStore
     + AcceptanceStore
+    + DataIoStore
     + Send
     + Sync
     + 'static

@@ -19,7 +19,23 @@ crate::sql::samples::sample_store!(PgStore {
         {
             return Err(StoreError::conflict(Constraint::SampleName).into());
         }
+        self.insert_sample_rows(samples, "").await.map(drop)
+    }
+});
 
+crate::sql::data_io::data_io_store!(PgStore {
+    async fn insert_new_samples(&self, samples: &[SampleRecord]) -> Result<Vec<String>> {
+        if samples.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.insert_sample_rows(samples, "ON CONFLICT (dataset_id, name) DO NOTHING").await
+    }
+});
+
+impl PgStore {
+    /// Inserts samples and their labels in one transaction (`on_conflict` after the sample
+    /// insert), answering the names of the samples inserted.
+    async fn insert_sample_rows(&self, samples: &[SampleRecord], on_conflict: &str) -> Result<Vec<String>> {
         let mut ids = Vec::with_capacity(samples.len());
         let mut dataset_ids = Vec::with_capacity(samples.len());
         let mut names = Vec::with_capacity(samples.len());
@@ -63,7 +79,7 @@ crate::sql::samples::sample_store!(PgStore {
                                       $5::text[], $6::text[], $7::text[], $8::int8[],
                                       $9::int8[], $10::jsonb[], $11::text[], $12::text[],
                                       $13::int8[], $14::int8[], $15::text[])
-                 RETURNING seq, id"
+                 {on_conflict} RETURNING seq, id, name"
                 ),
                 &[
                     &ids,
@@ -86,8 +102,10 @@ crate::sql::samples::sample_store!(PgStore {
             .await
             .map_err(sql("insert samples"))?;
         let mut seq_by_id: HashMap<String, i64> = HashMap::with_capacity(rows.len());
+        let mut inserted = Vec::with_capacity(rows.len());
         for row in &rows {
             seq_by_id.insert(row.text(1)?, row.int(0)?);
+            inserted.push(row.text(2)?);
         }
 
         let mut label_seqs = Vec::new();
@@ -98,9 +116,13 @@ crate::sql::samples::sample_store!(PgStore {
         let mut scores = Vec::new();
         let mut annotated_by = Vec::new();
         for s in samples {
-            let seq = *seq_by_id
-                .get(&s.id)
-                .ok_or_else(|| Error::internal(format!("no seq returned for sample {}", s.id)))?;
+            // A sample skipped by `on_conflict` returned no row.
+            let Some(&seq) = seq_by_id.get(&s.id) else {
+                if on_conflict.is_empty() {
+                    return Err(Error::internal(format!("no seq returned for sample {}", s.id)));
+                }
+                continue;
+            };
             for (ordinal, label) in s.labels.iter().enumerate() {
                 label_seqs.push(seq);
                 ordinals
@@ -132,6 +154,7 @@ crate::sql::samples::sample_store!(PgStore {
             .await
             .map_err(sql("insert sample labels"))?;
         }
-        commit(tx, "commit insert samples").await
+        commit(tx, "commit insert samples").await?;
+        Ok(inserted)
     }
-});
+}

@@ -9,6 +9,7 @@
 //! multi-row `VALUES`, the SQLite group commit) stays in the backend folders.
 
 pub mod acceptance;
+pub mod data_io;
 pub mod datasets;
 pub mod decode;
 pub mod identity;
@@ -103,6 +104,21 @@ pub const UNIQUE_KEYS: &[UniqueKey] = &[
         constraint: Constraint::RoundOpen,
         postgres: "acceptance_rounds_one_open",
         sqlite: "acceptance_rounds.task_id",
+    },
+    UniqueKey {
+        constraint: Constraint::VersionName,
+        postgres: "dataset_versions_name",
+        sqlite: "dataset_versions.dataset_id, dataset_versions.name",
+    },
+    UniqueKey {
+        constraint: Constraint::VersionNum,
+        postgres: "dataset_versions_num_key",
+        sqlite: "dataset_versions.dataset_id, dataset_versions.num",
+    },
+    UniqueKey {
+        constraint: Constraint::ImportRunning,
+        postgres: "data_tasks_one_import",
+        sqlite: "data_tasks.dataset_id",
     },
     UniqueKey {
         constraint: Constraint::TaskCopy,

@@ -8,6 +8,7 @@ mod common;
 mod acceptance;
 mod cascades;
 mod copy_writes;
+mod data_io;
 mod datasets;
 mod error_parity;
 mod history;
