@@ -58,7 +58,6 @@ pub(crate) struct Geometry {
 
 impl Geometry {
     /// `(xmin, ymin, xmax, ymax)` of everything the shape covers.
-    #[allow(dead_code)] // used by the COCO and YOLO writers to come
     pub(crate) fn bounds(&self) -> (f64, f64, f64, f64) {
         let r = self.radius.unwrap_or(0.0);
         let (mut x1, mut y1, mut x2, mut y2) = (f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY);

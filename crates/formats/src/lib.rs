@@ -1,9 +1,10 @@
 //! teamlabel-formats: the file formats that imports and exports read and write, as pure codecs
 //! between text (or bytes) and [`Record`]s holding API labels.
 //!
-//! It owns the formats: the manifest ([`manifest`]) and PASCAL VOC ([`voc`]). Each writer
-//! answers what its format could not hold as [`Loss`]es for the export report; each reader
-//! refuses a broken input with an [`InputError`] naming the line and item.
+//! It owns the formats: the manifest ([`manifest`]), PASCAL VOC ([`voc`]) and COCO ([`coco`]).
+//!
+//! Each writer answers what its format could not hold as [`Loss`]es for the export report; each
+//! reader refuses a broken input with an [`InputError`] naming the line and item.
 //!
 //! It must not touch storage or the network, run async code, read or write files other than
 //! through a handed-in writer or temporary file, or decide who may do what or whether a label is
@@ -12,6 +13,7 @@
 //! listed in [`keys`].
 #![forbid(unsafe_code)]
 
+pub mod coco;
 pub mod keys;
 pub mod manifest;
 pub mod record;
