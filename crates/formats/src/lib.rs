@@ -1,7 +1,8 @@
 //! teamlabel-formats: the file formats that imports and exports read and write, as pure codecs
 //! between text (or bytes) and [`Record`]s holding API labels.
 //!
-//! It owns the formats: the manifest ([`manifest`]), PASCAL VOC ([`voc`]) and COCO ([`coco`]).
+//! It owns the formats: the manifest ([`manifest`]), PASCAL VOC ([`voc`]), COCO ([`coco`]) and YOLO
+//! ([`yolo`]).
 //!
 //! Each writer answers what its format could not hold as [`Loss`]es for the export report; each
 //! reader refuses a broken input with an [`InputError`] naming the line and item.
@@ -18,6 +19,7 @@ pub mod keys;
 pub mod manifest;
 pub mod record;
 pub mod voc;
+pub mod yolo;
 
 mod entities;
 mod geometry;
