@@ -1,8 +1,9 @@
 //! teamlabel-formats: the file formats that imports and exports read and write, as pure codecs
 //! between text (or bytes) and [`Record`]s holding API labels.
 //!
-//! It owns the formats: the manifest ([`manifest`]), PASCAL VOC ([`voc`]), COCO ([`coco`]) and YOLO
-//! ([`yolo`]).
+//! It owns the formats: the manifest ([`manifest`]), PASCAL VOC ([`voc`]), COCO ([`coco`]), YOLO
+//! ([`yolo`]), the classification label files ([`classify`]) and the text classification files
+//! ([`text`]).
 //!
 //! Each writer answers what its format could not hold as [`Loss`]es for the export report; each
 //! reader refuses a broken input with an [`InputError`] naming the line and item.
@@ -14,10 +15,12 @@
 //! listed in [`keys`].
 #![forbid(unsafe_code)]
 
+pub mod classify;
 pub mod coco;
 pub mod keys;
 pub mod manifest;
 pub mod record;
+pub mod text;
 pub mod voc;
 pub mod yolo;
 
