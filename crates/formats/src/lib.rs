@@ -2,8 +2,8 @@
 //! between text (or bytes) and [`Record`]s holding API labels.
 //!
 //! It owns the formats: the manifest ([`manifest`]), PASCAL VOC ([`voc`]), COCO ([`coco`]), YOLO
-//! ([`yolo`]), the classification label files ([`classify`]) and the text classification files
-//! ([`text`]).
+//! ([`yolo`]), the classification label files ([`classify`]), the text classification files
+//! ([`text`]) and CoNLL BIO ([`conll`]).
 //!
 //! Each writer answers what its format could not hold as [`Loss`]es for the export report; each
 //! reader refuses a broken input with an [`InputError`] naming the line and item.
@@ -17,6 +17,7 @@
 
 pub mod classify;
 pub mod coco;
+pub mod conll;
 pub mod keys;
 pub mod manifest;
 pub mod record;
