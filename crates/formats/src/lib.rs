@@ -1,9 +1,9 @@
 //! teamlabel-formats: the file formats that imports and exports read and write, as pure codecs
 //! between text (or bytes) and [`Record`]s holding API labels.
 //!
-//! It owns the formats: the manifest ([`manifest`]), PASCAL VOC ([`voc`]), COCO ([`coco`]), YOLO
-//! ([`yolo`]), the classification label files ([`classify`]), the text classification files
-//! ([`text`]) and CoNLL BIO ([`conll`]).
+//! It owns the formats: the manifest ([`manifest`]), PASCAL VOC ([`voc`]), COCO ([`coco`]),
+//! YOLO ([`yolo`]), the classification label files ([`classify`]), the text classification
+//! files ([`text`]), CoNLL BIO ([`conll`]) and entity/relation JSONL ([`spans`]).
 //!
 //! Each writer answers what its format could not hold as [`Loss`]es for the export report; each
 //! reader refuses a broken input with an [`InputError`] naming the line and item.
@@ -14,6 +14,7 @@
 //! The free property keys it uses to keep what a format holds and the API has no field for are
 //! listed in [`keys`].
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod classify;
 pub mod coco;
@@ -21,6 +22,7 @@ pub mod conll;
 pub mod keys;
 pub mod manifest;
 pub mod record;
+pub mod spans;
 pub mod text;
 pub mod voc;
 pub mod yolo;
