@@ -43,8 +43,10 @@ pub fn parse_line(line: &str, dataset_type: i64) -> Result<ManifestLine, InputEr
             "hard" => record.hard = Some(hard("hard", &v).map_err(err)?),
             "hard-coefficient" => record.hard_coefficient = Some(coefficient("hard-coefficient", &v).map_err(err)?),
             "property" => {
-                let Value::Object(mut property) = v else {
-                    return Err(err("property must be a JSON object".into()));
+                let mut property = match v {
+                    Value::Object(p) => p,
+                    Value::Null => Map::new(),
+                    _ => return Err(err("property must be a JSON object".into())),
                 };
                 record.size = property.get(keys::SIZE).and_then(size);
                 if record.size.is_some() {

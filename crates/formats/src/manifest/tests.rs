@@ -372,3 +372,65 @@ proptest! {
         prop_assert_eq!(parsed(dataset_type, &line).record, record);
     }
 }
+
+#[test]
+fn a_free_format_line_types_its_entities_by_whether_it_holds_relations() {
+    let entity = r#"{"type":"modelarts/text_entity","name":"P","id":"E1","property":{"@modelarts:start_index":0,"@modelarts:end_index":1}}"#;
+    let relation = r#"{"type":"modelarts/text_triplet","name":"R","id":"R1","property":{"@modelarts:from":"E1","@modelarts:to":"E1"}}"#;
+    let alone = format!(r#"{{"source":"content://ab","annotation":[{entity}]}}"#);
+    let both = format!(r#"{{"source":"content://ab","annotation":[{entity},{relation}]}}"#);
+    assert_eq!(parsed(900, &alone).record.labels[0].label_type, Some(101));
+    assert_eq!(parsed(900, &both).record.labels[0].label_type, Some(103));
+    let record = parsed(900, &both).record;
+    assert_eq!(parsed(900, &write_line(&record, 900, "obs://", None)).record, record);
+}
+
+/// A text of letters, spaces and ideographs with entities inside it (and, for triplets, relations
+/// between them).
+fn arb_text_record() -> impl Strategy<Value = (i64, Record)> {
+    (
+        "[a-zé 北京]{1,30}",
+        prop::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>()), 0..4),
+        any::<bool>(),
+    )
+        .prop_map(|(text, spans, triplet)| {
+            let len = text.chars().count();
+            let mut record = Record::new(format!("content://{text}"));
+            for (k, (a, b)) in spans.iter().enumerate() {
+                let (a, b) = (a.index(len), b.index(len));
+                let (s, e) = (a.min(b), a.max(b) + 1);
+                let mut property = Map::new();
+                property.insert(keys::START_INDEX.into(), s.into());
+                property.insert(keys::END_INDEX.into(), e.into());
+                record.labels.push(SampleLabel {
+                    id: triplet.then(|| format!("E{}", k + 1)),
+                    name: Some(format!("T{k}")),
+                    label_type: Some(if triplet { 103 } else { 101 }),
+                    property: Some(property),
+                    ..SampleLabel::default()
+                });
+            }
+            let entities = record.labels.len();
+            if triplet && entities > 0 {
+                let mut property = Map::new();
+                property.insert(keys::FROM.into(), "E1".into());
+                property.insert(keys::TO.into(), format!("E{entities}").into());
+                record.labels.push(SampleLabel {
+                    id: Some("R1".into()),
+                    name: Some("rel".into()),
+                    label_type: Some(102),
+                    property: Some(property),
+                    ..SampleLabel::default()
+                });
+            }
+            (if triplet { 102 } else { 101 }, record)
+        })
+}
+
+proptest! {
+    #[test]
+    fn any_text_record_reads_back_as_written((dataset_type, record) in arb_text_record()) {
+        let line = write_line(&record, dataset_type, "obs://", None);
+        prop_assert_eq!(parsed(dataset_type, &line).record, record);
+    }
+}

@@ -173,6 +173,8 @@ fn the_guide_example_with_its_broken_radius_tag_is_read() {
 fn a_point_may_be_written_with_x_and_y() {
     let doc = parse("<annotation><object><name>p</name><point><x>3</x><y>4</y></point></object></annotation>").unwrap();
     assert_eq!(doc.size, None);
+    let zero = "<annotation><size><width>0</width><height>0</height></size></annotation>";
+    assert_eq!(parse(zero).unwrap().size, None, "a size of 0 means unknown");
     assert_eq!(
         doc.labels[0].property.as_ref().unwrap()["@modelarts:feature"],
         json!([[3, 4]])
