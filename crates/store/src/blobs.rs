@@ -1,4 +1,5 @@
-//! Sample bytes on the local disk, content-addressed: `DIR/blobs/ab/cd/<sha256>`. A blob is
+//! The stores of uploaded sample bytes, content-addressed. `FsBlobStore`, the default, keeps
+//! them on the local disk as `DIR/blobs/ab/cd/<sha256>` (backups copy that folder): a blob is
 //! written to a temporary file, synced, then renamed into place, so a crash never leaves a
 //! half-written blob under its final name.
 
@@ -6,6 +7,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use async_trait::async_trait;
 use teamlabel_core::blobs::{sha256_hex, BlobStore};
 use teamlabel_core::error::{Error, Result};
 
@@ -28,7 +30,7 @@ impl FsBlobStore {
 /// Where the blob `sha` lives below the blob store's root (`ab/cd/<sha256>`), or `None` when
 /// `sha` is not 64 lowercase hex digits.
 pub fn relative_path(sha: &str) -> Option<PathBuf> {
-    if sha.len() != 64 || !sha.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+    if !is_sha256(sha) {
         return None;
     }
     Some(PathBuf::from(&sha[0..2]).join(&sha[2..4]).join(sha))
@@ -38,8 +40,15 @@ fn io(e: std::io::Error, what: &str, path: &Path) -> Error {
     Error::internal(format!("{what} {}: {e}", path.display()))
 }
 
+fn is_sha256(sha: &str) -> bool {
+    sha.len() == 64 && sha.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+// The filesystem calls block, briefly, as they always have here: a blob is at most one
+// sample file, written once.
+#[async_trait]
 impl BlobStore for FsBlobStore {
-    fn put(&self, bytes: &[u8]) -> Result<String> {
+    async fn put(&self, bytes: &[u8]) -> Result<String> {
         let sha = sha256_hex(bytes);
         let path = self.path_of(&sha).expect("sha256_hex gives 64 hex digits");
         if path.exists() {
@@ -62,7 +71,7 @@ impl BlobStore for FsBlobStore {
         Ok(sha)
     }
 
-    fn get(&self, sha: &str) -> Result<Option<Vec<u8>>> {
+    async fn get(&self, sha: &str) -> Result<Option<Vec<u8>>> {
         let Some(path) = self.path_of(sha) else {
             return Ok(None);
         };
@@ -73,7 +82,7 @@ impl BlobStore for FsBlobStore {
         }
     }
 
-    fn remove(&self, sha: &str) -> Result<()> {
+    async fn remove(&self, sha: &str) -> Result<()> {
         let Some(path) = self.path_of(sha) else {
             return Ok(());
         };
@@ -89,17 +98,17 @@ impl BlobStore for FsBlobStore {
 mod tests {
     use super::*;
 
-    #[test]
-    fn blobs_round_trip_and_are_addressed_by_content() {
+    #[tokio::test]
+    async fn blobs_round_trip_and_are_addressed_by_content() {
         let dir = tempfile::tempdir().unwrap();
         let store = FsBlobStore::new(dir.path()).unwrap();
-        let sha = store.put(b"hello").unwrap();
+        let sha = store.put(b"hello").await.unwrap();
         assert_eq!(sha, sha256_hex(b"hello"));
-        assert_eq!(store.put(b"hello").unwrap(), sha);
-        assert_eq!(store.get(&sha).unwrap().unwrap(), b"hello");
-        store.remove(&sha).unwrap();
-        assert_eq!(store.get(&sha).unwrap(), None);
-        store.remove(&sha).unwrap();
-        assert_eq!(store.get("../../etc/passwd").unwrap(), None);
+        assert_eq!(store.put(b"hello").await.unwrap(), sha);
+        assert_eq!(store.get(&sha).await.unwrap().unwrap(), b"hello");
+        store.remove(&sha).await.unwrap();
+        assert_eq!(store.get(&sha).await.unwrap(), None);
+        store.remove(&sha).await.unwrap();
+        assert_eq!(store.get("../../etc/passwd").await.unwrap(), None);
     }
 }
