@@ -2,6 +2,7 @@
 //! directory always, PostgreSQL in a schema of its own when `TEST_DATABASE_URL` is set) and
 //! small record builders; `team` holds the team records.
 
+pub mod objects;
 mod team;
 
 pub use team::*;
