@@ -3,6 +3,7 @@
 //! small record builders; `team` holds the team records.
 
 pub mod objects;
+pub mod s3_bucket;
 mod team;
 
 pub use team::*;
