@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde::Deserialize;
 
+use crate::objects::ObjectsFile;
+
 /// Where the data lives; shared by every subcommand that opens the store.
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
@@ -28,7 +30,8 @@ pub struct StoreArgs {
 
     /// A TOML file with any of: listen, data_dir, database, secret_key_file, public_url,
     /// max_body_bytes, max_batch, max_sample_bytes, sqlite_synchronous, allow_weak_durability,
-    /// metrics_listen, metrics_token
+    /// metrics_listen, metrics_token, and an [objects] section with backend, root, endpoint,
+    /// region, access_key_id, secret_access_key, session_token, blob_bucket, blob_prefix
     #[arg(long, env = "TEAMLABEL_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -49,6 +52,7 @@ pub struct FileConfig {
     pub allow_weak_durability: Option<bool>,
     pub metrics_listen: Option<String>,
     pub metrics_token: Option<String>,
+    pub objects: Option<ObjectsFile>,
 }
 
 impl FileConfig {

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod config;
+mod objects;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ use teamlabel_server::{Exporter, MetricsEndpoint, ServerState};
 use teamlabel_store::{backup, FsBlobStore, Location};
 
 use crate::config::{FileConfig, StoreArgs};
+use crate::objects::{ObjectSettings, ObjectsArgs};
 
 /// A self-hosted team data-labeling server that speaks the ModelArts Data Management v2 API.
 #[derive(Parser)]
@@ -48,7 +50,7 @@ enum LogFormat {
 enum Command {
     /// Serve the API. On first start with an empty store it creates a default project and owner
     /// and writes the owner's token and AK/SK pair to DATA_DIR/initial-credentials.json.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Create the store if needed, a project and its owner; print them with a token and an AK/SK
     /// pair as JSON.
     Init(InitArgs),
@@ -97,7 +99,8 @@ together with that same key file, kept safe elsewhere: a server refuses to start
 database with any other key.
 
 PostgreSQL (--database postgres://...) is refused: back up the database with pg_dump, and copy \
-DATA_DIR/blobs and the secret key file beside it.
+DATA_DIR/blobs and the secret key file beside it. So is a server whose sample files are kept in \
+S3 ([objects] backend = \"s3\" or TEAMLABEL_OBJECTS=s3): back up the bucket with the service's tools.
 
 Example: teamlabel backup --data-dir ./teamlabel-data --out teamlabel-2026-05-01.tar.gz";
 
@@ -151,6 +154,9 @@ struct ServeArgs {
 
     #[command(flatten)]
     store: StoreArgs,
+
+    #[command(flatten)]
+    objects: ObjectsArgs,
 
     /// Base URL of this server as clients reach it, used in sample `source` links
     /// [default: http://<Host header of the request>]
@@ -315,9 +321,9 @@ fn init_logging(format: LogFormat) {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Init(args) => {
-            let app = open_app(&args.store, Limits::default(), "FULL").await?;
+            let app = open_app(&args.store, Limits::default(), "FULL", None).await?;
             let (project, owner, token, _) = app
                 .create_project(&args.project_name, &args.owner_email, args.ttl_hours)
                 .await?;
@@ -344,7 +350,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     ttl_hours,
                 },
         } => {
-            let app = open_app(&store, Limits::default(), "FULL").await?;
+            let app = open_app(&store, Limits::default(), "FULL", None).await?;
             let (token, expires_at) = app.create_token(&project_id, &email, ttl_hours).await?;
             println!("{}", json!({"token": token, "expires_at": format_rfc3339(expires_at)}));
             Ok(())
@@ -358,7 +364,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     description,
                 },
         } => {
-            let app = open_app(&store, Limits::default(), "FULL").await?;
+            let app = open_app(&store, Limits::default(), "FULL", None).await?;
             let (credential, user) = app.issue_access_key(&project_id, &email, &description).await?;
             println!(
                 "{}",
@@ -389,7 +395,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 !password.is_empty(),
                 "no password on standard input: pipe it in, e.g. printf '%s\\n' 'a long passphrase' | teamlabel user set-password ..."
             );
-            let app = open_app(&store, Limits::default(), "FULL").await?;
+            let app = open_app(&store, Limits::default(), "FULL", None).await?;
             let user = app.set_password(&project_id, &email, password).await?;
             println!(
                 "{}",
@@ -420,6 +426,17 @@ fn backup(args: BackupArgs) -> anyhow::Result<()> {
             settings.secret_key_file.display()
         ),
     };
+    let s3 = file.objects.as_ref().and_then(|o| o.backend) == Some(objects::Backend::S3)
+        || std::env::var("TEAMLABEL_OBJECTS").is_ok_and(|v| v.eq_ignore_ascii_case("s3"));
+    anyhow::ensure!(
+        !s3,
+        "teamlabel backup copies data dirs whose sample files are in DATA_DIR/blobs, and this configuration keeps \
+         them in S3 ([objects] backend = \"s3\" or TEAMLABEL_OBJECTS=s3), out of the archive's reach. Back up the \
+         bucket with the storage service's tools, and the database with SQLite's .backup command (or copy \
+         {} while the server is stopped), with the secret key file {} beside them",
+        database.display(),
+        settings.secret_key_file.display()
+    );
     let source = backup::Source {
         database,
         blobs: settings.data_dir.join("blobs"),
@@ -468,7 +485,15 @@ fn restore(args: RestoreArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn open_app(args: &StoreArgs, limits: Limits, sqlite_synchronous: &str) -> anyhow::Result<App> {
+/// Opens the store and builds the application. `objects` gives the object storage, which
+/// also decides where sample files go; without it (commands that never touch them) sample files
+/// stay in DATA_DIR/blobs and there is no object storage.
+async fn open_app(
+    args: &StoreArgs,
+    limits: Limits,
+    sqlite_synchronous: &str,
+    objects: Option<&ObjectSettings>,
+) -> anyhow::Result<App> {
     let file = FileConfig::load(args.config.as_deref())?;
     let settings = args.resolve(&file);
     let store = teamlabel_store::open(settings.database.as_deref(), &settings.data_dir, sqlite_synchronous)
@@ -477,9 +502,17 @@ async fn open_app(args: &StoreArgs, limits: Limits, sqlite_synchronous: &str) ->
             Some(url) => format!("cannot open the database {}", teamlabel_store::redact(url)),
             None => format!("cannot open the SQLite database in {}", settings.data_dir.display()),
         })?;
-    let blobs = FsBlobStore::new(settings.data_dir.join("blobs"))
-        .with_context(|| format!("cannot create {}", settings.data_dir.join("blobs").display()))?;
-    let app = App::new(store, Arc::new(blobs), limits);
+    let app = match objects {
+        Some(objects) => {
+            let (objects, blobs) = objects::open(objects, &settings.data_dir).await?;
+            App::new(store, blobs, limits).with_objects(objects)
+        }
+        None => {
+            let blobs = FsBlobStore::new(settings.data_dir.join("blobs"))
+                .with_context(|| format!("cannot create {}", settings.data_dir.join("blobs").display()))?;
+            App::new(store, Arc::new(blobs), limits)
+        }
+    };
     let (sealer, created) = load_sealing_key(&settings.secret_key_file)?;
     let app = app.with_sealer(sealer);
     if let Err(e) = app.check_sealing_key().await {
@@ -566,12 +599,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => None,
     };
 
+    let data_dir = args.store.resolve(&file).data_dir;
+    let objects = args
+        .objects
+        .resolve(file.objects.as_ref(), &data_dir, &objects::process_env)?;
     let synchronous = args
         .sqlite_synchronous
         .clone()
         .or(file.sqlite_synchronous.clone())
         .unwrap_or_else(|| "FULL".into());
-    let app = open_app(&args.store, limits, &synchronous).await?;
+    let app = open_app(&args.store, limits, &synchronous, Some(&objects)).await?;
+    tracing::info!(objects = app.objects.kind(), "object storage: {}", objects.describe());
     let allow_weak = args.allow_weak_durability || file.allow_weak_durability.unwrap_or(false);
     let settings = app.store.durability_settings().await?;
     let weak = teamlabel_core::durability::weaknesses(app.store.backend(), &settings);
@@ -586,7 +624,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             tracing::warn!("weak durability accepted by --allow-weak-durability: {w}");
         }
     }
-    let data_dir = args.store.resolve(&file).data_dir;
     first_start(&app, &data_dir).await?;
 
     let shutdown = shutdown_signal()?;

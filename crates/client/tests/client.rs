@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use teamlabel_client::{Auth, Client, ClientError, Method, UpdateOptions};
 use teamlabel_core::{App, Limits};
 use teamlabel_server::ServerState;
+use teamlabel_store::objects::LocalObjectStore;
 use teamlabel_store::{FsBlobStore, PgStore, SqliteStore};
 use tokio::sync::oneshot;
 
@@ -47,7 +48,8 @@ async fn spawn(backend: &'static str) -> Server {
         }
     };
     let blobs = Arc::new(FsBlobStore::new(dir.path().join("blobs")).unwrap());
-    let app = App::new(store, blobs, Limits::default());
+    let objects = Arc::new(LocalObjectStore::new(dir.path().join("buckets")).unwrap());
+    let app = App::new(store, blobs, Limits::default()).with_objects(objects);
     let (project, _, owner_token, _) = app.create_project("test", "owner@example.com", 24).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

@@ -1,4 +1,5 @@
-//! The application hub: `App` holds the store and blob ports, the limits and the sealing key;
+//! The application hub: `App` holds the store, blob and object-storage ports, the limits and the
+//! sealing key;
 //! the use cases are `impl App` blocks in the domain modules above it. Every use case follows
 //! the same order: authorize, validate, then touch the store. This module must not import a use
 //! case module: they import it.
@@ -7,6 +8,7 @@ use std::sync::Arc;
 
 use crate::blobs::BlobStore;
 use crate::iam::sealer::Sealer;
+use crate::objects::{NoObjectStore, ObjectStore};
 use crate::store::Store;
 use crate::telemetry::TimedBlobs;
 
@@ -35,6 +37,8 @@ impl Default for Limits {
 pub struct App {
     pub store: Arc<dyn Store>,
     pub blobs: Arc<dyn BlobStore>,
+    /// The buckets that storage paths of the API name (imports, versions, exports).
+    pub objects: Arc<dyn ObjectStore>,
     pub limits: Limits,
     /// Seals and opens the secret keys of AK/SK pairs.
     pub sealer: Arc<Sealer>,
@@ -43,11 +47,13 @@ pub struct App {
 impl App {
     /// An application with a fresh random sealing key; `teamlabel serve` replaces it with the
     /// key from its key file (`with_sealer`), so access keys outlive a restart. Every blob
-    /// operation is timed (`telemetry::BLOB_SECONDS`).
+    /// operation is timed (`telemetry::BLOB_SECONDS`). It has no object store until
+    /// `with_objects` gives it one: every storage path answers `ModelArts.4314` until then.
     pub fn new(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>, limits: Limits) -> Self {
         Self {
             store,
             blobs: Arc::new(TimedBlobs(blobs)),
+            objects: Arc::new(NoObjectStore),
             limits,
             sealer: Arc::new(Sealer::generate()),
         }
@@ -55,6 +61,12 @@ impl App {
 
     pub fn with_sealer(mut self, sealer: Sealer) -> Self {
         self.sealer = Arc::new(sealer);
+        self
+    }
+
+    /// The object store storage paths are read from and written to.
+    pub fn with_objects(mut self, objects: Arc<dyn ObjectStore>) -> Self {
+        self.objects = objects;
         self
     }
 }

@@ -1,18 +1,20 @@
-//! The blob port: bytes of uploaded samples, addressed by their SHA-256. The filesystem store is
-//! in `teamlabel-store`; an S3-compatible store can implement the same trait.
-//! It must not know a filesystem or a bucket.
+//! The blob port: bytes of uploaded samples, addressed by their SHA-256. The stores are in
+//! `teamlabel-store`: files under the data dir by default, or objects of the object store
+//! (S3-compatible). It must not know a filesystem or a bucket.
 
+use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 
 use crate::error::Result;
 
+#[async_trait]
 pub trait BlobStore: Send + Sync + 'static {
-    /// Stores the bytes durably (written, synced, renamed into place) and answers their SHA-256.
-    fn put(&self, bytes: &[u8]) -> Result<String>;
+    /// Stores the bytes durably (whole or not at all) and answers their SHA-256.
+    async fn put(&self, bytes: &[u8]) -> Result<String>;
     /// The bytes of a blob, or `None` when it is not stored.
-    fn get(&self, sha256: &str) -> Result<Option<Vec<u8>>>;
+    async fn get(&self, sha256: &str) -> Result<Option<Vec<u8>>>;
     /// Removes a blob; removing a missing blob is not an error.
-    fn remove(&self, sha256: &str) -> Result<()>;
+    async fn remove(&self, sha256: &str) -> Result<()>;
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {

@@ -144,6 +144,17 @@ pub mod codes {
     pub const SUBDIRECTORY_REQUIRED: &str = "ModelArts.4205";
     pub const WORK_PATH_TOO_LONG: &str = "ModelArts.4350";
     pub const INVALID_PATH: &str = "ModelArts.4313";
+    /// Object storage refused the request: access denied, or a path that would leave the
+    /// local store's root (a symlink on the way). HTTP 403.
+    pub const STORAGE_FORBIDDEN: &str = "ModelArts.4310";
+    /// The bucket a storage path names does not exist.
+    pub const BUCKET_NOT_FOUND: &str = "ModelArts.4311";
+    /// Object storage failed; the message gives the reason.
+    pub const STORAGE_ERROR: &str = "ModelArts.4314";
+    /// No object at a storage path.
+    pub const FILE_NOT_FOUND: &str = "ModelArts.4345";
+    /// An object is larger than the operation reading it accepts.
+    pub const FILE_TOO_LARGE: &str = "ModelArts.4419";
     pub const UNSUPPORTED_OPERATION: &str = "ModelArts.4383";
     pub const LABEL_NOT_FOUND: &str = "ModelArts.4410";
     pub const LABEL_EXISTS: &str = "ModelArts.4411";

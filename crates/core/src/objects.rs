@@ -175,43 +175,128 @@ pub struct ObjectMeta {
 /// A stream of an object's bytes, in chunks.
 pub type ByteStream = Pin<Box<dyn futures_core::Stream<Item = Result<bytes::Bytes>> + Send>>;
 
-/// The object store. Errors: a missing object is `ModelArts.4345` (400), a missing bucket
-/// `ModelArts.4311`, any other failure of the backend `ModelArts.4314` with the reason.
+/// The object store. Errors, the same from every backend (built by the functions below, so the
+/// messages match too): a missing object is `ModelArts.4345`, a missing bucket
+/// `ModelArts.4311`, access refused `ModelArts.4310` (403; the local backend also answers it
+/// for a symlink on the way), an object over a size limit `ModelArts.4419`, any other failure
+/// of the backend `ModelArts.4314` with the reason. All but 4310 are answered as 400.
 #[async_trait]
 pub trait ObjectStore: Send + Sync + 'static {
     /// `local` or `s3`, for logs and `--help`.
     fn kind(&self) -> &'static str;
 
-    /// The objects under a directory, at any depth, in key order, starting after the key
-    /// `after` (exclusive) when given, at most `limit` of them. Directories themselves and
-    /// symlinks are not listed.
+    /// The objects under a directory, at any depth, in key order (byte order of the whole
+    /// key), starting after the key `after` (exclusive; a whole key of the bucket, such as the
+    /// last key of the previous page) when given, at most `limit` of them. Directories
+    /// themselves and symlinks are not listed. A missing bucket is `ModelArts.4311`; a missing
+    /// directory is an empty list.
     async fn list(&self, dir: &ObjectPath, after: Option<&str>, limit: usize) -> Result<Vec<ObjectMeta>>;
 
-    /// The object's size, or `None` when there is no such object.
+    /// The object's size, or `None` when there is no such object (the bucket exists).
     async fn head(&self, path: &ObjectPath) -> Result<Option<ObjectMeta>>;
 
     /// The whole object, refused with `ModelArts.4419` when it is larger than `max_bytes`
     /// (checked before reading it).
     async fn get(&self, path: &ObjectPath, max_bytes: u64) -> Result<Vec<u8>>;
 
-    /// The object's bytes as a stream, for objects too large to hold (manifests).
+    /// The object's bytes as a stream, for objects too large to hold (manifests). A missing
+    /// object or bucket is answered here, before the stream.
     async fn read(&self, path: &ObjectPath) -> Result<ByteStream>;
 
-    /// Stores an object in one piece, replacing any object at that path. The object is
-    /// whole or absent: readers never see a part of it.
+    /// Stores an object in one piece, replacing any object at that path, creating a local
+    /// bucket folder when needed. The object is whole or absent: readers never see a part of
+    /// it.
     async fn put(&self, path: &ObjectPath, bytes: bytes::Bytes) -> Result<()>;
 
-    /// Starts writing a large object in parts; nothing is visible until `finish`.
+    /// Starts writing a large object in parts; nothing is visible until `finish`. An object
+    /// store may leave an unfinished upload behind when the writer is dropped without
+    /// `finish` or `abort`.
     async fn writer(&self, path: &ObjectPath) -> Result<Box<dyn ObjectWriter>>;
 
-    /// Removes every object under a directory (or the one object at a path); a missing
-    /// object is not an error.
+    /// Removes every object under a directory (or the one object at a path, and anything
+    /// under it as a directory); a missing object is not an error, a missing bucket is
+    /// `ModelArts.4311`.
     async fn delete(&self, path: &ObjectPath) -> Result<()>;
+}
+
+/// `ModelArts.4345`: no object at `path`.
+pub fn object_not_found(path: &ObjectPath) -> Error {
+    Error::bad_request(codes::FILE_NOT_FOUND, format!("File not found: {path}"))
+}
+
+/// `ModelArts.4311`: the bucket does not exist.
+pub fn bucket_not_found(bucket: &str) -> Error {
+    Error::bad_request(codes::BUCKET_NOT_FOUND, format!("OBS bucket does not exist: {bucket}"))
+}
+
+/// `ModelArts.4419`: the object at `path` is `size` bytes, more than `max_bytes`.
+pub fn object_too_large(path: &ObjectPath, size: u64, max_bytes: u64) -> Error {
+    Error::bad_request(
+        codes::FILE_TOO_LARGE,
+        format!("File {path} is too large: {size} bytes, at most {max_bytes} accepted"),
+    )
+}
+
+/// `ModelArts.4310` (403): the storage refused access; `reason` says why.
+pub fn storage_forbidden(reason: impl fmt::Display) -> Error {
+    Error::forbidden(
+        codes::STORAGE_FORBIDDEN,
+        format!("Access to the storage denied: {reason}"),
+    )
+}
+
+/// `ModelArts.4314`: the storage failed; `reason` says how (it must not hold a secret).
+pub fn storage_error(reason: impl fmt::Display) -> Error {
+    Error::bad_request(codes::STORAGE_ERROR, format!("Storage error: {reason}"))
+}
+
+/// The store of an `App` built without one (`App::with_objects` sets the real one): every
+/// operation answers `ModelArts.4314`.
+pub struct NoObjectStore;
+
+#[async_trait]
+impl ObjectStore for NoObjectStore {
+    fn kind(&self) -> &'static str {
+        "none"
+    }
+
+    async fn list(&self, _: &ObjectPath, _: Option<&str>, _: usize) -> Result<Vec<ObjectMeta>> {
+        Err(unconfigured())
+    }
+
+    async fn head(&self, _: &ObjectPath) -> Result<Option<ObjectMeta>> {
+        Err(unconfigured())
+    }
+
+    async fn get(&self, _: &ObjectPath, _: u64) -> Result<Vec<u8>> {
+        Err(unconfigured())
+    }
+
+    async fn read(&self, _: &ObjectPath) -> Result<ByteStream> {
+        Err(unconfigured())
+    }
+
+    async fn put(&self, _: &ObjectPath, _: bytes::Bytes) -> Result<()> {
+        Err(unconfigured())
+    }
+
+    async fn writer(&self, _: &ObjectPath) -> Result<Box<dyn ObjectWriter>> {
+        Err(unconfigured())
+    }
+
+    async fn delete(&self, _: &ObjectPath) -> Result<()> {
+        Err(unconfigured())
+    }
+}
+
+fn unconfigured() -> Error {
+    storage_error("no object store is configured")
 }
 
 /// An object being written in parts.
 #[async_trait]
 pub trait ObjectWriter: Send {
+    /// Appends a chunk; chunks of any size are accepted (backends buffer them into parts).
     async fn write(&mut self, chunk: bytes::Bytes) -> Result<()>;
     /// Makes the object visible, whole.
     async fn finish(self: Box<Self>) -> Result<()>;

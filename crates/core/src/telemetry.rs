@@ -70,24 +70,25 @@ pub(crate) fn lockout() {
 /// whatever store it is given, so every implementation is measured the same way.
 pub(crate) struct TimedBlobs(pub(crate) std::sync::Arc<dyn BlobStore>);
 
-fn timed<T>(op: &'static str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+async fn timed<T>(op: &'static str, f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
     let start = Instant::now();
-    let out = f();
+    let out = f.await;
     let outcome = if out.is_ok() { "ok" } else { "error" };
     histogram!(BLOB_SECONDS, "op" => op, "outcome" => outcome).record(start.elapsed().as_secs_f64());
     out
 }
 
+#[async_trait::async_trait]
 impl BlobStore for TimedBlobs {
-    fn put(&self, bytes: &[u8]) -> Result<String> {
-        timed("put", || self.0.put(bytes))
+    async fn put(&self, bytes: &[u8]) -> Result<String> {
+        timed("put", self.0.put(bytes)).await
     }
 
-    fn get(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
-        timed("get", || self.0.get(sha256))
+    async fn get(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        timed("get", self.0.get(sha256)).await
     }
 
-    fn remove(&self, sha256: &str) -> Result<()> {
-        timed("remove", || self.0.remove(sha256))
+    async fn remove(&self, sha256: &str) -> Result<()> {
+        timed("remove", self.0.remove(sha256)).await
     }
 }

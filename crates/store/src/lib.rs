@@ -2,12 +2,15 @@
 //! the data dir), `PgStore` the scale-out backend; both implement `teamlabel_core::store::Store`
 //! and pass one conformance suite. `sqlite/` and `postgres/` have the same file per domain; the
 //! SQL both dialects share is written once in `sql/`. `FsBlobStore` keeps uploaded sample bytes
-//! on disk; `backup` copies a live SQLite data dir into one archive and restores it.
+//! on disk (`ObjectBlobStore` in the object store instead); `objects` holds the object-storage
+//! backends (a local folder, S3-compatible services); `backup` copies a live SQLite data dir
+//! into one archive and restores it.
 #![forbid(unsafe_code)]
 
 pub mod backup;
 pub mod blobs;
 pub mod migrations;
+pub mod objects;
 pub mod postgres;
 mod sql;
 pub mod sqlite;
@@ -18,7 +21,7 @@ use std::sync::Arc;
 
 use teamlabel_core::store::Store;
 
-pub use blobs::FsBlobStore;
+pub use blobs::{FsBlobStore, ObjectBlobStore};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 

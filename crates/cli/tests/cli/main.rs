@@ -3,11 +3,13 @@
 //! server under load and restores it, `two_servers` runs two servers on one PostgreSQL schema,
 //! `sdk_clients` drives the server with the official Python SDK and with OpenStack-style clients
 //! (keystoneauth1, openstacksdk; the interpreter is taken from `TEAMLABEL_TEST_PYTHON`; see
-//! `scripts/test`), `observability` reads the server's log lines and its metrics listener.
+//! `scripts/test`), `observability` reads the server's log lines and its metrics listener,
+//! `objects` serves with sample files in an S3-compatible service (`TEST_S3_ENDPOINT`).
 
 mod backup;
 mod crash;
 mod helpers;
+mod objects;
 mod observability;
 mod sdk_clients;
 mod smoke;

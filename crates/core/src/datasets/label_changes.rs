@@ -307,7 +307,7 @@ impl App {
         for sha in shas {
             match self.store.blob_in_use(sha).await {
                 Ok(false) => {
-                    if let Err(e) = self.blobs.remove(sha) {
+                    if let Err(e) = self.blobs.remove(sha).await {
                         tracing::warn!(blob = sha, error = %e, "could not remove a blob");
                     }
                 }

@@ -332,7 +332,7 @@ impl App {
         for o in outcomes.iter_mut() {
             if let Ok(prepared) = o {
                 if let Some(bytes) = prepared.bytes.take() {
-                    match self.blobs.put(&bytes) {
+                    match self.blobs.put(&bytes).await {
                         Ok(sha) => prepared.record.blob_sha256 = Some(sha),
                         Err(e) => {
                             tracing::error!(error = %e, "storing sample bytes failed");

@@ -104,7 +104,7 @@ impl App {
             parse_search_conditions(raw, &labels)?.apply_to(&mut query);
         }
         let (count, mut rows) = self.store.list_samples(dataset_id, &query).await?;
-        self.read_texts_from_blobs(rows.iter_mut());
+        self.read_texts_from_blobs(rows.iter_mut().collect()).await;
         Ok(ListSamplesResponse {
             sample_count: count,
             samples: rows.iter().map(|s| sample_to_api(s, urls)).collect(),
@@ -124,7 +124,7 @@ impl App {
             return Err(Error::sample_not_found(sample_id));
         }
         let mut s = self.store.get_sample(dataset_id, sample_id).await?;
-        self.read_texts_from_blobs([&mut s]);
+        self.read_texts_from_blobs(vec![&mut s]).await;
         Ok(sample_to_api(&s, urls))
     }
 
@@ -143,7 +143,8 @@ impl App {
         })?;
         let bytes = self
             .blobs
-            .get(sha)?
+            .get(sha)
+            .await?
             .ok_or_else(|| Error::internal(format!("blob {sha} of sample {sample_id} is missing")))?;
         let content_type = s
             .content_type

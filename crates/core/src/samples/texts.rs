@@ -65,15 +65,14 @@ impl App {
     /// (none for samples added since copies are kept, unless the text holds a NUL), each blob read
     /// once. A blob that cannot be read leaves its text out of the answer, logged, rather than
     /// failing the whole list.
-    pub(crate) fn read_texts_from_blobs<'a>(&self, samples: impl IntoIterator<Item = &'a mut SampleRecord>) {
+    pub(crate) async fn read_texts_from_blobs(&self, samples: Vec<&mut SampleRecord>) {
         let mut read: HashMap<String, Option<String>> = HashMap::new();
         for s in samples {
             let Some(sha) = text_only_in_blob(s) else {
                 continue;
             };
-            let text = read
-                .entry(sha.to_string())
-                .or_insert_with(|| match self.blobs.get(sha) {
+            if !read.contains_key(sha) {
+                let text = match self.blobs.get(sha).await {
                     Ok(Some(bytes)) => String::from_utf8(bytes).ok(),
                     Ok(None) => {
                         tracing::warn!(sample = %s.id, blob = %sha, "the blob of a text sample is missing");
@@ -83,9 +82,10 @@ impl App {
                         tracing::warn!(sample = %s.id, blob = %sha, error = %e, "reading the blob of a text sample failed");
                         None
                     }
-                })
-                .clone();
-            s.inline_text = text;
+                };
+                read.insert(sha.to_string(), text);
+            }
+            s.inline_text = read[sha].clone();
         }
     }
 }

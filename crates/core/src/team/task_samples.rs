@@ -97,7 +97,8 @@ impl App {
             query.label_groups.extend(found.label_groups);
         }
         let (count, mut rows) = self.store.list_team_samples(&task.id, &query).await?;
-        self.read_texts_from_blobs(rows.iter_mut().map(|r| &mut r.sample));
+        let samples = rows.iter_mut().map(|r| &mut r.sample).collect();
+        self.read_texts_from_blobs(samples).await;
         Ok(ListWorkforceTaskSamplesResponse {
             sample_count: count,
             samples: rows.iter().map(|r| team_sample_to_api(r, urls)).collect(),
@@ -126,7 +127,8 @@ impl App {
             ..TeamSampleQuery::default()
         };
         let (_, mut rows) = self.store.list_team_samples(&task.id, &query).await?;
-        self.read_texts_from_blobs(rows.iter_mut().map(|r| &mut r.sample));
+        let samples = rows.iter_mut().map(|r| &mut r.sample).collect();
+        self.read_texts_from_blobs(samples).await;
         let row = rows.first().ok_or_else(|| Error::sample_not_found(sample_id))?;
         Ok(team_sample_to_api(row, urls))
     }

@@ -406,7 +406,7 @@ async fn text_samples_carry_their_text_in_dataset_and_team_answers_up_to_64_kib(
                 name: "old.txt".into(),
                 sample_type: SampleType::Text,
                 source: None,
-                blob_sha256: Some(t.app.blobs.put(old.as_bytes()).unwrap()),
+                blob_sha256: Some(t.app.blobs.put(old.as_bytes()).await.unwrap()),
                 content_type: Some("text/plain; charset=utf-8".into()),
                 size: old.len() as i64,
                 text_len: Some(old.chars().count() as i64),

@@ -2,6 +2,8 @@
 //! directory always, PostgreSQL in a schema of its own when `TEST_DATABASE_URL` is set) and
 //! small record builders; `team` holds the team records.
 
+pub mod objects;
+pub mod s3_bucket;
 mod team;
 
 pub use team::*;
