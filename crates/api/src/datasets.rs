@@ -173,6 +173,11 @@ pub struct Dataset {
     pub unconfirmed_sample_count: u64,
     pub dataset_version_count: u64,
     pub next_version_num: u64,
+    /// The version published last (its id and name), absent before the first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_version_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_version_name: Option<String>,
     pub import_annotations: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_format: Option<LabelFormat>,

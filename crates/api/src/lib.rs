@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod batch;
+pub mod data_io;
 pub mod datasets;
 pub mod enums;
 pub mod iam;

@@ -524,6 +524,39 @@ async fn open_app(
     Ok(app)
 }
 
+/// Fails the imports, exports and version publishing a stopped server left unfinished: all of
+/// them at start on SQLite (this server owns the file), and, on PostgreSQL, those that stood
+/// still for `STALE_MS`, at start and then every minute (another server may be running the
+/// others).
+async fn recover_data_io(app: &App) -> anyhow::Result<()> {
+    use teamlabel_core::data_io::tasks::STALE_MS;
+    let now = teamlabel_core::clock::now_ms();
+    let before = if app.store.backend() == "sqlite" {
+        now + 1
+    } else {
+        now - STALE_MS
+    };
+    let (versions, tasks) = app.recover_data_io(before).await?;
+    if versions + tasks > 0 {
+        tracing::warn!(
+            versions,
+            tasks,
+            "work left unfinished by a stopped server was marked failed"
+        );
+    }
+    let sweeper = app.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            let before = teamlabel_core::clock::now_ms() - STALE_MS;
+            if let Err(e) = sweeper.recover_data_io(before).await {
+                tracing::warn!(error = %e, "the sweep of stale imports and exports failed");
+            }
+        }
+    });
+    Ok(())
+}
+
 /// Reads the sealing key, or creates the file with a new random key (mode 0600) when it does
 /// not exist; answers whether it was created.
 fn load_sealing_key(path: &Path) -> anyhow::Result<(Sealer, bool)> {
@@ -625,6 +658,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     }
     first_start(&app, &data_dir).await?;
+    recover_data_io(&app).await?;
 
     let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(addr)

@@ -137,6 +137,8 @@ pub mod codes {
     pub const IMPORT_NOTHING: &str = "ModelArts.4340";
     pub const IMPORT_FAILED: &str = "ModelArts.4921";
     pub const IMPORT_BAD_PARAMETER: &str = "ModelArts.4396";
+    pub const IMPORT_INVALID_PATH: &str = "ModelArts.4374";
+    pub const IMPORT_LIST_FAILED: &str = "ModelArts.4347";
     pub const EXPORT_BAD_PATH: &str = "ModelArts.4358";
     pub const EXPORT_NOT_FOUND: &str = "ModelArts.4359";
     pub const EXPORT_BAD_PARAMETER: &str = "ModelArts.4384";

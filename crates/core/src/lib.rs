@@ -13,6 +13,7 @@ pub mod app;
 pub mod batch;
 pub mod blobs;
 pub mod clock;
+pub mod data_io;
 pub mod datasets;
 pub mod durability;
 pub mod error;

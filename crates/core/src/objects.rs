@@ -95,6 +95,16 @@ impl ObjectPath {
         self.key.strip_prefix(dir.as_dir().key.as_str())
     }
 
+    /// The directory that holds this path (the bucket root for a top-level key).
+    pub fn parent(&self) -> Self {
+        let trimmed = self.key.trim_end_matches('/');
+        let key = trimmed.rfind('/').map_or("", |i| &trimmed[..=i]);
+        Self {
+            bucket: self.bucket.clone(),
+            key: key.to_string(),
+        }
+    }
+
     /// The last segment of the key (the file name), empty for a bucket root.
     pub fn file_name(&self) -> &str {
         self.key.trim_end_matches('/').rsplit('/').next().unwrap_or("")
@@ -352,6 +362,8 @@ mod tests {
         assert_eq!(f.to_string(), "/bkt/out/V001/V001.manifest");
         assert_eq!(f.relative_to(&dir), Some("V001/V001.manifest"));
         assert_eq!(f.file_name(), "V001.manifest");
+        assert_eq!(f.parent().to_string(), "/bkt/out/V001/");
+        assert_eq!(f.parent().parent().parent().to_string(), "/bkt/");
         assert!(dir.join("../x").is_err());
         assert!(dir.join("a/../../x").is_err());
     }

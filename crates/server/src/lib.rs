@@ -63,7 +63,9 @@ impl Modify for SecurityAddon {
 }
 
 fn api_router() -> OpenApiRouter<ServerState> {
-    use routes::{acceptance, datasets, iam, labels, samples, system, team_samples, workforce_tasks, workforces};
+    use routes::{
+        acceptance, data_io, datasets, iam, labels, samples, system, team_samples, workforce_tasks, workforces,
+    };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::health))
         .routes(routes!(system::openapi_json))
@@ -80,6 +82,10 @@ fn api_router() -> OpenApiRouter<ServerState> {
             datasets::delete_dataset
         ))
         .routes(routes!(datasets::get_dataset_stats))
+        .routes(routes!(data_io::list_versions, data_io::create_version))
+        .routes(routes!(data_io::get_version, data_io::delete_version))
+        .routes(routes!(data_io::list_import_tasks, data_io::create_import_task))
+        .routes(routes!(data_io::get_import_task))
         .routes(routes!(
             labels::list_labels,
             labels::create_labels,

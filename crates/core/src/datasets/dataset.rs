@@ -17,7 +17,7 @@ use crate::iam::auth::Principal;
 use crate::iam::policy::{self, Op, Standing};
 use crate::ids::new_alnum19;
 use crate::query::{parse_bool, parse_i64, parse_order, parse_page};
-use crate::store::{DatasetQuery, DatasetRecord, SampleCounts};
+use crate::store::{DatasetQuery, DatasetRecord, SampleCounts, VersionSummary};
 
 use crate::text::{check_description, check_name, check_text};
 
@@ -63,7 +63,12 @@ fn check_dir_path(field: &str, path: &str, max: usize) -> Result<()> {
     Ok(())
 }
 
-fn dataset_to_api(d: &DatasetRecord, counts: SampleCounts, labels: Option<&[LabelDef]>) -> Dataset {
+fn dataset_to_api(
+    d: &DatasetRecord,
+    counts: SampleCounts,
+    labels: Option<&[LabelDef]>,
+    versions: VersionSummary,
+) -> Dataset {
     Dataset {
         dataset_id: d.id.clone(),
         dataset_name: d.name.clone(),
@@ -81,8 +86,10 @@ fn dataset_to_api(d: &DatasetRecord, counts: SampleCounts, labels: Option<&[Labe
         total_sample_count: counts.total,
         annotated_sample_count: counts.annotated(),
         unconfirmed_sample_count: counts.auto_annotation,
-        dataset_version_count: 0,
-        next_version_num: 1,
+        dataset_version_count: versions.count,
+        next_version_num: versions.next_num.max(1) as u64,
+        current_version_id: versions.current_id,
+        current_version_name: versions.current_name,
         import_annotations: d.import_annotations,
         label_format: d.label_format.clone().and_then(|v| serde_json::from_value(v).ok()),
         workspace_id: d.workspace_id.clone(),
@@ -241,10 +248,12 @@ impl App {
         let d = self.store.get_dataset(&p.project_id, dataset_id).await?;
         let labels = self.store.list_labels(dataset_id).await?;
         let counts = self.store.sample_counts(std::slice::from_ref(&d.id)).await?;
+        let versions = self.store.version_summary(&d.id).await?;
         Ok(dataset_to_api(
             &d,
             counts.get(&d.id).copied().unwrap_or_default(),
             Some(&labels),
+            versions,
         ))
     }
 
@@ -291,6 +300,7 @@ impl App {
                 d,
                 counts.get(&d.id).copied().unwrap_or_default(),
                 labels.as_deref(),
+                self.store.version_summary(&d.id).await?,
             ));
         }
         Ok(ListDatasetsResponse {

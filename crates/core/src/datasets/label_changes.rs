@@ -183,7 +183,7 @@ impl LabelPlan {
 pub fn version_not_found(id: &str) -> Error {
     Error::not_found(
         codes::VERSION_NOT_FOUND,
-        format!("Dataset version does not exist: {id} (this dataset has no versions)"),
+        format!("Dataset version does not exist: {id}"),
     )
 }
 

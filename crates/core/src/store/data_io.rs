@@ -39,7 +39,8 @@ pub struct VersionRecord {
     pub data_path: String,
     pub total_sample_count: i64,
     pub annotated_sample_count: i64,
-    /// The per-label counts of the version (`LabelStats` list).
+    /// What publishing counted: `{"labels": [LabelStats], "multi": bool}` (whether some
+    /// sample carries several labels).
     pub label_stats: Value,
     pub message: Option<String>,
     pub create_time: i64,

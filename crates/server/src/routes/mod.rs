@@ -1,6 +1,7 @@
 //! Routes per resource; module names match the core modules they call.
 
 pub mod acceptance;
+pub mod data_io;
 pub mod datasets;
 pub mod iam;
 pub mod labels;

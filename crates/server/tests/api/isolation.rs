@@ -285,6 +285,8 @@ fn fill(route: &Route, ids: &Ids) -> String {
             "worker_id" => &ids.worker,
             "workforce_task_id" => &ids.task,
             "access_key" => &ids.access_key,
+            // Versions and tasks belong to the dataset: the dataset decides who may see them.
+            "version_id" | "task_id" => "a1b2c3d4e5f6g7h8i9j",
             other => panic!(
                 "{} {}: isolation.rs has no fixture value for {{{other}}}",
                 route.method, route.path
@@ -332,7 +334,14 @@ fn body(op: Op, ids: &Ids) -> Option<Value> {
         | Op::ListWorkforceTaskSamples
         | Op::GetWorkforceTaskSample
         | Op::GetAcceptanceReport
-        | Op::GetWorkforceTaskAgreement => return None,
+        | Op::GetWorkforceTaskAgreement
+        | Op::ListVersions
+        | Op::GetVersion
+        | Op::DeleteVersion
+        | Op::ListImportTasks
+        | Op::GetImportTask => return None,
+        Op::CreateVersion => json!({"version_name": "intruder"}),
+        Op::CreateImportTask => json!({"import_path": "/in-bkt/hacked/"}),
         Op::IssueToken => json!({"auth": {
             "identity": {"methods": ["password"], "password": {"user": {"name": OWNER, "password": OWNER_PASSWORD}}},
             "scope": {"project": {"id": ids.project}}

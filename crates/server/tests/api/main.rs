@@ -2,6 +2,7 @@
 //! under test (see `helpers`) and talks HTTP to it. Modules are named by domain.
 
 mod acceptance;
+mod data_io;
 mod datasets;
 mod helpers;
 mod iam;

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 
 /// SplitMix64 (Steele, Lea and Flood 2014): a small generator whose sequence for a seed never
 /// changes, so a stored seed repeats its draw.
-struct SplitMix64(u64);
+pub(crate) struct SplitMix64(pub(crate) u64);
 
 impl SplitMix64 {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -17,7 +17,7 @@ impl SplitMix64 {
     }
 
     /// A number in 0..n (n > 0), without modulo bias worth speaking of for n far below 2^64.
-    fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         ((self.next() as u128 * n as u128) >> 64) as usize
     }
 

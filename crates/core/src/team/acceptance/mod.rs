@@ -55,7 +55,7 @@ use crate::team::task_states::{forbidden, state, status};
 use crate::team::verdicts::{is_version_conflict, points, Bench, SCORES};
 
 mod close;
-mod draw;
+pub(crate) mod draw;
 mod report;
 
 pub use draw::draw;

@@ -1,0 +1,389 @@
+//! Data in and out on the wire: dataset versions, import tasks and export tasks (the
+//! `versions`, `import-tasks` and `export-tasks` endpoints). Shapes only: paths, formats and
+//! counts are checked and produced in `teamlabel-core`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::datasets::LabelStats;
+
+/// Body of `POST .../versions`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateVersionRequest {
+    /// 1–32 of `[A-Za-z0-9_-]`; default `V` + the three-digit next version number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_name: Option<String>,
+    /// `Default` (a manifest); `CarbonData` and `CSV` are table formats and refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_format: Option<String>,
+    /// 0–256 characters without `!<>=&"'`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Share of labeled samples marked `TRAIN` (the rest `EVAL`), in [0, 1]; default `"1.00"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_evaluate_sample_ratio: Option<String>,
+    /// Leave hard-example values out of the manifest (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clear_hard_property: Option<bool>,
+    /// Draw the split anew instead of keeping each sample's usage (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remove_sample_usage: Option<bool>,
+    /// Copying images into the version is not supported: only `false` is accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_images: Option<bool>,
+    /// Table versions only: not supported, only `true` (the default) is accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub with_column_header: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct CreateVersionResponse {
+    pub version_id: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListVersionsQuery {
+    /// Version status 0–4.
+    #[param(value_type = Option<i32>)]
+    pub status: Option<String>,
+    /// `"min,max"` of the train ratio, e.g. `0.0,1.0`.
+    pub train_evaluate_ratio: Option<String>,
+    /// 0 Default, 1 CarbonData, 2 CSV.
+    #[param(value_type = Option<i32>)]
+    pub version_format: Option<String>,
+    /// Page number (0-based).
+    #[param(value_type = Option<i64>)]
+    pub offset: Option<String>,
+    /// Page size, 1 to 1000 (default 1000).
+    #[param(value_type = Option<i64>)]
+    pub limit: Option<String>,
+}
+
+/// A dataset version.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+pub struct DatasetVersion {
+    pub version_id: String,
+    pub version_name: String,
+    pub version_format: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_version_id: Option<String>,
+    /// 0 creating, 1 normal, 3 deleted, 4 error.
+    pub status: i32,
+    pub create_time: i64,
+    pub update_time: i64,
+    pub is_current: bool,
+    pub description: String,
+    pub total_sample_count: i64,
+    pub annotated_sample_count: i64,
+    /// `{work_path}{dataset}-{id}/annotation/{version}/{version}.manifest`.
+    pub manifest_path: String,
+    pub data_path: String,
+    pub train_evaluate_sample_ratio: String,
+    pub remove_sample_usage: bool,
+    pub clear_hard_property: bool,
+    pub export_images: bool,
+    /// The dataset type.
+    pub task_type: i32,
+    /// `single` or `multi`: whether some sample carries more than one label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_type: Option<String>,
+    /// Per-label counts (on the single-version read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_stats: Option<Vec<LabelStats>>,
+    /// Why publishing failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+pub struct ListVersionsResponse {
+    pub total_number: u64,
+    pub versions: Vec<DatasetVersion>,
+}
+
+/// A label named in an import filter: `{"name": ...}` or, as the provider's example sends it,
+/// a plain string.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LabelRef {
+    Name(String),
+    Label {
+        name: String,
+        #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+        label_type: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = Option<Object>)]
+        property: Option<Value>,
+    },
+}
+
+impl LabelRef {
+    pub fn name(&self) -> &str {
+        match self {
+            LabelRef::Name(n) => n,
+            LabelRef::Label { name, .. } => name,
+        }
+    }
+}
+
+/// How text-classification files separate text and labels.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportLabelFormat {
+    /// `0` text and labels in one file (default), `1` `x.txt` with `x_result.txt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_type: Option<String>,
+    /// Between text and labels (default a tab).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_label_separator: Option<String>,
+    /// Between labels (default `,`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_separator: Option<String>,
+    /// Not supported: refused when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_sample_separator: Option<String>,
+}
+
+/// Body of `POST .../import-tasks`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateImportTaskRequest {
+    /// A directory (`dir`) or one manifest file (`manifest`) in the object store.
+    pub import_path: String,
+    /// `dir` (default), `manifest` or `coco` (a COCO JSON file; an addition).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import_type: Option<String>,
+    /// Import the labels (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import_annotations: Option<bool>,
+    /// Import the samples (default true); false only adds labels to samples already there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import_samples: Option<bool>,
+    /// Imported labels count as final (default true); false marks them auto-labeled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_annotation: Option<bool>,
+    /// Only samples that carry one of these labels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub included_labels: Option<Vec<LabelRef>>,
+    /// Skip samples that carry any of these labels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excluded_labels: Option<Vec<LabelRef>>,
+    /// Only hard examples (`hard` true in the manifest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub difficult_only: Option<bool>,
+    /// Not supported: refused when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import_folder: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_format: Option<ImportLabelFormat>,
+    /// `obs` only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import_origin: Option<String>,
+    /// Table sources: not supported, refused when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub data_source: Option<Value>,
+    /// Table sources: not supported, only `false` is accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub with_column_header: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct CreateTaskResponse {
+    pub task_id: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListTasksQuery {
+    /// Rows to skip (default 0).
+    #[param(value_type = Option<i64>)]
+    pub offset: Option<String>,
+    /// Page size, 1 to 100 (default 10).
+    #[param(value_type = Option<i64>)]
+    pub limit: Option<String>,
+    /// Export lists only: 0–3.
+    #[param(value_type = Option<i32>)]
+    pub export_type: Option<String>,
+}
+
+/// A problem met by an import or an export: the file, the line (1-based) when there is one,
+/// the sample, and why.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, ToSchema)]
+pub struct TaskIssue {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// `skipped` (import), `dropped` or `converted` (export).
+    pub kind: String,
+    pub reason: String,
+}
+
+/// An import task.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+pub struct ImportTask {
+    pub task_id: String,
+    pub dataset_id: String,
+    /// `QUEUING`, `RUNNING`, `COMPLETED` or `FAILED`.
+    pub status: String,
+    pub import_path: String,
+    /// 0 directory, 1 manifest, 2 COCO JSON (an addition).
+    pub import_type: i32,
+    pub total_sample_count: u64,
+    pub imported_sample_count: u64,
+    pub annotated_sample_count: u64,
+    /// Samples read but not imported (already there, filtered out, or refused: see `issues`).
+    pub skipped_sample_count: u64,
+    /// Labels placed on imported samples.
+    pub imported_label_count: u64,
+    /// Labels created in the dataset because the files named them.
+    pub created_label_count: u64,
+    pub processed_sample_count: u64,
+    pub total_file_count: u64,
+    pub finished_file_count: u64,
+    pub total_file_size: u64,
+    pub finished_file_size: u64,
+    pub create_time: i64,
+    pub update_ms: i64,
+    /// Seconds.
+    pub elapsed_time: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_msg: Option<String>,
+    /// What was skipped and why (the first 1,000; `issue_count` counts them all).
+    pub issues: Vec<TaskIssue>,
+    pub issue_count: u64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+pub struct ListImportTasksResponse {
+    pub total_count: u64,
+    pub import_tasks: Vec<ImportTask>,
+}
+
+/// Where and how an export writes.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExportParams {
+    /// `DIR` (default) or `NEW_DATASET`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_dest: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_new_dataset_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_new_dataset_work_path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_dataset_version_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_dataset_version_format: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_state: Option<String>,
+    /// Explicit sample ids (export_type 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub samples: Option<Vec<String>>,
+    /// OR-ed search conditions (export_type 3), as the sample list takes them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub search_conditions: Option<Vec<Value>>,
+    /// Train share when splitting (`"1.00"` default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub train_sample_ratio: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratio_sample_usage: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clear_hard_property: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clear_difficult: Option<bool>,
+}
+
+/// Body of `POST .../export-tasks`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateExportTaskRequest {
+    /// Output directory in the object store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// 0 labeled, 1 unlabeled, 2 all (default), 3 by `export_params` search or ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_type: Option<i32>,
+    /// 1 tree (`label/file`), 2 flat (`file` beside `file.txt`); classification only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_format: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_params: Option<ExportParams>,
+    /// Export a version's manifest instead of the working set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_state: Option<String>,
+    /// `MANIFEST` (default), `COCO`, `VOC`, `YOLO`, `CONLL`, `JSONL` or `TSV` (all but the first
+    /// two and `VOC` are additions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotation_format: Option<String>,
+    /// `obs://` (default) or `s3://`: the scheme written into manifests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_type_header: Option<String>,
+    /// `Default` only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_format: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub with_column_header: Option<bool>,
+}
+
+/// An export task.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+pub struct ExportTask {
+    pub task_id: String,
+    pub dataset_id: String,
+    pub resource_id: String,
+    /// `INIT`, `RUNNING`, `SUCCESSED` or `FAILED`.
+    pub status: String,
+    /// Percent, 0.0–100.0.
+    pub progress: f64,
+    pub path: String,
+    pub export_type: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_format: Option<i32>,
+    pub annotation_format: String,
+    pub export_params: ExportParams,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    pub version_format: String,
+    pub total_sample_count: u64,
+    pub finished_sample_count: u64,
+    /// Labels a format could not hold, left out (listed in `issues` and the export report).
+    pub dropped_label_count: u64,
+    /// Labels changed to fit the format (listed likewise).
+    pub converted_label_count: u64,
+    /// The report beside the files: `{path}export-report.json`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_path: Option<String>,
+    /// The new dataset of a `NEW_DATASET` export.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_dataset_id: Option<String>,
+    pub create_time: i64,
+    pub update_time: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_msg: Option<String>,
+    /// The first 1,000 dropped or converted labels; `issue_count` counts them all.
+    pub issues: Vec<TaskIssue>,
+    pub issue_count: u64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+pub struct ListExportTasksResponse {
+    pub total_count: u64,
+    pub export_tasks: Vec<ExportTask>,
+}

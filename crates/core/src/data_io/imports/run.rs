@@ -1,0 +1,72 @@
+//! The run of an import: the sources read the files into the sink, which writes them a page
+//! at a time; the task ends `COMPLETED` with its counts and issues, or `FAILED` with the reason
+//! (`4340` when nothing could be read).
+
+use crate::app::App;
+use crate::data_io::imports::sink::Sink;
+use crate::data_io::imports::{sources, ImportPlan};
+use crate::data_io::tasks::{update, Progress};
+use crate::data_io::versions::public_message;
+use crate::error::{codes, Error};
+use crate::store::{DataTaskRecord, DatasetRecord};
+
+impl App {
+    pub(super) async fn run_import(&self, dataset: DatasetRecord, task: DataTaskRecord, plan: ImportPlan) {
+        let labels = match self.store.list_labels(&dataset.id).await {
+            Ok(l) => l,
+            Err(e) => return self.fail_import(&task, &Progress::default(), &e).await,
+        };
+        let mut sink = Sink {
+            app: self,
+            dataset: &dataset,
+            plan: &plan,
+            task: task.clone(),
+            labels,
+            pending: Vec::new(),
+            progress: Progress::default(),
+        };
+        let read = sources::read(self, &dataset, &plan, &mut sink).await;
+        let result = match read {
+            Ok(()) => sink.flush().await,
+            Err(e) => Err(e),
+        };
+        let progress = sink.progress.clone();
+        let current = sink.task.clone();
+        match result {
+            Ok(()) if progress.total_sample_count == 0 => {
+                let e = Error::bad_request(
+                    codes::IMPORT_NOTHING,
+                    format!(
+                        "Import path does not contain valid file: nothing to import under {}",
+                        plan.import_path
+                    ),
+                );
+                self.fail_import(&current, &progress, &e).await
+            }
+            Ok(()) => {
+                let u = update(&current, "COMPLETED", &progress);
+                if let Err(e) = self.store.update_data_task(&u).await {
+                    tracing::warn!(task = %task.id, error = %e, "the end of an import was not recorded");
+                }
+            }
+            Err(e) => self.fail_import(&current, &progress, &e).await,
+        }
+    }
+
+    async fn fail_import(&self, task: &DataTaskRecord, progress: &Progress, e: &Error) {
+        tracing::warn!(task = %task.id, error = %e, "an import failed");
+        let mut u = update(task, "FAILED", progress);
+        u.error_code = Some(
+            if e.code == codes::INTERNAL {
+                codes::IMPORT_FAILED
+            } else {
+                e.code
+            }
+            .to_string(),
+        );
+        u.error_msg = Some(public_message(e));
+        if let Err(e) = self.store.update_data_task(&u).await {
+            tracing::warn!(task = %task.id, error = %e, "the failure of an import was not recorded");
+        }
+    }
+}
