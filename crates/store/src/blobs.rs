@@ -132,7 +132,12 @@ impl BlobStore for ObjectBlobStore {
     async fn put(&self, bytes: &[u8]) -> Result<String> {
         let sha = sha256_hex(bytes);
         let path = self.path_of(&sha).expect("sha256_hex gives 64 hex digits");
-        let stored = self.objects.head(&path).await.map_err(blob_fault)?;
+        let stored = match self.objects.head(&path).await {
+            Ok(meta) => meta,
+            // The local store makes a bucket folder on the first write; S3 refuses the put.
+            Err(e) if e.code == codes::BUCKET_NOT_FOUND => None,
+            Err(e) => return Err(blob_fault(e)),
+        };
         if stored.is_none_or(|m| m.size != bytes.len() as u64) {
             self.objects
                 .put(&path, bytes::Bytes::copy_from_slice(bytes))

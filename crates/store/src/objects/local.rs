@@ -18,15 +18,12 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use teamlabel_core::error::{codes, Error, Result};
 use teamlabel_core::objects::{
-    object_not_found, object_too_large, storage_error, storage_forbidden, ByteStream, ObjectMeta, ObjectPath,
-    ObjectStore, ObjectWriter,
+    object_not_found, object_too_large, storage_error, ByteStream, ObjectMeta, ObjectPath, ObjectStore, ObjectWriter,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::resolve::{bucket_dir, find, io_error, is_temporary, symlink_refused, Found, TMP_PREFIX};
 use super::walk;
-
-/// The start of the names of files being written; listings skip them.
-pub(super) const TMP_PREFIX: &str = ".teamlabel-tmp-";
 
 /// The size of the chunks `read` streams.
 const READ_CHUNK: usize = 256 * 1024;
@@ -61,66 +58,6 @@ impl LocalObjectStore {
     }
 }
 
-/// What is at a path below the root.
-pub(super) enum Found {
-    Missing,
-    File(PathBuf, u64),
-    Dir(PathBuf),
-}
-
-pub(super) fn io_error(what: &str, path: &ObjectPath, e: std::io::Error) -> Error {
-    storage_error(format!("{what} {path}: {e}"))
-}
-
-fn symlink_refused(path: &ObjectPath) -> Error {
-    storage_forbidden(format!(
-        "{path} passes a symbolic link, which the local object store does not follow"
-    ))
-}
-
-/// The bucket's folder: it must exist and be a folder, not a symlink.
-pub(super) fn bucket_dir(root: &Path, path: &ObjectPath) -> Result<PathBuf> {
-    let dir = root.join(path.bucket());
-    match fs::symlink_metadata(&dir) {
-        Ok(m) if m.file_type().is_symlink() => Err(symlink_refused(path)),
-        Ok(m) if m.is_dir() => Ok(dir),
-        Ok(_) => Err(teamlabel_core::objects::bucket_not_found(path.bucket())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            Err(teamlabel_core::objects::bucket_not_found(path.bucket()))
-        }
-        Err(e) => Err(io_error("reading", path, e)),
-    }
-}
-
-/// Follows the key's segments below the bucket folder without following a symlink.
-pub(super) fn find(root: &Path, path: &ObjectPath) -> Result<Found> {
-    let mut cur = bucket_dir(root, path)?;
-    let segments: Vec<&str> = path.key().split('/').filter(|s| !s.is_empty()).collect();
-    if segments.is_empty() {
-        return Ok(Found::Dir(cur));
-    }
-    for (i, segment) in segments.iter().enumerate() {
-        cur.push(segment);
-        let meta = match fs::symlink_metadata(&cur) {
-            Ok(m) => m,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Found::Missing),
-            Err(e) => return Err(io_error("reading", path, e)),
-        };
-        if meta.file_type().is_symlink() {
-            return Err(symlink_refused(path));
-        }
-        let last = i + 1 == segments.len();
-        match (last, meta.is_dir()) {
-            (true, true) => return Ok(Found::Dir(cur)),
-            (true, false) if meta.is_file() => return Ok(Found::File(cur, meta.len())),
-            (true, false) => return Ok(Found::Missing),
-            (false, true) => {}
-            (false, false) => return Ok(Found::Missing),
-        }
-    }
-    unreachable!("the loop returns at the last segment")
-}
-
 /// Opens a file without following a symlink in its last component.
 fn open_nofollow(file: &Path, path: &ObjectPath) -> Result<File> {
     OpenOptions::new()
@@ -148,10 +85,6 @@ fn open_object(root: &Path, path: &ObjectPath) -> Result<(File, u64)> {
         return Err(object_not_found(path));
     }
     Ok((f, meta.len()))
-}
-
-fn is_temporary(path: &ObjectPath) -> bool {
-    path.key().split('/').any(|s| s.starts_with(TMP_PREFIX))
 }
 
 /// Syncs a folder, so the entries renamed or created in it survive a crash.

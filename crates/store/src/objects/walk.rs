@@ -16,7 +16,7 @@ use std::path::Path;
 use teamlabel_core::error::Result;
 use teamlabel_core::objects::{ObjectMeta, ObjectPath};
 
-use super::local::{find, io_error, Found, TMP_PREFIX};
+use super::resolve::{find, io_error, Found, TMP_PREFIX};
 
 /// A folder entry: its name as it sorts (`name` or `name/`) and whether it is a folder.
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
