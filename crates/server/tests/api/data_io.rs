@@ -381,3 +381,33 @@ async fn a_detection_import_checks_boxes_and_image_headers() {
         );
     }
 }
+
+#[tokio::test]
+async fn version_and_import_bodies_refuse_unknown_fields() {
+    for t in spawn_all().await {
+        let d = t.dataset("strict", 0, json!([])).await;
+        for (path, body, field) in [
+            (
+                format!("/datasets/{d}/versions"),
+                json!({"verison_name": "V9"}),
+                "verison_name",
+            ),
+            (
+                format!("/datasets/{d}/import-tasks"),
+                json!({"import_path": "/in-bkt/x/", "import_tpye": "dir"}),
+                "import_tpye",
+            ),
+            (
+                format!("/datasets/{d}/import-tasks"),
+                json!({"import_path": "/in-bkt/x/", "label_format": {"label_typ": "0"}}),
+                "label_format.label_typ",
+            ),
+        ] {
+            let a = t.post(&path, body).await;
+            assert_eq!(a.status, 400, "{}: {path}: {:?}", t.backend, a.body);
+            assert!(a.msg().starts_with(field), "{}: {:?}", t.backend, a.msg());
+        }
+        let none = t.get(&format!("/datasets/{d}/import-tasks")).await;
+        assert_eq!(none.body["total_count"], 0, "{}: nothing was started", t.backend);
+    }
+}
