@@ -14,7 +14,7 @@ use teamlabel_api::data_io::TaskIssue;
 use crate::app::App;
 use crate::clock::now_ms;
 use crate::data_io::MAX_LISTED_ISSUES;
-use crate::error::{codes, Result};
+use crate::error::{codes, Error, Result};
 use crate::store::{version_status, DataTaskRecord, DataTaskUpdate, TaskKind, VersionDone};
 
 /// The counters of a task and the issues it met, kept as the task's `progress`.
@@ -76,6 +76,15 @@ pub(crate) fn update(task: &DataTaskRecord, status: &str, progress: &Progress) -
 /// How long an unfinished task or version may stand still before another server takes it
 /// for dead.
 pub const STALE_MS: i64 = 5 * 60 * 1000;
+
+/// The text of an error that may be shown: internal faults are not.
+pub(crate) fn public_message(e: &Error) -> String {
+    if e.code == codes::INTERNAL {
+        "an internal error occurred; the server log has the details".into()
+    } else {
+        e.message.clone()
+    }
+}
 
 impl App {
     /// Marks every version and task left unfinished and last changed before `stale_before`

@@ -20,6 +20,7 @@ use teamlabel_formats::{manifest, voc};
 use crate::app::App;
 use crate::clock::now_ms;
 use crate::data_io::records::{bytes_of, file_name, record_of, Bytes};
+use crate::data_io::tasks::public_message;
 use crate::data_io::{dataset_root, PAGE};
 use crate::datasets::label_changes::version_not_found;
 use crate::error::{codes, Error, Result};
@@ -387,15 +388,6 @@ pub(crate) async fn finish(writer: Box<dyn ObjectWriter>, result: Result<()>) ->
             }
             Err(e)
         }
-    }
-}
-
-/// The text of an error that may be shown: internal faults are not.
-pub(crate) fn public_message(e: &Error) -> String {
-    if e.code == codes::INTERNAL {
-        "an internal error occurred; the server log has the details".into()
-    } else {
-        e.message.clone()
     }
 }
 

@@ -5,8 +5,7 @@
 use crate::app::App;
 use crate::data_io::imports::sink::Sink;
 use crate::data_io::imports::{sources, ImportPlan};
-use crate::data_io::tasks::{update, Progress};
-use crate::data_io::versions::public_message;
+use crate::data_io::tasks::{public_message, update, Progress};
 use crate::error::{codes, Error};
 use crate::store::{DataTaskRecord, DatasetRecord};
 

@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 
 use teamlabel_api::data_io::TaskIssue;
-use teamlabel_api::enums::{DatasetType, LabelType, SampleStatus, SampleType};
+use teamlabel_api::enums::{LabelType, SampleStatus, SampleType};
 use teamlabel_api::labels::Label;
 use teamlabel_formats::Record;
 
@@ -183,12 +183,12 @@ impl<'a> Sink<'a> {
         let r = &inc.record;
         crate::text::check_text("name", &inc.name, 1024, "!<>=&\"'")
             .map_err(|e| Error::invalid(format!("the sample name {:?} cannot be used: {}", inc.name, e.message)))?;
-        let text = r.source.strip_prefix("content://");
+        let text_len = r.text().map(|t| t.chars().count());
         let metadata = metadata_of(r);
         let facts = SampleFacts {
             dataset_type: self.dataset.dataset_type,
             labels: &self.labels,
-            text_len: text.map(|t| t.chars().count()),
+            text_len,
             size: r.size.map(|[w, h, _]| (f64::from(w), f64::from(h))),
         };
         let placed = check_sample_labels(&facts, &r.labels)?;
@@ -205,8 +205,8 @@ impl<'a> Sink<'a> {
             source: Some(r.source.clone()),
             blob_sha256: None,
             content_type: None,
-            size: text.map_or(inc.size as i64, |t| t.chars().count() as i64),
-            text_len: text.map(|t| t.chars().count() as i64),
+            size: text_len.map_or(inc.size as i64, |n| n as i64),
+            text_len: text_len.map(|n| n as i64),
             inline_text: None,
             metadata,
             sample_usage: r.usage.clone(),
@@ -217,9 +217,4 @@ impl<'a> Sink<'a> {
             labels: placed,
         })
     }
-}
-
-/// The sample type of a file, by its extension, for the dataset's type.
-pub(super) fn sample_type_of(t: DatasetType) -> SampleType {
-    t.default_sample_type()
 }

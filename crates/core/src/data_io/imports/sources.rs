@@ -14,7 +14,7 @@ use teamlabel_api::labels::SampleLabel;
 use teamlabel_formats::{classify, coco, manifest, text, voc, yolo, Record};
 
 use crate::app::App;
-use crate::data_io::imports::sink::{sample_type_of, Incoming, Sink};
+use crate::data_io::imports::sink::{Incoming, Sink};
 use crate::data_io::imports::{ImportPlan, ImportType};
 use crate::error::{codes, Error, Result};
 use crate::objects::{ObjectMeta, ObjectPath};
@@ -184,21 +184,24 @@ async fn read_dir(
     sink: &mut Sink<'_>,
 ) -> Result<()> {
     let dir = dir.as_dir();
-    let yolo_names = match app.objects.head(&dir.join("obj.names")?).await? {
-        Some(_) if matches!(d.dataset_type, DatasetType::ObjectDetection) => {
-            let bytes = app.objects.get(&dir.join("obj.names")?, MAX_SIDE_FILE).await?;
-            Some(
+    // A YOLO tree is known by its `obj.names`; only detection datasets read one.
+    let yolo_names = if matches!(d.dataset_type, DatasetType::ObjectDetection) {
+        match app.objects.get(&dir.join("obj.names")?, MAX_SIDE_FILE).await {
+            Ok(bytes) => Some(
                 yolo::parse_names(&String::from_utf8_lossy(&bytes))
                     .map_err(|e| Error::bad_request(codes::IMPORT_FAILED, format!("{}obj.names: {}", dir, e.reason)))?,
-            )
+            ),
+            Err(e) if e.code == codes::FILE_NOT_FOUND => None,
+            Err(e) => return Err(e),
         }
-        _ => None,
+    } else {
+        None
     };
     let mut open: Vec<Group> = Vec::new();
     let mut after: Option<String> = None;
     loop {
         let page = app.objects.list(&dir, after.as_deref(), LIST_PAGE).await.map_err(|e| {
-            if e.code == codes::INVALID_PATH {
+            if e.code == codes::INVALID_PATH || e.code == codes::BUCKET_NOT_FOUND {
                 e
             } else {
                 Error::bad_request(codes::IMPORT_LIST_FAILED, format!("List files failed: {}", e.message))
@@ -290,7 +293,7 @@ async fn dir_group(
         }
         return Ok(());
     }
-    let Some((ext, meta)) = g.files.iter().find(|(ext, _)| media.contains(&ext.as_str())) else {
+    let Some((_, meta)) = g.files.iter().find(|(ext, _)| media.contains(&ext.as_str())) else {
         for (ext, meta) in &g.files {
             let companion = matches!(ext.as_str(), "txt" | "xml" | "names" | "data" | "json");
             if !companion {
@@ -370,14 +373,13 @@ async fn dir_group(
     sink.progress.finished_file_size += meta.size;
     sink.push(Incoming {
         name: rel,
-        sample_type: sample_type_of(t),
+        sample_type: t.default_sample_type(),
         size: meta.size,
         file,
         line: None,
         record,
     })
     .await?;
-    let _ = ext;
     Ok(())
 }
 
@@ -398,8 +400,8 @@ async fn side_text(app: &App, p: &ObjectPath) -> std::result::Result<String, Str
     String::from_utf8(bytes).map_err(|_| format!("{p}: not UTF-8"))
 }
 
-/// Width, height and depth from the image's header (the first 64 KiB are enough for the
-/// formats taken).
+/// Width, height and depth from the image's header. The whole file is read (the store has no
+/// ranged read), within the sample limit the caller checked.
 async fn image_size(app: &App, p: &ObjectPath) -> std::result::Result<Option<[u32; 3]>, String> {
     let bytes = app
         .objects
