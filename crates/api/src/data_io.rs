@@ -1,5 +1,5 @@
-//! Data in and out on the wire: dataset versions, import tasks and export tasks (the
-//! `versions`, `import-tasks` and `export-tasks` endpoints). Shapes only: paths, formats and
+//! Data in and out on the wire: dataset versions and import tasks (the `versions` and
+//! `import-tasks` endpoints). Shapes only: paths, formats and
 //! counts are checked and produced in `teamlabel-core`.
 
 use serde::{Deserialize, Serialize};
@@ -222,7 +222,8 @@ pub struct TaskIssue {
     pub sample: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
-    /// `skipped` (import), `dropped` or `converted` (export).
+    /// `skipped` (a line or file not imported), `converted` or `dropped` (a label changed or
+    /// left out to fit, e.g. a COCO mask read as its box).
     pub kind: String,
     pub reason: String,
 }
@@ -268,122 +269,4 @@ pub struct ImportTask {
 pub struct ListImportTasksResponse {
     pub total_count: u64,
     pub import_tasks: Vec<ImportTask>,
-}
-
-/// Where and how an export writes.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ExportParams {
-    /// `DIR` (default) or `NEW_DATASET`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub export_dest: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub export_new_dataset_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub export_new_dataset_work_path: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub export_dataset_version_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub export_dataset_version_format: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sample_state: Option<String>,
-    /// Explicit sample ids (export_type 3).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub samples: Option<Vec<String>>,
-    /// OR-ed search conditions (export_type 3), as the sample list takes them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Vec<Object>>)]
-    pub search_conditions: Option<Vec<Value>>,
-    /// Train share when splitting (`"1.00"` default).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
-    pub train_sample_ratio: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ratio_sample_usage: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub clear_hard_property: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub clear_difficult: Option<bool>,
-}
-
-/// Body of `POST .../export-tasks`.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateExportTaskRequest {
-    /// Output directory in the object store.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    /// 0 labeled, 1 unlabeled, 2 all (default), 3 by `export_params` search or ids.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub export_type: Option<i32>,
-    /// 1 tree (`label/file`), 2 flat (`file` beside `file.txt`); classification only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub export_format: Option<i32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub export_params: Option<ExportParams>,
-    /// Export a version's manifest instead of the working set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sample_state: Option<String>,
-    /// `MANIFEST` (default), `COCO`, `VOC`, `YOLO`, `CONLL`, `JSONL` or `TSV` (all but the first
-    /// two and `VOC` are additions).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub annotation_format: Option<String>,
-    /// `obs://` (default) or `s3://`: the scheme written into manifests.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source_type_header: Option<String>,
-    /// `Default` only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version_format: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub with_column_header: Option<bool>,
-}
-
-/// An export task.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
-pub struct ExportTask {
-    pub task_id: String,
-    pub dataset_id: String,
-    pub resource_id: String,
-    /// `INIT`, `RUNNING`, `SUCCESSED` or `FAILED`.
-    pub status: String,
-    /// Percent, 0.0–100.0.
-    pub progress: f64,
-    pub path: String,
-    pub export_type: i32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub export_format: Option<i32>,
-    pub annotation_format: String,
-    pub export_params: ExportParams,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version_id: Option<String>,
-    pub version_format: String,
-    pub total_sample_count: u64,
-    pub finished_sample_count: u64,
-    /// Labels a format could not hold, left out (listed in `issues` and the export report).
-    pub dropped_label_count: u64,
-    /// Labels changed to fit the format (listed likewise).
-    pub converted_label_count: u64,
-    /// The report beside the files: `{path}export-report.json`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub report_path: Option<String>,
-    /// The new dataset of a `NEW_DATASET` export.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub new_dataset_id: Option<String>,
-    pub create_time: i64,
-    pub update_time: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_code: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_msg: Option<String>,
-    /// The first 1,000 dropped or converted labels; `issue_count` counts them all.
-    pub issues: Vec<TaskIssue>,
-    pub issue_count: u64,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
-pub struct ListExportTasksResponse {
-    pub total_count: u64,
-    pub export_tasks: Vec<ExportTask>,
 }
