@@ -13,6 +13,7 @@ pub mod data_io;
 pub mod datasets;
 pub mod enums;
 pub mod iam;
+pub mod keys;
 pub mod labels;
 pub mod samples;
 pub mod signing;

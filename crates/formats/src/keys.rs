@@ -15,24 +15,8 @@
 //! | `voc:mask_source` | sample property | `<mask_source>`, the PNG mask's path |
 //! | `coco:iscrowd` | label property | `iscrowd` when not 0 |
 
-/// Shape of a geometry label: one of [`SHAPES`].
-pub const SHAPE: &str = "@modelarts:shape";
-/// Points of a geometry label, `[[x, y], ...]` (a circle: `[[cx, cy], [r]]`).
-pub const FEATURE: &str = "@modelarts:feature";
-/// Inclusive start of a text entity, in characters.
-pub const START_INDEX: &str = "@modelarts:start_index";
-/// Exclusive end of a text entity, in characters.
-pub const END_INDEX: &str = "@modelarts:end_index";
-/// Id of a triplet's head entity.
-pub const FROM: &str = "@modelarts:from";
-/// Id of a triplet's tail entity.
-pub const TO: &str = "@modelarts:to";
-/// Per-label hard-example flag, a string `"true"`/`"false"`.
-pub const HARD: &str = "@modelarts:hard";
-/// Per-label hard coefficient, a string holding a number in [0, 1].
-pub const HARD_COEFFICIENT: &str = "@modelarts:hard_coefficient";
-/// Sample-level image size `[width, height(, depth)]`.
-pub const SIZE: &str = "@modelarts:size";
+pub use teamlabel_api::keys::label::{END_INDEX, FEATURE, FROM, HARD, HARD_COEFFICIENT, SHAPE, START_INDEX, TO};
+pub use teamlabel_api::keys::meta::SIZE;
 
 /// The documented `@modelarts:shape` values.
 pub const SHAPES: &[&str] = &["bndbox", "polygon", "circle", "line", "dashed", "point", "polyline"];

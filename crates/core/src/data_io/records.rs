@@ -6,18 +6,11 @@ use serde_json::{Map, Value};
 use teamlabel_api::enums::SampleType;
 use teamlabel_formats::Record;
 
+use crate::rules::values::{key, meta};
 use crate::store::SampleRecord;
 
-/// Sample metadata keys the formats carry as their own fields.
-const HARD: &str = "@modelarts:hard";
-const HARD_COEFFICIENT: &str = "@modelarts:hard_coefficient";
-const SIZE: &str = "@modelarts:size";
 /// Sample-level keys a manifest line keeps in its `property` (video frames).
-const LINE_PROPERTY_KEYS: [&str; 3] = [
-    "@modelarts:parent_duration",
-    "@modelarts:parent_source",
-    "@modelarts:time_in_video",
-];
+const LINE_PROPERTY_KEYS: [&str; 3] = [meta::PARENT_DURATION, meta::PARENT_SOURCE, meta::TIME_IN_VIDEO];
 
 /// Where the bytes of a sample are, for a file written out.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,9 +43,9 @@ pub fn bytes_of(s: &SampleRecord) -> Bytes {
 
 /// The record of a sample, with `source` as it is to be written.
 pub fn record_of(s: &SampleRecord, source: String, clear_hard: bool) -> Record {
-    let hard = s.metadata.get(HARD).and_then(Value::as_f64).map(|v| v >= 0.5);
-    let hard_coefficient = s.metadata.get(HARD_COEFFICIENT).and_then(Value::as_f64);
-    let size = s.metadata.get(SIZE).and_then(|v| {
+    let hard = s.metadata.get(meta::HARD).and_then(Value::as_f64).map(|v| v >= 0.5);
+    let hard_coefficient = s.metadata.get(meta::HARD_COEFFICIENT).and_then(Value::as_f64);
+    let size = s.metadata.get(meta::SIZE).and_then(|v| {
         let a = v.as_array()?;
         let n = |i: usize| a.get(i).and_then(Value::as_f64).map(|x| x as u32);
         Some([n(0)?, n(1)?, n(2).unwrap_or(3)])
@@ -67,9 +60,9 @@ pub fn record_of(s: &SampleRecord, source: String, clear_hard: bool) -> Record {
     if clear_hard {
         for l in &mut labels {
             if let Some(p) = l.property.as_mut() {
-                p.remove("@modelarts:hard");
-                p.remove("@modelarts:hard_coefficient");
-                p.remove("@modelarts:hard_reasons");
+                p.remove(key::HARD);
+                p.remove(key::HARD_COEFFICIENT);
+                p.remove(key::HARD_REASONS);
             }
         }
     }
@@ -92,13 +85,13 @@ pub fn record_of(s: &SampleRecord, source: String, clear_hard: bool) -> Record {
 pub fn metadata_of(r: &Record) -> Map<String, Value> {
     let mut m = r.property.clone();
     if let Some(h) = r.hard {
-        m.insert(HARD.into(), Value::from(if h { 1.0 } else { 0.0 }));
+        m.insert(meta::HARD.into(), Value::from(if h { 1.0 } else { 0.0 }));
     }
     if let Some(c) = r.hard_coefficient {
-        m.insert(HARD_COEFFICIENT.into(), Value::from(c));
+        m.insert(meta::HARD_COEFFICIENT.into(), Value::from(c));
     }
     if let Some([w, h, d]) = r.size {
-        m.insert(SIZE.into(), Value::from(vec![w, h, d]));
+        m.insert(meta::SIZE.into(), Value::from(vec![w, h, d]));
     }
     m
 }

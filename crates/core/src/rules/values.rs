@@ -48,34 +48,8 @@ pub struct SampleFacts<'a> {
 /// Most labels one sample may carry.
 pub const MAX_LABELS_PER_SAMPLE: usize = 1000;
 
-/// The `@modelarts:` keys of a sample label's property map.
-pub mod key {
-    pub const SHAPE: &str = "@modelarts:shape";
-    pub const FEATURE: &str = "@modelarts:feature";
-    pub const START_INDEX: &str = "@modelarts:start_index";
-    pub const END_INDEX: &str = "@modelarts:end_index";
-    pub const FROM: &str = "@modelarts:from";
-    pub const TO: &str = "@modelarts:to";
-    pub const CONTENT: &str = "@modelarts:content";
-    pub const START_TIME: &str = "@modelarts:start_time";
-    pub const END_TIME: &str = "@modelarts:end_time";
-    pub const SOURCE: &str = "@modelarts:source";
-    pub const HARD: &str = "@modelarts:hard";
-    pub const HARD_COEFFICIENT: &str = "@modelarts:hard_coefficient";
-    pub const HARD_REASONS: &str = "@modelarts:hard_reasons";
-}
-
-/// The `@modelarts:` keys of sample metadata.
-pub mod meta {
-    pub const SIZE: &str = "@modelarts:size";
-    pub const IMPORT_ORIGIN: &str = "@modelarts:import_origin";
-    pub const HARD: &str = "@modelarts:hard";
-    pub const HARD_COEFFICIENT: &str = "@modelarts:hard_coefficient";
-    pub const HARD_REASONS: &str = "@modelarts:hard_reasons";
-    pub const PARENT_DURATION: &str = "@modelarts:parent_duration";
-    pub const TIME_IN_VIDEO: &str = "@modelarts:time_in_video";
-    pub const PARENT_SOURCE: &str = "@modelarts:parent_source";
-}
+/// The `@modelarts:` keys of a sample label's property map, and of sample metadata.
+pub use teamlabel_api::keys::{label as key, meta};
 
 /// Highest hard-example reason id.
 pub const MAX_HARD_REASON: i64 = 30;
