@@ -28,6 +28,8 @@ pub mod voc;
 pub mod yolo;
 
 mod entities;
+#[cfg(test)]
+mod fixtures;
 mod geometry;
 
 pub use record::{InputError, Loss, LossKind, Record};

@@ -208,21 +208,11 @@ pub fn parse(txt: &str, names: &[String], size: [u32; 3]) -> Result<Vec<SampleLa
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
-    use serde_json::{json, Value};
+    use serde_json::json;
     use teamlabel_api::labels::SampleLabel;
 
     use super::*;
-
-    fn shape(name: &str, shape: &str, feature: Value) -> SampleLabel {
-        SampleLabel {
-            name: Some(name.into()),
-            label_type: Some(1),
-            property: json!({"@modelarts:shape": shape, "@modelarts:feature": feature})
-                .as_object()
-                .cloned(),
-            ..SampleLabel::default()
-        }
-    }
+    use crate::fixtures::shape;
 
     fn classes() -> Vec<String> {
         vec!["bag".into(), "cat".into()]
@@ -255,10 +245,7 @@ mod tests {
         ];
         let (txt, losses) = write(&r, class_of);
         assert_eq!(txt, "0 0.350000 0.350000 0.500000 0.500000\n1 0.125000 0.500000 0.250000 1.000000\n0 0.007500 0.025000 0.005000 0.030000\n");
-        let got: Vec<(Option<&str>, LossKind, &str)> = losses
-            .iter()
-            .map(|l| (l.label.as_deref(), l.kind, l.reason.as_str()))
-            .collect();
+        let got = crate::fixtures::losses(&losses);
         assert_eq!(
             got,
             [

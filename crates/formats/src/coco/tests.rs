@@ -3,18 +3,8 @@ use teamlabel_api::labels::SampleLabel;
 
 use super::write::shoelace;
 use super::*;
+use crate::fixtures::shape;
 use crate::record::{LossKind, Record};
-
-fn shape(name: &str, shape: &str, feature: Value) -> SampleLabel {
-    SampleLabel {
-        name: Some(name.into()),
-        label_type: Some(1),
-        property: json!({"@modelarts:shape": shape, "@modelarts:feature": feature})
-            .as_object()
-            .cloned(),
-        ..SampleLabel::default()
-    }
-}
 
 fn records() -> Vec<Record> {
     let mut a = Record::new("obs://b/a.jpg");

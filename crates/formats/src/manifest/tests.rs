@@ -3,6 +3,7 @@ use serde_json::{json, Map, Value};
 use teamlabel_api::labels::SampleLabel;
 
 use super::*;
+use crate::fixtures::GUIDE_VOC;
 use crate::voc;
 
 /// The example lines of the guide (manifest.md section 7), with the dataset type each belongs to.
@@ -49,17 +50,6 @@ const EXAMPLES: &[(i64, &str)] = &[
     ),
 ];
 
-/// The guide's minimal detection file, with its broken `<r>100<r>`.
-const VOC_XML: &str = r#"<annotation>
-  <folder>test_data</folder><filename>260730932.jpg</filename>
-  <size><width>767</width><height>959</height><depth>3</depth></size>
-  <segmented>0</segmented>
-  <object><name>bag</name><pose>Unspecified</pose><truncated>0</truncated><occluded>0</occluded><difficult>0</difficult>
-    <bndbox><xmin>108</xmin><ymin>101</ymin><xmax>251</xmax><ymax>238</ymax></bndbox></object>
-  <object><name>circle</name><pose>Unspecified</pose><truncated>0</truncated><occluded>0</occluded><difficult>0</difficult>
-    <circle><cx>405</cx><cy>170</cy><r>100<r></circle></object>
-</annotation>"#;
-
 fn parsed(dataset_type: i64, line: &str) -> ManifestLine {
     parse_line(line, dataset_type).unwrap_or_else(|e| panic!("{line}: {e}"))
 }
@@ -68,7 +58,7 @@ fn parsed(dataset_type: i64, line: &str) -> ManifestLine {
 fn full(dataset_type: i64, line: &str) -> Record {
     let mut read = parsed(dataset_type, line);
     for loc in read.annotation_locs.clone() {
-        read.add_voc(&loc, voc::parse(VOC_XML).unwrap()).unwrap();
+        read.add_voc(&loc, voc::parse(GUIDE_VOC).unwrap()).unwrap();
     }
     read.record
 }
@@ -113,10 +103,10 @@ fn detection_objects_come_from_the_voc_file_with_the_annotation_values() {
     assert_eq!(read.annotation_locs, ["s3://path/to/annotation1.xml"]);
     assert!(read.record.labels.is_empty());
     let err = read
-        .add_voc("s3://elsewhere.xml", voc::parse(VOC_XML).unwrap())
+        .add_voc("s3://elsewhere.xml", voc::parse(GUIDE_VOC).unwrap())
         .unwrap_err();
     assert_eq!(err.reason, "no annotation of this line waits for s3://elsewhere.xml");
-    read.add_voc("s3://path/to/annotation1.xml", voc::parse(VOC_XML).unwrap())
+    read.add_voc("s3://path/to/annotation1.xml", voc::parse(GUIDE_VOC).unwrap())
         .unwrap();
     let r = read.record;
     assert_eq!(r.size, Some([767, 959, 3]));

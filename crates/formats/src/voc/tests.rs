@@ -2,6 +2,7 @@ use serde_json::{json, Value};
 use teamlabel_api::labels::SampleLabel;
 
 use super::*;
+use crate::fixtures::GUIDE_VOC;
 use crate::record::{LossKind, Record};
 
 fn label(name: &str, label_type: i64, property: Value) -> SampleLabel {
@@ -148,16 +149,7 @@ fn every_shape_and_the_free_keys_round_trip() {
 
 #[test]
 fn the_guide_example_with_its_broken_radius_tag_is_read() {
-    let xml = r#"<annotation>
-  <folder>test_data</folder><filename>260730932.jpg</filename>
-  <size><width>767</width><height>959</height><depth>3</depth></size>
-  <segmented>0</segmented>
-  <object><name>bag</name><pose>Unspecified</pose><truncated>0</truncated><occluded>0</occluded><difficult>0</difficult>
-    <bndbox><xmin>108</xmin><ymin>101</ymin><xmax>251</xmax><ymax>238</ymax></bndbox></object>
-  <object><name>circle</name><pose>Unspecified</pose><truncated>0</truncated><occluded>0</occluded><difficult>0</difficult>
-    <circle><cx>405</cx><cy>170</cy><r>100<r></circle></object>
-</annotation>"#;
-    let doc = parse(xml).unwrap();
+    let doc = parse(GUIDE_VOC).unwrap();
     assert_eq!(doc.size, Some([767, 959, 3]));
     let labels: Vec<Value> = doc.labels.iter().map(|l| serde_json::to_value(l).unwrap()).collect();
     assert_eq!(
@@ -269,10 +261,7 @@ fn what_voc_cannot_hold_is_listed() {
     ));
     let (xml, losses) = write(&r, "a.jpg", "NA");
     assert!(!xml.contains("<size>"));
-    let got: Vec<(Option<&str>, LossKind, &str)> = losses
-        .iter()
-        .map(|l| (l.label.as_deref(), l.kind, l.reason.as_str()))
-        .collect();
+    let got = crate::fixtures::losses(&losses);
     assert_eq!(
         got,
         [
