@@ -1,5 +1,5 @@
-//! Data in and out on the wire: dataset versions and import tasks (the `versions` and
-//! `import-tasks` endpoints). Shapes only: paths, formats and
+//! Data in and out on the wire: dataset versions, import tasks and export tasks (the
+//! `versions`, `import-tasks` and `export-tasks` endpoints). Shapes only: paths, formats and
 //! counts are checked and produced in `teamlabel-core`.
 
 use serde::{Deserialize, Serialize};
@@ -269,4 +269,145 @@ pub struct ImportTask {
 pub struct ListImportTasksResponse {
     pub total_count: u64,
     pub import_tasks: Vec<ImportTask>,
+}
+
+/// Where and how an export is written (`export_params`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExportParams {
+    /// `DIR` (files under `path`, the default) or `NEW_DATASET` (files under `path`, then a new
+    /// dataset made from them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_dest: Option<String>,
+    /// `NEW_DATASET`: the new dataset's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_new_dataset_name: Option<String>,
+    /// `NEW_DATASET`: the new dataset's work path (not `path` and not inside it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_new_dataset_work_path: Option<String>,
+    /// Not supported: a new dataset starts without versions. Refused when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_dataset_version_name: Option<String>,
+    /// Not supported: refused when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_dataset_version_format: Option<String>,
+    /// The state filter of `export_type` 3: `__ALL__`, `__NONE__` or `__AUTO_ANNOTATION__`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_state: Option<String>,
+    /// `export_type` 3: exactly these samples (ids of the dataset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub samples: Option<Vec<String>>,
+    /// `export_type` 3: samples matching any of these conditions (`label_list`,
+    /// `sample_name`), OR-ed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub search_conditions: Option<Vec<Value>>,
+    /// Share of the exported labeled samples marked `TRAIN` when `ratio_sample_usage` is true,
+    /// in [0, 1], as a string or a number; default `"1.00"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub train_sample_ratio: Option<Value>,
+    /// Draw the train/eval split by `train_sample_ratio` (default false: samples keep their
+    /// usage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratio_sample_usage: Option<bool>,
+    /// Leave hard-example values out (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clear_hard_property: Option<bool>,
+    /// Accepted as the provider's examples send it; leaves VOC `difficult` out when true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clear_difficult: Option<bool>,
+}
+
+/// Body of `POST .../export-tasks`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateExportTaskRequest {
+    /// The output directory in the object store; it must be empty or missing.
+    pub path: String,
+    /// 0 labeled samples, 1 unlabeled, 2 all (the default), 3 by `export_params`
+    /// (`sample_state`, `samples`, `search_conditions`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_type: Option<i32>,
+    /// Image and sound classification layouts: 1 a folder per label, 2 `x.txt` beside each
+    /// file (the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_format: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_params: Option<ExportParams>,
+    /// Export this version's samples and labels instead of the working set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    /// Same as `export_params.sample_state`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_state: Option<String>,
+    /// The file format: `MANIFEST`, `VOC`, `COCO`, `YOLO`, `CLASSIFICATION`, `TSV`, `CONLL`
+    /// or `JSONL` (which fit depends on the dataset type). Default by type: classification
+    /// layouts for image and sound classification, `VOC` for detection and segmentation, `TSV`
+    /// for text classification, `CONLL` for named entities, `JSONL` for triplets, `MANIFEST`
+    /// otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotation_format: Option<String>,
+    /// The scheme written before storage paths in a manifest: `obs://` (default) or `s3://`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_type_header: Option<String>,
+    /// `Default` only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_format: Option<String>,
+    /// Table exports only: not supported, only `true` (the default) is accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub with_column_header: Option<bool>,
+}
+
+/// An export task.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+pub struct ExportTask {
+    pub task_id: String,
+    pub dataset_id: String,
+    /// Same as `dataset_id`.
+    pub resource_id: String,
+    /// `INIT`, `RUNNING`, `SUCCESSED` (sic, as the provider spells it) or `FAILED`.
+    pub status: String,
+    /// Percent, 0.0–100.0.
+    pub progress: f64,
+    /// The output directory, as `obs://bucket/dir/`.
+    pub path: String,
+    pub export_type: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_format: Option<i32>,
+    /// The format written (see the request).
+    pub annotation_format: String,
+    pub export_params: ExportParams,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    pub version_format: String,
+    pub total_sample_count: u64,
+    pub finished_sample_count: u64,
+    /// Labels (or sample bytes) the format could not hold, left out: listed in the report.
+    pub dropped_label_count: u64,
+    /// Labels written in another form than stored (a rotated box as its bounding box, a
+    /// multi-label sample in several folders): listed in the report.
+    pub converted_label_count: u64,
+    /// The report beside the files (`export-report.jsonl`): every loss, one per line, then a
+    /// summary line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_path: Option<String>,
+    /// `NEW_DATASET`: the dataset made from the export.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_dataset_id: Option<String>,
+    pub create_time: i64,
+    pub update_time: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_msg: Option<String>,
+    /// What was dropped or converted (the first 1,000; `issue_count` counts them all).
+    pub issues: Vec<TaskIssue>,
+    pub issue_count: u64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+pub struct ListExportTasksResponse {
+    pub total_count: u64,
+    pub export_tasks: Vec<ExportTask>,
 }
