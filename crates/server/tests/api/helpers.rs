@@ -71,6 +71,13 @@ pub struct TestApp {
     _stop: oneshot::Sender<()>,
 }
 
+impl TestApp {
+    /// Where the local object store keeps a storage path (`/bucket/key`) on disk.
+    pub fn local_object(&self, path: &str) -> std::path::PathBuf {
+        self._dir.path().join("buckets").join(path.trim_start_matches('/'))
+    }
+}
+
 /// One running server per backend under test.
 pub async fn spawn_all() -> Vec<TestApp> {
     let mut apps = vec![spawn("sqlite").await];

@@ -4,6 +4,7 @@
 mod acceptance;
 mod data_io;
 mod datasets;
+mod exports;
 mod helpers;
 mod iam;
 mod invalid_input;
