@@ -28,7 +28,12 @@ fn polygon(name: &str) -> Value {
 /// Makes the bucket the exports go to (an export does not create buckets: with S3 they are
 /// the operator's).
 async fn bucket(t: &TestApp) {
-    put(t, "/exp-bkt/README", "exports land here").await;
+    put(t, &at(t, "README"), "exports land here").await;
+}
+
+/// A path in the test bucket.
+fn at(t: &TestApp, rest: &str) -> String {
+    format!("/{}/{rest}", t.bucket)
 }
 
 /// Starts an export and waits for its end.
@@ -113,12 +118,12 @@ async fn detection(t: &TestApp) -> String {
 
 #[tokio::test]
 async fn detection_exports_in_voc_coco_and_yolo_read_back_with_the_same_boxes() {
-    for t in spawn_all().await {
+    for t in spawn_all_stores().await {
         let d = detection(&t).await;
         let before = labels_by_name(&t, &d).await;
 
         // VOC: every shape, each image with its XML beside it.
-        let done = export(&t, &d, json!({"path": "/exp-bkt/voc/", "annotation_format": "VOC"})).await;
+        let done = export(&t, &d, json!({"path": &at(&t, "voc/"), "annotation_format": "VOC"})).await;
         assert_eq!(
             (
                 done["total_sample_count"].clone(),
@@ -129,19 +134,19 @@ async fn detection_exports_in_voc_coco_and_yolo_read_back_with_the_same_boxes() 
             "{}: {done}",
             t.backend
         );
-        assert_eq!(read_bytes(&t, "/exp-bkt/voc/a.png").await, png(10, 10));
+        assert_eq!(read_bytes(&t, &at(&t, "voc/a.png")).await, png(10, 10));
         assert!(
-            read(&t, "/exp-bkt/voc/a.xml").await.contains("<polygon>"),
+            read(&t, &at(&t, "voc/a.xml")).await.contains("<polygon>"),
             "{}",
             t.backend
         );
-        let back = import_back(&t, 1, json!({"import_path": "/exp-bkt/voc/"})).await;
+        let back = import_back(&t, 1, json!({"import_path": &at(&t, "voc/")})).await;
         assert_eq!(back, before, "{}: VOC round trip", t.backend);
 
         // COCO: boxes and the polygon as segmentation.
-        let done = export(&t, &d, json!({"path": "/exp-bkt/coco/", "annotation_format": "COCO"})).await;
+        let done = export(&t, &d, json!({"path": &at(&t, "coco/"), "annotation_format": "COCO"})).await;
         assert_eq!(done["dropped_label_count"], 0, "{}: {done}", t.backend);
-        let coco: Value = serde_json::from_str(&read(&t, "/exp-bkt/coco/annotations.json").await).unwrap();
+        let coco: Value = serde_json::from_str(&read(&t, &at(&t, "coco/annotations.json")).await).unwrap();
         assert_eq!(
             (
                 coco["images"].as_array().unwrap().len(),
@@ -152,11 +157,11 @@ async fn detection_exports_in_voc_coco_and_yolo_read_back_with_the_same_boxes() 
             "{}: {coco}",
             t.backend
         );
-        pycocotools_reads(&read(&t, "/exp-bkt/coco/annotations.json").await);
+        pycocotools_reads(&read(&t, &at(&t, "coco/annotations.json")).await);
         let back = import_back(
             &t,
             1,
-            json!({"import_path": "/exp-bkt/coco/annotations.json", "import_type": "coco"}),
+            json!({"import_path": &at(&t, "coco/annotations.json"), "import_type": "coco"}),
         )
         .await;
         let boxes_only = |m: &BTreeMap<String, Vec<String>>| -> BTreeMap<String, Vec<String>> {
@@ -179,7 +184,7 @@ async fn detection_exports_in_voc_coco_and_yolo_read_back_with_the_same_boxes() 
 
         // YOLO holds boxes only: the polygon is written as its bounding box, counted and
         // reported as converted.
-        let done = export(&t, &d, json!({"path": "/exp-bkt/yolo/", "annotation_format": "YOLO"})).await;
+        let done = export(&t, &d, json!({"path": &at(&t, "yolo/"), "annotation_format": "YOLO"})).await;
         assert_eq!(
             (
                 done["converted_label_count"].clone(),
@@ -195,8 +200,8 @@ async fn detection_exports_in_voc_coco_and_yolo_read_back_with_the_same_boxes() 
             (json!("car"), json!("converted")),
             "{done}"
         );
-        assert_eq!(read(&t, "/exp-bkt/yolo/obj.names").await, "car\nperson\n");
-        let txt = read(&t, "/exp-bkt/yolo/obj_train_data/a.txt").await;
+        assert_eq!(read(&t, &at(&t, "yolo/obj.names")).await, "car\nperson\n");
+        let txt = read(&t, &at(&t, "yolo/obj_train_data/a.txt")).await;
         let rows: Vec<Vec<f64>> = txt
             .lines()
             .map(|l| l.split(' ').map(|x| x.parse().unwrap()).collect())
@@ -212,12 +217,12 @@ async fn detection_exports_in_voc_coco_and_yolo_read_back_with_the_same_boxes() 
                 assert!((got - want).abs() < 1e-6, "{}: {txt}", t.backend);
             }
         }
-        let report = read(&t, "/exp-bkt/yolo/export-report.jsonl").await;
+        let report = read(&t, &at(&t, "yolo/export-report.jsonl")).await;
         let report: Vec<Value> = report.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!(report.len(), 2, "{}: one loss, then the summary", t.backend);
         assert_eq!(report[0]["kind"], "converted");
         assert_eq!(report[1]["summary"]["converted"], 1);
-        let back = import_back(&t, 1, json!({"import_path": "/exp-bkt/yolo/"})).await;
+        let back = import_back(&t, 1, json!({"import_path": &at(&t, "yolo/")})).await;
         let mut want = boxes_only(&before);
         want.get_mut("a.png").unwrap().push("car bndbox [[1,1],[8,8]]".into());
         want.get_mut("a.png").unwrap().sort();
@@ -227,18 +232,18 @@ async fn detection_exports_in_voc_coco_and_yolo_read_back_with_the_same_boxes() 
 
 #[tokio::test]
 async fn a_manifest_export_imports_back_to_the_same_manifest() {
-    for t in spawn_all().await {
+    for t in spawn_all_stores().await {
         let d = detection(&t).await;
-        let done = export(&t, &d, json!({"path": "/exp-bkt/m1/", "annotation_format": "MANIFEST"})).await;
+        let done = export(&t, &d, json!({"path": &at(&t, "m1/"), "annotation_format": "MANIFEST"})).await;
         assert_eq!(done["annotation_format"], "MANIFEST");
-        let first = read(&t, "/exp-bkt/m1/det.manifest").await;
+        let first = read(&t, &at(&t, "m1/det.manifest")).await;
         assert_eq!(first.lines().count(), 3, "{}", t.backend);
         let back = t.dataset("back", 1, json!([])).await;
         let path = format!("/datasets/{back}/import-tasks");
         let a = t
             .post(
                 &path,
-                json!({"import_type": "manifest", "import_path": "/exp-bkt/m1/det.manifest"}),
+                json!({"import_type": "manifest", "import_path": &at(&t, "m1/det.manifest")}),
             )
             .await;
         let task = a.body["task_id"].as_str().unwrap();
@@ -247,11 +252,11 @@ async fn a_manifest_export_imports_back_to_the_same_manifest() {
         let done = export(
             &t,
             &back,
-            json!({"path": "/exp-bkt/m2/", "annotation_format": "MANIFEST"}),
+            json!({"path": &at(&t, "m2/"), "annotation_format": "MANIFEST"}),
         )
         .await;
         assert_eq!(done["finished_sample_count"], 3);
-        let second = read(&t, "/exp-bkt/m2/back.manifest").await;
+        let second = read(&t, &at(&t, "m2/back.manifest")).await;
         // The same lines but for the sample ids and where the VOC files are.
         let strip = |m: &str| -> Vec<Value> {
             let mut lines: Vec<Value> = m
@@ -274,7 +279,7 @@ async fn a_manifest_export_imports_back_to_the_same_manifest() {
 
 #[tokio::test]
 async fn classification_and_text_formats_hold_their_labels() {
-    for t in spawn_all().await {
+    for t in spawn_all_stores().await {
         bucket(&t).await;
         let d = t.dataset("cls", 0, json!([{"name": "cat"}, {"name": "dog"}])).await;
         t.samples(
@@ -287,30 +292,30 @@ async fn classification_and_text_formats_hold_their_labels() {
         )
         .await;
         let before = labels_by_name(&t, &d).await;
-        let done = export(&t, &d, json!({"path": "/exp-bkt/flat/"})).await;
+        let done = export(&t, &d, json!({"path": &at(&t, "flat/")})).await;
         assert_eq!(
             (done["annotation_format"].clone(), done["export_format"].clone()),
             (json!("CLASSIFICATION"), json!(2))
         );
-        assert_eq!(read(&t, "/exp-bkt/flat/2.txt").await, "cat\ndog\n");
-        let back = import_back(&t, 0, json!({"import_path": "/exp-bkt/flat/"})).await;
+        assert_eq!(read(&t, &at(&t, "flat/2.txt")).await, "cat\ndog\n");
+        let back = import_back(&t, 0, json!({"import_path": &at(&t, "flat/")})).await;
         assert_eq!(back, before, "{}: flat layout round trip", t.backend);
 
-        let done = export(&t, &d, json!({"path": "/exp-bkt/tree/", "export_format": 1})).await;
+        let done = export(&t, &d, json!({"path": &at(&t, "tree/"), "export_format": 1})).await;
         assert_eq!(done["converted_label_count"], 1, "{}: {done}", t.backend);
         for p in [
-            "/exp-bkt/tree/cat/1.png",
-            "/exp-bkt/tree/cat/2.png",
-            "/exp-bkt/tree/dog/2.png",
-            "/exp-bkt/tree/3.png",
+            &at(&t, "tree/cat/1.png"),
+            &at(&t, "tree/cat/2.png"),
+            &at(&t, "tree/dog/2.png"),
+            &at(&t, "tree/3.png"),
         ] {
             assert_eq!(read_bytes(&t, p).await, png(2, 2), "{}: {p}", t.backend);
         }
 
         // Only labeled samples, or only unlabeled ones.
-        let done = export(&t, &d, json!({"path": "/exp-bkt/labeled/", "export_type": 0})).await;
+        let done = export(&t, &d, json!({"path": &at(&t, "labeled/"), "export_type": 0})).await;
         assert_eq!(done["total_sample_count"], 2, "{}: {done}", t.backend);
-        let done = export(&t, &d, json!({"path": "/exp-bkt/unlabeled/", "export_type": 1})).await;
+        let done = export(&t, &d, json!({"path": &at(&t, "unlabeled/"), "export_type": 1})).await;
         assert_eq!(done["total_sample_count"], 1, "{}: {done}", t.backend);
 
         let text = t.dataset("txt", 100, json!([{"name": "pos"}, {"name": "neg"}])).await;
@@ -322,8 +327,8 @@ async fn classification_and_text_formats_hold_their_labels() {
             ]),
         )
         .await;
-        export(&t, &text, json!({"path": "/exp-bkt/tsv/"})).await;
-        let tsv = read(&t, "/exp-bkt/tsv/txt.txt").await;
+        export(&t, &text, json!({"path": &at(&t, "tsv/")})).await;
+        let tsv = read(&t, &at(&t, "tsv/txt.txt")).await;
         let mut lines: Vec<&str> = tsv.lines().collect();
         lines.sort();
         assert_eq!(lines, ["bad film\tneg", "good\\tfilm\tpos"], "{}", t.backend);
@@ -335,10 +340,10 @@ async fn classification_and_text_formats_hold_their_labels() {
             json!([{"name": "s", "data": base64("Zoë met Bob".as_bytes()), "labels": [entity(0, 3), entity(8, 11)]}]),
         )
         .await;
-        let done = export(&t, &ner, json!({"path": "/exp-bkt/conll/"})).await;
+        let done = export(&t, &ner, json!({"path": &at(&t, "conll/")})).await;
         assert_eq!(done["annotation_format"], "CONLL");
         assert_eq!(
-            read(&t, "/exp-bkt/conll/ner.conll").await,
+            read(&t, &at(&t, "conll/ner.conll")).await,
             "Zoë\tB-PER\nmet\tO\nBob\tB-PER\n\n",
             "{}",
             t.backend
@@ -346,10 +351,10 @@ async fn classification_and_text_formats_hold_their_labels() {
         export(
             &t,
             &ner,
-            json!({"path": "/exp-bkt/jsonl/", "annotation_format": "JSONL"}),
+            json!({"path": &at(&t, "jsonl/"), "annotation_format": "JSONL"}),
         )
         .await;
-        let line: Value = serde_json::from_str(read(&t, "/exp-bkt/jsonl/ner.jsonl").await.trim()).unwrap();
+        let line: Value = serde_json::from_str(read(&t, &at(&t, "jsonl/ner.jsonl")).await.trim()).unwrap();
         assert_eq!(line["text"], "Zoë met Bob", "{}: {line}", t.backend);
     }
 }
@@ -361,11 +366,18 @@ fn base64(b: &[u8]) -> String {
 
 #[tokio::test]
 async fn exports_choose_samples_by_id_condition_and_version() {
-    for t in spawn_all().await {
+    for t in spawn_all_stores().await {
         bucket(&t).await;
-        let d = t
-            .dataset("pick", 0, json!([{"name": "cat"}, {"name": "dog"}, {"name": "owl"}]))
+        // Versions go to the work path (on S3 the default work bucket is the operator's to make).
+        let made = t
+            .post(
+                "/datasets",
+                json!({"dataset_name": "pick", "dataset_type": 0, "work_path": at(&t, "work/"),
+                       "labels": [{"name": "cat"}, {"name": "dog"}, {"name": "owl"}]}),
+            )
             .await;
+        assert_eq!(made.status, 201, "{}: {:?}", t.backend, made.body);
+        let d = made.body["dataset_id"].as_str().unwrap().to_string();
         let ids = t
             .samples(
                 &d,
@@ -379,11 +391,11 @@ async fn exports_choose_samples_by_id_condition_and_version() {
         let done = export(
             &t,
             &d,
-            json!({"path": "/exp-bkt/ids/", "export_type": 3, "annotation_format": "MANIFEST",
+            json!({"path": &at(&t, "ids/"), "export_type": 3, "annotation_format": "MANIFEST",
                    "export_params": {"samples": [ids[2], ids[0]]}}),
         )
         .await;
-        let m = read(&t, "/exp-bkt/ids/pick.manifest").await;
+        let m = read(&t, &at(&t, "ids/pick.manifest")).await;
         let got: Vec<String> = m
             .lines()
             .map(|l| {
@@ -399,7 +411,7 @@ async fn exports_choose_samples_by_id_condition_and_version() {
         let done = export(
             &t,
             &d,
-            json!({"path": "/exp-bkt/or/", "export_type": 3, "annotation_format": "MANIFEST",
+            json!({"path": &at(&t, "or/"), "export_type": 3, "annotation_format": "MANIFEST",
                    "export_params": {"search_conditions": [cond("cat"), cond("owl")]}}),
         )
         .await;
@@ -423,13 +435,13 @@ async fn exports_choose_samples_by_id_condition_and_version() {
         let done = export(
             &t,
             &d,
-            json!({"path": "/exp-bkt/v/", "version_id": v, "export_format": 2}),
+            json!({"path": &at(&t, "v/"), "version_id": v, "export_format": 2}),
         )
         .await;
         assert_eq!(done["finished_sample_count"], 3, "{}: {done}", t.backend);
         // A version names its copies by sample id and name; the export keeps those names.
         assert_eq!(
-            read(&t, &format!("/exp-bkt/v/{}_2.txt", ids[1])).await,
+            read(&t, &at(&t, &format!("v/{}_2.txt", ids[1]))).await,
             "dog\n",
             "{}",
             t.backend
@@ -439,13 +451,13 @@ async fn exports_choose_samples_by_id_condition_and_version() {
 
 #[tokio::test]
 async fn an_export_to_a_new_dataset_and_a_zip_download() {
-    for t in spawn_all().await {
+    for t in spawn_all_stores().await {
         let d = detection(&t).await;
         let done = export(
             &t,
             &d,
-            json!({"path": "/exp-bkt/new-in/", "export_params": {"export_dest": "NEW_DATASET",
-                   "export_new_dataset_name": "det-copy", "export_new_dataset_work_path": "/exp-bkt/new-out/"}}),
+            json!({"path": &at(&t, "new-in/"), "export_params": {"export_dest": "NEW_DATASET",
+                   "export_new_dataset_name": "det-copy", "export_new_dataset_work_path": &at(&t, "new-out/")}}),
         )
         .await;
         let new_id = done["new_dataset_id"]
@@ -461,7 +473,7 @@ async fn an_export_to_a_new_dataset_and_a_zip_download() {
         let nd = t.get(&format!("/datasets/{new_id}")).await;
         assert_eq!(nd.body["dataset_name"], "det-copy", "{:?}", nd.body);
 
-        let done = export(&t, &d, json!({"path": "/exp-bkt/zip/"})).await;
+        let done = export(&t, &d, json!({"path": &at(&t, "zip/")})).await;
         let task = done["task_id"].as_str().unwrap();
         let a = t.get(&format!("/datasets/{d}/export-tasks/{task}/download")).await;
         assert_eq!(a.status, 200, "{}: {:?}", t.backend, a.body);
@@ -477,7 +489,7 @@ async fn an_export_to_a_new_dataset_and_a_zip_download() {
         );
         let mut xml = String::new();
         zip.by_name("a.xml").unwrap().read_to_string(&mut xml).unwrap();
-        assert_eq!(xml, read(&t, "/exp-bkt/zip/a.xml").await);
+        assert_eq!(xml, read(&t, &at(&t, "zip/a.xml")).await);
         let mut image = Vec::new();
         zip.by_name("a.png").unwrap().read_to_end(&mut image).unwrap();
         assert_eq!(image, png(10, 10));
@@ -486,36 +498,36 @@ async fn an_export_to_a_new_dataset_and_a_zip_download() {
 
 #[tokio::test]
 async fn bad_exports_are_refused_with_their_codes() {
-    for t in spawn_all().await {
+    for t in spawn_all_stores().await {
         let d = detection(&t).await;
         let path = format!("/datasets/{d}/export-tasks");
-        put(&t, "/exp-bkt/full/keep.txt", "mine").await;
+        put(&t, &at(&t, "full/keep.txt"), "mine").await;
         for (body, code) in [
-            (json!({"path": "/exp-bkt/full/"}), EXPORT_BAD_PATH),
-            (json!({"path": "/exp-bkt/../etc/"}), EXPORT_BAD_PATH),
+            (json!({"path": &at(&t, "full/")}), EXPORT_BAD_PATH),
+            (json!({"path": &at(&t, "../etc/")}), EXPORT_BAD_PATH),
             (
-                json!({"path": "/exp-bkt/x/", "annotation_format": "CSV"}),
+                json!({"path": &at(&t, "x/"), "annotation_format": "CSV"}),
                 EXPORT_BAD_PARAMETER,
             ),
             (
-                json!({"path": "/exp-bkt/x/", "annotation_format": "TSV"}),
+                json!({"path": &at(&t, "x/"), "annotation_format": "TSV"}),
                 EXPORT_BAD_PARAMETER,
             ),
-            (json!({"path": "/exp-bkt/x/", "export_type": 7}), EXPORT_BAD_PARAMETER),
-            (json!({"path": "/exp-bkt/x/", "export_format": 1}), EXPORT_BAD_PARAMETER),
+            (json!({"path": &at(&t, "x/"), "export_type": 7}), EXPORT_BAD_PARAMETER),
+            (json!({"path": &at(&t, "x/"), "export_format": 1}), EXPORT_BAD_PARAMETER),
             (
-                json!({"path": "/exp-bkt/x/", "export_params": {"sample_state": "__ALL__"}}),
+                json!({"path": &at(&t, "x/"), "export_params": {"sample_state": "__ALL__"}}),
                 EXPORT_BAD_PARAMETER,
             ),
             (
-                json!({"path": "/exp-bkt/x/", "export_params": {"export_dest": "NEW_DATASET"}}),
+                json!({"path": &at(&t, "x/"), "export_params": {"export_dest": "NEW_DATASET"}}),
                 EXPORT_BAD_PARAMETER,
             ),
         ] {
             let a = t.post(&path, body.clone()).await;
             assert_eq!((a.status, a.code()), (400, code), "{}: {body}: {:?}", t.backend, a.body);
         }
-        assert_eq!(read(&t, "/exp-bkt/full/keep.txt").await, "mine");
+        assert_eq!(read(&t, &at(&t, "full/keep.txt")).await, "mine");
         let a = t.get(&format!("{path}/{}", "x".repeat(19))).await;
         assert_eq!((a.status, a.code()), (404, EXPORT_NOT_FOUND), "{}", t.backend);
         let a = t.get(&format!("{path}?export_type=9")).await;

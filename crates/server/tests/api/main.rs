@@ -12,6 +12,8 @@ mod isolation;
 mod labels;
 mod observability;
 mod openapi;
+#[path = "../../../store/tests/conformance/common/s3_bucket.rs"]
+mod s3_bucket;
 mod samples;
 mod team;
 mod team_rules;
