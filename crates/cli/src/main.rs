@@ -36,7 +36,7 @@ struct Cli {
     /// Log lines on standard error: `plain` text (coloured only on a terminal) or `json` (one
     /// object per line). Serving logs one line per request: request id, method, route
     /// template, status, latency_ms and caller (user id). TEAMLABEL_LOG sets the filter
-    /// (default `info`)
+    /// (default `info`; `warn` for import and export)
     #[arg(long, env = "TEAMLABEL_LOG_FORMAT", global = true, value_enum, default_value_t = LogFormat::Plain)]
     log_format: LogFormat,
 
@@ -187,18 +187,21 @@ async fn async_main() {
             _ => {}
         }
     }
-    init_logging(cli.log_format);
+    // The application's info lines are the server's log; in import and export they would only
+    // interleave with the progress and the summary, so there only warnings show by default.
+    let quiet = matches!(cli.command, Command::Import(_) | Command::Export(_));
+    init_logging(cli.log_format, if quiet { "warn" } else { "info" });
     if let Err(e) = run(cli).await {
         eprintln!("teamlabel: {e:#}");
         std::process::exit(1);
     }
 }
 
-/// Logs to standard error in the chosen format; colours only when standard error is a
-/// terminal and NO_COLOR is not set.
-fn init_logging(format: LogFormat) {
+/// Logs to standard error in the chosen format, filtered by TEAMLABEL_LOG, else by `default`;
+/// colours only when standard error is a terminal and NO_COLOR is not set.
+fn init_logging(format: LogFormat, default: &str) {
     use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TEAMLABEL_LOG").unwrap_or_else(|_| "info".into());
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TEAMLABEL_LOG").unwrap_or_else(|_| default.into());
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -17,7 +17,7 @@ use teamlabel_api::data_io::{CreateExportTaskRequest, CreateImportTaskRequest, L
 use crate::config::StoreArgs;
 use crate::objects::ObjectsArgs;
 use show::{Progress, Unit};
-use target::Target;
+use target::{Target, Zip};
 
 /// How often a running task is read.
 const POLL: Duration = Duration::from_millis(500);
@@ -29,7 +29,7 @@ pub const IMPORT_HELP: &str = "Import files from the object storage into a datas
 
 Runs through a running server (--server, with --token or --ak/--sk) or, with the server stopped, in this process on its data (--data-dir, acting as the user --email names). Progress goes to standard error: a bar on a terminal, otherwise a line every 2 seconds and one at the end. The summary goes to standard output: the counts, then the first issues, each with its file, line and reason.
 
-Exit status: 0 when the task completed and lost nothing; 2 when it completed but skipped samples (a line or file that could not be read, a sample already in the dataset, one left out by --included-label) or dropped labels; 1 when it failed, the server refused the request (its error code and message are printed) or could not be reached.
+Exit status: 0 when the task completed and lost nothing; 2 when it completed but skipped samples (a line or file that could not be read, a sample already in the dataset, one left out by --included-label) or dropped labels, or with --strict converted some; 1 when it failed, the server refused the request (its error code and message are printed) or could not be reached.
 
 Example:
   export TEAMLABEL_SERVER=http://127.0.0.1:8080 TEAMLABEL_PROJECT_ID=$P TEAMLABEL_TOKEN=$T
@@ -38,9 +38,9 @@ Example:
 
 pub const EXPORT_HELP: &str = "Export a dataset's samples and labels into the object storage, wait for the export to end, and optionally download the files as one zip.
 
-Runs through a running server (--server, with --token or --ak/--sk). Progress goes to standard error: a bar on a terminal, otherwise a line every 2 seconds and one at the end. The summary goes to standard output: the counts, where the report of every dropped or converted label is, and the first issues.
+Runs through a running server (--server, with --token or --ak/--sk) or, with the server stopped, in this process on its data (--data-dir, acting as the user --email names). Progress goes to standard error: a bar on a terminal, otherwise a line every 2 seconds and one at the end. The summary goes to standard output: the counts, where the report of every dropped or converted label is, and the first issues.
 
-Exit status: 0 when the task completed and lost nothing; 2 when it completed but dropped labels the format cannot hold (e.g. a polygon in YOLO) or left samples out; 1 when it failed, the server refused the request (its error code and message are printed), could not be reached, or the download failed.
+Exit status: 0 when the task completed and lost nothing; 2 when it completed but dropped labels the format cannot hold (a line or a point in YOLO) or left samples out, or with --strict converted labels to fit (a polygon written as its box in YOLO); 1 when it failed, the server refused the request (its error code and message are printed), could not be reached, or the download failed.
 
 Example:
   export TEAMLABEL_SERVER=http://127.0.0.1:8080 TEAMLABEL_PROJECT_ID=$P TEAMLABEL_TOKEN=$T
@@ -179,6 +179,11 @@ pub struct ImportArgs {
     #[arg(long = "excluded-label", value_name = "LABEL")]
     pub excluded_labels: Vec<String>,
 
+    /// Exit with status 2 also when labels were converted to fit (a polygon written as its
+    /// bounding box), not only when something was left out
+    #[arg(long)]
+    pub strict: bool,
+
     #[command(flatten)]
     pub wait: Wait,
 
@@ -230,6 +235,11 @@ pub struct ExportArgs {
     /// FILE.part, then renamed, so FILE is never half-written)
     #[arg(long, value_name = "FILE")]
     pub download: Option<PathBuf>,
+
+    /// Exit with status 2 also when labels were converted to fit (a polygon written as its
+    /// bounding box), not only when something was left out
+    #[arg(long)]
+    pub strict: bool,
 
     #[command(flatten)]
     pub wait: Wait,
@@ -306,7 +316,7 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<Outcome> {
             task.error_msg.as_deref().unwrap_or_default()
         );
     }
-    Ok(show::import_losses(&task).map_or(Outcome::Clean, Outcome::Lossy))
+    Ok(show::import_losses(&task, args.strict).map_or(Outcome::Clean, Outcome::Lossy))
 }
 
 pub async fn export(args: ExportArgs) -> anyhow::Result<Outcome> {
@@ -369,7 +379,7 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<Outcome> {
         let bytes = save(zip, file).await?;
         println!("downloaded {} ({bytes} bytes)", file.display());
     }
-    Ok(show::export_losses(&task).map_or(Outcome::Clean, Outcome::Lossy))
+    Ok(show::export_losses(&task, args.strict).map_or(Outcome::Clean, Outcome::Lossy))
 }
 
 /// `--no-wait` leaves the task to whoever runs it: refused when that is this process.
@@ -417,27 +427,37 @@ fn infer_type(path: &str) -> ImportType {
 
 /// Streams a download into `file`: written to `FILE.part`, synced, then renamed, so `file` is
 /// either whole or untouched; a failed download removes the part.
-async fn save(mut zip: teamlabel_client::Download, file: &Path) -> anyhow::Result<u64> {
+async fn save(mut zip: Zip<'_>, file: &Path) -> anyhow::Result<u64> {
     use tokio::io::AsyncWriteExt;
     let part = part_path(file);
     let written = async {
         let mut out = tokio::fs::File::create(&part)
             .await
             .with_context(|| format!("cannot create {}", part.display()))?;
-        let total = zip.content_length().unwrap_or(0);
+        let total = zip.expected_len().unwrap_or(0);
         let mut progress = Progress::new("download", Unit::Bytes { total: total > 0 });
         let mut done = 0u64;
+        let mut tail = Vec::with_capacity(2 * EOCD_LEN);
         while let Some(chunk) = zip.chunk().await.context("the download was cut short")? {
             out.write_all(&chunk)
                 .await
                 .with_context(|| format!("cannot write {}", part.display()))?;
             done += chunk.len() as u64;
+            tail.extend_from_slice(&chunk[chunk.len().saturating_sub(EOCD_LEN)..]);
+            tail.drain(..tail.len().saturating_sub(EOCD_LEN));
             progress.update(done, total, "", || format!("download: {done} bytes"));
         }
+        progress.finish(&format!("download: {done} bytes"));
+        // A server whose zipping fails midway can only end the body early; a body that ends
+        // cleanly but without the end record is such an archive, not a whole one.
+        anyhow::ensure!(
+            tail.len() == EOCD_LEN && tail.starts_with(b"PK\x05\x06"),
+            "the download ended before the archive did ({done} bytes, no end of central directory): \
+             the server stopped making it; its log says why"
+        );
         out.sync_all()
             .await
             .with_context(|| format!("cannot write {}", part.display()))?;
-        progress.finish(&format!("download: {done} bytes"));
         anyhow::Ok(done)
     }
     .await;
@@ -454,6 +474,10 @@ async fn save(mut zip: teamlabel_client::Download, file: &Path) -> anyhow::Resul
         }
     }
 }
+
+/// Length of a zip's end of central directory record without a comment: the last bytes of
+/// every archive the server makes.
+const EOCD_LEN: usize = 22;
 
 /// `FILE.part` beside `FILE`.
 fn part_path(file: &Path) -> PathBuf {

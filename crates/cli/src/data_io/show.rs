@@ -100,7 +100,7 @@ pub fn import_line(t: &ImportTask) -> String {
 
 pub fn export_counts(t: &ExportTask) -> String {
     format!(
-        "{}/{} samples written, {} labels dropped, {} converted",
+        "{}/{} samples written; labels: {} dropped, {} converted",
         t.finished_sample_count, t.total_sample_count, t.dropped_label_count, t.converted_label_count
     )
 }
@@ -115,11 +115,11 @@ pub fn export_line(t: &ExportTask) -> String {
     )
 }
 
-/// What an import lost: samples skipped, labels dropped. `None` when it lost nothing. Issues
-/// past the listed ones are of unknown kind and counted as losses: an exit status of 0 must
-/// never hide one.
-pub fn import_losses(t: &ImportTask) -> Option<String> {
-    let dropped = t.issues.iter().filter(|i| i.kind == "dropped").count();
+/// What an import lost: samples skipped, labels dropped, and with `strict` labels converted.
+/// `None` when it lost nothing. Issues past the listed ones are of unknown kind and counted as
+/// losses: an exit status of 0 must never hide one.
+pub fn import_losses(t: &ImportTask, strict: bool) -> Option<String> {
+    let kind = |k: &str| t.issues.iter().filter(|i| i.kind == k).count() as u64;
     let unlisted = t.issue_count.saturating_sub(t.issues.len() as u64);
     let mut parts = Vec::new();
     if t.skipped_sample_count > 0 {
@@ -129,8 +129,15 @@ pub fn import_losses(t: &ImportTask) -> Option<String> {
             "samples were skipped",
         ));
     }
-    if dropped > 0 {
-        parts.push(plural(dropped as u64, "label was dropped", "labels were dropped"));
+    if kind("dropped") > 0 {
+        parts.push(plural(kind("dropped"), "label was dropped", "labels were dropped"));
+    }
+    if strict && kind("converted") > 0 {
+        parts.push(plural(
+            kind("converted"),
+            "label was converted",
+            "labels were converted",
+        ));
     }
     if unlisted > 0 && parts.is_empty() {
         parts.push(plural(unlisted, "issue is not listed", "issues are not listed"));
@@ -138,14 +145,22 @@ pub fn import_losses(t: &ImportTask) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(" and "))
 }
 
-/// What an export lost: labels the format could not hold, samples not written.
-pub fn export_losses(t: &ExportTask) -> Option<String> {
+/// What an export lost: labels the format could not hold, samples not written, and with
+/// `strict` labels written in another form (a polygon as its bounding box).
+pub fn export_losses(t: &ExportTask, strict: bool) -> Option<String> {
     let mut parts = Vec::new();
     if t.dropped_label_count > 0 {
         parts.push(plural(
             t.dropped_label_count,
             "label was dropped",
             "labels were dropped",
+        ));
+    }
+    if strict && t.converted_label_count > 0 {
+        parts.push(plural(
+            t.converted_label_count,
+            "label was converted",
+            "labels were converted",
         ));
     }
     let unwritten = t.total_sample_count.saturating_sub(t.finished_sample_count);
@@ -178,15 +193,8 @@ pub fn import_summary(t: &ImportTask) -> String {
 
 /// The summary of an ended export.
 pub fn export_summary(t: &ExportTask) -> String {
-    let mut out = format!(
-        "export {} {}: {} of dataset {} as {} to {}\n",
-        t.task_id,
-        t.status,
-        export_counts(t),
-        t.dataset_id,
-        t.annotation_format,
-        t.path
-    );
+    let mut out = format!("export {} {}: {}\n", t.task_id, t.status, export_counts(t));
+    out += &format!("  dataset {} as {} to {}\n", t.dataset_id, t.annotation_format, t.path);
     if let Some(report) = &t.report_path {
         out += &format!("  report (every dropped or converted label): {report}\n");
     }
@@ -286,13 +294,14 @@ mod tests {
             issue_count: 1,
             ..ImportTask::default()
         };
-        assert_eq!(import_losses(&t), None, "a converted label is not a loss");
+        assert_eq!(import_losses(&t, false), None, "a converted label is not a loss");
+        assert_eq!(import_losses(&t, true).as_deref(), Some("1 label was converted"));
         t.issue_count = 2;
-        assert!(import_losses(&t).is_some(), "an unlisted issue may be a loss");
+        assert!(import_losses(&t, false).is_some(), "an unlisted issue may be a loss");
         t.issues = vec![skipped, dropped];
         t.skipped_sample_count = 1;
         assert_eq!(
-            import_losses(&t).as_deref(),
+            import_losses(&t, false).as_deref(),
             Some("1 sample was skipped and 1 label was dropped")
         );
 
@@ -302,11 +311,12 @@ mod tests {
             converted_label_count: 4,
             ..ExportTask::default()
         };
-        assert_eq!(export_losses(&e), None);
+        assert_eq!(export_losses(&e, false), None, "converted labels are not losses");
+        assert_eq!(export_losses(&e, true).as_deref(), Some("4 labels were converted"));
         let e = ExportTask {
             dropped_label_count: 2,
             ..e
         };
-        assert_eq!(export_losses(&e).as_deref(), Some("2 labels were dropped"));
+        assert_eq!(export_losses(&e, false).as_deref(), Some("2 labels were dropped"));
     }
 }

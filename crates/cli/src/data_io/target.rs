@@ -8,8 +8,9 @@ use std::fmt;
 use teamlabel_api::data_io::{
     CreateExportTaskRequest, CreateImportTaskRequest, CreateTaskResponse, ExportTask, ImportTask,
 };
-use teamlabel_client::{Auth, Client, ClientError, Download};
+use teamlabel_client::{Auth, Bytes, Client, ClientError, Download};
 use teamlabel_core::iam::auth::Principal;
+use teamlabel_core::objects::ByteStream;
 use teamlabel_core::{App, Limits};
 
 use super::Connection;
@@ -149,7 +150,10 @@ impl Target {
     pub async fn create_export(&self, dataset_id: &str, req: &CreateExportTaskRequest) -> Result<String> {
         let created: CreateTaskResponse = match self {
             Target::Server(c) => c.create_export_task(dataset_id, req).await.map_err(|e| remote(c, e))?,
-            Target::Local { .. } => return Err(no_local_export()),
+            Target::Local { app, principal } => app
+                .create_export_task(principal, dataset_id, req)
+                .await
+                .map_err(local)?,
         };
         Ok(created.task_id)
     }
@@ -157,28 +161,55 @@ impl Target {
     pub async fn export_task(&self, dataset_id: &str, task_id: &str) -> Result<ExportTask> {
         match self {
             Target::Server(c) => c.get_export_task(dataset_id, task_id).await.map_err(|e| remote(c, e)),
-            Target::Local { .. } => Err(no_local_export()),
+            Target::Local { app, principal } => {
+                app.get_export_task(principal, dataset_id, task_id).await.map_err(local)
+            }
         }
     }
 }
 
 impl Target {
     /// The zip of a finished export, to be read a chunk at a time.
-    pub async fn download(&self, dataset_id: &str, task_id: &str) -> Result<Download> {
+    pub async fn download(&self, dataset_id: &str, task_id: &str) -> Result<Zip<'_>> {
         match self {
             Target::Server(c) => c
                 .download_export_task(dataset_id, task_id)
                 .await
+                .map(|d| Zip::Remote(c, d))
                 .map_err(|e| remote(c, e)),
-            Target::Local { .. } => Err(no_local_export()),
+            Target::Local { app, principal } => app
+                .download_export(principal, dataset_id, task_id)
+                .await
+                .map(|d| Zip::Local(d.body))
+                .map_err(local),
         }
     }
 }
 
-fn no_local_export() -> Failure {
-    Failure {
-        message: "exports run only through a server here: give --server".into(),
-        transient: false,
+/// An export's zip as it arrives: over HTTP, or made in this process.
+pub enum Zip<'a> {
+    Remote(&'a Client, Download),
+    Local(ByteStream),
+}
+
+impl Zip<'_> {
+    /// The zip's length when it is known ahead (a server may stream it without one).
+    pub fn expected_len(&self) -> Option<u64> {
+        match self {
+            Zip::Remote(_, d) => d.content_length(),
+            Zip::Local(_) => None,
+        }
+    }
+
+    /// The next piece; `None` at the end. A stream cut short is an error, never an early end.
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>> {
+        match self {
+            Zip::Remote(c, d) => d.chunk().await.map_err(|e| remote(c, e)),
+            Zip::Local(stream) => std::future::poll_fn(|cx| stream.as_mut().poll_next(cx))
+                .await
+                .transpose()
+                .map_err(local),
+        }
     }
 }
 

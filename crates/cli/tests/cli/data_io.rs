@@ -321,6 +321,221 @@ fn an_import_runs_on_the_data_dir_of_a_stopped_server() {
     stop(server);
 }
 
+/// A 2x2 PNG.
+const PNG_B64: &str =
+    "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAADklEQVR4nGNoAAMGCAUAKg4GARWeQtcAAAAASUVORK5CYII=";
+
+fn shape(name: &str, shape: &str, feature: Value) -> Value {
+    json!({"name": name, "type": 1, "property": {"@modelarts:shape": shape, "@modelarts:feature": feature}})
+}
+
+/// A detection dataset of 2x2 images: `a.png` with a box and a polygon, `b.png` with a box.
+fn detection(c: &Client, name: &str) -> String {
+    let d = create_dataset(
+        c,
+        name,
+        1,
+        json!([{"name": "car", "type": 1}, {"name": "road", "type": 1}]),
+    );
+    let samples = json!({"samples": [
+        {"name": "a.png", "data": PNG_B64, "labels": [
+            shape("car", "bndbox", json!([[0, 0], [1, 1]])),
+            shape("car", "polygon", json!([[0, 0], [2, 0], [2, 2], [0, 2]]))]},
+        {"name": "b.png", "data": PNG_B64, "labels": [shape("car", "bndbox", json!([[0, 0], [2, 2]]))]},
+    ]});
+    let added: Value = block_on(c.add_samples(&d, &samples)).unwrap();
+    assert_eq!(added["success"], true, "{added}");
+    d
+}
+
+/// The names in a zip file, sorted.
+fn zip_names(path: &Path) -> Vec<String> {
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut names: Vec<String> = zip.file_names().map(str::to_string).collect();
+    names.sort();
+    for i in 0..zip.len() {
+        // Reading every entry checks its CRC: the archive is whole, not only listed.
+        std::io::copy(&mut zip.by_index(i).unwrap(), &mut std::io::sink()).unwrap();
+    }
+    names
+}
+
+#[test]
+fn an_export_downloads_its_zip_and_exits_2_when_the_format_drops_a_label() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = start(&data);
+    let creds = credentials(&data);
+    let c = owner(&server, &creds);
+    let base = server.base.clone();
+    let env = [
+        ("TEAMLABEL_SERVER", base.as_str()),
+        ("TEAMLABEL_PROJECT_ID", creds["project_id"].as_str().unwrap()),
+        ("TEAMLABEL_TOKEN", creds["token"].as_str().unwrap()),
+    ];
+    // Exports write into buckets that exist; a local bucket is a folder.
+    put(&data, "exports/README", "exports land here");
+    let d = detection(&c, "cars");
+
+    let file = dir.path().join("cars-coco.zip");
+    let coco = run(
+        &[
+            "export",
+            "--dataset-id",
+            &d,
+            "--path",
+            "/exports/coco/",
+            "--format",
+            "coco",
+            "--download",
+            file.to_str().unwrap(),
+        ],
+        &env,
+    );
+    assert_eq!(coco.code, 0, "{coco}");
+    assert!(
+        coco.stdout
+            .contains("SUCCESSED: 2/2 samples written; labels: 0 dropped, 0 converted"),
+        "{coco}"
+    );
+    assert!(
+        coco.stdout
+            .contains(&format!("dataset {d} as COCO to obs://exports/coco/")),
+        "{coco}"
+    );
+    assert!(
+        coco.stdout.contains("report (every dropped or converted label): "),
+        "{coco}"
+    );
+    assert!(
+        coco.stdout.contains(&format!("downloaded {}", file.display())),
+        "{coco}"
+    );
+    assert_eq!(
+        zip_names(&file),
+        [
+            "annotations.json",
+            "export-report.jsonl",
+            "images/a.png",
+            "images/b.png"
+        ],
+        "{coco}"
+    );
+    assert!(
+        !dir.path().join("cars-coco.zip.part").exists(),
+        "the part file is renamed"
+    );
+
+    // YOLO holds boxes: the polygon is written as its box. Converted, not lost, unless --strict.
+    let yolo = run(
+        &[
+            "export",
+            "--dataset-id",
+            &d,
+            "--path",
+            "/exports/yolo/",
+            "--format",
+            "YOLO",
+        ],
+        &env,
+    );
+    assert_eq!(yolo.code, 0, "{yolo}");
+    assert!(yolo.stdout.contains("labels: 0 dropped, 1 converted"), "{yolo}");
+    assert!(
+        yolo.stdout
+            .contains("label \"car\"): converted: polygon written as its bounding box"),
+        "{yolo}"
+    );
+    let strict = run(
+        &[
+            "export",
+            "--strict",
+            "--dataset-id",
+            &d,
+            "--path",
+            "/exports/yolo-strict/",
+            "--format",
+            "YOLO",
+        ],
+        &env,
+    );
+    assert_eq!(strict.code, 2, "{strict}");
+    assert!(
+        strict.stderr.contains("1 label was converted (exit status 2)"),
+        "{strict}"
+    );
+
+    // A line has no YOLO form at all: dropped, named, and the exit status says so.
+    let lines = create_dataset(&c, "roads", 1, json!([{"name": "road", "type": 1}]));
+    let samples = json!({"samples": [{"name": "r.png", "data": PNG_B64, "labels": [
+        shape("road", "line", json!([[0, 0], [2, 2]]))]}]});
+    let added: Value = block_on(c.add_samples(&lines, &samples)).unwrap();
+    assert_eq!(added["success"], true, "{added}");
+    let dropped = run(
+        &[
+            "export",
+            "--dataset-id",
+            &lines,
+            "--path",
+            "/exports/roads/",
+            "--format",
+            "YOLO",
+        ],
+        &env,
+    );
+    assert_eq!(dropped.code, 2, "{dropped}");
+    assert!(dropped.stdout.contains("labels: 1 dropped"), "{dropped}");
+    assert!(dropped.stdout.contains("label \"road\"): dropped: "), "{dropped}");
+    assert!(
+        dropped.stdout.contains("export-report.jsonl"),
+        "where the report is: {dropped}"
+    );
+    assert!(
+        dropped.stderr.contains("1 label was dropped (exit status 2)"),
+        "{dropped}"
+    );
+
+    // The output folder must be empty: the server's refusal, with its code.
+    let taken = run(&["export", "--dataset-id", &d, "--path", "/exports/coco/"], &env);
+    assert_eq!(taken.code, 1, "{taken}");
+    assert!(taken.stderr.contains("ModelArts.4358"), "{taken}");
+
+    // With the server stopped, the same export runs on its data dir.
+    stop(server);
+    let offline = dir.path().join("offline.zip");
+    let local = run(
+        &[
+            "export",
+            "--project-id",
+            creds["project_id"].as_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--email",
+            "owner@teamlabel.local",
+            "--dataset-id",
+            &d,
+            "--path",
+            "obs://exports/offline/",
+            "--format",
+            "COCO",
+            "--download",
+            offline.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(local.code, 0, "{local}");
+    assert_eq!(
+        zip_names(&offline),
+        [
+            "annotations.json",
+            "export-report.jsonl",
+            "images/a.png",
+            "images/b.png"
+        ],
+        "{local}"
+    );
+}
+
 #[test]
 fn help_tells_what_the_exit_statuses_mean() {
     for command in ["import", "export"] {
