@@ -3,6 +3,7 @@
 
 mod archive;
 mod config;
+mod data_io;
 mod objects;
 mod serve;
 
@@ -10,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use serde_json::json;
 use teamlabel_core::clock::format_rfc3339;
 use teamlabel_core::iam::sealer::Sealer;
@@ -19,6 +20,7 @@ use teamlabel_store::FsBlobStore;
 
 use crate::archive::{BackupArgs, RestoreArgs, BACKUP_HELP, RESTORE_HELP};
 use crate::config::{FileConfig, StoreArgs};
+use crate::data_io::{ExportArgs, ImportArgs, EXPORT_HELP, IMPORT_HELP};
 use crate::objects::ObjectSettings;
 use crate::serve::ServeArgs;
 
@@ -34,7 +36,7 @@ struct Cli {
     /// Log lines on standard error: `plain` text (coloured only on a terminal) or `json` (one
     /// object per line). Serving logs one line per request: request id, method, route
     /// template, status, latency_ms and caller (user id). TEAMLABEL_LOG sets the filter
-    /// (default `info`)
+    /// (default `info`; `warn` for import and export)
     #[arg(long, env = "TEAMLABEL_LOG_FORMAT", global = true, value_enum, default_value_t = LogFormat::Plain)]
     log_format: LogFormat,
 
@@ -71,6 +73,14 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Import files from the object storage into a dataset, with progress; exit status 2 when
+    /// something was skipped.
+    #[command(long_about = IMPORT_HELP)]
+    Import(Box<ImportArgs>),
+    /// Export a dataset into the object storage and download it as a zip, with progress; exit
+    /// status 2 when labels were dropped.
+    #[command(long_about = EXPORT_HELP)]
+    Export(Box<ExportArgs>),
     /// Print the OpenAPI document.
     Openapi,
     /// Copy a SQLite data dir, live, into one archive file (database, sample files, sealing key).
@@ -168,19 +178,30 @@ fn main() {
 }
 
 async fn async_main() {
-    let cli = Cli::parse();
-    init_logging(cli.log_format);
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let Some((_, sub)) = matches.subcommand() {
+        match &mut cli.command {
+            Command::Import(args) => args.conn.note_sources(sub),
+            Command::Export(args) => args.conn.note_sources(sub),
+            _ => {}
+        }
+    }
+    // The application's info lines are the server's log; in import and export they would only
+    // interleave with the progress and the summary, so there only warnings show by default.
+    let quiet = matches!(cli.command, Command::Import(_) | Command::Export(_));
+    init_logging(cli.log_format, if quiet { "warn" } else { "info" });
     if let Err(e) = run(cli).await {
         eprintln!("teamlabel: {e:#}");
         std::process::exit(1);
     }
 }
 
-/// Logs to standard error in the chosen format; colours only when standard error is a
-/// terminal and NO_COLOR is not set.
-fn init_logging(format: LogFormat) {
+/// Logs to standard error in the chosen format, filtered by TEAMLABEL_LOG, else by `default`;
+/// colours only when standard error is a terminal and NO_COLOR is not set.
+fn init_logging(format: LogFormat, default: &str) {
     use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TEAMLABEL_LOG").unwrap_or_else(|_| "info".into());
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TEAMLABEL_LOG").unwrap_or_else(|_| default.into());
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -282,6 +303,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Import(args) => data_io::import(*args).await.map(data_io::finish),
+        Command::Export(args) => data_io::export(*args).await.map(data_io::finish),
         Command::Openapi => {
             println!("{}", serde_json::to_string_pretty(&teamlabel_server::openapi())?);
             Ok(())

@@ -1,6 +1,6 @@
 //! Typed methods for the endpoints load generators and tests drive: datasets and samples, teams
 //! and workers, team tasks, a task's samples (list, get, batch update), review and acceptance,
-//! password tokens and access keys. Each is a thin wrapper over [`Client::send`]: the request and answer types are
+//! import and export tasks (with the export's zip streamed), password tokens and access keys. Each is a thin wrapper over [`Client::send`]: the request and answer types are
 //! the caller's (`T: Serialize`, `R: DeserializeOwned`, `serde_json::Value` works), so the
 //! wire types of `teamlabel-api` drop in as type annotations. No rules are checked here.
 
@@ -244,6 +244,47 @@ impl Client {
     pub async fn task_agreement<R: DeserializeOwned>(&self, dataset_id: &str, task_id: &str) -> Result<R> {
         let path = Client::task_path(dataset_id, task_id, "agreement");
         self.call(Method::GET, &path, &(), None::<&()>).await
+    }
+
+    /// `POST /v2/{project_id}/datasets/{dataset_id}/import-tasks`: starts an import of files in
+    /// the object store; answers `{"task_id"}` while the import runs in the background.
+    pub async fn create_import_task<T: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        dataset_id: &str,
+        body: &T,
+    ) -> Result<R> {
+        let path = format!("/datasets/{}/import-tasks", seg(dataset_id));
+        self.call(Method::POST, &path, &(), Some(body)).await
+    }
+
+    /// `GET .../import-tasks/{task_id}`: its status, counts and issues.
+    pub async fn get_import_task<R: DeserializeOwned>(&self, dataset_id: &str, task_id: &str) -> Result<R> {
+        let path = format!("/datasets/{}/import-tasks/{}", seg(dataset_id), seg(task_id));
+        self.call(Method::GET, &path, &(), None::<&()>).await
+    }
+
+    /// `POST /v2/{project_id}/datasets/{dataset_id}/export-tasks`: starts an export into the
+    /// object store; answers `{"task_id"}` while the export runs in the background.
+    pub async fn create_export_task<T: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        dataset_id: &str,
+        body: &T,
+    ) -> Result<R> {
+        let path = format!("/datasets/{}/export-tasks", seg(dataset_id));
+        self.call(Method::POST, &path, &(), Some(body)).await
+    }
+
+    /// `GET .../export-tasks/{task_id}`: its status, progress, counts and issues.
+    pub async fn get_export_task<R: DeserializeOwned>(&self, dataset_id: &str, task_id: &str) -> Result<R> {
+        let path = format!("/datasets/{}/export-tasks/{}", seg(dataset_id), seg(task_id));
+        self.call(Method::GET, &path, &(), None::<&()>).await
+    }
+
+    /// `GET .../export-tasks/{task_id}/download`: the exported files as one zip, to be read a
+    /// chunk at a time with [`crate::Download::chunk`].
+    pub async fn download_export_task(&self, dataset_id: &str, task_id: &str) -> Result<crate::Download> {
+        let path = format!("/datasets/{}/export-tasks/{}/download", seg(dataset_id), seg(task_id));
+        self.request(Method::GET, &path).send_streaming().await
     }
 
     /// `POST /v3/auth/tokens`: signs in with a password (the body is the IAM

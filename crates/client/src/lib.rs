@@ -263,6 +263,27 @@ impl RequestBuilder<'_> {
 
     /// Authenticates and sends the request; any status is an `Ok` answer.
     pub async fn send(self) -> Result<Response> {
+        let res = self.dispatch().await?;
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let bytes = res.bytes().await?;
+        Ok(Response { status, headers, bytes })
+    }
+
+    /// Authenticates and sends the request, and answers a 2xx answer with its body still to be
+    /// read, a chunk at a time: a large file (an export's zip) never has to fit in memory. A
+    /// non-2xx answer is read whole (error bodies are small) and comes back as its error.
+    pub async fn send_streaming(self) -> Result<Download> {
+        let res = self.dispatch().await?;
+        if !res.status().is_success() {
+            let status = res.status().as_u16();
+            let bytes = res.bytes().await?;
+            return Err(ClientError::from_answer(status, &bytes));
+        }
+        Ok(Download { res })
+    }
+
+    async fn dispatch(self) -> Result<reqwest::Response> {
         if let Some(e) = self.error {
             return Err(e);
         }
@@ -302,11 +323,34 @@ impl RequestBuilder<'_> {
         if let Some(body) = self.body {
             req = req.body(body);
         }
-        let res = req.send().await?;
-        let status = res.status().as_u16();
-        let headers = res.headers().clone();
-        let bytes = res.bytes().await?;
-        Ok(Response { status, headers, bytes })
+        Ok(req.send().await?)
+    }
+}
+
+/// A 2xx answer whose body is read a chunk at a time (see [`RequestBuilder::send_streaming`]).
+#[derive(Debug)]
+pub struct Download {
+    res: reqwest::Response,
+}
+
+impl Download {
+    pub fn status(&self) -> u16 {
+        self.res.status().as_u16()
+    }
+
+    pub fn headers(&self) -> &HeaderMap {
+        self.res.headers()
+    }
+
+    /// The body's length when the server sent a `Content-Length`.
+    pub fn content_length(&self) -> Option<u64> {
+        self.res.content_length()
+    }
+
+    /// The next piece of the body; `None` at its end. A connection cut short is an error, not
+    /// an early end.
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>> {
+        Ok(self.res.chunk().await?)
     }
 }
 

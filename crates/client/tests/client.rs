@@ -1,7 +1,8 @@
 //! The client against the real server, started in-process on 127.0.0.1:0 with a SQLite store in
 //! a temporary directory (and a PostgreSQL schema of its own as well when `TEST_DATABASE_URL`
 //! is set): a small team flow driven with a token and with AK/SK keys, permanent and temporary,
-//! and API errors decoded into `ClientError::Http`.
+//! an import and an export with the export's zip read in chunks, and API errors decoded into
+//! `ClientError::Http`.
 
 use std::sync::Arc;
 
@@ -19,7 +20,7 @@ struct Server {
     project_id: String,
     owner_token: String,
     app: App,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     _stop: oneshot::Sender<()>,
 }
 
@@ -67,7 +68,7 @@ async fn spawn(backend: &'static str) -> Server {
         project_id: project.id,
         owner_token,
         app,
-        _dir: dir,
+        dir,
         _stop: stop,
     }
 }
@@ -323,5 +324,84 @@ async fn send_reaches_any_endpoint_and_keeps_error_answers() {
             down.send(Method::GET, "/datasets", &(), None::<&()>).await,
             Err(ClientError::Transport(_))
         ));
+    }
+}
+
+/// Reads a task until its status is one of `end`.
+async fn settle(read: impl AsyncFn() -> Value, end: &[&str]) -> Value {
+    for _ in 0..300 {
+        let t = read().await;
+        if end.iter().any(|e| t["status"] == *e) {
+            return t;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the task did not end");
+}
+
+#[tokio::test]
+async fn import_and_export_tasks_run_and_the_zip_streams_in_chunks() {
+    for s in servers().await {
+        let owner = s.client(Auth::Token(s.owner_token.clone()));
+        let ds: Value = owner
+            .create_dataset(&json!({"dataset_name": "io", "dataset_type": 0, "labels": [{"name": "cat"}]}))
+            .await
+            .unwrap();
+        let d = ds["dataset_id"].as_str().unwrap().to_string();
+        let bucket = s.dir.path().join("buckets/in-bkt");
+        std::fs::create_dir_all(&bucket).unwrap();
+        std::fs::write(
+            bucket.join("a.manifest"),
+            r#"{"source":"obs://in-bkt/1.jpg","annotation":[{"type":"modelarts/image_classification","name":"cat"}]}"#,
+        )
+        .unwrap();
+        std::fs::create_dir_all(s.dir.path().join("buckets/out-bkt")).unwrap();
+
+        let created: Value = owner
+            .create_import_task(
+                &d,
+                &json!({"import_path": "/in-bkt/a.manifest", "import_type": "manifest"}),
+            )
+            .await
+            .unwrap();
+        let task = created["task_id"].as_str().unwrap().to_string();
+        let done = settle(
+            async || owner.get_import_task::<Value>(&d, &task).await.unwrap(),
+            &["COMPLETED", "FAILED"],
+        )
+        .await;
+        assert_eq!(
+            (done["status"].as_str(), done["imported_sample_count"].as_u64()),
+            (Some("COMPLETED"), Some(1)),
+            "{}: {done}",
+            s.backend
+        );
+
+        let created: Value = owner
+            .create_export_task(&d, &json!({"path": "/out-bkt/m/", "annotation_format": "MANIFEST"}))
+            .await
+            .unwrap();
+        let task = created["task_id"].as_str().unwrap().to_string();
+        let done = settle(
+            async || owner.get_export_task::<Value>(&d, &task).await.unwrap(),
+            &["SUCCESSED", "FAILED"],
+        )
+        .await;
+        assert_eq!(done["status"], "SUCCESSED", "{}: {done}", s.backend);
+        let mut zip = owner.download_export_task(&d, &task).await.unwrap();
+        assert_eq!(zip.status(), 200);
+        let mut bytes = Vec::new();
+        while let Some(chunk) = zip.chunk().await.unwrap() {
+            bytes.extend_from_slice(&chunk);
+        }
+        assert!(bytes.starts_with(b"PK\x03\x04"), "{}: a zip", s.backend);
+
+        let e = owner.download_export_task(&d, "0000000000000000000").await.unwrap_err();
+        assert_eq!(
+            (e.status(), e.code()),
+            (Some(404), Some("ModelArts.4359")),
+            "{}: {e}",
+            s.backend
+        );
     }
 }

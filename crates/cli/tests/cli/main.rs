@@ -4,10 +4,12 @@
 //! `sdk_clients` drives the server with the official Python SDK and with OpenStack-style clients
 //! (keystoneauth1, openstacksdk; the interpreter is taken from `TEAMLABEL_TEST_PYTHON`; see
 //! `scripts/test`), `observability` reads the server's log lines and its metrics listener,
-//! `objects` serves with sample files in an S3-compatible service (`TEST_S3_ENDPOINT`).
+//! `objects` serves with sample files in an S3-compatible service (`TEST_S3_ENDPOINT`),
+//! `data_io` runs `import` and `export` against a server and on a stopped server's data dir.
 
 mod backup;
 mod crash;
+mod data_io;
 mod helpers;
 mod objects;
 mod observability;
