@@ -16,11 +16,11 @@ use crate::clock::now_ms;
 use crate::data_io::imports::ImportPlan;
 use crate::data_io::records::metadata_of;
 use crate::data_io::tasks::{update, Progress};
-use crate::datasets::labels::{define_label, LabelDef};
+use crate::datasets::labels::{define_label, prop, LabelDef};
 use crate::error::{Error, Result};
 use crate::ids::new_hex32;
 use crate::rules::sample_labels::check_sample_labels;
-use crate::rules::values::SampleFacts;
+use crate::rules::values::{key, SampleFacts};
 use crate::store::{DataTaskRecord, DatasetChange, DatasetRecord, SampleRecord};
 
 /// Records written per page.
@@ -155,6 +155,9 @@ impl<'a> Sink<'a> {
                 let label = Label {
                     name: Some(name.to_string()),
                     label_type,
+                    property: (label_type == Some(LabelType::TripletRelation))
+                        .then(|| relation_ends(&inc.record, l))
+                        .flatten(),
                     ..Label::default()
                 };
                 // A name the label rules refuse is left to the sample check, which skips the
@@ -217,4 +220,25 @@ impl<'a> Sink<'a> {
             labels: placed,
         })
     }
+}
+
+/// The `from_type`/`to_type` a relation label needs to be defined, read from the entities its
+/// ends name on the same sample; `None` when an end names no entity there (the sample check
+/// then skips the sample with the reason).
+fn relation_ends(
+    r: &Record,
+    relation: &teamlabel_api::labels::SampleLabel,
+) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let p = relation.property.as_ref()?;
+    let end = |key: &str| -> Option<String> {
+        let id = p.get(key)?.as_str()?;
+        r.labels
+            .iter()
+            .find(|e| e.id.as_deref() == Some(id) && e.label_type == Some(i64::from(LabelType::TripletEntity.code())))
+            .and_then(|e| e.name.clone())
+    };
+    let mut m = serde_json::Map::new();
+    m.insert(prop::FROM_TYPE.into(), end(key::FROM)?.into());
+    m.insert(prop::TO_TYPE.into(), end(key::TO)?.into());
+    Some(m)
 }
