@@ -574,3 +574,111 @@ print("ok")
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn every_dataset_type_goes_manifest_import_export_to_the_same_manifest() {
+    let wav = base64(b"RIFF$\0\0\0WAVEfmt \x10\0\0\0\x01\0\x01\0\x40\x1f\0\0\x80\x3e\0\0\x02\0\x10\0data\0\0\0\0");
+    let span = |t: i64, name: &str, s: i64, e: i64| json!({"name": name, "type": t, "property": {"@modelarts:start_index": s, "@modelarts:end_index": e}});
+    let cases = [
+        (
+            0,
+            json!([{"name": "cat"}]),
+            json!({"name": "1.png", "data": png_b64(4, 4), "labels": [{"name": "cat"}]}),
+        ),
+        (
+            3,
+            json!([{"name": "road", "type": 3}]),
+            json!({"name": "s.png", "data": png_b64(10, 10), "labels": [{"name": "road", "type": 3, "property": {
+                "@modelarts:shape": "polygon", "@modelarts:feature": [[1, 1], [8, 1], [8, 8]]}}]}),
+        ),
+        (
+            100,
+            json!([{"name": "pos"}]),
+            json!({"name": "t", "data": base64(b"fine film"), "labels": [{"name": "pos"}]}),
+        ),
+        (
+            101,
+            json!([{"name": "PER", "type": 101}]),
+            json!({"name": "n", "data": base64("Zoë met Bob".as_bytes()), "labels": [span(101, "PER", 0, 3)]}),
+        ),
+        (
+            102,
+            json!([{"name": "Person", "type": 103}, {"name": "Book", "type": 103},
+                   {"name": "Author", "type": 102, "property": {"@modelarts:from_type": "Person", "@modelarts:to_type": "Book"}}]),
+            json!({"name": "r", "data": base64(b"Ann wrote Dune"), "labels": [
+                {"id": "E1", "name": "Person", "type": 103, "property": {"@modelarts:start_index": 0, "@modelarts:end_index": 3}},
+                {"id": "E2", "name": "Book", "type": 103, "property": {"@modelarts:start_index": 10, "@modelarts:end_index": 14}},
+                {"id": "R1", "name": "Author", "type": 102, "property": {"@modelarts:from": "E1", "@modelarts:to": "E2"}}]}),
+        ),
+        (
+            200,
+            json!([{"name": "bark"}]),
+            json!({"name": "a.wav", "data": wav, "labels": [{"name": "bark"}]}),
+        ),
+        (
+            201,
+            json!([{"name": "speech"}]),
+            json!({"name": "b.wav", "data": wav, "labels": [{"name": "speech", "property": {"@modelarts:content": "hello"}}]}),
+        ),
+        (
+            202,
+            json!([{"name": "paragraph"}]),
+            json!({"name": "c.wav", "data": wav, "labels": [{"name": "paragraph", "property": {
+                "@modelarts:content": "hi", "@modelarts:start_time": "00:00:01.000", "@modelarts:end_time": "00:00:02.500"}}]}),
+        ),
+    ];
+    for t in spawn_all_stores().await {
+        bucket(&t).await;
+        for (dataset_type, labels, sample) in &cases {
+            let d = t
+                .dataset(&format!("type{dataset_type}"), *dataset_type, labels.clone())
+                .await;
+            t.samples(&d, json!([sample])).await;
+            let first_dir = format!("t{dataset_type}a/");
+            export(
+                &t,
+                &d,
+                json!({"path": at(&t, &first_dir), "annotation_format": "MANIFEST"}),
+            )
+            .await;
+            let first = read(&t, &at(&t, &format!("{first_dir}type{dataset_type}.manifest"))).await;
+            let back = t
+                .dataset(&format!("back{dataset_type}"), *dataset_type, json!([]))
+                .await;
+            let path = format!("/datasets/{back}/import-tasks");
+            let manifest = at(&t, &format!("{first_dir}type{dataset_type}.manifest"));
+            let a = t
+                .post(&path, json!({"import_type": "manifest", "import_path": manifest}))
+                .await;
+            let task = a.body["task_id"].as_str().unwrap();
+            let imported = settle(&t, &format!("{path}/{task}"), &["QUEUING", "RUNNING"]).await;
+            assert_eq!(
+                (
+                    imported["imported_sample_count"].clone(),
+                    imported["skipped_sample_count"].clone()
+                ),
+                (json!(1), json!(0)),
+                "{}: type {dataset_type}: {imported}",
+                t.backend
+            );
+            let second_dir = format!("t{dataset_type}b/");
+            let done = export(
+                &t,
+                &back,
+                json!({"path": at(&t, &second_dir), "annotation_format": "MANIFEST"}),
+            )
+            .await;
+            assert_eq!(done["issue_count"], 0, "{}: type {dataset_type}: {done}", t.backend);
+            let second = read(&t, &at(&t, &format!("{second_dir}back{dataset_type}.manifest"))).await;
+            let strip = |m: &str| -> Value {
+                let mut v: Value = serde_json::from_str(m.trim()).unwrap();
+                v.as_object_mut().unwrap().remove("id");
+                for a in v["annotation"].as_array_mut().into_iter().flatten() {
+                    a.as_object_mut().unwrap().remove("annotation-loc");
+                }
+                v
+            };
+            assert_eq!(strip(&second), strip(&first), "{}: type {dataset_type}", t.backend);
+        }
+    }
+}
