@@ -4,7 +4,7 @@
 //! server's local object store. `import` times an import task of it; `export` runs that import
 //! untimed, then times an export task writing the N samples back out as a manifest, and counts
 //! the lines written. Each task runs to its end (or `--timeout`), read every 250 ms, with the
-//! server's memory sampled meanwhile. Requests go through `teamlabel-client` with the wire types
+//! server's memory sampled and its CPU time taken meanwhile. Requests go through `teamlabel-client` with the wire types
 //! of `teamlabel-api`; files are written and read only in the bench's folder of that bucket.
 
 use std::io::{BufWriter, Read, Write};
@@ -20,7 +20,7 @@ use teamlabel_api::data_io::{
 use teamlabel_client::{Client, Method};
 
 use crate::report::round;
-use crate::target::{RssSampler, Target};
+use crate::target::{cpu_seconds, RssSampler, Target};
 use crate::{setup, Args, Scenario};
 
 /// The bucket the bench writes into: a folder under the buckets root.
@@ -114,28 +114,35 @@ fn manifests_under(dir: &Path) -> Result<(u64, u64, u64)> {
 }
 
 /// A task run to its end: as last read, the time from sending its creation to seeing it end,
-/// the server's own time (creation to last update) and the server's peak RSS meanwhile.
+/// the server's own time (creation to last update), and the server's peak RSS and CPU time
+/// meanwhile (for a server the bench started).
 struct Timed<T> {
     task: T,
     seconds: f64,
     server_seconds: f64,
     peak_rss_mib: Option<f64>,
+    cpu_seconds: Option<f64>,
 }
 
-/// Creates a task with `body` at `tasks`, then reads it until `ended`, for at most `timeout`.
-async fn run_task<B, T>(
+/// How a kind of task is read: when it has ended, its line of progress, and its span on the
+/// server in milliseconds.
+struct Kind<T> {
+    ended: fn(&T) -> bool,
+    show: fn(&T) -> String,
+    span_ms: fn(&T) -> i64,
+}
+
+/// Creates a task with `body` at `tasks`, then reads it until it ends, for at most `timeout`.
+async fn run_task<B: serde::Serialize, T: DeserializeOwned>(
     owner: &Client,
     t: &Target,
     tasks: &str,
     body: &B,
     timeout: Duration,
-    ended: impl Fn(&T) -> bool,
-    show: impl Fn(&T) -> String,
-) -> Result<(T, f64, Option<f64>)>
-where
-    B: serde::Serialize,
-    T: DeserializeOwned,
-{
+    kind: Kind<T>,
+) -> Result<Timed<T>> {
+    let pid = t.child.as_ref().and_then(|c| c.id());
+    let cpu_before = pid.and_then(cpu_seconds);
     let sampler = RssSampler::start(t, RSS_EVERY);
     let started = Instant::now();
     let created: CreateTaskResponse = owner
@@ -152,28 +159,35 @@ where
             .json()
             .with_context(|| format!("GET {path}"))?;
         let elapsed = started.elapsed();
-        if ended(&task) {
+        if (kind.ended)(&task) {
             break task;
         }
         if elapsed >= timeout {
             bail!(
                 "{path} did not end within --timeout {} s: {}",
                 timeout.as_secs(),
-                show(&task)
+                (kind.show)(&task)
             );
         }
         if shown.elapsed() >= SHOW_EVERY {
-            eprintln!("{:>6.1} s  {}", elapsed.as_secs_f64(), show(&task));
+            eprintln!("{:>6.1} s  {}", elapsed.as_secs_f64(), (kind.show)(&task));
             shown = Instant::now();
         }
         tokio::time::sleep(POLL).await;
     };
     let seconds = started.elapsed().as_secs_f64();
-    let peak = match sampler {
+    let peak_rss_mib = match sampler {
         Some(s) => Some(s.peak().await),
         None => None,
     };
-    Ok((task, seconds, peak))
+    let cpu_after = pid.and_then(cpu_seconds);
+    Ok(Timed {
+        server_seconds: (kind.span_ms)(&task) as f64 / 1000.0,
+        task,
+        seconds,
+        peak_rss_mib,
+        cpu_seconds: cpu_before.zip(cpu_after).map(|(b, a)| a - b),
+    })
 }
 
 async fn import(owner: &Client, t: &Target, dataset: &str, path: &str, timeout: Duration) -> Result<Timed<ImportTask>> {
@@ -182,27 +196,18 @@ async fn import(owner: &Client, t: &Target, dataset: &str, path: &str, timeout: 
         import_type: Some("manifest".into()),
         ..CreateImportTaskRequest::default()
     };
-    let (task, seconds, peak_rss_mib) = run_task(
-        owner,
-        t,
-        &format!("/datasets/{dataset}/import-tasks"),
-        &body,
-        timeout,
-        |k: &ImportTask| matches!(k.status.as_str(), "COMPLETED" | "FAILED"),
-        |k: &ImportTask| {
+    let kind = Kind {
+        ended: |k: &ImportTask| matches!(k.status.as_str(), "COMPLETED" | "FAILED"),
+        show: |k: &ImportTask| {
             format!(
                 "import {}: {} processed, {} imported, {} skipped",
                 k.status, k.processed_sample_count, k.imported_sample_count, k.skipped_sample_count
             )
         },
-    )
-    .await?;
-    Ok(Timed {
-        server_seconds: (task.update_ms - task.create_time) as f64 / 1000.0,
-        task,
-        seconds,
-        peak_rss_mib,
-    })
+        span_ms: |k: &ImportTask| k.update_ms - k.create_time,
+    };
+    let tasks = format!("/datasets/{dataset}/import-tasks");
+    run_task(owner, t, &tasks, &body, timeout, kind).await
 }
 
 async fn export(owner: &Client, t: &Target, dataset: &str, path: &str, timeout: Duration) -> Result<Timed<ExportTask>> {
@@ -212,27 +217,18 @@ async fn export(owner: &Client, t: &Target, dataset: &str, path: &str, timeout: 
         annotation_format: Some("MANIFEST".into()),
         ..CreateExportTaskRequest::default()
     };
-    let (task, seconds, peak_rss_mib) = run_task(
-        owner,
-        t,
-        &format!("/datasets/{dataset}/export-tasks"),
-        &body,
-        timeout,
-        |k: &ExportTask| matches!(k.status.as_str(), "SUCCESSED" | "FAILED"),
-        |k: &ExportTask| {
+    let kind = Kind {
+        ended: |k: &ExportTask| matches!(k.status.as_str(), "SUCCESSED" | "FAILED"),
+        show: |k: &ExportTask| {
             format!(
                 "export {}: {}/{} samples ({:.1} %)",
                 k.status, k.finished_sample_count, k.total_sample_count, k.progress
             )
         },
-    )
-    .await?;
-    Ok(Timed {
-        server_seconds: (task.update_time - task.create_time) as f64 / 1000.0,
-        task,
-        seconds,
-        peak_rss_mib,
-    })
+        span_ms: |k: &ExportTask| k.update_time - k.create_time,
+    };
+    let tasks = format!("/datasets/{dataset}/export-tasks");
+    run_task(owner, t, &tasks, &body, timeout, kind).await
 }
 
 /// The figures of the timed task: `samples` of it in its time.
@@ -242,6 +238,7 @@ fn timed_figures<T>(report: &mut Value, samples: u64, timed: &Timed<T>) {
     report["task_duration_s"] = json!(round(timed.server_seconds, 2));
     report["samples_per_s"] = json!(round(samples as f64 / timed.seconds, 0));
     report["server_peak_rss_task_mib"] = json!(timed.peak_rss_mib.map(|m| round(m, 1)));
+    report["server_cpu_s"] = json!(timed.cpu_seconds.map(|s| round(s, 1)));
 }
 
 /// Why a task that ended `status` did not end `done`, if it did not.

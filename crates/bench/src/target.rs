@@ -151,6 +151,17 @@ pub fn rss_mib(pid: u32, field: &str) -> Option<f64> {
     Some(kib / 1024.0)
 }
 
+/// CPU time the process has used so far (user and system, all threads), in seconds, from
+/// `/proc/PID/stat` (in USER_HZ ticks, 100 a second on Linux).
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
+}
+
 /// The server's resident memory, sampled in the background until [`RssSampler::peak`].
 pub struct RssSampler {
     stop: Arc<AtomicBool>,
