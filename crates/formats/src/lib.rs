@@ -3,7 +3,8 @@
 //!
 //! It owns the formats: the manifest ([`manifest`]), PASCAL VOC ([`voc`]), COCO ([`coco`]),
 //! YOLO ([`yolo`]), the classification label files ([`classify`]), the text classification
-//! files ([`text`]), CoNLL BIO ([`conll`]) and entity/relation JSONL ([`spans`]).
+//! files ([`text`]), CoNLL BIO ([`conll`]) and entity/relation JSONL ([`spans`]); and the
+//! container an export is downloaded in, a ZIP archive streamed as it is made ([`zip`]).
 //!
 //! Each writer answers what its format could not hold as [`Loss`]es for the export report; each
 //! reader refuses a broken input with an [`InputError`] naming the line and item.
@@ -26,6 +27,7 @@ pub mod spans;
 pub mod text;
 pub mod voc;
 pub mod yolo;
+pub mod zip;
 
 mod entities;
 #[cfg(test)]

@@ -86,6 +86,9 @@ fn api_router() -> OpenApiRouter<ServerState> {
         .routes(routes!(data_io::get_version, data_io::delete_version))
         .routes(routes!(data_io::list_import_tasks, data_io::create_import_task))
         .routes(routes!(data_io::get_import_task))
+        .routes(routes!(data_io::list_export_tasks, data_io::create_export_task))
+        .routes(routes!(data_io::get_export_task))
+        .routes(routes!(data_io::download_export))
         .routes(routes!(
             labels::list_labels,
             labels::create_labels,

@@ -5,7 +5,9 @@
 //! files are read and written through the object-store port and the codecs of
 //! `teamlabel-formats`. This room must not know SQL, HTTP or a bucket API.
 
+pub mod exports;
 pub mod imports;
+mod lines;
 mod records;
 pub mod tasks;
 pub mod versions;

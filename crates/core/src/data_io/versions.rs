@@ -294,6 +294,13 @@ impl App {
                     .await?;
                 let Some((last, _)) = page.last() else { break };
                 after = *last;
+                // The heartbeat that keeps the restart rule from failing a long publishing.
+                if !self.store.touch_version(&d.id, &v.id, now_ms()).await? {
+                    return Err(Error::bad_request(
+                        codes::VERSION_PUBLISH_FAILED,
+                        "the version stopped being published (it was failed or deleted meanwhile)",
+                    ));
+                }
                 for (_, s) in &page {
                     total += 1;
                     let source = match bytes_of(s) {
@@ -391,7 +398,7 @@ pub(crate) async fn finish(writer: Box<dyn ObjectWriter>, result: Result<()>) ->
     }
 }
 
-fn has_shapes(t: DatasetType) -> bool {
+pub(crate) fn has_shapes(t: DatasetType) -> bool {
     matches!(
         t,
         DatasetType::ObjectDetection | DatasetType::ImageSegmentation | DatasetType::Video

@@ -26,7 +26,7 @@ use crate::samples::texts::kept_copy;
 use crate::store::{DatasetRecord, SampleRecord};
 use crate::text::check_text;
 
-fn content_type_of(bytes: &[u8], name: &str, sample_type: SampleType) -> &'static str {
+pub(crate) fn content_type_of(bytes: &[u8], name: &str, sample_type: SampleType) -> &'static str {
     if let Ok(t) = imagesize::image_type(bytes) {
         use imagesize::ImageType as I;
         return match t {

@@ -14,7 +14,9 @@ use crate::error::{codes, Error, Result};
 use crate::iam::auth::Principal;
 use crate::iam::policy::{self, Op, Standing};
 use crate::ids::is_hex32;
+use crate::objects::ObjectPath;
 use crate::query::{parse_bool, parse_i64, parse_order, parse_page};
+use crate::samples::add::content_type_of;
 use crate::samples::search::{label_name_filter, parse_search_conditions};
 use crate::samples::source::{listed_source, SourceUrls};
 use crate::samples::texts::sample_data;
@@ -135,21 +137,34 @@ impl App {
             return Err(Error::sample_not_found(sample_id));
         }
         let s = self.store.get_sample(dataset_id, sample_id).await?;
-        let sha = s.blob_sha256.as_deref().ok_or_else(|| {
-            Error::not_found(
-                codes::SAMPLE_NOT_FOUND,
-                format!("Sample {sample_id} has no stored file; its source is a reference"),
-            )
-        })?;
-        let bytes = self
-            .blobs
-            .get(sha)
-            .await?
-            .ok_or_else(|| Error::internal(format!("blob {sha} of sample {sample_id} is missing")))?;
-        let content_type = s
-            .content_type
-            .clone()
-            .unwrap_or_else(|| "application/octet-stream".into());
+        let (bytes, content_type) = match (s.blob_sha256.as_deref(), s.source.as_deref()) {
+            (Some(sha), _) => {
+                let bytes = self
+                    .blobs
+                    .get(sha)
+                    .await?
+                    .ok_or_else(|| Error::internal(format!("blob {sha} of sample {sample_id} is missing")))?;
+                let content_type = s
+                    .content_type
+                    .clone()
+                    .unwrap_or_else(|| "application/octet-stream".into());
+                (bytes, content_type)
+            }
+            // A sample imported from the object store is read from there; a URL is never
+            // fetched.
+            (None, Some(source)) if ObjectPath::parse("source", source).is_ok() => {
+                let path = ObjectPath::parse("source", source)?;
+                let bytes = self.objects.get(&path, self.limits.max_sample_bytes as u64).await?;
+                let content_type = content_type_of(&bytes, &s.name, s.sample_type).to_string();
+                (bytes, content_type)
+            }
+            _ => {
+                return Err(Error::not_found(
+                    codes::SAMPLE_NOT_FOUND,
+                    format!("Sample {sample_id} has no stored file; its source is a reference"),
+                ))
+            }
+        };
         let inline = content_type.starts_with("image/") || content_type.starts_with("text/plain");
         Ok(SampleFile {
             bytes,

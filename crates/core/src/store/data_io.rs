@@ -147,6 +147,10 @@ pub trait DataIoStore: Send + Sync {
     /// previous current one stops being current) in the same transaction. Only a version in
     /// `CREATING` can be finished (else `Constraint::Version`).
     async fn finish_version(&self, done: &VersionDone) -> Result<()>;
+    /// Marks a version still being published as alive (`update_time`), so the restart rule
+    /// does not take a long publishing for a dead one; answers false when it is no longer
+    /// `CREATING`.
+    async fn touch_version(&self, dataset_id: &str, version_id: &str, now: i64) -> Result<bool>;
     /// Marks a version deleted; it stops being current. Answers false when there was none
     /// (or it was deleted already).
     async fn delete_version(&self, dataset_id: &str, version_id: &str, now: i64) -> Result<bool>;

@@ -1,13 +1,15 @@
 //! Dataset versions, import tasks and export tasks: thin handlers over
 //! `teamlabel_core::data_io`.
 
+use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use teamlabel_api::data_io::{
-    CreateImportTaskRequest, CreateTaskResponse, CreateVersionRequest, CreateVersionResponse, DatasetVersion,
-    ImportTask, ListImportTasksResponse, ListTasksQuery, ListVersionsQuery, ListVersionsResponse,
+    CreateExportTaskRequest, CreateImportTaskRequest, CreateTaskResponse, CreateVersionRequest, CreateVersionResponse,
+    DatasetVersion, ExportTask, ImportTask, ListExportTasksResponse, ListImportTasksResponse, ListTasksQuery,
+    ListVersionsQuery, ListVersionsResponse,
 };
 
 use super::DatasetPath;
@@ -124,5 +126,72 @@ pub async fn get_import_task(
 ) -> ApiResult<axum::Json<ImportTask>> {
     Ok(axum::Json(
         s.app.get_import_task(&p, &at.dataset_id, &at.task_id).await?,
+    ))
+}
+
+/// List the export tasks of a dataset, newest first.
+#[utoipa::path(get, path = "/v2/{project_id}/datasets/{dataset_id}/export-tasks", tag = "export-tasks",
+    params(("project_id" = String, Path), ("dataset_id" = String, Path), ListTasksQuery),
+    responses((status = 200, body = ListExportTasksResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn list_export_tasks(
+    State(s): State<ServerState>,
+    Caller(p): Caller,
+    Path(at): Path<DatasetPath>,
+    Query(q): Query<ListTasksQuery>,
+) -> ApiResult<axum::Json<ListExportTasksResponse>> {
+    Ok(axum::Json(s.app.list_export_tasks(&p, &at.dataset_id, &q).await?))
+}
+
+/// Export samples and labels to a directory of the object store (or a new dataset), in the
+/// background.
+#[utoipa::path(post, path = "/v2/{project_id}/datasets/{dataset_id}/export-tasks", tag = "export-tasks",
+    params(("project_id" = String, Path), ("dataset_id" = String, Path)),
+    request_body = CreateExportTaskRequest,
+    responses((status = 200, body = CreateTaskResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn create_export_task(
+    State(s): State<ServerState>,
+    Caller(p): Caller,
+    Path(at): Path<DatasetPath>,
+    Json(req): Json<CreateExportTaskRequest>,
+) -> ApiResult<axum::Json<CreateTaskResponse>> {
+    Ok(axum::Json(s.app.create_export_task(&p, &at.dataset_id, &req).await?))
+}
+
+/// An export task: its status, counts and what the format could not hold. The provider names
+/// the dataset segment `resource_id` here; it is the dataset id.
+#[utoipa::path(get, path = "/v2/{project_id}/datasets/{dataset_id}/export-tasks/{task_id}", tag = "export-tasks",
+    params(("project_id" = String, Path), ("dataset_id" = String, Path), ("task_id" = String, Path)),
+    responses((status = 200, body = ExportTask), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_export_task(
+    State(s): State<ServerState>,
+    Caller(p): Caller,
+    Path(at): Path<DataTaskPath>,
+) -> ApiResult<axum::Json<ExportTask>> {
+    Ok(axum::Json(
+        s.app.get_export_task(&p, &at.dataset_id, &at.task_id).await?,
+    ))
+}
+
+/// A finished export's files (with its report) as one zip archive, streamed (an addition).
+#[utoipa::path(get, path = "/v2/{project_id}/datasets/{dataset_id}/export-tasks/{task_id}/download", tag = "export-tasks",
+    params(("project_id" = String, Path), ("dataset_id" = String, Path), ("task_id" = String, Path)),
+    responses((status = 200, content_type = "application/zip", body = Vec<u8>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn download_export(
+    State(s): State<ServerState>,
+    Caller(p): Caller,
+    Path(at): Path<DataTaskPath>,
+) -> ApiResult<impl IntoResponse> {
+    let d = s.app.download_export(&p, &at.dataset_id, &at.task_id).await?;
+    let disposition = format!(
+        "attachment; filename=\"{}\"",
+        d.file_name.replace(['"', '\\', '\r', '\n'], "_")
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/zip".to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+        ],
+        Body::from_stream(d.body),
     ))
 }

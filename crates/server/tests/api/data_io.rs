@@ -16,18 +16,18 @@ const IMPORT_RUNNING: &str = "ModelArts.4356";
 const IMPORT_INVALID_PATH: &str = "ModelArts.4374";
 const IMPORT_NOTHING: &str = "ModelArts.4340";
 
-async fn put(t: &TestApp, path: &str, bytes: impl Into<Bytes>) {
+pub async fn put(t: &TestApp, path: &str, bytes: impl Into<Bytes>) {
     let p = ObjectPath::parse("path", path).unwrap();
     t.app.objects.put(&p, bytes.into()).await.unwrap();
 }
 
-async fn read(t: &TestApp, path: &str) -> String {
+pub async fn read(t: &TestApp, path: &str) -> String {
     let p = ObjectPath::parse("path", path).unwrap();
     String::from_utf8(t.app.objects.get(&p, 1 << 30).await.unwrap()).unwrap()
 }
 
 /// Polls `path` until its `status` is no longer one of `running`.
-async fn settle(t: &TestApp, path: &str, running: &[&str]) -> Value {
+pub async fn settle(t: &TestApp, path: &str, running: &[&str]) -> Value {
     for _ in 0..400 {
         let a = t.get(path).await;
         assert_eq!(a.status, 200, "{}: {:?}", t.backend, a.body);
@@ -45,7 +45,7 @@ async fn settle(t: &TestApp, path: &str, running: &[&str]) -> Value {
     panic!("{}: {path} did not settle", t.backend);
 }
 
-fn png(w: u32, h: u32) -> Vec<u8> {
+pub fn png(w: u32, h: u32) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD.decode(png_b64(w, h)).unwrap()
 }
 
@@ -150,7 +150,7 @@ async fn a_version_freezes_the_samples_into_a_manifest_with_an_exact_split() {
     }
 }
 
-async fn read_bytes(t: &TestApp, source: &str) -> Vec<u8> {
+pub async fn read_bytes(t: &TestApp, source: &str) -> Vec<u8> {
     let p = ObjectPath::parse("source", source).unwrap();
     t.app.objects.get(&p, 1 << 30).await.unwrap()
 }
@@ -274,6 +274,16 @@ async fn a_directory_import_reads_label_folders_and_text_files() {
             })
             .collect();
         assert_eq!(by_name.len(), 3, "{}: {:?}", t.backend, listed.body);
+        // An imported sample's bytes stay in the object store and are served from there.
+        let first = listed.body["samples"][0]["sample_id"].as_str().unwrap();
+        let file = t
+            .get(&format!("/datasets/{d}/data-annotations/samples/{first}/file"))
+            .await;
+        assert_eq!(file.status, 200, "{}: {:?}", t.backend, file.body);
+        assert_eq!(
+            (file.bytes.clone(), file.headers["content-type"].to_str().unwrap()),
+            (png(4, 4), "image/png")
+        );
         assert!(
             by_name.contains(&("3.png".into(), 2)) || by_name.iter().any(|(n, c)| n.ends_with("3.png") && *c == 2),
             "{by_name:?}"
@@ -383,7 +393,7 @@ async fn a_detection_import_checks_boxes_and_image_headers() {
 }
 
 #[tokio::test]
-async fn version_and_import_bodies_refuse_unknown_fields() {
+async fn version_import_and_export_bodies_refuse_unknown_fields() {
     for t in spawn_all().await {
         let d = t.dataset("strict", 0, json!([])).await;
         for (path, body, field) in [
@@ -402,6 +412,16 @@ async fn version_and_import_bodies_refuse_unknown_fields() {
                 json!({"import_path": "/in-bkt/x/", "label_format": {"label_typ": "0"}}),
                 "label_format.label_typ",
             ),
+            (
+                format!("/datasets/{d}/export-tasks"),
+                json!({"path": "/out-bkt/x/", "export_parms": {}}),
+                "export_parms",
+            ),
+            (
+                format!("/datasets/{d}/export-tasks"),
+                json!({"path": "/out-bkt/x/", "export_params": {"export_dset": "DIR"}}),
+                "export_params.export_dset",
+            ),
         ] {
             let a = t.post(&path, body).await;
             assert_eq!(a.status, 400, "{}: {path}: {:?}", t.backend, a.body);
@@ -409,5 +429,60 @@ async fn version_and_import_bodies_refuse_unknown_fields() {
         }
         let none = t.get(&format!("/datasets/{d}/import-tasks")).await;
         assert_eq!(none.body["total_count"], 0, "{}: nothing was started", t.backend);
+    }
+}
+
+#[tokio::test]
+async fn a_2_gib_file_is_skipped_unread_and_files_of_another_type_are_not_samples() {
+    for t in spawn_all().await {
+        let d = t.dataset("big", 0, json!([])).await;
+        put(&t, "/in-bkt/big/small.png", png(4, 4)).await;
+        // A sparse file: 2 GiB to the object store, nothing on disk.
+        let huge = t.local_object("/in-bkt/big/huge.png");
+        std::fs::File::create(&huge).unwrap().set_len(2 << 30).unwrap();
+        let path = format!("/datasets/{d}/import-tasks");
+        let a = t.post(&path, json!({"import_path": "/in-bkt/big/"})).await;
+        let task = a.body["task_id"].as_str().unwrap().to_string();
+        let done = settle(&t, &format!("{path}/{task}"), &["QUEUING", "RUNNING"]).await;
+        assert_eq!(
+            (
+                done["status"].clone(),
+                done["imported_sample_count"].clone(),
+                done["skipped_sample_count"].clone()
+            ),
+            (json!("COMPLETED"), json!(1), json!(1)),
+            "{}: {done}",
+            t.backend
+        );
+        let reason = done["issues"][0]["reason"].as_str().unwrap();
+        assert!(reason.contains("2147483648 bytes"), "{}: {reason}", t.backend);
+
+        // The same folder read by a text dataset: images are not its samples; each is listed
+        // as skipped and nothing is imported.
+        let text = t.dataset("words", 100, json!([])).await;
+        let path = format!("/datasets/{text}/import-tasks");
+        let a = t.post(&path, json!({"import_path": "/in-bkt/big/"})).await;
+        let task = a.body["task_id"].as_str().unwrap().to_string();
+        let done = settle(&t, &format!("{path}/{task}"), &["QUEUING", "RUNNING"]).await;
+        assert_eq!(
+            (
+                done["status"].clone(),
+                done["imported_sample_count"].clone(),
+                done["skipped_sample_count"].clone()
+            ),
+            (json!("COMPLETED"), json!(0), json!(2)),
+            "{}: {done}",
+            t.backend
+        );
+        let listed = t.get(&format!("/datasets/{text}/data-annotations/samples")).await;
+        assert_eq!(listed.body["sample_count"], 0, "{}", t.backend);
+        // And a COCO file into a classification dataset is refused before it starts.
+        let a = t
+            .post(
+                &format!("/datasets/{d}/import-tasks"),
+                json!({"import_path": "/in-bkt/big/c.json", "import_type": "coco"}),
+            )
+            .await;
+        assert_eq!((a.status, a.code()), (400, "ModelArts.4396"), "{}", t.backend);
     }
 }

@@ -60,6 +60,9 @@ pub mod codes {
 pub struct TestApp {
     /// `sqlite` or `postgres`, for assertion messages.
     pub backend: &'static str,
+    /// A bucket of this server's object store for the tests' files (`exp-bkt` on the local
+    /// store, which makes buckets as folders on first write; a fresh one on S3).
+    pub bucket: String,
     pub addr: String,
     pub project_id: String,
     pub token: String,
@@ -69,6 +72,13 @@ pub struct TestApp {
     pub client: Client,
     _dir: tempfile::TempDir,
     _stop: oneshot::Sender<()>,
+}
+
+impl TestApp {
+    /// Where the local object store keeps a storage path (`/bucket/key`) on disk.
+    pub fn local_object(&self, path: &str) -> std::path::PathBuf {
+        self._dir.path().join("buckets").join(path.trim_start_matches('/'))
+    }
 }
 
 /// One running server per backend under test.
@@ -84,9 +94,37 @@ pub async fn spawn(backend: &'static str) -> TestApp {
     spawn_router(backend, teamlabel_server::router).await
 }
 
+/// One server per backend on the local object store, and one on SQLite with its objects in
+/// the S3-compatible server of `TEST_S3_ENDPOINT` when that is set (`scripts/test` starts
+/// one), whose [`TestApp::bucket`] is a fresh bucket of its own.
+pub async fn spawn_all_stores() -> Vec<TestApp> {
+    let mut apps = spawn_all().await;
+    match crate::s3_bucket::s3_config() {
+        Some(config) => {
+            let bucket = format!("exp-{}", &teamlabel_core::ids::new_hex32()[..12]);
+            crate::s3_bucket::create_bucket(&config, &bucket).await;
+            let objects = Arc::new(teamlabel_store::objects::S3ObjectStore::new(config).unwrap());
+            let mut t = spawn_on("sqlite+s3", "sqlite", Some(objects), teamlabel_server::router).await;
+            t.bucket = bucket;
+            apps.push(t);
+        }
+        None => eprintln!("skipping S3: TEST_S3_ENDPOINT is not set"),
+    }
+    apps
+}
+
 /// As [`spawn`], serving the router `route` makes of the server's state (e.g. the API with
 /// `GET /metrics` beside it).
 pub async fn spawn_router(backend: &'static str, route: impl FnOnce(ServerState) -> axum::Router) -> TestApp {
+    spawn_on(backend, backend, None, route).await
+}
+
+async fn spawn_on(
+    name: &'static str,
+    backend: &'static str,
+    objects: Option<Arc<dyn teamlabel_core::objects::ObjectStore>>,
+    route: impl FnOnce(ServerState) -> axum::Router,
+) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn teamlabel_core::store::Store> = match backend {
         "sqlite" => Arc::new(SqliteStore::open(&dir.path().join("teamlabel.db")).unwrap()),
@@ -97,7 +135,7 @@ pub async fn spawn_router(backend: &'static str, route: impl FnOnce(ServerState)
         }
     };
     let blobs = Arc::new(FsBlobStore::new(dir.path().join("blobs")).unwrap());
-    let objects = Arc::new(LocalObjectStore::new(dir.path().join("buckets")).unwrap());
+    let objects = objects.unwrap_or_else(|| Arc::new(LocalObjectStore::new(dir.path().join("buckets")).unwrap()));
     let app = App::new(store, blobs, Limits::default()).with_objects(objects);
     let (project, _, token, _) = app.create_project("test", "owner@example.com", 24).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -111,7 +149,8 @@ pub async fn spawn_router(backend: &'static str, route: impl FnOnce(ServerState)
         let _ = stopped.await;
     }));
     TestApp {
-        backend,
+        backend: name,
+        bucket: "exp-bkt".into(),
         client: Client::new(format!("http://{addr}"), &project.id, Auth::None),
         addr,
         project_id: project.id,

@@ -339,9 +339,13 @@ fn body(op: Op, ids: &Ids) -> Option<Value> {
         | Op::GetVersion
         | Op::DeleteVersion
         | Op::ListImportTasks
-        | Op::GetImportTask => return None,
+        | Op::GetImportTask
+        | Op::ListExportTasks
+        | Op::GetExportTask
+        | Op::DownloadExport => return None,
         Op::CreateVersion => json!({"version_name": "intruder"}),
         Op::CreateImportTask => json!({"import_path": "/in-bkt/hacked/"}),
+        Op::CreateExportTask => json!({"path": "/out-bkt/hacked/"}),
         Op::IssueToken => json!({"auth": {
             "identity": {"methods": ["password"], "password": {"user": {"name": OWNER, "password": OWNER_PASSWORD}}},
             "scope": {"project": {"id": ids.project}}

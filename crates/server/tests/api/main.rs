@@ -4,6 +4,7 @@
 mod acceptance;
 mod data_io;
 mod datasets;
+mod exports;
 mod helpers;
 mod iam;
 mod invalid_input;
@@ -11,6 +12,8 @@ mod isolation;
 mod labels;
 mod observability;
 mod openapi;
+#[path = "../../../store/tests/conformance/common/s3_bucket.rs"]
+mod s3_bucket;
 mod samples;
 mod team;
 mod team_rules;

@@ -155,6 +155,14 @@ pub async fn version_summary<D: Db + ?Sized>(db: &D, dataset_id: &str) -> Result
     Ok(found.unwrap_or_default())
 }
 
+pub async fn touch_version<D: Db + ?Sized>(db: &D, dataset_id: &str, version_id: &str, now: i64) -> Result<bool> {
+    let stmt = Stmt::new(
+        "UPDATE dataset_versions SET update_time = $1 WHERE dataset_id = $2 AND id = $3 AND status = $4",
+        args![now, dataset_id, version_id, version_status::CREATING],
+    );
+    Ok(db.execute(vec![stmt]).await?.first().copied().unwrap_or(0) > 0)
+}
+
 pub async fn finish_version<D: Db + ?Sized>(db: &D, done: &VersionDone) -> Result<()> {
     let mut stmts = Vec::new();
     if done.status == version_status::NORMAL {
@@ -343,6 +351,9 @@ macro_rules! data_io_store {
             }
             async fn finish_version(&self, done: &teamlabel_core::store::VersionDone) -> Result<()> {
                 $crate::sql::data_io::finish_version(self, done).await
+            }
+            async fn touch_version(&self, dataset_id: &str, id: &str, now: i64) -> Result<bool> {
+                $crate::sql::data_io::touch_version(self, dataset_id, id, now).await
             }
             async fn delete_version(&self, dataset_id: &str, id: &str, now: i64) -> Result<bool> {
                 $crate::sql::data_io::delete_version(self, dataset_id, id, now).await

@@ -63,7 +63,15 @@ async fn versions_are_numbered_named_once_and_one_is_current() {
         let busy = s.insert_version(&version(&d.id, 1, "V009")).await.unwrap_err();
         assert_eq!(busy.code, codes::VERSION_PUBLISHING, "{}", b.name);
 
+        assert!(s.touch_version(&d.id, &v1.id, 777).await.unwrap(), "{}", b.name);
+        let alive = s.get_version(&d.id, &v1.id).await.unwrap().unwrap();
+        assert_eq!(alive.update_time, 777, "{}: the heartbeat moves update_time", b.name);
         s.finish_version(&done(&v1, version_status::NORMAL)).await.unwrap();
+        assert!(
+            !s.touch_version(&d.id, &v1.id, 778).await.unwrap(),
+            "{}: a finished version has no heartbeat",
+            b.name
+        );
         let again = s.finish_version(&done(&v1, version_status::NORMAL)).await.unwrap_err();
         assert_eq!(
             again.code,

@@ -21,7 +21,7 @@ use crate::iam::policy::{self, Op, Standing};
 use crate::ids::{is_plausible_id, new_alnum19};
 use crate::objects::ObjectPath;
 use crate::query::parse_page;
-use crate::store::{DataTaskRecord, TaskKind};
+use crate::store::{DataTaskRecord, DatasetRecord, TaskKind};
 
 /// What an import reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,6 +93,36 @@ impl App {
         let task_id = task.id.clone();
         tokio::spawn(async move { app.run_import(d, task, plan).await });
         Ok(CreateTaskResponse { task_id })
+    }
+
+    /// Imports a manifest into a dataset as an import task of its own, and waits for it: how
+    /// an export to a new dataset fills it. Answers the finished task.
+    pub(crate) async fn import_manifest_now(&self, d: &DatasetRecord, manifest: &ObjectPath) -> Result<ImportTask> {
+        let req = CreateImportTaskRequest {
+            import_path: manifest.to_string(),
+            import_type: Some("manifest".into()),
+            ..CreateImportTaskRequest::default()
+        };
+        let plan = check_request(d.dataset_type, &req)?;
+        let now = now_ms();
+        let task = DataTaskRecord {
+            id: new_alnum19(),
+            dataset_id: d.id.clone(),
+            kind: TaskKind::Import,
+            subtype: plan.import_type.code(),
+            status: "QUEUING".into(),
+            request: serde_json::to_value(&plan).map_err(|e| Error::internal(e.to_string()))?,
+            progress: Progress::default().to_value(),
+            cursor: None,
+            error_code: None,
+            error_msg: None,
+            create_time: now,
+            update_time: now,
+        };
+        self.store.insert_data_task(&task).await?;
+        self.run_import(d.clone(), task.clone(), plan).await;
+        let done = self.store.get_data_task(&d.id, TaskKind::Import, &task.id).await?;
+        Ok(import_to_api(&done.unwrap_or(task)))
     }
 
     pub async fn list_import_tasks(

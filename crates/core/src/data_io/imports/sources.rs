@@ -11,17 +11,16 @@ use std::collections::BTreeMap;
 use sha2::{Digest, Sha256};
 use teamlabel_api::enums::{DatasetType, SampleType};
 use teamlabel_api::labels::SampleLabel;
-use teamlabel_formats::{classify, coco, manifest, text, voc, yolo, Record};
+use teamlabel_formats::{classify, coco, text, voc, yolo, Record};
 
 use crate::app::App;
 use crate::data_io::imports::sink::{Incoming, Sink};
 use crate::data_io::imports::{ImportPlan, ImportType};
+use crate::data_io::lines::{manifest_record, LineReader, MAX_SIDE_FILE};
 use crate::error::{codes, Error, Result};
 use crate::objects::{ObjectMeta, ObjectPath};
 use crate::store::DatasetRecord;
 
-/// The largest label or annotation file read (a VOC XML, a `.txt`, a COCO JSON, `obj.names`).
-const MAX_SIDE_FILE: u64 = 64 << 20;
 /// Objects listed per call.
 const LIST_PAGE: usize = 1000;
 
@@ -55,81 +54,35 @@ fn obs(p: &ObjectPath) -> String {
 
 async fn read_manifest(app: &App, d: &DatasetRecord, path: &ObjectPath, sink: &mut Sink<'_>) -> Result<()> {
     let file = path.to_string();
-    let mut stream = app.objects.read(path).await?;
-    let mut buf: Vec<u8> = Vec::new();
-    let mut line_no = 0u64;
     let dtype = i64::from(d.dataset_type.code());
-    let mut done = false;
-    while !done {
-        let chunk = std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)).await;
-        match chunk {
-            Some(c) => buf.extend_from_slice(&c?),
-            None => done = true,
-        }
-        let mut start = 0;
-        while let Some(end) = buf[start..].iter().position(|b| *b == b'\n').map(|i| start + i) {
-            line_no += 1;
-            manifest_line(app, dtype, &buf[start..end], &file, line_no, sink).await?;
-            start = end + 1;
-        }
-        buf.drain(..start);
-        if done && !buf.is_empty() {
-            line_no += 1;
-            let rest = std::mem::take(&mut buf);
-            manifest_line(app, dtype, &rest, &file, line_no, sink).await?;
-        }
+    let mut lines = LineReader::open(app, path).await?;
+    while let Some((n, bytes)) = lines.next().await? {
+        let record = match manifest_record(app, dtype, &bytes).await {
+            Ok(Some(r)) => r,
+            Ok(None) => continue,
+            Err(why) => {
+                sink.skip(&file, Some(n), why);
+                continue;
+            }
+        };
+        let sample_type = record.sample_type.and_then(SampleType::from_code).unwrap_or_else(|| {
+            if record.text().is_some() {
+                SampleType::Text
+            } else {
+                SampleType::Image
+            }
+        });
+        sink.push(Incoming {
+            name: name_of(&record.source),
+            sample_type,
+            size: 0,
+            file: file.clone(),
+            line: Some(n),
+            record,
+        })
+        .await?;
     }
     Ok(())
-}
-
-async fn manifest_line(app: &App, dtype: i64, bytes: &[u8], file: &str, n: u64, sink: &mut Sink<'_>) -> Result<()> {
-    let Ok(line) = std::str::from_utf8(bytes) else {
-        sink.skip(file, Some(n), "the line is not UTF-8");
-        return Ok(());
-    };
-    let line = line.trim_end_matches('\r');
-    if line.trim().is_empty() {
-        return Ok(());
-    }
-    let mut parsed = match manifest::parse_line(line, dtype) {
-        Ok(p) => p,
-        Err(e) => {
-            sink.skip(file, Some(n), e.reason);
-            return Ok(());
-        }
-    };
-    for loc in parsed.annotation_locs.clone() {
-        let merged = match ObjectPath::parse("annotation-loc", &loc) {
-            Ok(at) => match app.objects.get(&at, MAX_SIDE_FILE).await {
-                Ok(xml) => voc::parse(&String::from_utf8_lossy(&xml))
-                    .and_then(|doc| parsed.add_voc(&loc, doc))
-                    .map_err(|e| format!("{loc}: {}", e.reason)),
-                Err(e) => Err(format!("{loc}: {}", e.message)),
-            },
-            Err(e) => Err(e.message),
-        };
-        if let Err(why) = merged {
-            sink.skip(file, Some(n), why);
-            return Ok(());
-        }
-    }
-    let record = parsed.record;
-    let sample_type = record.sample_type.and_then(SampleType::from_code).unwrap_or_else(|| {
-        if record.text().is_some() {
-            SampleType::Text
-        } else {
-            SampleType::Image
-        }
-    });
-    sink.push(Incoming {
-        name: name_of(&record.source),
-        sample_type,
-        size: 0,
-        file: file.to_string(),
-        line: Some(n),
-        record,
-    })
-    .await
 }
 
 async fn read_coco(app: &App, path: &ObjectPath, sink: &mut Sink<'_>) -> Result<()> {

@@ -218,9 +218,10 @@ async fn unknown_fields_in_write_bodies_are_refused_with_their_path_and_change_n
         "iam",
         // Review and acceptance bodies: the acceptance module's refusals.
         "acceptance",
-        // Version and import bodies: the data_io module.
+        // Version, import and export bodies: the data_io module.
         "versions",
         "import-tasks",
+        "export-tasks",
     ];
     for (tag, route) in &routes {
         assert!(
