@@ -96,6 +96,29 @@ fn an_import_brings_every_line_of_the_manifest_in() {
 }
 
 #[test]
+fn an_export_writes_every_sample_back_out_as_a_manifest() {
+    let report = bench(&["--scenario", "export", "-n", "1200"]);
+    assert_fields(
+        &report,
+        &[
+            "samples",
+            "duration_s",
+            "task_duration_s",
+            "samples_per_s",
+            "server_peak_rss_task_mib",
+            "import_s",
+            "output_mib",
+        ],
+    );
+    assert_eq!(report["status"], "SUCCESSED");
+    assert_eq!(report["samples"], 1200);
+    assert_eq!(report["total"], 1200);
+    assert_eq!(report["output_manifests"], 1);
+    assert_eq!(report["output_lines"], 1200);
+    assert_eq!(report["dropped_labels"], 0);
+}
+
+#[test]
 fn the_help_documents_every_flag() {
     let out = Command::new(env!("CARGO_BIN_EXE_teamlabel-bench"))
         .arg("--help")
