@@ -2,13 +2,17 @@
 //! dir (or targets a running server), seeds a dataset, a team and a started task through the
 //! public API, then drives a scenario for a fixed time with concurrent keep-alive clients whose
 //! request bodies are prepared before the clock starts, and reports throughput, latency, errors,
-//! the server's peak memory and the database size, as a table and one JSON line.
+//! the server's peak memory and the database size, as a table and one JSON line. The `import`
+//! and `export` scenarios instead time one import or export task of N samples to its end.
 //!
 //! This file owns the flags and the order of a run; the server under test is `target`'s, the
-//! seeding `setup`'s, the timed workloads `workloads`', the output `report`'s. The bench talks
-//! to the server only through `teamlabel-client`: it must not depend on the server's crates.
+//! seeding `setup`'s, the timed workloads `workloads`', the import and export tasks
+//! `data_io`'s, the output `report`'s. The bench talks to the server only through
+//! `teamlabel-client` (and the wire types of `teamlabel-api`): it must not depend on the
+//! server's crates.
 #![forbid(unsafe_code)]
 
+mod data_io;
 mod report;
 mod setup;
 mod target;
@@ -30,7 +34,10 @@ use target::{rss_mib, Target};
 struct Args {
     /// What to measure: `label` (labelers sending batch updates of their own samples),
     /// `mixed` (label, plus one owner paging the task's samples and reading single ones),
-    /// `ingest` (adding the N samples in batches of 1000, timed)
+    /// `ingest` (adding the N samples in batches of 1000, timed), `import` (an import task of a
+    /// ModelArts manifest of N labeled image-classification samples, timed to its end),
+    /// `export` (that import untimed, then an export task of the N samples as a manifest,
+    /// timed to its end, its lines counted)
     #[arg(long, value_enum, default_value = "label")]
     scenario: Scenario,
 
@@ -69,9 +76,21 @@ struct Args {
     #[arg(short = 'c', long, default_value_t = 8)]
     clients: usize,
 
-    /// How long to drive the workload, in seconds
+    /// How long to drive the workload, in seconds (not for `import` and `export`, which run
+    /// to their end)
     #[arg(long, default_value_t = 30)]
     duration: u64,
+
+    /// `import` and `export`: give up on a task that has not ended after this many seconds
+    #[arg(long, default_value_t = 900)]
+    timeout: u64,
+
+    /// `import` and `export` with --server: the folder holding that server's local buckets
+    /// (its DATA_DIR/buckets or --objects-root) on this machine. The bench writes its manifest
+    /// into the bucket `bench` there, reads the export back from it, and removes both after
+    /// the run unless --keep. Without it those two scenarios refuse a --server
+    #[arg(long, value_name = "DIR")]
+    buckets: Option<PathBuf>,
 
     /// Pages of 100 own samples each labeler fetches to build its batches (spread over the dataset)
     #[arg(long, default_value_t = 20)]
@@ -103,6 +122,19 @@ enum Scenario {
     Label,
     Mixed,
     Ingest,
+    Import,
+    Export,
+}
+
+impl Scenario {
+    fn name(self) -> String {
+        format!("{self:?}").to_lowercase()
+    }
+
+    /// Whether the scenario times an import or export task instead of requests.
+    fn is_task(self) -> bool {
+        matches!(self, Scenario::Import | Scenario::Export)
+    }
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -124,9 +156,22 @@ async fn run(args: Args) -> Result<()> {
     anyhow::ensure!(args.clients >= 1 && args.clients <= 100, "--clients must be 1 to 100");
     anyhow::ensure!(args.batch >= 1 && args.batch <= 1000, "--batch must be 1 to 1000");
     anyhow::ensure!(
-        args.samples >= args.clients * args.batch,
+        args.scenario.is_task() || args.samples >= args.clients * args.batch,
         "-n must be at least clients x batch"
     );
+    anyhow::ensure!(args.samples >= 1, "-n must be at least 1");
+    anyhow::ensure!(
+        args.buckets.is_none() || args.server.is_some(),
+        "--buckets names the bucket folder of a --server; a server the bench starts has its own"
+    );
+    if args.scenario.is_task() && args.server.is_some() && args.buckets.is_none() {
+        anyhow::bail!(
+            "--scenario {0} with --server needs --buckets DIR: the bench writes its manifest into the server's \
+             object store through that folder (the server's DATA_DIR/buckets or --objects-root, on this machine); \
+             a server with --objects s3 cannot run {0}",
+            args.scenario.name()
+        );
+    }
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let mut t: Target = target::start(&args).await?;
     let http = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
@@ -141,24 +186,30 @@ async fn run(args: Args) -> Result<()> {
         (None, Backend::Sqlite) => "sqlite",
         (None, Backend::Postgres) => "postgres",
     };
-    let (setup, ingest_time) = setup::setup(&args, &t, &owner).await?;
-    eprintln!(
-        "ingested {} samples in {:.1} s",
-        args.samples,
-        ingest_time.as_secs_f64()
-    );
-
     let mut report = json!({
-        "scenario": format!("{:?}", args.scenario).to_lowercase(), "auth": format!("{:?}", args.auth).to_lowercase(), "backend": backend, "n": args.samples,
-        "b": args.batch, "c": args.clients, "cores": cores,
+        "scenario": args.scenario.name(), "auth": format!("{:?}", args.auth).to_lowercase(), "backend": backend, "n": args.samples,
+        "cores": cores,
     });
-    if args.scenario == Scenario::Ingest {
-        report["duration_s"] = json!(round(ingest_time.as_secs_f64(), 2));
-        report["samples_per_s"] = json!(round(args.samples as f64 / ingest_time.as_secs_f64(), 0));
-        report["requests_per_s"] = json!(round(args.samples.div_ceil(1000) as f64 / ingest_time.as_secs_f64(), 1));
-        report["errors"] = json!(0);
+    let mut shortfall = None;
+    if args.scenario.is_task() {
+        shortfall = data_io::run(&args, &t, &owner, &mut report).await?;
     } else {
-        workloads::drive(&args, &t, &owner, &setup, &mut report).await?;
+        report["b"] = json!(args.batch);
+        report["c"] = json!(args.clients);
+        let (setup, ingest_time) = setup::setup(&args, &t, &owner).await?;
+        eprintln!(
+            "ingested {} samples in {:.1} s",
+            args.samples,
+            ingest_time.as_secs_f64()
+        );
+        if args.scenario == Scenario::Ingest {
+            report["duration_s"] = json!(round(ingest_time.as_secs_f64(), 2));
+            report["samples_per_s"] = json!(round(args.samples as f64 / ingest_time.as_secs_f64(), 0));
+            report["requests_per_s"] = json!(round(args.samples.div_ceil(1000) as f64 / ingest_time.as_secs_f64(), 1));
+            report["errors"] = json!(0);
+        } else {
+            workloads::drive(&args, &t, &owner, &setup, &mut report).await?;
+        }
     }
     if let Some(child) = &t.child {
         if let Some(pid) = child.id() {
@@ -168,5 +219,8 @@ async fn run(args: Args) -> Result<()> {
     report["database_mib"] = json!(target::database_size_mib(&t).await.map(|m| round(m, 1)));
     report::print(&report);
     target::finish(&mut t, args.keep).await;
-    Ok(())
+    match shortfall {
+        Some(why) => anyhow::bail!(why),
+        None => Ok(()),
+    }
 }

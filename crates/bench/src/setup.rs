@@ -1,7 +1,8 @@
-//! Seeding the server through the public API before the clock starts: a dataset of N samples
-//! (the `ingest` figure is timed here), a team of C labelers, a started task, each labeler's
-//! sample ids and, with `--auth aksk`, their access key pairs. Every request goes through
-//! `teamlabel-client`; this module measures nothing but the ingest.
+//! Seeding the server through the public API before the clock starts: a dataset (also the
+//! empty one `import` and `export` fill), N samples in it (the `ingest` figure is timed here), a
+//! team of C labelers, a started task, each labeler's sample ids and, with `--auth aksk`, their
+//! access key pairs. Every request goes through `teamlabel-client`; this module measures
+//! nothing but the ingest.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -71,16 +72,20 @@ async fn ingest(owner: &Client, dataset: &str, n: usize, clients: usize) -> Resu
     Ok(started.elapsed())
 }
 
-pub async fn setup(args: &Args, t: &Target, owner: &Client) -> Result<(Setup, Duration)> {
-    let name = format!("bench{}", std::process::id());
+/// Creates a dataset of `dataset_type` with `labels` (name and label type); answers its id.
+pub async fn create_dataset(owner: &Client, name: &str, dataset_type: i32, labels: &[(&str, i32)]) -> Result<String> {
+    let labels: Vec<Value> = labels.iter().map(|(n, t)| json!({"name": n, "type": t})).collect();
     let ds: Value = owner
-        .create_dataset(&json!({
-            "dataset_name": name, "dataset_type": 900,
-            "labels": [{"name": "cat", "type": 0}, {"name": "dog", "type": 0}, {"name": "car", "type": 1}, {"name": "person", "type": 1}]
-        }))
+        .create_dataset(&json!({"dataset_name": name, "dataset_type": dataset_type, "labels": labels}))
         .await
         .context("creating the dataset")?;
-    let dataset = ds["dataset_id"].as_str().context("dataset_id")?.to_string();
+    Ok(ds["dataset_id"].as_str().context("dataset_id")?.to_string())
+}
+
+pub async fn setup(args: &Args, t: &Target, owner: &Client) -> Result<(Setup, Duration)> {
+    let name = format!("bench{}", std::process::id());
+    let labels = [("cat", 0), ("dog", 0), ("car", 1), ("person", 1)];
+    let dataset = create_dataset(owner, &name, 900, &labels).await?;
     let ingest_time = ingest(owner, &dataset, args.samples, args.clients).await?;
     let team: Value = owner
         .create_workforce(&json!({ "workforce_name": name }))

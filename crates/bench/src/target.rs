@@ -5,6 +5,8 @@
 
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -78,8 +80,11 @@ pub async fn start(args: &Args) -> Result<Target> {
         }
     };
     let mut cmd = tokio::process::Command::new(&bin);
+    // The local object store at a known folder: `import` and `export` put and read files there.
     cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path());
+        .arg(dir.path())
+        .args(["--objects", "local", "--objects-root"])
+        .arg(dir.path().join("buckets"));
     if let Some(db) = &database {
         cmd.args(["--database", db]);
     }
@@ -144,6 +149,56 @@ pub fn rss_mib(pid: u32, field: &str) -> Option<f64> {
     let line = status.lines().find(|l| l.starts_with(field))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)
+}
+
+/// CPU time the process has used so far (user and system, all threads), in seconds, from
+/// `/proc/PID/stat` (in USER_HZ ticks, 100 a second on Linux).
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
+}
+
+/// The server's resident memory, sampled in the background until [`RssSampler::peak`].
+pub struct RssSampler {
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<f64>,
+}
+
+impl RssSampler {
+    /// Samples `VmRSS` every `every` from now on; `None` for a server the bench did not start.
+    pub fn start(t: &Target, every: Duration) -> Option<RssSampler> {
+        let pid = t.child.as_ref()?.id()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        let task = tokio::spawn(async move {
+            let mut peak = 0f64;
+            loop {
+                peak = peak.max(rss_mib(pid, "VmRSS:").unwrap_or(0.0));
+                if stopped.load(Ordering::Relaxed) {
+                    return peak;
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+        Some(RssSampler { stop, task })
+    }
+
+    /// Stops sampling (after one last sample) and answers the peak in MiB.
+    pub async fn peak(mut self) -> f64 {
+        self.stop.store(true, Ordering::Relaxed);
+        (&mut self.task).await.unwrap_or(0.0)
+    }
+}
+
+impl Drop for RssSampler {
+    /// A run that gave up stops its sampling too.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
 }
 
 pub async fn database_size_mib(t: &Target) -> Option<f64> {

@@ -12,7 +12,7 @@ use teamlabel_client::{Auth, Bytes, Client, Method};
 
 use crate::report::round;
 use crate::setup::Setup;
-use crate::target::{rss_mib, Target};
+use crate::target::{RssSampler, Target};
 use crate::{Args, Scenario};
 
 /// Latency samples in microseconds, and failures.
@@ -158,16 +158,7 @@ pub async fn drive(args: &Args, t: &Target, owner: &Client, setup: &Setup, repor
     let deadline = Instant::now() + Duration::from_secs(args.duration);
     let started = Instant::now();
     // The server's resident memory, sampled while the workload runs.
-    let sampler = t.child.as_ref().and_then(|c| c.id()).map(|pid| {
-        tokio::spawn(async move {
-            let mut peak = 0f64;
-            while Instant::now() < deadline {
-                peak = peak.max(rss_mib(pid, "VmRSS:").unwrap_or(0.0));
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            peak
-        })
-    });
+    let sampler = RssSampler::start(t, Duration::from_millis(200));
     let writers: Vec<_> = prepared
         .into_iter()
         .map(|(client, bodies)| tokio::spawn(write(client, path.clone(), bodies, deadline)))
@@ -181,7 +172,7 @@ pub async fn drive(args: &Args, t: &Target, owner: &Client, setup: &Setup, repor
         tally.merge(w.await?);
     }
     if let Some(sampler) = sampler {
-        report["server_peak_rss_workload_mib"] = json!(round(sampler.await?, 1));
+        report["server_peak_rss_workload_mib"] = json!(round(sampler.peak().await, 1));
     }
     let elapsed = started.elapsed().as_secs_f64();
     tally.micros.sort_unstable();
