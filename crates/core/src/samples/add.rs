@@ -17,7 +17,7 @@ use crate::datasets::labels::LabelDef;
 use crate::error::{codes, Error, Result};
 use crate::iam::auth::Principal;
 use crate::iam::policy::{self, Op, Standing};
-use crate::ids::new_hex32;
+use crate::ids::new_sample_id;
 use crate::rules::metadata::check_metadata;
 use crate::rules::sample_labels::check_sample_labels;
 use crate::rules::triplets::check_triplet_types;
@@ -130,7 +130,7 @@ impl App {
                 ),
             ));
         }
-        let id = new_hex32();
+        let id = new_sample_id();
         let given = [item.data.is_some(), item.data_source.is_some(), item.source.is_some()]
             .iter()
             .filter(|x| **x)

@@ -13,6 +13,7 @@ use teamlabel_api::datasets::{CreateDatasetRequest, DataSource};
 use teamlabel_formats::Loss;
 
 use crate::app::App;
+use crate::clock::now_ms;
 use crate::data_io::exports::layouts::{safe_name, Output, Spool};
 use crate::data_io::exports::select::Selection;
 use crate::data_io::exports::ExportPlan;
@@ -32,7 +33,12 @@ struct Run {
     progress: Progress,
     /// Taken when it is uploaded.
     report: Option<Spool>,
+    /// When the progress was last written (ms).
+    saved_at: i64,
 }
+
+/// Least time between two writes of the progress (ms).
+const PROGRESS_EVERY_MS: i64 = 500;
 
 impl Run {
     fn issue(&mut self, issue: TaskIssue) -> Result<()> {
@@ -63,6 +69,7 @@ impl Run {
         let u = update(&self.task, status, &self.progress);
         app.store.update_data_task(&u).await?;
         self.task.status = status.into();
+        self.saved_at = now_ms();
         Ok(())
     }
 }
@@ -108,6 +115,7 @@ impl App {
                 ..Progress::default()
             },
             report: Some(Spool::new(report_path)?),
+            saved_at: 0,
         };
         let result = self.write_pages(owner, d, plan, &dir, &mut run).await;
         *current = run.task.clone();
@@ -149,7 +157,9 @@ impl App {
                 run.progress.finished_sample_count += 1;
             }
             run.progress.total_sample_count = run.progress.total_sample_count.max(run.progress.finished_sample_count);
-            run.save(self, "RUNNING").await?;
+            if now_ms() - run.saved_at >= PROGRESS_EVERY_MS {
+                run.save(self, "RUNNING").await?;
+            }
         }
         for issue in issues.drain(..) {
             run.issue(issue)?;

@@ -30,12 +30,17 @@ pub(super) struct Item {
     pub record: Record,
 }
 
+/// A page of the scan being read ahead.
+type Ahead = tokio::task::JoinHandle<Result<Vec<(i64, SampleRecord)>>>;
+
 pub(super) enum Selection {
     /// The working set in store order; with `any_of`, only samples matching one of them.
     Working {
         query: SampleQuery,
         any_of: Vec<SampleQuery>,
         after: i64,
+        /// The next page, read while the current one is written.
+        ahead: Option<Ahead>,
     },
     /// The named samples, in the order named, that pass `query`'s states.
     Listed {
@@ -133,6 +138,7 @@ impl Selection {
                 query: scan,
                 any_of,
                 after: 0,
+                ahead: None,
             },
             total,
         ))
@@ -148,10 +154,26 @@ impl Selection {
         issues: &mut Vec<TaskIssue>,
     ) -> Result<Option<Vec<Item>>> {
         match self {
-            Selection::Working { query, any_of, after } => loop {
-                let page = app.store.scan_samples(&d.id, query, *after, PAGE).await?;
+            Selection::Working {
+                query,
+                any_of,
+                after,
+                ahead,
+            } => loop {
+                let page = match ahead.take() {
+                    Some(h) => h
+                        .await
+                        .map_err(|e| Error::internal(format!("reading a page stopped: {e}")))??,
+                    None => app.store.scan_samples(&d.id, query, *after, PAGE).await?,
+                };
                 let Some((last, _)) = page.last() else { return Ok(None) };
                 *after = *last;
+                if page.len() as u64 == PAGE {
+                    let (store, id, q, from) = (app.store.clone(), d.id.clone(), query.clone(), *after);
+                    *ahead = Some(tokio::spawn(
+                        async move { store.scan_samples(&id, &q, from, PAGE).await },
+                    ));
+                }
                 let items: Vec<Item> = page
                     .into_iter()
                     .filter(|(_, s)| any_of.is_empty() || any_of.iter().any(|q| matches(q, s)))

@@ -23,11 +23,17 @@ impl App {
             labels,
             pending: Vec::new(),
             progress: Progress::default(),
+            inflight: None,
+            saved_at: 0,
         };
         let read = sources::read(self, &dataset, &plan, &mut sink).await;
         let result = match read {
-            Ok(()) => sink.flush().await,
-            Err(e) => Err(e),
+            Ok(()) => sink.finish().await,
+            Err(e) => {
+                // A page still being written is counted before the task fails.
+                let _ = sink.settle().await;
+                Err(e)
+            }
         };
         let progress = sink.progress.clone();
         let current = sink.task.clone();

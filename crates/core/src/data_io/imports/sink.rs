@@ -1,8 +1,10 @@
 //! Where an import's records go: the sources (`sources.rs`) hand records to a `Sink`, which
 //! filters them, creates the labels the files name that the dataset lacks, checks every label by the
 //! same rules as the API, and writes samples a page at a time with the names already taken
-//! skipped (so a second import of the same files adds nothing). Progress is written after each
-//! page; the task ends `COMPLETED` with its counts and issues, or `FAILED` with the reason.
+//! skipped (so a second import of the same files adds nothing). A page is written while the
+//! next one is read and checked (one write in flight at a time, so pages land in order), and
+//! the progress is written at most twice a second; the task ends `COMPLETED` with its counts
+//! and issues, or `FAILED` with the reason.
 
 use std::collections::HashSet;
 
@@ -18,13 +20,19 @@ use crate::data_io::records::metadata_of;
 use crate::data_io::tasks::{update, Progress};
 use crate::datasets::labels::{define_label, prop, LabelDef};
 use crate::error::{Error, Result};
-use crate::ids::new_hex32;
+use crate::ids::new_sample_id;
 use crate::rules::sample_labels::check_sample_labels;
 use crate::rules::values::{key, SampleFacts};
 use crate::store::{DataTaskRecord, DatasetChange, DatasetRecord, SampleRecord};
 
-/// Records written per page.
-const BATCH: usize = 500;
+/// Records written per page: one transaction each.
+const BATCH: usize = 2000;
+
+/// Least time between two writes of the progress (ms).
+const PROGRESS_EVERY_MS: i64 = 500;
+
+/// A page being written: the samples, where each came from, and the names the store took.
+type Written = (Vec<SampleRecord>, Vec<(String, Option<u64>)>, Result<Vec<String>>);
 
 /// A record read from a file, with where it came from.
 pub(super) struct Incoming {
@@ -46,6 +54,10 @@ pub(super) struct Sink<'a> {
     pub(super) labels: Vec<LabelDef>,
     pub(super) pending: Vec<Incoming>,
     pub progress: Progress,
+    /// The page being written.
+    pub(super) inflight: Option<tokio::task::JoinHandle<Written>>,
+    /// When the progress was last written (ms).
+    pub(super) saved_at: i64,
 }
 
 impl<'a> Sink<'a> {
@@ -71,7 +83,7 @@ impl<'a> Sink<'a> {
         Ok(())
     }
 
-    /// Writes the records gathered so far, then the task's progress.
+    /// Checks the records gathered so far and starts writing them.
     pub async fn flush(&mut self) -> Result<()> {
         let batch = std::mem::take(&mut self.pending);
         let mut kept = Vec::with_capacity(batch.len());
@@ -98,7 +110,35 @@ impl<'a> Sink<'a> {
                 Err(e) => self.skip(&inc.file, inc.line, e.message),
             }
         }
-        let inserted: HashSet<String> = self.app.store.insert_new_samples(&records).await?.into_iter().collect();
+        // The previous page must be in before this one goes, so a name repeated across pages
+        // is taken by its first occurrence.
+        self.settle().await?;
+        let store = self.app.store.clone();
+        self.inflight = Some(tokio::spawn(async move {
+            let inserted = store.insert_new_samples(&records).await;
+            (records, origin, inserted)
+        }));
+        if now_ms() - self.saved_at >= PROGRESS_EVERY_MS {
+            self.save().await?;
+        }
+        Ok(())
+    }
+
+    /// Writes what is gathered and waits for every write: the last call of a run.
+    pub async fn finish(&mut self) -> Result<()> {
+        self.flush().await?;
+        self.settle().await
+    }
+
+    /// Waits for the page in flight and counts what it imported and skipped.
+    pub(super) async fn settle(&mut self) -> Result<()> {
+        let Some(handle) = self.inflight.take() else {
+            return Ok(());
+        };
+        let (records, origin, inserted) = handle
+            .await
+            .map_err(|e| Error::internal(format!("a page of the import stopped: {e}")))?;
+        let inserted: HashSet<String> = inserted?.into_iter().collect();
         for (s, (file, line)) in records.iter().zip(origin) {
             if inserted.contains(&s.name) {
                 self.progress.total_sample_count += 1;
@@ -116,9 +156,14 @@ impl<'a> Sink<'a> {
                 );
             }
         }
+        Ok(())
+    }
+
+    async fn save(&mut self) -> Result<()> {
         let u = update(&self.task, "RUNNING", &self.progress);
         self.app.store.update_data_task(&u).await?;
         self.task.status = "RUNNING".into();
+        self.saved_at = now_ms();
         Ok(())
     }
 
@@ -201,7 +246,7 @@ impl<'a> Sink<'a> {
             (false, false) => SampleStatus::AutoAnnotation,
         };
         Ok(SampleRecord {
-            id: new_hex32(),
+            id: new_sample_id(),
             dataset_id: self.dataset.id.clone(),
             name: inc.name.clone(),
             sample_type: inc.sample_type,
