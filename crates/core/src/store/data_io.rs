@@ -186,4 +186,10 @@ pub trait DataIoStore: Send + Sync {
     /// Inserts those samples whose name is not taken in their dataset, with their labels, in
     /// one transaction; answers the names inserted.
     async fn insert_new_samples(&self, samples: &[SampleRecord]) -> Result<Vec<String>>;
+    /// Brings the planner's statistics up to date after many samples came in at once, where
+    /// the backend plans by them (PostgreSQL, whose autovacuum may be late or off: without it
+    /// a scan after a large import plans as for an empty table, each page reading them all).
+    async fn refresh_statistics(&self) -> Result<()> {
+        Ok(())
+    }
 }

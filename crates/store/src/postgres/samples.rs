@@ -30,6 +30,13 @@ crate::sql::data_io::data_io_store!(PgStore {
         }
         self.insert_sample_rows(samples, "ON CONFLICT (dataset_id, name) DO NOTHING").await
     }
+    async fn refresh_statistics(&self) -> Result<()> {
+        let client = self.client().await?;
+        client
+            .batch_execute("ANALYZE samples, sample_labels")
+            .await
+            .map_err(|e| exec::store_err("ANALYZE", &e).into())
+    }
 });
 
 impl PgStore {

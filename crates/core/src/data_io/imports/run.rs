@@ -9,6 +9,9 @@ use crate::data_io::tasks::{public_message, update, Progress};
 use crate::error::{codes, Error};
 use crate::store::{DataTaskRecord, DatasetRecord};
 
+/// Samples an import must bring for the store's statistics to be refreshed after it.
+const ANALYZE_AFTER: u64 = 10_000;
+
 impl App {
     pub(super) async fn run_import(&self, dataset: DatasetRecord, task: DataTaskRecord, plan: ImportPlan) {
         let labels = match self.store.list_labels(&dataset.id).await {
@@ -49,6 +52,11 @@ impl App {
                 self.fail_import(&current, &progress, &e).await
             }
             Ok(()) => {
+                if progress.imported_sample_count >= ANALYZE_AFTER {
+                    if let Err(e) = self.store.refresh_statistics().await {
+                        tracing::warn!(task = %task.id, error = %e, "statistics were not refreshed after an import");
+                    }
+                }
                 let u = update(&current, "COMPLETED", &progress);
                 if let Err(e) = self.store.update_data_task(&u).await {
                     tracing::warn!(task = %task.id, error = %e, "the end of an import was not recorded");
