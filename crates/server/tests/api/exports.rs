@@ -140,6 +140,17 @@ async fn detection_exports_in_voc_coco_and_yolo_read_back_with_the_same_boxes() 
             "{}",
             t.backend
         );
+        python_checks(
+            &read(&t, &at(&t, "voc/a.xml")).await,
+            r#"
+import sys, xml.etree.ElementTree as E
+r = E.parse(sys.argv[1]).getroot()
+assert r.tag == "annotation" and r.findtext("size/width") == "10", E.tostring(r)
+objects = sorted((o.findtext("name"), o.find("bndbox") is not None) for o in r.findall("object"))
+assert objects == [("car", False), ("car", True), ("person", True)], objects
+print("ok")
+"#,
+        );
         let back = import_back(&t, 1, json!({"import_path": &at(&t, "voc/")})).await;
         assert_eq!(back, before, "{}: VOC round trip", t.backend);
 
@@ -537,13 +548,8 @@ async fn bad_exports_are_refused_with_their_codes() {
     }
 }
 
-/// Loads a COCO file with pycocotools (in the interpreter of `TEAMLABEL_TEST_PYTHON`, which
-/// `scripts/test` points at its virtual environment) and checks its counts, areas and masks.
+/// Loads a COCO file with pycocotools and checks its counts, areas and masks.
 fn pycocotools_reads(json: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("annotations.json");
-    std::fs::write(&file, json).unwrap();
-    let python = std::env::var("TEAMLABEL_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
     let script = r#"
 import sys
 from pycocotools.coco import COCO
@@ -559,6 +565,17 @@ m = c.annToMask(polygons[0])
 assert m.shape == (10, 10) and 36 <= m.sum() <= 64, (m.shape, m.sum())
 print("ok")
 "#;
+    python_checks(json, script);
+}
+
+/// Runs a Python check on a file holding `content` (its path is `sys.argv[1]`), in the
+/// interpreter of `TEAMLABEL_TEST_PYTHON`, which `scripts/test` points at its virtual
+/// environment (with pycocotools).
+fn python_checks(content: &str, script: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("checked");
+    std::fs::write(&file, content).unwrap();
+    let python = std::env::var("TEAMLABEL_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
     let out = std::process::Command::new(&python)
         .arg("-c")
         .arg(script)
@@ -569,7 +586,7 @@ print("ok")
         });
     assert!(
         out.status.success(),
-        "pycocotools ({python}) refused the export: {}{}\nscripts/test installs tests/sdk/requirements.txt into target/sdk-venv",
+        "{python} refused the export: {}{}\nscripts/test installs tests/sdk/requirements.txt into target/sdk-venv",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );

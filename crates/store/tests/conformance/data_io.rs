@@ -261,7 +261,9 @@ async fn scans_go_by_seq_and_inserts_skip_taken_names() {
         let inserted = s.insert_new_samples(&again).await.unwrap();
         assert_eq!(inserted, ["3.jpg", "4.jpg"], "{}", b.name);
         // What an import runs after many samples came in: it must work on every backend.
-        s.refresh_statistics().await.unwrap_or_else(|e| panic!("{}: {e:?}", b.name));
+        s.refresh_statistics()
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e:?}", b.name));
         assert!(s.insert_new_samples(&[]).await.unwrap().is_empty());
 
         let all = SampleQuery::default();
