@@ -9,12 +9,14 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use teamlabel_api::data_io::TaskIssue;
+use teamlabel_api::data_io::{ListTasksQuery, TaskIssue};
 
 use crate::app::App;
 use crate::clock::now_ms;
 use crate::data_io::MAX_LISTED_ISSUES;
 use crate::error::{codes, Error, Result};
+use crate::ids::new_alnum19;
+use crate::query::{parse_page, parse_u64};
 use crate::store::{version_status, DataTaskRecord, DataTaskUpdate, TaskKind, VersionDone};
 
 /// The counters of a task and the issues it met, kept as the task's `progress`.
@@ -71,6 +73,41 @@ pub(crate) fn update(task: &DataTaskRecord, status: &str, progress: &Progress) -
         error_msg: None,
         update_time: now_ms(),
     }
+}
+
+/// A new task of a dataset, in `status`, with its accepted request and no progress yet.
+pub(crate) fn new_task(
+    dataset_id: &str,
+    kind: TaskKind,
+    subtype: i32,
+    status: &str,
+    request: &impl Serialize,
+) -> Result<DataTaskRecord> {
+    let now = now_ms();
+    Ok(DataTaskRecord {
+        id: new_alnum19(),
+        dataset_id: dataset_id.to_string(),
+        kind,
+        subtype,
+        status: status.into(),
+        request: serde_json::to_value(request).map_err(|e| Error::internal(e.to_string()))?,
+        progress: Progress::default().to_value(),
+        cursor: None,
+        error_code: None,
+        error_msg: None,
+        create_time: now,
+        update_time: now,
+    })
+}
+
+/// The `offset` (rows) and `limit` (1 to 100, default 10) of a task list.
+pub(crate) fn task_page(q: &ListTasksQuery) -> Result<(u64, u64)> {
+    let page = parse_page(None, q.limit.as_deref(), 10, 100)?;
+    let offset = match q.offset.as_deref().filter(|s| !s.is_empty()) {
+        Some(s) => parse_u64("offset", s, 0, u64::MAX / 2)?,
+        None => 0,
+    };
+    Ok((offset, page.limit))
 }
 
 /// How long an unfinished task or version may stand still before another server takes it

@@ -21,15 +21,14 @@ use teamlabel_api::enums::DatasetType;
 pub use download::ExportDownload;
 
 use crate::app::App;
-use crate::clock::now_ms;
-use crate::data_io::tasks::Progress;
+use crate::data_io::tasks::{new_task, task_page, Progress};
 use crate::data_io::versions::parse_ratio;
 use crate::error::{codes, Error, Result};
 use crate::iam::auth::Principal;
 use crate::iam::policy::{self, Op, Standing};
-use crate::ids::{is_hex32, is_plausible_id, new_alnum19};
+use crate::ids::{is_hex32, is_plausible_id};
 use crate::objects::ObjectPath;
-use crate::query::{parse_i64, parse_page, parse_u64};
+use crate::query::parse_i64;
 use crate::store::{DataTaskRecord, DatasetRecord, TaskKind};
 use crate::text::check_name;
 
@@ -179,21 +178,7 @@ impl App {
                 ),
             ));
         }
-        let now = now_ms();
-        let task = DataTaskRecord {
-            id: new_alnum19(),
-            dataset_id: d.id.clone(),
-            kind: TaskKind::Export,
-            subtype: plan.export_type,
-            status: "INIT".into(),
-            request: serde_json::to_value(&plan).map_err(|e| Error::internal(e.to_string()))?,
-            progress: Progress::default().to_value(),
-            cursor: None,
-            error_code: None,
-            error_msg: None,
-            create_time: now,
-            update_time: now,
-        };
+        let task = new_task(&d.id, TaskKind::Export, plan.export_type, "INIT", &plan)?;
         self.store.insert_data_task(&task).await?;
         let app = self.clone();
         let task_id = task.id.clone();
@@ -210,18 +195,14 @@ impl App {
     ) -> Result<ListExportTasksResponse> {
         policy::authorize(p, Op::ListExportTasks, &Standing::project(p))?;
         self.store.get_dataset(&p.project_id, dataset_id).await?;
-        let page = parse_page(None, q.limit.as_deref(), 10, 100)?;
-        let offset = match q.offset.as_deref().filter(|s| !s.is_empty()) {
-            Some(s) => parse_u64("offset", s, 0, u64::MAX / 2)?,
-            None => 0,
-        };
+        let (offset, limit) = task_page(q)?;
         let export_type = match q.export_type.as_deref().filter(|s| !s.is_empty()) {
             Some(s) => Some(export_type_of(parse_i64("export_type", s)?)?),
             None => None,
         };
         let (total, rows) = self
             .store
-            .list_data_tasks(dataset_id, TaskKind::Export, export_type, offset, page.limit)
+            .list_data_tasks(dataset_id, TaskKind::Export, export_type, offset, limit)
             .await?;
         Ok(ListExportTasksResponse {
             total_count: total,

@@ -14,13 +14,12 @@ use teamlabel_api::enums::DatasetType;
 
 use crate::app::App;
 use crate::clock::now_ms;
-use crate::data_io::tasks::Progress;
+use crate::data_io::tasks::{new_task, task_page, Progress};
 use crate::error::{codes, Error, Result};
 use crate::iam::auth::Principal;
 use crate::iam::policy::{self, Op, Standing};
-use crate::ids::{is_plausible_id, new_alnum19};
+use crate::ids::is_plausible_id;
 use crate::objects::ObjectPath;
-use crate::query::parse_page;
 use crate::store::{DataTaskRecord, DatasetRecord, TaskKind};
 
 /// What an import reads.
@@ -73,21 +72,7 @@ impl App {
         policy::authorize(p, Op::CreateImportTask, &Standing::project(p))?;
         let d = self.store.get_dataset(&p.project_id, dataset_id).await?;
         let plan = check_request(d.dataset_type, req)?;
-        let now = now_ms();
-        let task = DataTaskRecord {
-            id: new_alnum19(),
-            dataset_id: d.id.clone(),
-            kind: TaskKind::Import,
-            subtype: plan.import_type.code(),
-            status: "QUEUING".into(),
-            request: serde_json::to_value(&plan).map_err(|e| Error::internal(e.to_string()))?,
-            progress: Progress::default().to_value(),
-            cursor: None,
-            error_code: None,
-            error_msg: None,
-            create_time: now,
-            update_time: now,
-        };
+        let task = new_task(&d.id, TaskKind::Import, plan.import_type.code(), "QUEUING", &plan)?;
         self.store.insert_data_task(&task).await?;
         let app = self.clone();
         let task_id = task.id.clone();
@@ -104,21 +89,7 @@ impl App {
             ..CreateImportTaskRequest::default()
         };
         let plan = check_request(d.dataset_type, &req)?;
-        let now = now_ms();
-        let task = DataTaskRecord {
-            id: new_alnum19(),
-            dataset_id: d.id.clone(),
-            kind: TaskKind::Import,
-            subtype: plan.import_type.code(),
-            status: "QUEUING".into(),
-            request: serde_json::to_value(&plan).map_err(|e| Error::internal(e.to_string()))?,
-            progress: Progress::default().to_value(),
-            cursor: None,
-            error_code: None,
-            error_msg: None,
-            create_time: now,
-            update_time: now,
-        };
+        let task = new_task(&d.id, TaskKind::Import, plan.import_type.code(), "QUEUING", &plan)?;
         self.store.insert_data_task(&task).await?;
         self.run_import(d.clone(), task.clone(), plan).await;
         let done = self.store.get_data_task(&d.id, TaskKind::Import, &task.id).await?;
@@ -136,14 +107,10 @@ impl App {
         if q.export_type.is_some() {
             return Err(Error::invalid("export_type filters export tasks, not import tasks"));
         }
-        let page = parse_page(None, q.limit.as_deref(), 10, 100)?;
-        let offset = match q.offset.as_deref().filter(|s| !s.is_empty()) {
-            Some(s) => crate::query::parse_u64("offset", s, 0, u64::MAX / 2)?,
-            None => 0,
-        };
+        let (offset, limit) = task_page(q)?;
         let (total, rows) = self
             .store
-            .list_data_tasks(dataset_id, TaskKind::Import, None, offset, page.limit)
+            .list_data_tasks(dataset_id, TaskKind::Import, None, offset, limit)
             .await?;
         Ok(ListImportTasksResponse {
             total_count: total,
