@@ -24,6 +24,7 @@ pub const SQLITE: &[(&str, &str)] = &[
         include_str!("../migrations/sqlite/0006_sample_text.sql"),
     ),
     ("0007_data_io", include_str!("../migrations/sqlite/0007_data_io.sql")),
+    ("0008_sync", include_str!("../migrations/sqlite/0008_sync.sql")),
 ];
 
 pub const POSTGRES: &[(&str, &str)] = &[
@@ -49,6 +50,7 @@ pub const POSTGRES: &[(&str, &str)] = &[
         include_str!("../migrations/postgres/0006_sample_text.sql"),
     ),
     ("0007_data_io", include_str!("../migrations/postgres/0007_data_io.sql")),
+    ("0008_sync", include_str!("../migrations/postgres/0008_sync.sql")),
 ];
 
 #[cfg(test)]

@@ -1,6 +1,9 @@
 //! Team labeling tasks: create with the teams and members who work on
 //! it, start (which assigns the chosen samples to labelers deterministically and evenly, each to
 //! `repetition` distinct labelers), update, delete, and the statistics read from stored state.
+//! A task with `synchronize_data` also takes the samples added after its start (by upload,
+//! import or sync): the store assigns them in the transaction that adds them, continuing the
+//! start's round robin (`TaskStore::start_task`).
 //! It must not write a member's labels: `team::task_labels` does.
 
 use serde_json::Value;
@@ -26,24 +29,27 @@ use crate::team::task_states::{status, task_not_found};
 use crate::team::task_stats::{sample_stats, worker_task};
 use crate::text::{check_description, check_name};
 
-fn check_unsupported_sync(
-    synchronize_data: Option<bool>,
-    auto_labeling: Option<bool>,
-    sync_type: Option<i64>,
-) -> Result<()> {
-    if synchronize_data == Some(true) || auto_labeling == Some(true) {
+/// Whether a new task hands samples added after its start to its labelers: `data_sync_type`
+/// (0 none, 1 data, 2 labels, 3 data and labels) when given, else `synchronize_data`. Pushing
+/// auto-labeling results to members (`synchronize_auto_labeling_data`, `data_sync_type` 2 or
+/// 3) is refused: this server has no auto-labeling to push.
+fn check_sync(synchronize_data: Option<bool>, auto_labeling: Option<bool>, sync_type: Option<i64>) -> Result<bool> {
+    if auto_labeling == Some(true) {
         return Err(Error::invalid(
-            "synchronize_data and synchronize_auto_labeling_data must be false: samples added after the start are not distributed",
+            "synchronize_auto_labeling_data must be false: there are no auto-labeling results to push to members",
         ));
     }
-    if let Some(t) = sync_type {
-        if t != 0 {
-            return Err(Error::invalid(format!(
-                "data_sync_type must be 0 (no synchronization), got {t}"
-            )));
-        }
+    match sync_type {
+        None => Ok(synchronize_data.unwrap_or(false)),
+        Some(0) => Ok(false),
+        Some(1) => Ok(true),
+        Some(t @ (2 | 3)) => Err(Error::invalid(format!(
+            "data_sync_type {t} synchronizes labels (auto-labeling results), which this server does not have; use 1 (data) or 0 (none)"
+        ))),
+        Some(t) => Err(Error::invalid(format!(
+            "data_sync_type must be 0 (none), 1 (data), 2 (labels) or 3 (data and labels), got {t}"
+        ))),
     }
-    Ok(())
 }
 
 /// The IoU from which two boxes count as the same object: in (0, 1].
@@ -102,7 +108,7 @@ impl App {
         check_name("task_name", name, 1, 64)?;
         let description = req.description.clone().unwrap_or_default();
         check_description("description", &description)?;
-        check_unsupported_sync(
+        let synchronize_data = check_sync(
             req.synchronize_data,
             req.synchronize_auto_labeling_data,
             req.data_sync_type,
@@ -140,7 +146,7 @@ impl App {
             repetition,
             workforces_config: answered,
             sample_conditions: conditions,
-            synchronize_data: false,
+            synchronize_data,
             synchronize_auto_labeling_data: false,
             auto_sync_dataset: req.auto_sync_dataset.unwrap_or(true),
             data_sync_type: req.data_sync_type.map(|t| t as i32),

@@ -1,5 +1,6 @@
 //! Samples on PostgreSQL: the shared statements (`crate::sql::samples`) and the sample
-//! insert, one `UNNEST` statement for the samples and one for their labels. Must not build URLs
+//! insert, one `UNNEST` statement for the samples and one for their labels, which hands the
+//! new samples to the started tasks with `synchronize_data` in the same transaction. Must not build URLs
 //! or check label rules.
 
 use super::*;
@@ -114,6 +115,11 @@ impl PgStore {
             seq_by_id.insert(row.text(1)?, row.int(0)?);
             inserted.push(row.text(2)?);
         }
+        let mut new_seqs: Vec<(&str, i64)> = samples
+            .iter()
+            .filter_map(|s| seq_by_id.get(&s.id).map(|&seq| (s.dataset_id.as_str(), seq)))
+            .collect();
+        new_seqs.sort_unstable();
 
         let mut label_seqs = Vec::new();
         let mut ordinals = Vec::new();
@@ -160,6 +166,13 @@ impl PgStore {
             )
             .await
             .map_err(sql("insert sample labels"))?;
+        }
+        let now = samples.iter().map(|s| s.update_time).max().unwrap_or_default();
+        let mut datasets: Vec<&str> = new_seqs.iter().map(|(d, _)| *d).collect();
+        datasets.dedup();
+        for d in datasets {
+            let seqs: Vec<i64> = new_seqs.iter().filter(|(x, _)| *x == d).map(|(_, seq)| *seq).collect();
+            super::tasks::feed_new_samples(&tx, d, &seqs, now).await?;
         }
         commit(tx, "commit insert samples").await?;
         Ok(inserted)

@@ -1,10 +1,18 @@
 //! Team labeling tasks, written once for both dialects: the task rows, their chosen members,
-//! the counts of their copies. Only `start_task` (multi-row `VALUES` in SQLite, `UNNEST` and
-//! `generate_series` in PostgreSQL) is written by each backend, with the shared sample filter.
-//! Must not decide task states or who may act on a task.
+//! the counts of their copies, and the feed that hands samples added after a start to a task
+//! with `synchronize_data` (`Feed`: read and advanced here, run inside each backend's sample
+//! insert). Only `start_task` (multi-row `VALUES` in SQLite, `UNNEST` and `generate_series` in
+//! PostgreSQL) is written by each backend, with the shared sample filter. Must not decide who
+//! may act on a task; the one state change it makes is the feed's (an accepted task that takes
+//! new samples runs again).
 
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 use teamlabel_core::error::Result;
-use teamlabel_core::store::{CopyCount, Entity, LabelUsage, StoreError, TaskRecord, WorkerRecord};
+use teamlabel_core::store::{CopyCount, Entity, LabelUsage, SampleQuery, StoreError, TaskRecord, WorkerRecord};
+use teamlabel_core::team::task_states::status;
 
 use super::args;
 use super::teams::WORKER_COLUMNS;
@@ -237,3 +245,139 @@ macro_rules! task_store {
     };
 }
 pub(crate) use task_store;
+
+/// The tasks with `synchronize_data` of a dataset, as a sample insert reads them to hand them
+/// the new samples. PostgreSQL locks them (in id order, `FOR NO KEY UPDATE` appended) for the
+/// rest of the transaction, also those not started: a start waits for the insert, or the
+/// insert for the start, so a new sample is never missed by both.
+pub const FEED_TASKS_SQL: &str = "SELECT id, status, repetition, feed_labelers, feed_filter, feed_next \
+     FROM workforce_tasks WHERE dataset_id = $1 AND synchronize_data ORDER BY id";
+
+/// Moves a task's next assignment position on, and its status (a task all of whose samples
+/// were accepted runs again when new ones arrive).
+pub const FEED_ADVANCE_SQL: &str =
+    "UPDATE workforce_tasks SET feed_next = $1, status = $2, update_time = $3 WHERE id = $4";
+
+/// A started task that takes new samples: where the next one goes and to whom.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Feed {
+    pub task_id: String,
+    pub status: i32,
+    pub repetition: u32,
+    /// Labelers in assignment order.
+    pub labelers: Vec<String>,
+    /// The sample filter the task was started with.
+    pub filter: SampleQuery,
+    /// The assignment position of the next new sample.
+    pub next: i64,
+}
+
+/// The stored form of a task's start filter (`feed_filter`).
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct FeedFilter {
+    label_groups: Vec<Vec<i64>>,
+    name: Option<String>,
+}
+
+/// `feed_labelers` and `feed_filter` of a task started with `labelers` and `samples`.
+pub fn feed_columns(labelers: &[String], samples: &SampleQuery) -> (Value, Value) {
+    let filter = FeedFilter {
+        label_groups: samples.label_groups.clone(),
+        name: samples.name.clone(),
+    };
+    (json!(labelers), serde_json::to_value(filter).unwrap_or(Value::Null))
+}
+
+pub fn feed(r: &dyn decode::Cells) -> std::result::Result<Feed, StoreError> {
+    let labelers: Vec<String> = match r.opt_json(3)? {
+        Some(v) => serde_json::from_value(v).map_err(|_| r.bad("feed_labelers"))?,
+        None => Vec::new(),
+    };
+    let filter: FeedFilter = match r.opt_json(4)? {
+        Some(v) => serde_json::from_value(v).map_err(|_| r.bad("feed_filter"))?,
+        None => FeedFilter::default(),
+    };
+    Ok(Feed {
+        task_id: r.text(0)?,
+        status: r.int4(1)?,
+        repetition: u32::try_from(r.int4(2)?).map_err(|_| r.bad("repetition"))?,
+        labelers,
+        filter: SampleQuery {
+            label_groups: filter.label_groups,
+            name: filter.name,
+            ..SampleQuery::default()
+        },
+        next: r.int(5)?,
+    })
+}
+
+impl Feed {
+    /// Whether the task takes new samples now: started, and not being started.
+    pub fn takes_samples(&self) -> bool {
+        self.status != status::CREATED && self.status != status::STARTING && !self.labelers.is_empty()
+    }
+
+    /// The copies of `chosen` (sample seqs in insertion order, those matching the filter):
+    /// sample `next + i` goes to labelers `((next + i) * repetition + k) mod n` for `k` in
+    /// `0..repetition`, as at the start; labelers no longer members of the task (`members`) are
+    /// passed over. Answers the copies and the task's status and position afterwards.
+    pub fn assign(&self, chosen: &[i64], members: &HashSet<String>) -> (Vec<(i64, String)>, i32, i64) {
+        let n = self.labelers.len() as i64;
+        let rep = i64::from(self.repetition).min(n);
+        let mut copies = Vec::with_capacity(chosen.len() * rep as usize);
+        for (at, &seq) in chosen.iter().enumerate() {
+            let i = self.next + at as i64;
+            for k in 0..rep {
+                let worker = &self.labelers[((i * rep + k) % n) as usize];
+                if members.contains(worker) {
+                    copies.push((seq, worker.clone()));
+                }
+            }
+        }
+        let status = if !chosen.is_empty() && self.status == status::ACCEPTED {
+            status::RUNNING
+        } else {
+            self.status
+        };
+        (copies, status, self.next + chosen.len() as i64)
+    }
+}
+
+#[cfg(test)]
+mod feed_tests {
+    use super::*;
+
+    fn feed(next: i64, repetition: u32, status: i32) -> Feed {
+        Feed {
+            task_id: "t".into(),
+            status,
+            repetition,
+            labelers: vec!["a".into(), "b".into(), "c".into()],
+            filter: SampleQuery::default(),
+            next,
+        }
+    }
+
+    #[test]
+    fn new_samples_continue_the_round_robin_of_the_start() {
+        let all: HashSet<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+        // Four samples assigned at the start (a b c a); the next goes to b.
+        let (copies, status, next) = feed(4, 1, status::RUNNING).assign(&[10, 11], &all);
+        assert_eq!(copies, vec![(10, "b".into()), (11, "c".into())]);
+        assert_eq!((status, next), (status::RUNNING, 6));
+        // Repetition 2: sample 1 goes to labelers 2 and 0.
+        let (copies, _, _) = feed(1, 2, status::RUNNING).assign(&[7], &all);
+        assert_eq!(copies, vec![(7, "c".into()), (7, "a".into())]);
+    }
+
+    #[test]
+    fn a_labeler_who_left_is_passed_over_and_an_accepted_task_runs_again() {
+        let some: HashSet<String> = ["a", "c"].iter().map(|s| s.to_string()).collect();
+        let (copies, status, next) = feed(0, 1, status::ACCEPTED).assign(&[1, 2, 3], &some);
+        assert_eq!(copies, vec![(1, "a".into()), (3, "c".into())]);
+        assert_eq!((status, next), (status::RUNNING, 3));
+        let (_, status, _) = feed(0, 1, status::ACCEPTED).assign(&[], &some);
+        assert_eq!(status, status::ACCEPTED);
+        assert!(!feed(0, 1, status::CREATED).takes_samples());
+    }
+}

@@ -1,5 +1,6 @@
 //! Samples on SQLite: the shared statements (`crate::sql::samples`) and the sample insert,
-//! one job of the group-committing writer with a row at a time. Must not build URLs or check
+//! one job of the group-committing writer with a row at a time, which hands the new samples to
+//! the started tasks with `synchronize_data` in the same transaction. Must not build URLs or check
 //! label rules.
 
 use super::*;
@@ -35,6 +36,7 @@ impl SqliteStore {
                 )
                 .map_err(db_err)?;
             let mut inserted = Vec::with_capacity(samples.len());
+            let mut new_seqs: Vec<(&str, i64)> = Vec::with_capacity(samples.len());
             for s in &samples {
                 let changed = ins.execute(params![
                     s.id,
@@ -59,10 +61,20 @@ impl SqliteStore {
                 }
                 inserted.push(s.name.clone());
                 let seq = tx.last_insert_rowid();
+                new_seqs.push((&s.dataset_id, seq));
                 for (i, l) in s.labels.iter().enumerate() {
                     lab.execute(params![seq, i as i64, l.label_id, l.instance_id, map_text(&l.property), l.score, l.annotated_by])
                         .map_err(db_err)?;
                 }
+            }
+            drop((ins, lab));
+            let now = samples.iter().map(|s| s.update_time).max().unwrap_or_default();
+            let mut datasets: Vec<&str> = new_seqs.iter().map(|(d, _)| *d).collect();
+            datasets.sort_unstable();
+            datasets.dedup();
+            for d in datasets {
+                let seqs: Vec<i64> = new_seqs.iter().filter(|(x, _)| *x == d).map(|(_, seq)| *seq).collect();
+                super::tasks::feed_new_samples(tx, d, &seqs, now)?;
             }
             Ok(inserted)
         })

@@ -5,7 +5,7 @@ use teamlabel_api::enums::DatasetType;
 use teamlabel_core::error::{codes, ErrorKind};
 use teamlabel_core::iam::auth::Role;
 use teamlabel_core::ids::new_alnum19;
-use teamlabel_core::store::TaskRecord;
+use teamlabel_core::store::{SampleQuery, TaskRecord};
 
 use crate::common::*;
 
@@ -190,5 +190,106 @@ async fn tasks_are_stored_listed_updated_and_found_by_member() {
         assert_eq!(s.get_task(&d.id, &t1.id).await.unwrap_err().code, codes::TASK_NOT_FOUND);
         assert_eq!(s.task_workers(&t1.id).await.unwrap(), vec![], "{}", b.name);
         assert_eq!(s.list_tasks(&d.id, 0, 10).await.unwrap().0, 2, "{}", b.name);
+    }
+}
+
+/// A task with `synchronize_data` takes samples added after its start, through either insert,
+/// in the transaction that adds them, continuing the start's round robin; a task without it,
+/// or one not started, takes none.
+#[tokio::test]
+async fn a_synchronized_task_takes_samples_added_after_its_start() {
+    for b in backends().await {
+        let s = b.store.as_ref();
+        let fx = fixture(s, 3, 2).await;
+        let labelers: Vec<String> = fx.labelers.iter().map(|w| w.id.clone()).collect();
+        let members = labelers.clone();
+        let mut synced = task(&fx.dataset.id, "synced", 100, 1);
+        synced.synchronize_data = true;
+        s.insert_task(&synced, &members).await.unwrap();
+        s.start_task(
+            &synced.id,
+            &fx.dataset.id,
+            &SampleQuery::default(),
+            &labelers,
+            1,
+            1,
+            200,
+        )
+        .await
+        .unwrap();
+        let mut plain = task(&fx.dataset.id, "plain", 100, 1);
+        plain.synchronize_data = false;
+        s.insert_task(&plain, &members).await.unwrap();
+        s.start_task(&plain.id, &fx.dataset.id, &SampleQuery::default(), &labelers, 1, 1, 200)
+            .await
+            .unwrap();
+        let mut waiting = task(&fx.dataset.id, "waiting", 100, 2);
+        waiting.synchronize_data = true;
+        s.insert_task(&waiting, &members).await.unwrap();
+
+        s.insert_samples(&[
+            sample(&fx.dataset.id, "new-1.png", vec![]),
+            sample(&fx.dataset.id, "new-2.png", vec![]),
+        ])
+        .await
+        .unwrap();
+        let taken = s
+            .insert_new_samples(&[
+                sample(&fx.dataset.id, "new-2.png", vec![]),
+                sample(&fx.dataset.id, "new-3.png", vec![]),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(taken, ["new-3.png"], "{}", b.name);
+
+        // Positions 0..6 go to labelers 0 1 0 1 0 1.
+        let per_worker = |mut c: Vec<teamlabel_core::store::CopyCount>| {
+            c.sort_by(|a, b| a.worker_id.cmp(&b.worker_id));
+            let mut out: Vec<(String, u64)> = Vec::new();
+            for x in c {
+                match out.iter_mut().find(|(w, _)| *w == x.worker_id) {
+                    Some((_, n)) => *n += x.count,
+                    None => out.push((x.worker_id, x.count)),
+                }
+            }
+            out
+        };
+        let mut expected = vec![(labelers[0].clone(), 3), (labelers[1].clone(), 3)];
+        expected.sort();
+        assert_eq!(
+            per_worker(s.task_copy_counts(&synced.id).await.unwrap()),
+            expected,
+            "{}",
+            b.name
+        );
+        assert_eq!(s.task_sample_count(&synced.id).await.unwrap(), 6, "{}", b.name);
+        assert_eq!(s.task_sample_count(&plain.id).await.unwrap(), 3, "{}", b.name);
+        assert_eq!(s.task_sample_count(&waiting.id).await.unwrap(), 0, "{}", b.name);
+        // Started later, the waiting task takes everything there is then.
+        let n = s
+            .start_task(
+                &waiting.id,
+                &fx.dataset.id,
+                &SampleQuery::default(),
+                &labelers,
+                2,
+                1,
+                300,
+            )
+            .await
+            .unwrap();
+        assert_eq!(n, 6, "{}", b.name);
+        s.insert_samples(&[sample(&fx.dataset.id, "new-4.png", vec![])])
+            .await
+            .unwrap();
+        assert_eq!(s.task_sample_count(&waiting.id).await.unwrap(), 7, "{}", b.name);
+        let copies: u64 = s
+            .task_copy_counts(&waiting.id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.count)
+            .sum();
+        assert_eq!(copies, 14, "{}: repetition 2 holds for new samples", b.name);
     }
 }
