@@ -21,6 +21,10 @@ What it checks:
   * Refusals reach the client with the server's message (Keystone's error shape): a wrong
     password, an unknown token, a token scoped to another project; and a service type the
     catalog lacks is EndpointNotFound, the error these SDKs gave before `modelartsv2` was there.
+  * The Open Telekom Cloud extensions (otcextensions) on that connection: their ModelArts v2
+    proxy syncs a dataset with its data source (`dataset_sync`) and reads the sync's status
+    (`get_dataset_sync_status`): files added to and removed from the source between two syncs
+    come and go as samples.
 """
 
 import os
@@ -32,12 +36,16 @@ import warnings
 from keystoneauth1 import adapter, discover, exceptions, session
 from keystoneauth1.identity import generic, v3
 import openstack
+from otcextensions import sdk as otc_sdk
+
 ENV = {
     "TL_BASE_URL": "the server, e.g. http://127.0.0.1:8080",
     "TL_PROJECT_ID": "the project under test",
     "TL_PROJECT_NAME": "its name",
     "TL_OWNER_EMAIL": "the project's owner",
     "TL_OWNER_PASSWORD": "the owner's password",
+    "TL_SYNC_PATH": "a storage path (/bucket/folder/) the server's object store reads",
+    "TL_SYNC_DIR": "the local folder that storage path is (the script writes files there)",
 }
 
 E = {}
@@ -237,6 +245,59 @@ class OpenStackSDK(Case):
         with self.assertRaises(exceptions.EndpointNotFound) as missing:
             conn.session.get("/datasets", endpoint_filter={"service_type": "modelartsv3"})
         self.assertIn("public endpoint for modelartsv3 service not found", str(missing.exception))
+
+
+class OTCExtensions(OpenStackSDK):
+    """The ModelArts v2 proxy of the Open Telekom Cloud extensions, unmodified."""
+
+    def put(self, relative, data=b"\x89PNG\r\n\x1a\n"):
+        path = os.path.join(E["TL_SYNC_DIR"], relative)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+
+    def synced(self, ma, dataset):
+        started = ma.dataset_sync(dataset)
+        self.assertEqual(started.status, "RUNNING", started)
+        for _ in range(400):
+            status = ma.get_dataset_sync_status(dataset)
+            if status.status != "RUNNING":
+                break
+            time.sleep(0.05)
+        self.assertEqual(status.task_id, started.task_id)
+        self.assertEqual(status.status, "COMPLETED", status)
+        return status
+
+    def test_a_dataset_is_synced_with_its_source_through_the_modelartsv2_proxy(self):
+        conn = self.connect()
+        otc_sdk.register_otc_extensions(conn)
+        ma = conn.modelartsv2
+        self.put("cat/1.png")
+        self.put("dog/2.png")
+        reply = conn.session.post(
+            "/datasets",
+            json={"dataset_name": "otc-" + RUN, "dataset_type": 0,
+                  "data_sources": [{"data_type": 0, "data_path": E["TL_SYNC_PATH"]}]},
+            endpoint_filter={"service_type": SERVICE},
+        )
+        self.assertEqual(reply.status_code, 201, reply.text)
+        dataset = reply.json()["dataset_id"]
+
+        never = ma.get_dataset_sync_status(dataset)
+        self.assertEqual((never.status, never.dataset_id), ("NOT_EXIST", dataset))
+        first = self.synced(ma, dataset)
+        self.assertEqual((first.add_sample_count, first.deleted_sample_count, first.total_sample_count), (2, 0, 2))
+        self.assertGreaterEqual(first.duration_time, 0)
+        self.assertEqual(first.dataset_id, dataset)
+
+        self.put("cat/3.png")
+        os.remove(os.path.join(E["TL_SYNC_DIR"], "dog/2.png"))
+        second = self.synced(ma, dataset)
+        self.assertNotEqual(second.task_id, first.task_id)
+        self.assertEqual((second.add_sample_count, second.deleted_sample_count, second.total_sample_count), (1, 1, 2))
+        samples = conn.session.get("/datasets/%s/data-annotations/samples" % dataset,
+                                   endpoint_filter={"service_type": SERVICE}).json()["samples"]
+        self.assertEqual(sorted(s["sample_name"] for s in samples), ["cat/1.png", "cat/3.png"])
 
 
 def main():

@@ -411,3 +411,50 @@ pub struct ListExportTasksResponse {
     pub total_count: u64,
     pub export_tasks: Vec<ExportTask>,
 }
+
+/// The body of a sync request: empty, or an empty object.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SyncDataRequest {}
+
+/// The state of a dataset's synchronization with its data source (`data_sources[].data_path`):
+/// the answer of starting one and of asking for its status.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+pub struct SyncStatus {
+    /// The synchronization task; absent when none has run (`NOT_EXIST`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<String>,
+    pub dataset_id: String,
+    /// `RUNNING`, `COMPLETED` or `FAILED`; `NOT_EXIST` when the dataset was never synchronized.
+    /// (`QUEUING` and `STARTING` are not used: a sync runs as soon as it is created.)
+    pub status: String,
+    /// Samples added for objects new in the data source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_sample_count: Option<u64>,
+    /// Samples removed because their object is gone from the data source (their history stays:
+    /// `GET .../samples/{sample_id}/history` shows the labels they had).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_sample_count: Option<u64>,
+    /// Samples in the dataset after the sync (while it runs: so far).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_sample_count: Option<u64>,
+    /// Objects the sync could not take (not a sample file of the dataset's type, larger than
+    /// the sample limit, or with a label file that does not parse; see `issues`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped_sample_count: Option<u64>,
+    /// Milliseconds since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// Milliseconds the sync ran (so far, while it runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_time: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_msg: Option<String>,
+    /// What was skipped and why (the first 1,000; `issue_count` counts them all).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub issues: Vec<TaskIssue>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issue_count: Option<u64>,
+}

@@ -134,6 +134,10 @@ pub mod codes {
     pub const VERSION_PUBLISH_FAILED: &str = "ModelArts.4712";
     pub const VERSION_DELETE_FAILED: &str = "ModelArts.4827";
     pub const IMPORT_RUNNING: &str = "ModelArts.4356";
+    /// A sync of the dataset with its data source is running.
+    pub const SYNC_RUNNING: &str = "ModelArts.4355";
+    /// A sync of the dataset with its data source failed.
+    pub const SYNC_FAILED: &str = "ModelArts.4360";
     pub const IMPORT_NOTHING: &str = "ModelArts.4340";
     pub const IMPORT_FAILED: &str = "ModelArts.4921";
     pub const IMPORT_BAD_PARAMETER: &str = "ModelArts.4396";

@@ -89,6 +89,8 @@ fn api_router() -> OpenApiRouter<ServerState> {
         .routes(routes!(data_io::list_export_tasks, data_io::create_export_task))
         .routes(routes!(data_io::get_export_task))
         .routes(routes!(data_io::download_export))
+        .routes(routes!(data_io::sync_data))
+        .routes(routes!(data_io::get_sync_status))
         .routes(routes!(
             labels::list_labels,
             labels::create_labels,

@@ -5,7 +5,9 @@
 //!   temporary credentials and IAM-style tokens (`tests/sdk/test_sdk.py`);
 //! - OpenStack-style clients (`keystoneauth1`, `openstacksdk`): Keystone version discovery, a
 //!   password sign-in, ModelArts found as `modelartsv2` in the token's catalog and called there,
-//!   the token method, and refusals with the server's message (`tests/sdk/test_openstack.py`).
+//!   the token method, refusals with the server's message, and the Open Telekom Cloud
+//!   extensions' ModelArts v2 proxy syncing a dataset with its data source
+//!   (`tests/sdk/test_openstack.py`).
 //!
 //! Each test prepares what its script needs and runs it (the script says what it checks) with
 //! the interpreter in `TEAMLABEL_TEST_PYTHON` (default `python3`). That interpreter must have the
@@ -278,7 +280,7 @@ fn run_python(python: &str, script: &str, env: &[(&str, String)], backend: &str,
 /// Starts a server on the given store, gives its owner a password and runs the OpenStack-style
 /// clients' test, which is given nothing but the identity URL and the owner's sign-in.
 fn openstack_test_passes(backend: &str, database: Option<&str>) {
-    let python = python_with(&["keystoneauth1", "openstacksdk"]);
+    let python = python_with(&["keystoneauth1", "openstacksdk", "otcextensions"]);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
     std::fs::create_dir_all(&dir).unwrap();
@@ -306,6 +308,11 @@ fn openstack_test_passes(backend: &str, database: Option<&str>) {
         ("TL_PROJECT_NAME", "default".to_string()),
         ("TL_OWNER_EMAIL", owner_email),
         ("TL_OWNER_PASSWORD", PASSWORD.to_string()),
+        // A data source in the server's local object store (its buckets are folders under
+        // DATA_DIR/buckets): the OTC extensions' dataset sync reads it, and the script adds and
+        // removes files there between two syncs.
+        ("TL_SYNC_PATH", "/otc-src/animals/".to_string()),
+        ("TL_SYNC_DIR", dir.join("buckets/otc-src/animals").display().to_string()),
     ];
     run_python(&python, "test_openstack.py", &env, backend, &server, &dir);
 }

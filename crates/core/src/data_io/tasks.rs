@@ -37,6 +37,8 @@ pub struct Progress {
     pub finished_sample_count: u64,
     pub dropped_label_count: u64,
     pub converted_label_count: u64,
+    /// Samples a sync removed because their object is gone.
+    pub deleted_sample_count: u64,
     pub report_path: Option<String>,
     pub new_dataset_id: Option<String>,
     pub issues: Vec<TaskIssue>,
@@ -164,6 +166,14 @@ impl App {
                     format!(
                         "the server stopped during the export after {} of {} samples; the files written are incomplete, export again",
                         progress.finished_sample_count, progress.total_sample_count
+                    ),
+                ),
+                TaskKind::Sync => (
+                    codes::SYNC_FAILED,
+                    format!(
+                        "the server stopped during the sync after adding {} and removing {} samples; \
+                         synchronize again to finish: samples already added are not added twice",
+                        progress.imported_sample_count, progress.deleted_sample_count
                     ),
                 ),
             };

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::error::Result;
-use crate::store::{SampleQuery, SampleRecord};
+use crate::store::{HistoryRecord, SampleQuery, SampleRecord};
 
 /// Version status values (the API's version `status`).
 pub mod version_status {
@@ -82,11 +82,12 @@ pub struct VersionSummary {
     pub next_num: i64,
 }
 
-/// An import or an export task.
+/// An import, an export, or a sync of a dataset with its data source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TaskKind {
     Import,
     Export,
+    Sync,
 }
 
 impl TaskKind {
@@ -94,6 +95,7 @@ impl TaskKind {
         match self {
             TaskKind::Import => "import",
             TaskKind::Export => "export",
+            TaskKind::Sync => "sync",
         }
     }
 }
@@ -184,8 +186,24 @@ pub trait DataIoStore: Send + Sync {
         limit: u64,
     ) -> Result<Vec<(i64, SampleRecord)>>;
     /// Inserts those samples whose name is not taken in their dataset, with their labels, in
-    /// one transaction; answers the names inserted.
+    /// one transaction, and hands them to the dataset's started tasks with `synchronize_data`
+    /// in that same transaction (as `SampleStore::insert_samples` does); answers the names
+    /// inserted.
     async fn insert_new_samples(&self, samples: &[SampleRecord]) -> Result<Vec<String>>;
+    /// The samples of a dataset whose bytes are the object named `source_prefix` followed by
+    /// their name (those a directory import of that folder made), after `after_name` in the
+    /// byte order of names, at most `limit` of them: `(id, name)`.
+    async fn source_samples(
+        &self,
+        dataset_id: &str,
+        source_prefix: &str,
+        after_name: &str,
+        limit: u64,
+    ) -> Result<Vec<(String, String)>>;
+    /// Removes samples of a dataset in one transaction, each after writing the history row
+    /// given for it (`sample_id`); a sample already gone gets no row. Answers how many were
+    /// removed.
+    async fn remove_samples(&self, dataset_id: &str, removals: &[HistoryRecord]) -> Result<u64>;
     /// Brings the planner's statistics up to date after many samples came in at once, where
     /// the backend plans by them (PostgreSQL, whose autovacuum may be late or off: without it
     /// a scan after a large import plans as for an empty table, each page reading them all).

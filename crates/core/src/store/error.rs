@@ -53,6 +53,8 @@ pub enum Constraint {
     VersionNum,
     /// `data_tasks (dataset_id)` among running imports: one import at a time per dataset.
     ImportRunning,
+    /// `data_tasks (dataset_id, kind)` among running syncs: one sync at a time per dataset.
+    SyncRunning,
     /// Any other constraint (a random id taken, a reference missing): a fault, not the caller's.
     Other(&'static str),
 }
@@ -166,6 +168,10 @@ fn conflict(constraint: Constraint) -> Error {
         Constraint::ImportRunning => {
             Error::bad_request(codes::IMPORT_RUNNING, "Dataset already has running import task")
         }
+        Constraint::SyncRunning => Error::bad_request(
+            codes::SYNC_RUNNING,
+            "Sync data source task exist: the dataset is being synchronized with its data source; wait for it to finish",
+        ),
         Constraint::Other(name) => Error::internal(format!("constraint {name} was violated")),
     }
 }

@@ -1,5 +1,5 @@
-//! Dataset versions, import tasks and export tasks: thin handlers over
-//! `teamlabel_core::data_io`.
+//! Dataset versions, import tasks, export tasks and the sync with the data source: thin
+//! handlers over `teamlabel_core::data_io`.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -9,12 +9,12 @@ use serde::Deserialize;
 use teamlabel_api::data_io::{
     CreateExportTaskRequest, CreateImportTaskRequest, CreateTaskResponse, CreateVersionRequest, CreateVersionResponse,
     DatasetVersion, ExportTask, ImportTask, ListExportTasksResponse, ListImportTasksResponse, ListTasksQuery,
-    ListVersionsQuery, ListVersionsResponse,
+    ListVersionsQuery, ListVersionsResponse, SyncDataRequest, SyncStatus,
 };
 
 use super::DatasetPath;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{Caller, Json, Query};
+use crate::extract::{Caller, Json, OptionalJson, Query};
 use crate::ServerState;
 
 /// `.../versions/{version_id}`
@@ -194,4 +194,33 @@ pub async fn download_export(
         ],
         Body::from_stream(d.body),
     ))
+}
+
+/// Synchronize the dataset with its data source in the background: a sample for every new file
+/// under `data_sources[].data_path` (with the labels its layout carries), and the samples whose
+/// file is gone removed. The body is empty (or `{}`); the answer is the sync's state. Text
+/// datasets refuse (`ModelArts.4383`); one sync runs at a time (`ModelArts.4355`).
+#[utoipa::path(post, path = "/v2/{project_id}/datasets/{dataset_id}/sync-data", tag = "sync-data",
+    params(("project_id" = String, Path), ("dataset_id" = String, Path)),
+    request_body = SyncDataRequest,
+    responses((status = 200, body = SyncStatus), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn sync_data(
+    State(s): State<ServerState>,
+    Caller(p): Caller,
+    Path(at): Path<DatasetPath>,
+    OptionalJson(_body): OptionalJson<SyncDataRequest>,
+) -> ApiResult<axum::Json<SyncStatus>> {
+    Ok(axum::Json(s.app.sync_data(&p, &at.dataset_id).await?))
+}
+
+/// The state of the dataset's latest sync with its data source (`NOT_EXIST` if none ran).
+#[utoipa::path(get, path = "/v2/{project_id}/datasets/{dataset_id}/sync-data/status", tag = "sync-data",
+    params(("project_id" = String, Path), ("dataset_id" = String, Path)),
+    responses((status = 200, body = SyncStatus), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_sync_status(
+    State(s): State<ServerState>,
+    Caller(p): Caller,
+    Path(at): Path<DatasetPath>,
+) -> ApiResult<axum::Json<SyncStatus>> {
+    Ok(axum::Json(s.app.get_sync_status(&p, &at.dataset_id).await?))
 }

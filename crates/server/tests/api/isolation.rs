@@ -342,7 +342,9 @@ fn body(op: Op, ids: &Ids) -> Option<Value> {
         | Op::GetImportTask
         | Op::ListExportTasks
         | Op::GetExportTask
-        | Op::DownloadExport => return None,
+        | Op::DownloadExport
+        | Op::GetSyncStatus => return None,
+        Op::SyncData => json!({}),
         Op::CreateVersion => json!({"version_name": "intruder"}),
         Op::CreateImportTask => json!({"import_path": "/in-bkt/hacked/"}),
         Op::CreateExportTask => json!({"path": "/out-bkt/hacked/"}),

@@ -15,5 +15,6 @@ mod openapi;
 #[path = "../../../store/tests/conformance/common/s3_bucket.rs"]
 mod s3_bucket;
 mod samples;
+mod sync;
 mod team;
 mod team_rules;

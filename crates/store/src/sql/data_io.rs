@@ -4,12 +4,13 @@
 
 use teamlabel_core::error::Result;
 use teamlabel_core::store::{
-    version_status, Constraint, DataTaskRecord, DataTaskUpdate, SampleQuery, SampleRecord, StoreError, TaskKind,
-    VersionDone, VersionQuery, VersionRecord, VersionSummary,
+    version_status, Constraint, DataTaskRecord, DataTaskUpdate, HistoryRecord, SampleQuery, SampleRecord, StoreError,
+    TaskKind, VersionDone, VersionQuery, VersionRecord, VersionSummary,
 };
 
 use super::args;
 use super::samples::{sample_filter, with_labels, SAMPLE_COLUMNS};
+use super::team_samples::HISTORY_FIELDS;
 use super::{decode, Db, Guarded, Listing, Stmt};
 
 const VERSION_COLUMNS: &str = "id, dataset_id, num, name, previous_id, status, is_current, format, description, \
@@ -50,6 +51,7 @@ fn task(r: &dyn decode::Cells) -> std::result::Result<DataTaskRecord, StoreError
     let kind = match r.text(2)?.as_str() {
         "import" => TaskKind::Import,
         "export" => TaskKind::Export,
+        "sync" => TaskKind::Sync,
         _ => return Err(r.bad("data task kind")),
     };
     Ok(DataTaskRecord {
@@ -322,6 +324,65 @@ pub async fn scan_samples<D: Db + ?Sized>(
     Ok(seqs.into_iter().zip(samples).collect())
 }
 
+pub async fn source_samples<D: Db + ?Sized>(
+    db: &D,
+    dataset_id: &str,
+    source_prefix: &str,
+    after_name: &str,
+    limit: u64,
+) -> Result<Vec<(String, String)>> {
+    let stmt = Stmt::new(
+        "SELECT id, name FROM samples
+         WHERE dataset_id = $1 AND name > $2 AND source = $3 || name
+         ORDER BY name LIMIT $4",
+        args![
+            dataset_id,
+            after_name,
+            source_prefix,
+            i64::try_from(limit).unwrap_or(i64::MAX)
+        ],
+    );
+    db.fetch_all(stmt, |r| Ok((r.text(0)?, r.text(1)?))).await
+}
+
+pub async fn remove_samples<D: Db + ?Sized>(db: &D, dataset_id: &str, removals: &[HistoryRecord]) -> Result<u64> {
+    let mut stmts = Vec::with_capacity(removals.len() * 2);
+    for h in removals {
+        stmts.push(Stmt::new(
+            format!(
+                "INSERT INTO annotation_history ({HISTORY_FIELDS}, event, comment)
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
+                 WHERE EXISTS (SELECT 1 FROM samples WHERE dataset_id = $1 AND id = $2)"
+            ),
+            args![
+                dataset_id,
+                &h.sample_id,
+                &h.task_id,
+                &h.worker_id,
+                &h.actor_user_id,
+                &h.actor_email,
+                h.change_time,
+                &h.state_before,
+                &h.state_after,
+                h.labels_before.clone(),
+                h.labels_after.clone(),
+                h.version_after,
+                &h.step.event,
+                &h.step.comment
+            ],
+        ));
+        stmts.push(Stmt::new(
+            "DELETE FROM samples WHERE dataset_id = $1 AND id = $2",
+            args![dataset_id, &h.sample_id],
+        ));
+    }
+    if stmts.is_empty() {
+        return Ok(0);
+    }
+    let changed = db.execute(stmts).await?;
+    Ok(changed.iter().skip(1).step_by(2).sum())
+}
+
 /// Implements `DataIoStore` for a backend with this module's statements; the backend writes
 /// `insert_new_samples` itself.
 #[macro_export]
@@ -396,6 +457,22 @@ macro_rules! data_io_store {
                 limit: u64,
             ) -> Result<Vec<(i64, SampleRecord)>> {
                 $crate::sql::data_io::scan_samples(self, dataset_id, query, after_seq, limit).await
+            }
+            async fn source_samples(
+                &self,
+                dataset_id: &str,
+                source_prefix: &str,
+                after_name: &str,
+                limit: u64,
+            ) -> Result<Vec<(String, String)>> {
+                $crate::sql::data_io::source_samples(self, dataset_id, source_prefix, after_name, limit).await
+            }
+            async fn remove_samples(
+                &self,
+                dataset_id: &str,
+                removals: &[teamlabel_core::store::HistoryRecord],
+            ) -> Result<u64> {
+                $crate::sql::data_io::remove_samples(self, dataset_id, removals).await
             }
             $($own)*
         }

@@ -121,6 +121,11 @@ pub const UNIQUE_KEYS: &[UniqueKey] = &[
         sqlite: "data_tasks.dataset_id",
     },
     UniqueKey {
+        constraint: Constraint::SyncRunning,
+        postgres: "data_tasks_one_sync",
+        sqlite: "data_tasks.dataset_id, data_tasks.kind",
+    },
+    UniqueKey {
         constraint: Constraint::TaskCopy,
         postgres: "task_copies_task_id_sample_seq_worker_id_key",
         sqlite: "task_copies.task_id, task_copies.sample_seq, task_copies.worker_id",

@@ -172,9 +172,21 @@ async fn one_import_runs_at_a_time_and_tasks_move_only_from_their_state() {
             .await
             .unwrap_err();
         assert_eq!(second.code, codes::IMPORT_RUNNING, "{}", b.name);
-        // Exports run beside imports.
+        // Exports run beside imports, and so does one sync.
         let export = data_task(&d.id, TaskKind::Export, "INIT", 12);
         s.insert_data_task(&export).await.unwrap();
+        let sync = data_task(&d.id, TaskKind::Sync, "RUNNING", 13);
+        s.insert_data_task(&sync).await.unwrap();
+        let second_sync = s
+            .insert_data_task(&data_task(&d.id, TaskKind::Sync, "RUNNING", 14))
+            .await
+            .unwrap_err();
+        assert_eq!(second_sync.code, codes::SYNC_RUNNING, "{}", b.name);
+        let mut ended = data_task(&d.id, TaskKind::Sync, "COMPLETED", 9);
+        ended.id = new_hex32();
+        s.insert_data_task(&ended).await.unwrap();
+        let (n, latest) = s.list_data_tasks(&d.id, TaskKind::Sync, None, 0, 1).await.unwrap();
+        assert_eq!((n, latest[0].id.as_str()), (2, sync.id.as_str()), "{}", b.name);
 
         let run = DataTaskUpdate {
             id: first.id.clone(),
@@ -216,7 +228,12 @@ async fn one_import_runs_at_a_time_and_tasks_move_only_from_their_state() {
             .filter(|t| t.dataset_id == d.id)
             .map(|t| t.id.as_str())
             .collect();
-        assert_eq!(mine, [first.id.as_str(), export.id.as_str()], "{}", b.name);
+        assert_eq!(
+            mine,
+            [first.id.as_str(), export.id.as_str(), sync.id.as_str()],
+            "{}",
+            b.name
+        );
 
         s.update_data_task(&DataTaskUpdate {
             from: vec!["RUNNING".into()],
@@ -288,5 +305,78 @@ async fn scans_go_by_seq_and_inserts_skip_taken_names() {
         let only = s.scan_samples(&d.id, &labeled, 0, 10).await.unwrap();
         assert_eq!(only.len(), 1, "{}", b.name);
         assert_eq!(only[0].1.name, "1.jpg");
+    }
+}
+
+/// The samples a directory import of a folder made, walked in byte order of their names beside
+/// the object listing, and their removal with a history row each.
+#[tokio::test]
+async fn source_samples_walk_by_name_and_removal_keeps_a_history_row() {
+    for b in backends().await {
+        let s = b.store.as_ref();
+        let (p, owner) = project(s).await;
+        let d = dataset(&p.id, "src", DatasetType::ImageClassification, 1);
+        s.insert_dataset(&d, &[]).await.unwrap();
+        let from = |name: &str, source: &str| {
+            let mut x = sample(&d.id, name, vec![]);
+            x.source = Some(source.into());
+            x.blob_sha256 = None;
+            x
+        };
+        // Byte order puts "B" before "a" and "a/b" before "a0"; a sample from another folder,
+        // or uploaded, is not walked.
+        let samples = vec![
+            from("a0.png", "obs://bkt/in/a0.png"),
+            from("a/b.png", "obs://bkt/in/a/b.png"),
+            from("B.png", "obs://bkt/in/B.png"),
+            from("é.png", "obs://bkt/in/é.png"),
+            from("other.png", "obs://bkt/elsewhere/other.png"),
+            sample(&d.id, "uploaded.png", vec![]),
+        ];
+        s.insert_samples(&samples).await.unwrap();
+        let walked = s.source_samples(&d.id, "obs://bkt/in/", "", 2).await.unwrap();
+        let names: Vec<&str> = walked.iter().map(|(_, n)| n.as_str()).collect();
+        assert_eq!(names, ["B.png", "a/b.png"], "{}", b.name);
+        let rest = s.source_samples(&d.id, "obs://bkt/in/", "a/b.png", 10).await.unwrap();
+        let names: Vec<&str> = rest.iter().map(|(_, n)| n.as_str()).collect();
+        assert_eq!(names, ["a0.png", "é.png"], "{}", b.name);
+
+        let gone = |x: &teamlabel_core::store::SampleRecord| {
+            let mut h = crate::common::history(
+                &d.id,
+                &x.id,
+                None,
+                None,
+                &owner,
+                50,
+                ("UN_ANNOTATION", "DELETED"),
+                "x",
+                1,
+            );
+            h.step.event = "source_removed".into();
+            h
+        };
+        let removed = s
+            .remove_samples(&d.id, &[gone(&samples[0]), gone(&samples[2])])
+            .await
+            .unwrap();
+        assert_eq!(removed, 2, "{}", b.name);
+        // Removing it again removes nothing and writes no second row.
+        assert_eq!(
+            s.remove_samples(&d.id, &[gone(&samples[0])]).await.unwrap(),
+            0,
+            "{}",
+            b.name
+        );
+        let (total, rows) = s.list_history(&d.id, &samples[0].id, 0, 10).await.unwrap();
+        assert_eq!(total, 1, "{}", b.name);
+        assert_eq!(rows[0].step.event, "source_removed", "{}", b.name);
+        assert!(s
+            .load_samples(&d.id, &[samples[0].id.clone()])
+            .await
+            .unwrap()
+            .is_empty());
+        let left = s.source_samples(&d.id, "obs://bkt/in/", "", 10).await.unwrap();
+        assert_eq!(left.len(), 2, "{}", b.name);
     }
 }

@@ -1,10 +1,13 @@
 //! Import tasks (`.../import-tasks`): the request's checks, the task as answered, and the start
 //! of the background run (`run.rs`: the files read by `sources.rs` go to the `sink.rs`, which
-//! writes samples and labels in pages). One import runs at a time per dataset (`4356`).
+//! writes samples and labels in pages). One import runs at a time per dataset (`4356`). A sync
+//! with the dataset's data source (`sync.rs`) is a directory import of that folder that passes
+//! over the files already imported and then removes the samples whose file is gone.
 
 mod run;
 mod sink;
 mod sources;
+pub mod sync;
 
 use serde::{Deserialize, Serialize};
 use teamlabel_api::data_io::{

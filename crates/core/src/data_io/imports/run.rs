@@ -10,36 +10,11 @@ use crate::error::{codes, Error};
 use crate::store::{DataTaskRecord, DatasetRecord};
 
 /// Samples an import must bring for the store's statistics to be refreshed after it.
-const ANALYZE_AFTER: u64 = 10_000;
+pub(super) const ANALYZE_AFTER: u64 = 10_000;
 
 impl App {
     pub(super) async fn run_import(&self, dataset: DatasetRecord, task: DataTaskRecord, plan: ImportPlan) {
-        let labels = match self.store.list_labels(&dataset.id).await {
-            Ok(l) => l,
-            Err(e) => return self.fail_import(&task, &Progress::default(), &e).await,
-        };
-        let mut sink = Sink {
-            app: self,
-            dataset: &dataset,
-            plan: &plan,
-            task: task.clone(),
-            labels,
-            pending: Vec::new(),
-            progress: Progress::default(),
-            inflight: None,
-            saved_at: 0,
-        };
-        let read = sources::read(self, &dataset, &plan, &mut sink).await;
-        let result = match read {
-            Ok(()) => sink.finish().await,
-            Err(e) => {
-                // A page still being written is counted before the task fails.
-                let _ = sink.settle().await;
-                Err(e)
-            }
-        };
-        let progress = sink.progress.clone();
-        let current = sink.task.clone();
+        let (result, progress, current) = self.import_into(&dataset, task.clone(), &plan, false).await;
         match result {
             Ok(()) if progress.total_sample_count == 0 => {
                 let e = Error::bad_request(
@@ -64,6 +39,45 @@ impl App {
             }
             Err(e) => self.fail_import(&current, &progress, &e).await,
         }
+    }
+
+    /// Reads the plan's files into the dataset through a sink, writing the task's progress as
+    /// it goes; `skip_known` passes over the files that are samples already. Answers the
+    /// outcome, the progress and the task as last written.
+    pub(super) async fn import_into(
+        &self,
+        dataset: &DatasetRecord,
+        task: DataTaskRecord,
+        plan: &ImportPlan,
+        skip_known: bool,
+    ) -> (Result<(), Error>, Progress, DataTaskRecord) {
+        let labels = match self.store.list_labels(&dataset.id).await {
+            Ok(l) => l,
+            Err(e) => return (Err(e), Progress::default(), task),
+        };
+        let mut sink = Sink {
+            app: self,
+            dataset,
+            plan,
+            task,
+            labels,
+            pending: Vec::new(),
+            progress: Progress::default(),
+            inflight: None,
+            saved_at: 0,
+            skip_known,
+            known: Default::default(),
+        };
+        let read = sources::read(self, dataset, plan, &mut sink).await;
+        let result = match read {
+            Ok(()) => sink.finish().await,
+            Err(e) => {
+                // A page still being written is counted before the task fails.
+                let _ = sink.settle().await;
+                Err(e)
+            }
+        };
+        (result, sink.progress, sink.task)
     }
 
     async fn fail_import(&self, task: &DataTaskRecord, progress: &Progress, e: &Error) {

@@ -58,6 +58,10 @@ pub(super) struct Sink<'a> {
     pub(super) inflight: Option<tokio::task::JoinHandle<Written>>,
     /// When the progress was last written (ms).
     pub(super) saved_at: i64,
+    /// Whether a directory's files that are samples already are passed over unread (a sync).
+    pub(super) skip_known: bool,
+    /// Sample names of listed files found in the dataset and not yet passed over.
+    pub(super) known: HashSet<String>,
 }
 
 impl<'a> Sink<'a> {

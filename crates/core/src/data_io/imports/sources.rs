@@ -4,7 +4,9 @@
 //! (classification), `x.xml` beside each image or a YOLO tree (detection and segmentation),
 //! `text<TAB>labels` lines or `x_result.txt` files (text classification), and plain files or
 //! lines (the other types, unlabeled). Nothing is read outside the object store, and a file
-//! larger than the sample limit is skipped before it is read.
+//! larger than the sample limit is skipped before it is read. A sync (`Sink::skip_known`) asks
+//! the store which files of each listed page are samples already, and passes those over
+//! without reading their label files.
 
 use std::collections::BTreeMap;
 
@@ -163,6 +165,14 @@ async fn read_dir(
         let Some(last) = page.last() else { break };
         after = Some(last.path.key().to_string());
         let short = page.len() < LIST_PAGE;
+        if sink.skip_known {
+            let names: Vec<String> = page
+                .iter()
+                .filter(|m| media_of(d.dataset_type).contains(&split_ext(m.path.key()).1.as_str()))
+                .filter_map(|m| m.path.relative_to(&dir).map(str::to_string))
+                .collect();
+            sink.known.extend(app.store.find_sample_names(&d.id, &names).await?);
+        }
         for meta in page {
             let key = meta.path.key().to_string();
             // Groups whose stem prefix can no longer come back (keys arrive in order) are whole.
@@ -259,6 +269,13 @@ async fn dir_group(
         }
         return Ok(());
     };
+    let rel = meta.path.relative_to(dir).unwrap_or(meta.path.key()).to_string();
+    // A file that is a sample already is neither read again nor counted.
+    if sink.known.remove(&rel) {
+        sink.progress.total_file_count -= g.files.len() as u64;
+        sink.progress.total_file_size -= g.files.values().map(|m| m.size).sum::<u64>();
+        return Ok(());
+    }
     let file = meta.path.to_string();
     if meta.size > app.limits.max_sample_bytes as u64 {
         sink.skip(
@@ -271,7 +288,6 @@ async fn dir_group(
         );
         return Ok(());
     }
-    let rel = meta.path.relative_to(dir).unwrap_or(meta.path.key()).to_string();
     let mut record = Record::new(obs(&meta.path));
     let sibling = |e: &str| g.files.get(e).map(|m| m.path.clone());
     let wants_labels = plan.import_annotations;
