@@ -37,7 +37,7 @@ const MIB: f64 = 1048576.0;
 
 /// The folder holding the server's local buckets: the one under the data dir the bench made, or
 /// `--buckets` for a `--server` (which `main` asks for before starting).
-fn buckets_root(args: &Args, t: &Target) -> Result<PathBuf> {
+pub fn buckets_root(args: &Args, t: &Target) -> Result<PathBuf> {
     match (&args.buckets, &t.data_dir) {
         (Some(dir), _) => Ok(dir.clone()),
         (None, Some(dir)) => Ok(dir.path().join("buckets")),

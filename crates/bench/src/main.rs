@@ -3,11 +3,12 @@
 //! public API, then drives a scenario for a fixed time with concurrent keep-alive clients whose
 //! request bodies are prepared before the clock starts, and reports throughput, latency, errors,
 //! the server's peak memory and the database size, as a table and one JSON line. The `import`
-//! and `export` scenarios instead time one import or export task of N samples to its end.
+//! and `export` scenarios instead time one import or export task of N samples to its end, and
+//! `sync` a sync of a dataset with a folder of N files.
 //!
 //! This file owns the flags and the order of a run; the server under test is `target`'s, the
 //! seeding `setup`'s, the timed workloads `workloads`', the import and export tasks
-//! `data_io`'s, the output `report`'s. The bench talks to the server only through
+//! `data_io`'s, the sync `sync`'s, the output `report`'s. The bench talks to the server only through
 //! `teamlabel-client` (and the wire types of `teamlabel-api`): it must not depend on the
 //! server's crates.
 #![forbid(unsafe_code)]
@@ -15,6 +16,7 @@
 mod data_io;
 mod report;
 mod setup;
+mod sync;
 mod target;
 mod workloads;
 
@@ -37,7 +39,9 @@ struct Args {
     /// `ingest` (adding the N samples in batches of 1000, timed), `import` (an import task of a
     /// ModelArts manifest of N labeled image-classification samples, timed to its end),
     /// `export` (that import untimed, then an export task of the N samples as a manifest,
-    /// timed to its end, its lines counted)
+    /// timed to its end, its lines counted), `sync` (a dataset synchronized with a folder of
+    /// N files in label folders, timed; then 1 % of them replaced and synchronized again, and
+    /// once more with nothing changed)
     #[arg(long, value_enum, default_value = "label")]
     scenario: Scenario,
 
@@ -124,6 +128,7 @@ enum Scenario {
     Ingest,
     Import,
     Export,
+    Sync,
 }
 
 impl Scenario {
@@ -131,9 +136,9 @@ impl Scenario {
         format!("{self:?}").to_lowercase()
     }
 
-    /// Whether the scenario times an import or export task instead of requests.
+    /// Whether the scenario times an import, export or sync task instead of requests.
     fn is_task(self) -> bool {
-        matches!(self, Scenario::Import | Scenario::Export)
+        matches!(self, Scenario::Import | Scenario::Export | Scenario::Sync)
     }
 }
 
@@ -191,7 +196,10 @@ async fn run(args: Args) -> Result<()> {
         "cores": cores,
     });
     let mut shortfall = None;
-    if args.scenario.is_task() {
+    if args.scenario == Scenario::Sync {
+        let root = data_io::buckets_root(&args, &t)?;
+        shortfall = sync::run(&args, &t, &owner, &root, &mut report).await?;
+    } else if args.scenario.is_task() {
         shortfall = data_io::run(&args, &t, &owner, &mut report).await?;
     } else {
         report["b"] = json!(args.batch);

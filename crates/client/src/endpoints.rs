@@ -280,6 +280,19 @@ impl Client {
         self.call(Method::GET, &path, &(), None::<&()>).await
     }
 
+    /// `POST .../sync-data`: starts a sync of the dataset with its data source; answers its
+    /// state.
+    pub async fn sync_data<R: DeserializeOwned>(&self, dataset_id: &str) -> Result<R> {
+        let path = format!("/datasets/{}/sync-data", seg(dataset_id));
+        self.call(Method::POST, &path, &(), Some(&serde_json::json!({}))).await
+    }
+
+    /// `GET .../sync-data/status`: the state of the dataset's latest sync.
+    pub async fn get_sync_status<R: DeserializeOwned>(&self, dataset_id: &str) -> Result<R> {
+        let path = format!("/datasets/{}/sync-data/status", seg(dataset_id));
+        self.call(Method::GET, &path, &(), None::<&()>).await
+    }
+
     /// `GET .../export-tasks/{task_id}/download`: the exported files as one zip, to be read a
     /// chunk at a time with [`crate::Download::chunk`].
     pub async fn download_export_task(&self, dataset_id: &str, task_id: &str) -> Result<crate::Download> {
