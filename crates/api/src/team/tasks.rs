@@ -27,16 +27,18 @@ pub struct CreateWorkforceTaskRequest {
     /// the samples of the task; all samples when left out.
     #[serde(default)]
     pub sample_conditions: Option<String>,
-    /// Only false: data added after the start is not distributed.
+    /// Whether samples added after the start (by upload, import or sync) are handed to the
+    /// labelers, as evenly as the start's, if they match `sample_conditions`. Default false.
     #[serde(default)]
     pub synchronize_data: Option<bool>,
-    /// Only false.
+    /// Only false: there are no auto-labeling results to push to members.
     #[serde(default)]
     pub synchronize_auto_labeling_data: Option<bool>,
     /// Default true.
     #[serde(default)]
     pub auto_sync_dataset: Option<bool>,
-    /// Only 0.
+    /// 0 (none) or 1 (data: as `synchronize_data` true); when given it wins over
+    /// `synchronize_data`. 2 and 3 (labels) are refused, as `synchronize_auto_labeling_data`.
     #[serde(default)]
     pub data_sync_type: Option<i64>,
     /// An addition: the IoU (0 < x <= 1, default 0.5) from which two labelers' boxes of the

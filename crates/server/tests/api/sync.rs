@@ -203,33 +203,55 @@ async fn detection_labels_arrive_and_text_or_sourceless_datasets_refuse() {
 }
 
 #[tokio::test]
-async fn a_second_sync_while_one_runs_is_refused() {
+async fn one_sync_runs_at_a_time_and_a_restart_fails_a_running_one() {
     for t in spawn_all().await {
         let b = t.backend;
         let src = at(&t, "sync-busy/");
-        // Enough files that the first sync is still listing when the second asks.
-        for i in 0..400 {
-            put(&t, &format!("{src}{i:04}.png"), png(2, 2)).await;
-        }
+        put(&t, &format!("{src}cat/1.png"), png(2, 2)).await;
         let d = sourced(&t, "busy", 0, &src, json!([])).await;
-        let first = t.post(&format!("/datasets/{d}/sync-data"), json!({})).await;
-        expect(&t, "first sync", &first, 200);
+        // A sync the server was running when it stopped.
+        let running = teamlabel_core::store::DataTaskRecord {
+            id: teamlabel_core::ids::new_alnum19(),
+            dataset_id: d.clone(),
+            kind: teamlabel_core::store::TaskKind::Sync,
+            subtype: 0,
+            status: "RUNNING".into(),
+            request: json!({}),
+            progress: json!({"imported_sample_count": 7, "deleted_sample_count": 2}),
+            cursor: None,
+            error_code: None,
+            error_msg: None,
+            create_time: 1,
+            update_time: 1,
+        };
+        t.app.store.insert_data_task(&running).await.unwrap();
         let second = t.post(&format!("/datasets/{d}/sync-data"), json!({})).await;
-        let done = settle(&t, &format!("/datasets/{d}/sync-data/status"), &["RUNNING"]).await;
-        if second.status == 200 {
-            // The first one had finished already: the second ran on its own.
-            assert_ne!(second.body["task_id"], first.body["task_id"], "{b}");
-        } else {
-            assert_eq!(
-                (second.status, second.code()),
-                (400, SYNC_RUNNING),
-                "{b}: {:?}",
-                second.body
-            );
-            assert_eq!(done["task_id"], first.body["task_id"], "{b}: {done}");
-        }
-        let after = settle(&t, &format!("/datasets/{d}/sync-data/status"), &["RUNNING"]).await;
-        assert_eq!(after["total_sample_count"], 400, "{b}: {after}");
+        assert_eq!((second.status, second.code()), (400, SYNC_RUNNING), "{b}: {:?}", second.body);
+        let status = t.get(&format!("/datasets/{d}/sync-data/status")).await;
+        assert_eq!(
+            (status.body["status"].clone(), status.body["task_id"].clone()),
+            (json!("RUNNING"), json!(running.id)),
+            "{b}: {:?}",
+            status.body
+        );
+
+        // At start (on PostgreSQL: once it stood still long enough) it is failed, never done.
+        let (_, failed) = t.app.recover_data_io(i64::MAX).await.unwrap();
+        assert_eq!(failed, 1, "{b}");
+        let status = t.get(&format!("/datasets/{d}/sync-data/status")).await;
+        let body = expect(&t, "status after the restart", &status, 200);
+        assert_eq!(
+            (body["status"].clone(), body["error_code"].clone()),
+            (json!("FAILED"), json!("ModelArts.4360")),
+            "{b}: {body}"
+        );
+        assert!(
+            body["error_msg"].as_str().unwrap().contains("after adding 7 and removing 2 samples"),
+            "{b}: {body}"
+        );
+        assert_eq!(body["total_sample_count"], Value::Null, "{b}: {body}");
+        // Syncing again finishes the work.
+        assert_eq!(counts(&sync(&t, &d).await), (1, 0, 1), "{b}");
     }
 }
 
