@@ -226,7 +226,12 @@ async fn one_sync_runs_at_a_time_and_a_restart_fails_a_running_one() {
         };
         t.app.store.insert_data_task(&running).await.unwrap();
         let second = t.post(&format!("/datasets/{d}/sync-data"), json!({})).await;
-        assert_eq!((second.status, second.code()), (400, SYNC_RUNNING), "{b}: {:?}", second.body);
+        assert_eq!(
+            (second.status, second.code()),
+            (400, SYNC_RUNNING),
+            "{b}: {:?}",
+            second.body
+        );
         let status = t.get(&format!("/datasets/{d}/sync-data/status")).await;
         assert_eq!(
             (status.body["status"].clone(), status.body["task_id"].clone()),
@@ -246,7 +251,10 @@ async fn one_sync_runs_at_a_time_and_a_restart_fails_a_running_one() {
             "{b}: {body}"
         );
         assert!(
-            body["error_msg"].as_str().unwrap().contains("after adding 7 and removing 2 samples"),
+            body["error_msg"]
+                .as_str()
+                .unwrap()
+                .contains("after adding 7 and removing 2 samples"),
             "{b}: {body}"
         );
         assert_eq!(body["total_sample_count"], Value::Null, "{b}: {body}");
