@@ -30,7 +30,8 @@ pub struct StoreArgs {
 
     /// A TOML file with any of: listen, data_dir, database, secret_key_file, public_url,
     /// max_body_bytes, max_batch, max_sample_bytes, sqlite_synchronous, allow_weak_durability,
-    /// metrics_listen, metrics_token, and an [objects] section with backend, root, endpoint,
+    /// metrics_listen, metrics_token, header_timeout, body_timeout, max_connections, and an
+    /// [objects] section with backend, root, endpoint,
     /// region, access_key_id, secret_access_key, session_token, blob_bucket, blob_prefix
     #[arg(long, env = "TEAMLABEL_CONFIG")]
     pub config: Option<PathBuf>,
@@ -52,6 +53,9 @@ pub struct FileConfig {
     pub allow_weak_durability: Option<bool>,
     pub metrics_listen: Option<String>,
     pub metrics_token: Option<String>,
+    pub header_timeout: Option<u64>,
+    pub body_timeout: Option<u64>,
+    pub max_connections: Option<usize>,
     pub objects: Option<ObjectsFile>,
 }
 

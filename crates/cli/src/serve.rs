@@ -3,12 +3,13 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::Context;
 use serde_json::json;
 use teamlabel_core::clock::format_rfc3339;
 use teamlabel_core::{App, Limits};
-use teamlabel_server::{Exporter, MetricsEndpoint, ServerState};
+use teamlabel_server::{ConnLimits, Exporter, MetricsEndpoint, ServerState};
 
 use crate::config::{FileConfig, StoreArgs};
 use crate::objects::{self, ObjectsArgs};
@@ -65,6 +66,44 @@ pub struct ServeArgs {
     /// Prefer the environment variable or the config file: a flag shows in the process list
     #[arg(long, env = "TEAMLABEL_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+
+    /// Seconds a client has to send a request's headers, and that a kept-alive connection may
+    /// wait for its next request; a client slower than that is cut off [default: 30]
+    #[arg(long, env = "TEAMLABEL_HEADER_TIMEOUT")]
+    pub header_timeout: Option<u64>,
+
+    /// Seconds a client has to send a request's whole body once its headers are in; a slower
+    /// one is answered 408 [default: 60]
+    #[arg(long, env = "TEAMLABEL_BODY_TIMEOUT")]
+    pub body_timeout: Option<u64>,
+
+    /// Connections served at once; more wait until one ends [default: 1024]
+    #[arg(long, env = "TEAMLABEL_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+}
+
+/// The connection limits after layering (flag, environment, config file, default).
+fn conn_limits(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<ConnLimits> {
+    let defaults = ConnLimits::default();
+    let header = args.header_timeout.or(file.header_timeout);
+    let body = args.body_timeout.or(file.body_timeout);
+    for (flag, secs) in [("--header-timeout", header), ("--body-timeout", body)] {
+        if let Some(s) = secs {
+            anyhow::ensure!((1..=3600).contains(&s), "{flag} must be 1 to 3600 seconds, got {s}");
+        }
+    }
+    let max_connections = args.max_connections.or(file.max_connections);
+    if let Some(n) = max_connections {
+        anyhow::ensure!(
+            (1..=100_000).contains(&n),
+            "--max-connections must be 1 to 100000, got {n}"
+        );
+    }
+    Ok(ConnLimits {
+        header_timeout: header.map_or(defaults.header_timeout, Duration::from_secs),
+        body_timeout: body.map_or(defaults.body_timeout, Duration::from_secs),
+        max_connections: max_connections.unwrap_or(defaults.max_connections),
+    })
 }
 
 /// Lifetime of the token created on first start.
@@ -85,6 +124,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .unwrap_or(defaults.max_sample_bytes),
     };
     anyhow::ensure!(limits.max_body_bytes >= 1024, "--max-body-bytes must be at least 1024");
+    let conn_limits = conn_limits(&args, &file)?;
     anyhow::ensure!(
         (1..=100_000).contains(&limits.max_batch),
         "--max-batch must be 1 to 100000"
@@ -181,7 +221,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     println!("listening on http://{local}");
     let state = ServerState { app, public_url };
     let router = teamlabel_server::router_with(state, public_metrics);
-    teamlabel_server::serve_router(listener, router, shutdown).await?;
+    teamlabel_server::listen::serve(listener, router, shutdown, conn_limits).await?;
     tracing::info!("shut down");
     Ok(())
 }

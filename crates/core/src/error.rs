@@ -16,6 +16,8 @@ pub enum ErrorKind {
     NotFound,
     /// 409: the request conflicts with the stored state.
     Conflict,
+    /// 408: the request's body did not arrive in time.
+    RequestTimeout,
     /// 413: the body is larger than the limit.
     PayloadTooLarge,
     /// 429: too many attempts; try again later.
@@ -193,6 +195,8 @@ pub mod codes {
     pub const IDEMPOTENCY_MISMATCH: &str = "ModelArts.4691";
     /// teamlabel: an `X-Idempotency-Key` is being used by a request in flight or just finished.
     pub const IDEMPOTENCY_TAKEN: &str = "ModelArts.4692";
+    /// teamlabel: a request's body did not arrive within the server's body timeout (408).
+    pub const REQUEST_TIMEOUT: &str = "ModelArts.4693";
     /// The provider's "sample has been reviewed" code, used for writes to an accepted sample.
     pub const SAMPLE_ACCEPTED: &str = "ModelArts.4606";
     /// An acceptance round is open (or was opened or closed meanwhile); also a write to a

@@ -49,7 +49,13 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
 
 async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
     Ok(Bytes::from_request(req, state).await.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        if timed_out(&rejection) {
+            Error::new(
+                ErrorKind::RequestTimeout,
+                codes::REQUEST_TIMEOUT,
+                "Request timeout: the body did not arrive in time; send it at once or raise --body-timeout",
+            )
+        } else if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             Error::new(
                 ErrorKind::PayloadTooLarge,
                 codes::BODY_TOO_LARGE,
@@ -62,6 +68,18 @@ async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Api
             )
         }
     })?)
+}
+
+/// Whether a body could not be read because its time was up (`listen::BodyTimedOut`).
+fn timed_out(rejection: &axum::extract::rejection::BytesRejection) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(rejection);
+    while let Some(e) = source {
+        if e.is::<crate::listen::BodyTimedOut>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
 }
 
 /// Decodes a JSON document, naming the JSON path of a value of the wrong shape.

@@ -9,6 +9,7 @@
 pub mod error;
 pub mod exporter;
 pub mod extract;
+pub mod listen;
 pub mod observe;
 pub mod routes;
 pub mod strict;
@@ -19,6 +20,7 @@ use std::future::Future;
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
 pub use exporter::{Exporter, MetricsEndpoint};
+pub use listen::ConnLimits;
 use teamlabel_core::App;
 use tokio::net::TcpListener;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
@@ -280,5 +282,5 @@ pub async fn serve_router(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    listen::serve(listener, router, shutdown, ConnLimits::default()).await
 }

@@ -192,6 +192,9 @@ fn help_documents_every_setting_and_its_environment_variable() {
         "--max-body-bytes",
         "--max-batch",
         "--max-sample-bytes",
+        "--header-timeout",
+        "--body-timeout",
+        "--max-connections",
     ] {
         assert!(help.contains(flag), "serve --help lacks {flag}");
     }
@@ -328,4 +331,31 @@ fn weaker_postgres_durability_is_refused_unless_allowed() {
         .args([url.as_str(), "-qc", &format!("DROP SCHEMA {schema} CASCADE")])
         .status()
         .unwrap();
+}
+
+#[test]
+fn connection_limits_out_of_range_are_refused_before_listening() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    for (flag, value, says) in [
+        (
+            "--header-timeout",
+            "0",
+            "--header-timeout must be 1 to 3600 seconds, got 0",
+        ),
+        (
+            "--body-timeout",
+            "7200",
+            "--body-timeout must be 1 to 3600 seconds, got 7200",
+        ),
+        ("--max-connections", "0", "--max-connections must be 1 to 100000, got 0"),
+    ] {
+        let out = Command::new(BIN)
+            .args(["serve", "--data-dir", data, "--listen", "127.0.0.1:0", flag, value])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{flag} {value} was accepted");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{flag} {value}: {stderr}");
+    }
 }

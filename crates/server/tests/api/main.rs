@@ -15,6 +15,7 @@ mod openapi;
 #[path = "../../../store/tests/conformance/common/s3_bucket.rs"]
 mod s3_bucket;
 mod samples;
+mod slow_clients;
 mod sync;
 mod team;
 mod team_rules;
