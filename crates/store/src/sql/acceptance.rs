@@ -21,7 +21,7 @@ const ROUND_COLUMNS: &str = "id, task_id, seed, sampling_rate, sampling_num, tot
      create_time, close_time";
 
 /// Every history column, as the review and acceptance writes fill them.
-const HISTORY_ALL_FIELDS: &str = "dataset_id, sample_id, task_id, worker_id, actor_user_id, actor_email, \
+pub(crate) const HISTORY_ALL_FIELDS: &str = "dataset_id, sample_id, task_id, worker_id, actor_user_id, actor_email, \
      change_time, state_before, state_after, labels_before, labels_after, version_after, event, comment, from_workers";
 
 fn round(r: &dyn decode::Cells) -> std::result::Result<RoundRecord, teamlabel_core::store::StoreError> {
@@ -120,30 +120,36 @@ fn copy_move(m: &CopyMove) -> Guarded {
 }
 
 fn history(h: &HistoryRecord) -> Guarded {
-    let from_workers = (!h.step.from_workers.is_empty()).then(|| json!(h.step.from_workers));
     Guarded::any(Stmt::new(
         format!(
             "INSERT INTO annotation_history ({HISTORY_ALL_FIELDS})
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
         ),
-        args![
-            &h.dataset_id,
-            &h.sample_id,
-            &h.task_id,
-            &h.worker_id,
-            &h.actor_user_id,
-            &h.actor_email,
-            h.change_time,
-            &h.state_before,
-            &h.state_after,
-            h.labels_before.clone(),
-            h.labels_after.clone(),
-            h.version_after,
-            &h.step.event,
-            &h.step.comment,
-            from_workers
-        ],
+        history_args(h),
     ))
+}
+
+/// The values of `HISTORY_ALL_FIELDS` for a history row, in order (`$1` the dataset, `$2` the
+/// sample).
+pub(crate) fn history_args(h: &HistoryRecord) -> Vec<super::Arg> {
+    let from_workers = (!h.step.from_workers.is_empty()).then(|| json!(h.step.from_workers));
+    args![
+        &h.dataset_id,
+        &h.sample_id,
+        &h.task_id,
+        &h.worker_id,
+        &h.actor_user_id,
+        &h.actor_email,
+        h.change_time,
+        &h.state_before,
+        &h.state_after,
+        h.labels_before.clone(),
+        h.labels_after.clone(),
+        h.version_after,
+        &h.step.event,
+        &h.step.comment,
+        from_workers
+    ]
 }
 
 /// The dataset-level labels of one sample replaced, guarded by its version.

@@ -8,9 +8,9 @@ use teamlabel_core::store::{
     TaskKind, VersionDone, VersionQuery, VersionRecord, VersionSummary,
 };
 
+use super::acceptance::{history_args, HISTORY_ALL_FIELDS};
 use super::args;
 use super::samples::{sample_filter, with_labels, SAMPLE_COLUMNS};
-use super::team_samples::HISTORY_FIELDS;
 use super::{decode, Db, Guarded, Listing, Stmt};
 
 const VERSION_COLUMNS: &str = "id, dataset_id, num, name, previous_id, status, is_current, format, description, \
@@ -348,28 +348,18 @@ pub async fn source_samples<D: Db + ?Sized>(
 pub async fn remove_samples<D: Db + ?Sized>(db: &D, dataset_id: &str, removals: &[HistoryRecord]) -> Result<u64> {
     let mut stmts = Vec::with_capacity(removals.len() * 2);
     for h in removals {
+        let h = HistoryRecord {
+            dataset_id: dataset_id.to_string(),
+            ..h.clone()
+        };
+        // Written only for a sample still there: one gone meanwhile was removed by another.
         stmts.push(Stmt::new(
             format!(
-                "INSERT INTO annotation_history ({HISTORY_FIELDS}, event, comment)
-                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
+                "INSERT INTO annotation_history ({HISTORY_ALL_FIELDS})
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15
                  WHERE EXISTS (SELECT 1 FROM samples WHERE dataset_id = $1 AND id = $2)"
             ),
-            args![
-                dataset_id,
-                &h.sample_id,
-                &h.task_id,
-                &h.worker_id,
-                &h.actor_user_id,
-                &h.actor_email,
-                h.change_time,
-                &h.state_before,
-                &h.state_after,
-                h.labels_before.clone(),
-                h.labels_after.clone(),
-                h.version_after,
-                &h.step.event,
-                &h.step.comment
-            ],
+            history_args(&h),
         ));
         stmts.push(Stmt::new(
             "DELETE FROM samples WHERE dataset_id = $1 AND id = $2",
