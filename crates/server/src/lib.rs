@@ -73,6 +73,7 @@ fn api_router() -> OpenApiRouter<ServerState> {
         .routes(routes!(system::openapi_json))
         .routes(routes!(iam::identity_versions))
         .routes(routes!(iam::identity_version))
+        .routes(routes!(iam::identity_version_at_self))
         .routes(routes!(iam::create_token))
         .routes(routes!(iam::create_credential, iam::list_credentials))
         .routes(routes!(iam::get_credential, iam::delete_credential))

@@ -68,6 +68,14 @@ pub async fn identity_version(BaseUrl(base): BaseUrl) -> axum::Json<VersionRespo
     })
 }
 
+/// The same version document at the URL its `self` link names (`/v3/`), for clients that
+/// follow it or are given it as their `auth_url`.
+#[utoipa::path(get, path = "/v3/", tag = "iam", security(()),
+    responses((status = 200, body = VersionResponse)))]
+pub async fn identity_version_at_self(base: BaseUrl) -> axum::Json<VersionResponse> {
+    identity_version(base).await
+}
+
 /// The body of a token answer (the token itself is in `X-Subject-Token`).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct TokenResponse {

@@ -700,9 +700,11 @@ async fn version_discovery_answers_keystone_v3_documents_without_credentials() {
         assert_eq!(root.status, 300, "{}: {:?}", t.backend, root.body);
         assert!(root.headers.get("location").is_none());
         assert_eq!(root.body, json!({"versions": {"values": [version]}}), "{}", t.backend);
-        // A token does not change the answer.
+        // A token does not change the answer, nor the trailing slash of the self link.
         let with_token = t.send(Method::GET, "/v3", Some(&t.token), None).await;
         assert_eq!(with_token.body, v3.body, "{}", t.backend);
+        let at_self = t.send(Method::GET, "/v3/", None, None).await;
+        assert_eq!((at_self.status, &at_self.body), (200, &v3.body), "{}", t.backend);
     }
 }
 
