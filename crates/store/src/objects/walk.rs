@@ -64,13 +64,16 @@ impl Walk<'_> {
             let (batch, more) = self.smallest(fs_dir, prefix, done.as_deref(), need)?;
             for entry in batch {
                 let key = format!("{prefix}{}", entry.sorts_as);
+                // A name that is no valid key is left out, with all below it.
+                let valid = ObjectPath::new(self.bucket, &key);
                 if entry.is_dir {
-                    let name = entry.sorts_as.trim_end_matches('/');
-                    self.folder(&fs_dir.join(name), &key)?;
-                } else if let Ok(meta) = fs::symlink_metadata(fs_dir.join(&entry.sorts_as)) {
+                    if valid.is_ok() {
+                        let name = entry.sorts_as.trim_end_matches('/');
+                        self.folder(&fs_dir.join(name), &key)?;
+                    }
+                } else if let (Ok(path), Ok(meta)) = (valid, fs::symlink_metadata(fs_dir.join(&entry.sorts_as))) {
                     // Gone since it was read: not listed.
                     if meta.is_file() {
-                        let path = ObjectPath::new(self.bucket, &key)?;
                         self.out.push(ObjectMeta { path, size: meta.len() });
                     }
                 }
@@ -115,8 +118,9 @@ impl Walk<'_> {
             if done.is_some_and(|d| sorts_as.as_str() <= d) {
                 continue;
             }
-            let key = format!("{prefix}{sorts_as}");
-            if !self.may_follow_after(&key, is_dir) || ObjectPath::new(self.bucket, &key).is_err() {
+            // Compared without building the key: most entries of a large folder sort before
+            // `after` on every page but the first, and are passed over here.
+            if !self.may_follow_after(prefix, &sorts_as, is_dir) {
                 continue;
             }
             heap.push(Entry { sorts_as, is_dir });
@@ -128,13 +132,19 @@ impl Walk<'_> {
         Ok((heap.into_sorted_vec(), more))
     }
 
-    /// Whether a file's key comes after `after`, or a folder (key ending in `/`) may hold one
-    /// that does: when `after` is inside it, or every key in it sorts after `after`.
-    fn may_follow_after(&self, key: &str, is_dir: bool) -> bool {
-        match self.after {
-            None => true,
-            Some(after) if is_dir => after.starts_with(key) || key > after,
-            Some(after) => key > after,
-        }
+    /// Whether a file's key (`prefix` then `name`) comes after `after`, or a folder's (ending
+    /// in `/`) may hold one that does: when `after` is inside it, or every key in it sorts
+    /// after `after`.
+    fn may_follow_after(&self, prefix: &str, name: &str, is_dir: bool) -> bool {
+        let Some(after) = self.after else {
+            return true;
+        };
+        let key = prefix.bytes().chain(name.bytes());
+        let later = key.cmp(after.bytes()) == std::cmp::Ordering::Greater;
+        let inside = || {
+            let a = after.as_bytes();
+            a.starts_with(prefix.as_bytes()) && a[prefix.len()..].starts_with(name.as_bytes())
+        };
+        later || (is_dir && inside())
     }
 }

@@ -172,3 +172,27 @@ async fn a_listing_of_a_large_folder_in_small_pages_sees_every_key_once() {
     }
     assert_eq!(seen, expected);
 }
+
+/// Names that are no valid key (a backslash, a control character) are left out, folders with
+/// them too, and pages around them still hold every valid key once.
+#[tokio::test]
+async fn names_that_are_no_valid_key_are_left_out_of_every_page() {
+    let (_dir, store, _outside) = setup();
+    let folder = store.root().join("bkt/g");
+    std::fs::create_dir_all(folder.join("bad\\dir")).unwrap();
+    std::fs::write(folder.join("bad\\dir/inside.png"), b"x").unwrap();
+    for name in ["a\\b.png", "c\u{1}.png", "0.png", "b.png", "d.png", "z.png"] {
+        std::fs::write(folder.join(name), b"x").unwrap();
+    }
+    for limit in [1, 2, 10] {
+        let mut seen = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = store.list(&path("/bkt/g/"), after.as_deref(), limit).await.unwrap();
+            let Some(last) = page.last() else { break };
+            after = Some(last.path.key().to_string());
+            seen.extend(page.iter().map(|m| m.path.key().to_string()));
+        }
+        assert_eq!(seen, ["g/0.png", "g/b.png", "g/d.png", "g/z.png"], "pages of {limit}");
+    }
+}

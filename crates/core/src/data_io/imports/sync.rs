@@ -4,7 +4,8 @@
 //! them), then removes the samples whose object is gone. One sync runs at a time per dataset
 //! (`4355`); text datasets refuse it, as the provider's do.
 //!
-//! The removal walks two ordered streams side by side, a page of each at a time: the samples
+//! The removal walks two ordered streams side by side, a page of each at a time (1,000 samples,
+//! 5,000 objects): the samples
 //! whose bytes are an object under the path, by name (a directory import names a sample by
 //! its key below the path), and the object listing, by key. Both are in byte order, so a
 //! sample missing from the listing is found without holding either side in memory. Each
@@ -21,6 +22,7 @@ use teamlabel_api::enums::SampleType;
 
 use crate::app::App;
 use crate::clock::now_ms;
+use crate::data_io::imports::sources::LIST_PAGE;
 use crate::data_io::imports::{check_request, ImportPlan};
 use crate::data_io::tasks::{new_task, public_message, update, Progress};
 use crate::data_io::PAGE;
