@@ -240,11 +240,8 @@ impl Listing {
             if self.done {
                 return Ok(false);
             }
-            let page = app
-                .objects
-                .list(&self.dir, self.after.as_deref(), PAGE as usize)
-                .await?;
-            self.done = page.len() < PAGE as usize;
+            let page = app.objects.list(&self.dir, self.after.as_deref(), LIST_PAGE).await?;
+            self.done = page.len() < LIST_PAGE;
             if let Some(last) = page.last() {
                 self.after = Some(last.path.key().to_string());
             }
