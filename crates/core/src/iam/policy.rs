@@ -61,6 +61,8 @@ pub enum Op {
     OpenApi,
     ListIdentityVersions,
     GetIdentityVersion,
+    /// `GET /v3/`: the same document at its `self` link.
+    GetIdentityVersionAtSelf,
     IssueToken,
     CreateCredential,
     ListCredentials,
@@ -157,7 +159,7 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/openapi.json", Op::OpenApi, Access::Public),
     r("GET", "/", Op::ListIdentityVersions, Access::Public),
     r("GET", "/v3", Op::GetIdentityVersion, Access::Public),
-    r("GET", "/v3/", Op::GetIdentityVersion, Access::Public),
+    r("GET", "/v3/", Op::GetIdentityVersionAtSelf, Access::Public),
     r("POST", "/v3/auth/tokens", Op::IssueToken, Access::Public),
     r("POST", "/v3.0/OS-CREDENTIAL/credentials", Op::CreateCredential, Access::Owner),
     r("GET", "/v3.0/OS-CREDENTIAL/credentials", Op::ListCredentials, Access::Owner),

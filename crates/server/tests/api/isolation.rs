@@ -305,6 +305,7 @@ fn body(op: Op, ids: &Ids) -> Option<Value> {
         | Op::OpenApi
         | Op::ListIdentityVersions
         | Op::GetIdentityVersion
+        | Op::GetIdentityVersionAtSelf
         | Op::ListCredentials
         | Op::GetCredential
         | Op::DeleteCredential
