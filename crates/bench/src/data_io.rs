@@ -24,15 +24,15 @@ use crate::target::{cpu_seconds, RssSampler, Target};
 use crate::{setup, Args, Scenario};
 
 /// The bucket the bench writes into: a folder under the buckets root.
-const BUCKET: &str = "bench";
+pub const BUCKET: &str = "bench";
 /// The dataset's labels; each manifest line names one to three of them.
-const LABELS: [&str; 5] = ["cat", "dog", "bird", "car", "person"];
+pub const LABELS: [&str; 5] = ["cat", "dog", "bird", "car", "person"];
 /// How often a running task is read.
-const POLL: Duration = Duration::from_millis(250);
+pub const POLL: Duration = Duration::from_millis(250);
 /// How often the server's memory is sampled while a task runs.
-const RSS_EVERY: Duration = Duration::from_millis(100);
+pub const RSS_EVERY: Duration = Duration::from_millis(100);
 /// How often a running task's progress is shown on stderr.
-const SHOW_EVERY: Duration = Duration::from_secs(5);
+pub const SHOW_EVERY: Duration = Duration::from_secs(5);
 const MIB: f64 = 1048576.0;
 
 /// The folder holding the server's local buckets: the one under the data dir the bench made, or

@@ -16,15 +16,11 @@ use serde_json::{json, Value};
 use teamlabel_api::data_io::SyncStatus;
 use teamlabel_client::Client;
 
+use crate::data_io::{BUCKET, LABELS, POLL, RSS_EVERY, SHOW_EVERY};
 use crate::report::round;
 use crate::target::{cpu_seconds, RssSampler, Target};
 use crate::Args;
 
-const BUCKET: &str = "bench";
-const LABELS: [&str; 5] = ["cat", "dog", "bird", "car", "person"];
-const POLL: Duration = Duration::from_millis(250);
-const RSS_EVERY: Duration = Duration::from_millis(100);
-const SHOW_EVERY: Duration = Duration::from_secs(5);
 /// The bytes of every file: the PNG signature (a classification sync reads no image).
 const FILE: &[u8] = b"\x89PNG\r\n\x1a\n";
 

@@ -119,6 +119,26 @@ fn an_export_writes_every_sample_back_out_as_a_manifest() {
 }
 
 #[test]
+fn a_sync_adds_then_replaces_exactly_what_changed() {
+    // The bench itself fails unless the three syncs answer exactly what changed.
+    let report = bench(&["--scenario", "sync", "-n", "300"]);
+    assert_fields(
+        &report,
+        &["samples", "duration_s", "samples_per_s", "server_peak_rss_task_mib"],
+    );
+    assert_eq!(report["added"], 300);
+    assert_eq!(
+        (
+            report["resync_1pct"]["added"].clone(),
+            report["resync_1pct"]["removed"].clone()
+        ),
+        (serde_json::json!(3), serde_json::json!(3))
+    );
+    assert_eq!(report["resync_unchanged"]["added"], 0);
+    assert_eq!(report["resync_unchanged"]["total"], 300);
+}
+
+#[test]
 fn the_help_documents_every_flag() {
     let out = Command::new(env!("CARGO_BIN_EXE_teamlabel-bench"))
         .arg("--help")
