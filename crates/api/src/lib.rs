@@ -19,3 +19,4 @@ pub mod samples;
 pub mod signing;
 pub mod team;
 pub mod time;
+pub mod webhooks;

@@ -1,5 +1,5 @@
-//! The application hub: `App` holds the store, blob and object-storage ports, the limits and the
-//! sealing key;
+//! The application hub: `App` holds the store, blob and object-storage ports, the limits, the
+//! sealing key and the webhook settings;
 //! the use cases are `impl App` blocks in the domain modules above it. Every use case follows
 //! the same order: authorize, validate, then touch the store. This module must not import a use
 //! case module: they import it.
@@ -11,6 +11,7 @@ use crate::iam::sealer::Sealer;
 use crate::objects::{NoObjectStore, ObjectStore};
 use crate::store::Store;
 use crate::telemetry::TimedBlobs;
+use crate::webhooks::{WebhookSettings, Webhooks};
 
 /// Size limits; each has a flag and an environment variable in the binary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,8 +41,10 @@ pub struct App {
     /// The buckets that storage paths of the API name (imports, versions, exports).
     pub objects: Arc<dyn ObjectStore>,
     pub limits: Limits,
-    /// Seals and opens the secret keys of AK/SK pairs.
+    /// Seals and opens the secret keys of AK/SK pairs and the signing secrets of webhooks.
     pub sealer: Arc<Sealer>,
+    /// Where webhook deliveries may go and how they are retried; the dispatcher's doorbell.
+    pub webhooks: Arc<Webhooks>,
 }
 
 impl App {
@@ -56,7 +59,14 @@ impl App {
             objects: Arc::new(NoObjectStore),
             limits,
             sealer: Arc::new(Sealer::generate()),
+            webhooks: Arc::new(Webhooks::default()),
         }
+    }
+
+    /// How webhook deliveries are made (the default refuses every non-public address).
+    pub fn with_webhooks(mut self, settings: WebhookSettings) -> Self {
+        self.webhooks = Arc::new(Webhooks::new(settings));
+        self
     }
 
     pub fn with_sealer(mut self, sealer: Sealer) -> Self {

@@ -222,4 +222,10 @@ pub mod codes {
     pub const USER_NOT_FOUND: &str = "ModelArts.4696";
     /// teamlabel: the user name, password or project of a token request is wrong.
     pub const SIGN_IN_FAILED: &str = "ModelArts.4697";
+    /// teamlabel: no such webhook in the caller's project.
+    pub const WEBHOOK_NOT_FOUND: &str = "ModelArts.4698";
+    /// teamlabel: the project holds the most webhooks allowed.
+    pub const WEBHOOK_LIMIT: &str = "ModelArts.4699";
+    /// teamlabel: no such delivery of the webhook.
+    pub const DELIVERY_NOT_FOUND: &str = "ModelArts.4700";
 }

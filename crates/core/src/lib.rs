@@ -27,6 +27,7 @@ pub mod store;
 pub mod team;
 pub mod telemetry;
 pub mod text;
+pub mod webhooks;
 
 pub use app::{App, Limits};
 pub use error::{Error, ErrorKind, Result};

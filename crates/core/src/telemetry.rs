@@ -23,6 +23,11 @@ pub const SIGN_INS: &str = "teamlabel_sign_ins_total";
 /// Users locked out by wrong passwords in a row (each lock counted once, when it starts).
 pub const LOCKOUTS: &str = "teamlabel_sign_in_lockouts_total";
 
+/// Webhook delivery attempts, by `outcome` (`delivered`, `retry`, `failed`).
+pub const WEBHOOK_ATTEMPTS: &str = "teamlabel_webhook_attempts_total";
+/// Time of one webhook delivery attempt, answered or not.
+pub const WEBHOOK_SECONDS: &str = "teamlabel_webhook_attempt_seconds";
+
 /// Gives the core's metrics their help text (call once the recorder is installed).
 pub fn describe() {
     describe_counter!(
@@ -43,6 +48,21 @@ pub fn describe() {
         LOCKOUTS,
         "Users locked out after too many wrong passwords in a row (once per lock)"
     );
+    describe_counter!(
+        WEBHOOK_ATTEMPTS,
+        "Webhook delivery attempts, by outcome (delivered, retry, failed)"
+    );
+    describe_histogram!(
+        WEBHOOK_SECONDS,
+        Unit::Seconds,
+        "Time of one webhook delivery attempt, answered or not"
+    );
+}
+
+/// One delivery attempt and how it ended.
+pub(crate) fn webhook_attempt(outcome: &'static str, seconds: f64) {
+    counter!(WEBHOOK_ATTEMPTS, "outcome" => outcome).increment(1);
+    histogram!(WEBHOOK_SECONDS).record(seconds);
 }
 
 /// Counts the items of one answered batch: those applied, and those failed by error code.

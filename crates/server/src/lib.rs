@@ -41,7 +41,7 @@ pub struct ServerState {
     info(title = "teamlabel", description = "A self-hosted team data-labeling server speaking the ModelArts Data Management v2 API."),
     modifiers(&SecurityAddon),
     security(("token" = []), ("aksk" = [])),
-    tags((name = "iam"), (name = "datasets"), (name = "labels"), (name = "samples"), (name = "workforces"), (name = "workforce-tasks"), (name = "team-samples"), (name = "acceptance"), (name = "system"))
+    tags((name = "iam"), (name = "datasets"), (name = "labels"), (name = "samples"), (name = "workforces"), (name = "workforce-tasks"), (name = "team-samples"), (name = "acceptance"), (name = "webhooks"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -66,7 +66,8 @@ impl Modify for SecurityAddon {
 
 fn api_router() -> OpenApiRouter<ServerState> {
     use routes::{
-        acceptance, data_io, datasets, iam, labels, samples, system, team_samples, workforce_tasks, workforces,
+        acceptance, data_io, datasets, iam, labels, samples, system, team_samples, webhooks, workforce_tasks,
+        workforces,
     };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::health))
@@ -148,6 +149,14 @@ fn api_router() -> OpenApiRouter<ServerState> {
         .routes(routes!(acceptance::accept_samples))
         .routes(routes!(acceptance::update_acceptance))
         .routes(routes!(acceptance::get_agreement))
+        .routes(routes!(webhooks::create_webhook, webhooks::list_webhooks))
+        .routes(routes!(
+            webhooks::get_webhook,
+            webhooks::update_webhook,
+            webhooks::delete_webhook
+        ))
+        .routes(routes!(webhooks::list_webhook_deliveries))
+        .routes(routes!(webhooks::redeliver_webhook))
 }
 
 /// The OpenAPI document of every route.

@@ -4,7 +4,7 @@
 //! SQL both dialects share is written once in `sql/`. `FsBlobStore` keeps uploaded sample bytes
 //! on disk (`ObjectBlobStore` in the object store instead); `objects` holds the object-storage
 //! backends (a local folder, S3-compatible services); `backup` copies a live SQLite data dir
-//! into one archive and restores it.
+//! into one archive and restores it; `webhooks` sends webhook deliveries over HTTP.
 #![forbid(unsafe_code)]
 
 pub mod backup;
@@ -15,6 +15,7 @@ pub mod postgres;
 mod sql;
 pub mod sqlite;
 pub mod telemetry;
+pub mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

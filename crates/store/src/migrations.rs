@@ -25,6 +25,7 @@ pub const SQLITE: &[(&str, &str)] = &[
     ),
     ("0007_data_io", include_str!("../migrations/sqlite/0007_data_io.sql")),
     ("0008_sync", include_str!("../migrations/sqlite/0008_sync.sql")),
+    ("0009_webhooks", include_str!("../migrations/sqlite/0009_webhooks.sql")),
 ];
 
 pub const POSTGRES: &[(&str, &str)] = &[
@@ -51,6 +52,10 @@ pub const POSTGRES: &[(&str, &str)] = &[
     ),
     ("0007_data_io", include_str!("../migrations/postgres/0007_data_io.sql")),
     ("0008_sync", include_str!("../migrations/postgres/0008_sync.sql")),
+    (
+        "0009_webhooks",
+        include_str!("../migrations/postgres/0009_webhooks.sql"),
+    ),
 ];
 
 #[cfg(test)]

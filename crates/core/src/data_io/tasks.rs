@@ -74,6 +74,18 @@ pub(crate) fn update(task: &DataTaskRecord, status: &str, progress: &Progress) -
         error_code: None,
         error_msg: None,
         update_time: now_ms(),
+        event: None,
+    }
+}
+
+impl App {
+    /// Records the end of a task (`u` in a final status) with its `import.finished`,
+    /// `export.finished` or `sync.finished` event, handed to the outbox in the same write.
+    pub(crate) async fn end_data_task(&self, task: &DataTaskRecord, mut u: DataTaskUpdate) -> Result<()> {
+        u.event = Some(crate::webhooks::data_task_finished(task, &u));
+        self.store.update_data_task(&u).await?;
+        self.webhooks.wake();
+        Ok(())
     }
 }
 
@@ -180,7 +192,7 @@ impl App {
             let mut u = update(t, "FAILED", &progress);
             u.error_code = Some(code.into());
             u.error_msg = Some(message);
-            self.store.update_data_task(&u).await?;
+            self.end_data_task(t, u).await?;
         }
         Ok((versions.len(), tasks.len()))
     }

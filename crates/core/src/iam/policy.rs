@@ -131,6 +131,13 @@ pub enum Op {
     AcceptSamples,
     UpdateAcceptance,
     GetWorkforceTaskAgreement,
+    CreateWebhook,
+    ListWebhooks,
+    GetWebhook,
+    UpdateWebhook,
+    DeleteWebhook,
+    ListWebhookDeliveries,
+    RedeliverWebhook,
 }
 
 /// One route: method, path template (as the router and the OpenAPI document spell it), the
@@ -228,9 +235,17 @@ pub const ROUTES: &[Route] = &[
     r("POST", "/v2/{project_id}/datasets/{dataset_id}/workforce-tasks/{workforce_task_id}/acceptance/batch-comment", Op::AcceptSamples, Access::TaskOwner),
     r("PUT", "/v2/{project_id}/datasets/{dataset_id}/workforce-tasks/{workforce_task_id}/acceptance/status", Op::UpdateAcceptance, Access::TaskOwner),
     r("GET", "/v2/{project_id}/datasets/{dataset_id}/workforce-tasks/{workforce_task_id}/agreement", Op::GetWorkforceTaskAgreement, Access::TaskReviewer),
+    r("POST", "/v2/{project_id}/webhooks", Op::CreateWebhook, Access::Owner),
+    r("GET", "/v2/{project_id}/webhooks", Op::ListWebhooks, Access::Owner),
+    r("GET", WEBHOOK, Op::GetWebhook, Access::Owner),
+    r("PUT", WEBHOOK, Op::UpdateWebhook, Access::Owner),
+    r("DELETE", WEBHOOK, Op::DeleteWebhook, Access::Owner),
+    r("GET", "/v2/{project_id}/webhooks/{webhook_id}/deliveries", Op::ListWebhookDeliveries, Access::Owner),
+    r("POST", "/v2/{project_id}/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver", Op::RedeliverWebhook, Access::Owner),
 ];
 
 const DATASET: &str = "/v2/{project_id}/datasets/{dataset_id}";
+const WEBHOOK: &str = "/v2/{project_id}/webhooks/{webhook_id}";
 const TASK: &str = "/v2/{project_id}/datasets/{dataset_id}/workforce-tasks/{workforce_task_id}";
 
 /// The route of an operation.

@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 
 use crate::error::Result;
-use crate::store::{HistoryRecord, SampleWrite};
+use crate::store::{HistoryRecord, OutboxEvent, SampleWrite};
 
 /// Round status: open, closed by an action, cancelled.
 pub mod round_status {
@@ -103,15 +103,22 @@ pub struct CopyMove {
 pub struct RoundClose {
     pub round: RoundRecord,
     pub task_status: i32,
+    /// Handed to the outbox in the closing's transaction.
+    pub event: Option<OutboxEvent>,
 }
 
 #[async_trait]
 pub trait AcceptanceStore: Send + Sync {
     /// Every copy of a task with its state and verdicts, ordered by sample then worker.
     async fn task_copy_states(&self, task_id: &str) -> Result<Vec<CopyState>>;
-    /// Applies verdicts and appends history in one transaction; a copy past its expected version
-    /// fails the whole write with 409 `ModelArts.4690`.
-    async fn judge_copies(&self, verdicts: &[CopyVerdict], history: &[HistoryRecord]) -> Result<()>;
+    /// Applies verdicts, appends history and hands `events` to the outbox in one transaction; a
+    /// copy past its expected version fails the whole write with 409 `ModelArts.4690`.
+    async fn judge_copies(
+        &self,
+        verdicts: &[CopyVerdict],
+        history: &[HistoryRecord],
+        events: &[OutboxEvent],
+    ) -> Result<()>;
     /// Opens a round: inserts it, moves the task from one of `from_status` to 2 (accepting),
     /// moves the copies (drawn ones to their sampled state, the rest of the scope tagged with the
     /// round) and appends history, in one transaction. Another open round of the task fails it
@@ -124,7 +131,8 @@ pub trait AcceptanceStore: Send + Sync {
         history: &[HistoryRecord],
     ) -> Result<()>;
     /// Ends the open round: records how, sets the task status, moves the copies, writes the
-    /// accepted labels to the dataset and appends history, in one transaction. A round already
+    /// accepted labels to the dataset, appends history and hands the closing's event to the
+    /// outbox, in one transaction. A round already
     /// ended fails it with `ModelArts.4623`; a moved copy or sample with 4690.
     async fn close_round(
         &self,

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::error::Result;
-use crate::store::{HistoryRecord, SampleQuery, SampleRecord};
+use crate::store::{HistoryRecord, OutboxEvent, SampleQuery, SampleRecord};
 
 /// Version status values (the API's version `status`).
 pub mod version_status {
@@ -133,6 +133,8 @@ pub struct DataTaskUpdate {
     pub error_code: Option<String>,
     pub error_msg: Option<String>,
     pub update_time: i64,
+    /// Handed to the outbox in the update's transaction (the end of a task).
+    pub event: Option<OutboxEvent>,
 }
 
 #[async_trait]

@@ -1,5 +1,5 @@
 //! The storage port, by domain: one trait per room (`IdentityStore`, `DatasetStore`,
-//! `SampleStore`, `TeamStore`, `TaskStore`, `TeamSampleStore`, `AcceptanceStore`, `DataIoStore`), each in its own file with the
+//! `SampleStore`, `TeamStore`, `TaskStore`, `TeamSampleStore`, `AcceptanceStore`, `DataIoStore`, `WebhookStore`), each in its own file with the
 //! records it moves, and `Store`, which combines them with the health checks. Every backend (SQLite
 //! and PostgreSQL in the `teamlabel-store` crate) implements all of them; the rest of the
 //! workspace holds an `Arc<dyn Store>` and calls any domain's methods on it.
@@ -19,6 +19,7 @@ mod samples;
 mod tasks;
 mod team_samples;
 mod teams;
+mod webhooks;
 
 use async_trait::async_trait;
 
@@ -41,6 +42,9 @@ pub use team_samples::{
     TeamSampleQuery, TeamSampleRow, TeamSampleStore, IDEMPOTENCY_TTL_MS,
 };
 pub use teams::{TeamStore, WorkerQuery, WorkerRecord, WorkforceQuery, WorkforceRecord};
+pub use webhooks::{
+    delivery_status, DeliveryAttempt, DeliveryJob, DeliveryRecord, OutboxEvent, WebhookRecord, WebhookStore,
+};
 
 /// The whole store: every domain port plus what the server asks of the database itself.
 #[async_trait]
@@ -53,6 +57,7 @@ pub trait Store:
     + TeamSampleStore
     + AcceptanceStore
     + DataIoStore
+    + WebhookStore
     + Send
     + Sync
     + 'static

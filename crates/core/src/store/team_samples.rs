@@ -9,7 +9,7 @@ use teamlabel_api::enums::SampleStatus;
 use crate::error::Result;
 use crate::iam::auth::Role;
 use crate::rules::values::PlacedLabel;
-use crate::store::{LabelGroup, SampleRecord, Verdicts};
+use crate::store::{LabelGroup, OutboxEvent, SampleRecord, Verdicts};
 
 /// One labeler's copy of one sample's labels in a task; its existence is the assignment.
 #[derive(Debug, Clone, PartialEq)]
@@ -163,16 +163,17 @@ pub trait TeamSampleStore: Send + Sync {
     /// Applies copy writes and appends history in one transaction. If any copy moved past its
     /// expected version, nothing is written and the answer is 409 `ModelArts.4690`.
     async fn write_copies(&self, writes: &[CopyWrite], history: &[HistoryRecord]) -> Result<()> {
-        self.write_copies_with(writes, history, None).await
+        self.write_copies_with(writes, history, None, &[]).await
     }
-    /// `write_copies` that also records an idempotency key in the same transaction. A live
-    /// record of the same key (younger than `IDEMPOTENCY_TTL_MS`) makes the whole transaction
-    /// fail with 409 `ModelArts.4692`; an expired one is replaced.
+    /// `write_copies` that also records an idempotency key and hands `events` to the outbox in
+    /// the same transaction. A live record of the same key (younger than `IDEMPOTENCY_TTL_MS`)
+    /// makes the whole transaction fail with 409 `ModelArts.4692`; an expired one is replaced.
     async fn write_copies_with(
         &self,
         writes: &[CopyWrite],
         history: &[HistoryRecord],
         idempotency: Option<&IdempotencyRecord>,
+        events: &[OutboxEvent],
     ) -> Result<()>;
     /// The live record of an idempotency key, if any.
     async fn find_idempotency(&self, project_id: &str, user_id: &str, key: &str) -> Result<Option<IdempotencyRecord>>;

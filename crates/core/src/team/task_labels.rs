@@ -17,6 +17,7 @@ use crate::samples::plan::{plan_items, size_of, Current, Facts, Target};
 use crate::samples::source::SourceUrls;
 use crate::store::{CopyWrite, SampleRecord, TeamSample, WorkerRecord};
 use crate::team::task_states::{forbidden, state, status};
+use crate::webhooks::copies_labeled;
 
 /// Team items land on a member's copy of a sample.
 struct TaskCopies<'s> {
@@ -187,9 +188,18 @@ impl App {
                 plan.push(i, item.sample_id.as_deref(), outcome);
             }
             let last = attempt == WRITE_ATTEMPTS;
+            let task_id = task.id.as_str();
             let step = self
                 .commit(plan, atomic, once.as_ref(), last, |w, h, r| async move {
-                    self.store.write_copies_with(&w, &h, r.as_ref()).await
+                    let events: Vec<_> = (!h.is_empty())
+                        .then(|| copies_labeled(dataset_id, task_id, &p.email, &h))
+                        .into_iter()
+                        .collect();
+                    self.store.write_copies_with(&w, &h, r.as_ref(), &events).await?;
+                    if !events.is_empty() {
+                        self.webhooks.wake();
+                    }
+                    Ok(())
                 })
                 .await?;
             if let Some(outcome) = step {

@@ -20,6 +20,7 @@ use crate::samples::batch::{labels_value, WRITE_ATTEMPTS};
 use crate::store::{CopyRecord, CopyVerdict, HistoryRecord, HistoryStep, Judge, TaskRecord, TeamSample};
 use crate::team::task_states::{forbidden, state, status};
 use crate::text::check_text;
+use crate::webhooks::copies_reviewed;
 
 /// The characters a verdict's comment may not contain.
 const COMMENT_FORBIDDEN: &str = "!<>=&\"'";
@@ -259,8 +260,21 @@ impl App {
                     },
                 });
             }
-            match self.store.judge_copies(&verdicts, &history).await {
-                Ok(()) => return Ok(BatchResponse::from_results(results)),
+            let by = match bench.judge {
+                Judge::Review => "reviewer",
+                Judge::Check => "owner",
+            };
+            let events: Vec<_> = (!verdicts.is_empty())
+                .then(|| copies_reviewed(&task.dataset_id, &task.id, by, &verdicts, &history))
+                .into_iter()
+                .collect();
+            match self.store.judge_copies(&verdicts, &history, &events).await {
+                Ok(()) => {
+                    if !events.is_empty() {
+                        self.webhooks.wake();
+                    }
+                    return Ok(BatchResponse::from_results(results));
+                }
                 Err(e) if is_version_conflict(&e) && attempt < WRITE_ATTEMPTS => continue,
                 Err(e) => return Err(e),
             }

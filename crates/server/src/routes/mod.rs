@@ -8,6 +8,7 @@ pub mod labels;
 pub mod samples;
 pub mod system;
 pub mod team_samples;
+pub mod webhooks;
 pub mod workforce_tasks;
 pub mod workforces;
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 use teamlabel_client::{Auth, Client, HeaderMap, Method, Response};
+use teamlabel_core::webhooks::WebhookSettings;
 use teamlabel_core::{App, Limits};
 use teamlabel_server::ServerState;
 use teamlabel_store::objects::LocalObjectStore;
@@ -55,6 +56,9 @@ pub mod codes {
     pub const VERSION_CONFLICT: &str = "ModelArts.4690";
     pub const MEMBER_CREATES_TASK: &str = "ModelArts.4804";
     pub const TOO_FEW_LABELERS: &str = "ModelArts.4822";
+    pub const WEBHOOK_NOT_FOUND: &str = "ModelArts.4698";
+    pub const WEBHOOK_LIMIT: &str = "ModelArts.4699";
+    pub const DELIVERY_NOT_FOUND: &str = "ModelArts.4700";
 }
 
 pub struct TestApp {
@@ -104,7 +108,7 @@ pub async fn spawn_all_stores() -> Vec<TestApp> {
             let bucket = format!("exp-{}", &teamlabel_core::ids::new_hex32()[..12]);
             crate::s3_bucket::create_bucket(&config, &bucket).await;
             let objects = Arc::new(teamlabel_store::objects::S3ObjectStore::new(config).unwrap());
-            let mut t = spawn_on("sqlite+s3", "sqlite", Some(objects), teamlabel_server::router).await;
+            let mut t = spawn_on("sqlite+s3", "sqlite", Some(objects), teamlabel_server::router, None).await;
             t.bucket = bucket;
             apps.push(t);
         }
@@ -116,7 +120,26 @@ pub async fn spawn_all_stores() -> Vec<TestApp> {
 /// As [`spawn`], serving the router `route` makes of the server's state (e.g. the API with
 /// `GET /metrics` beside it).
 pub async fn spawn_router(backend: &'static str, route: impl FnOnce(ServerState) -> axum::Router) -> TestApp {
-    spawn_on(backend, backend, None, route).await
+    spawn_on(backend, backend, None, route, None).await
+}
+
+/// One server per backend with webhook deliveries made as `settings` say, by a dispatcher
+/// running beside it (over HTTP, as `teamlabel serve` runs it).
+pub async fn spawn_all_webhooks(settings: WebhookSettings) -> Vec<TestApp> {
+    let mut apps = vec![
+        spawn_on(
+            "sqlite",
+            "sqlite",
+            None,
+            teamlabel_server::router,
+            Some(settings.clone()),
+        )
+        .await,
+    ];
+    if std::env::var("TEST_DATABASE_URL").is_ok() {
+        apps.push(spawn_on("postgres", "postgres", None, teamlabel_server::router, Some(settings)).await);
+    }
+    apps
 }
 
 async fn spawn_on(
@@ -124,6 +147,7 @@ async fn spawn_on(
     backend: &'static str,
     objects: Option<Arc<dyn teamlabel_core::objects::ObjectStore>>,
     route: impl FnOnce(ServerState) -> axum::Router,
+    webhooks: Option<WebhookSettings>,
 ) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn teamlabel_core::store::Store> = match backend {
@@ -136,7 +160,18 @@ async fn spawn_on(
     };
     let blobs = Arc::new(FsBlobStore::new(dir.path().join("blobs")).unwrap());
     let objects = objects.unwrap_or_else(|| Arc::new(LocalObjectStore::new(dir.path().join("buckets")).unwrap()));
-    let app = App::new(store, blobs, Limits::default()).with_objects(objects);
+    let mut app = App::new(store, blobs, Limits::default()).with_objects(objects);
+    if let Some(settings) = webhooks {
+        let transport = Arc::new(teamlabel_store::webhooks::HttpTransport::new(&settings).unwrap());
+        app = app.with_webhooks(settings);
+        let dispatcher = app.clone();
+        // Ends with the test's runtime.
+        tokio::spawn(async move {
+            dispatcher
+                .run_webhook_dispatcher(transport, std::future::pending())
+                .await
+        });
+    }
     let (project, _, token, _) = app.create_project("test", "owner@example.com", 24).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();

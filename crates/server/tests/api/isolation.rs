@@ -287,6 +287,9 @@ fn fill(route: &Route, ids: &Ids) -> String {
             "access_key" => &ids.access_key,
             // Versions and tasks belong to the dataset: the dataset decides who may see them.
             "version_id" | "task_id" => "a1b2c3d4e5f6g7h8i9j",
+            // Webhooks belong to the project: the project decides who may see them.
+            "webhook_id" => "0123456789abcdef0123456789abcdef",
+            "delivery_id" => "0123456789abcdef0123456789abcdef.0123456789abcdef0123456789abcdef",
             other => panic!(
                 "{} {}: isolation.rs has no fixture value for {{{other}}}",
                 route.method, route.path
@@ -344,7 +347,14 @@ fn body(op: Op, ids: &Ids) -> Option<Value> {
         | Op::ListExportTasks
         | Op::GetExportTask
         | Op::DownloadExport
-        | Op::GetSyncStatus => return None,
+        | Op::GetSyncStatus
+        | Op::ListWebhooks
+        | Op::GetWebhook
+        | Op::DeleteWebhook
+        | Op::ListWebhookDeliveries
+        | Op::RedeliverWebhook => return None,
+        Op::CreateWebhook => json!({"url": "https://hooks.example.com/in", "events": ["copy.labeled"]}),
+        Op::UpdateWebhook => json!({"description": "hacked"}),
         Op::SyncData => json!({}),
         Op::CreateVersion => json!({"version_name": "intruder"}),
         Op::CreateImportTask => json!({"import_path": "/in-bkt/hacked/"}),

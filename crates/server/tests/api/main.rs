@@ -19,3 +19,4 @@ mod slow_clients;
 mod sync;
 mod team;
 mod team_rules;
+mod webhooks;

@@ -31,9 +31,9 @@ use teamlabel_core::error::{Error, Result};
 use teamlabel_core::rules::values::PlacedLabel;
 use teamlabel_core::store::{
     AccessKeyRecord, Constraint, CopyCount, CopyWrite, DatasetChange, DatasetQuery, DatasetRecord, DeletedSample,
-    Entity, HistoryRecord, IdempotencyRecord, LabelUsage, Login, LoginState, Project, SampleCounts, SampleQuery,
-    SampleRecord, SampleWrite, Store, StoreError, TaskRecord, TeamSample, TeamSampleQuery, TeamSampleRow, TokenRecord,
-    User, WorkerQuery, WorkerRecord, WorkforceQuery, WorkforceRecord,
+    Entity, HistoryRecord, IdempotencyRecord, LabelUsage, Login, LoginState, OutboxEvent, Project, SampleCounts,
+    SampleQuery, SampleRecord, SampleWrite, Store, StoreError, TaskRecord, TeamSample, TeamSampleQuery, TeamSampleRow,
+    TokenRecord, User, WorkerQuery, WorkerRecord, WorkforceQuery, WorkforceRecord,
 };
 use tokio_postgres::types::Json;
 use tokio_postgres::{IsolationLevel, NoTls};
@@ -204,6 +204,7 @@ async fn read_snapshot(client: &mut Object) -> Result<deadpool_postgres::Transac
 }
 
 crate::sql::acceptance::acceptance_store!(PgStore);
+crate::sql::webhooks::webhook_store!(PgStore);
 
 #[async_trait]
 impl Store for PgStore {

@@ -12,6 +12,7 @@ crate::sql::team_samples::team_sample_store!(PgStore {
         writes: &[CopyWrite],
         history: &[HistoryRecord],
         idempotency: Option<&IdempotencyRecord>,
+        events: &[OutboxEvent],
     ) -> Result<()> {
         if writes.is_empty() && history.is_empty() && idempotency.is_none() {
             return Ok(());
@@ -91,6 +92,7 @@ crate::sql::team_samples::team_sample_store!(PgStore {
             labels.insert(&tx, "task_copy_labels", "copy_id").await?;
         }
         insert_history(&tx, history).await?;
+        insert_outbox(&tx, events).await?;
         if let Some(record) = idempotency {
             insert_idempotency(&tx, record).await?;
         }

@@ -18,6 +18,17 @@ pub(super) async fn insert_idempotency(tx: &deadpool_postgres::Transaction<'_>, 
     Ok(())
 }
 
+/// Hands a write's events to the outbox (`crate::sql::webhooks::outbox`) in its transaction.
+pub(super) async fn insert_outbox(tx: &deadpool_postgres::Transaction<'_>, events: &[OutboxEvent]) -> Result<()> {
+    for e in events {
+        let stmt = crate::sql::webhooks::outbox(e);
+        tx.execute(stmt.sql.as_ref(), &pg_args(&stmt.args))
+            .await
+            .map_err(sql("hand an event to the outbox"))?;
+    }
+    Ok(())
+}
+
 #[derive(Default)]
 pub(super) struct LabelRows<'a> {
     pub(super) owners: Vec<i64>,

@@ -8,12 +8,13 @@ use serde_json::{json, Value};
 use teamlabel_core::error::Result;
 use teamlabel_core::rules::values::PlacedLabel;
 use teamlabel_core::store::{
-    round_status, Constraint, CopyMove, CopyState, CopyVerdict, HistoryRecord, Judge, RoundClose, RoundRecord,
-    SampleWrite,
+    round_status, Constraint, CopyMove, CopyState, CopyVerdict, HistoryRecord, Judge, OutboxEvent, RoundClose,
+    RoundRecord, SampleWrite,
 };
 
 use super::args;
 use super::samples::PLACED_LABEL_FIELDS;
+use super::webhooks::outbox;
 use super::{decode, Db, Guarded, Stmt};
 
 const ROUND_COLUMNS: &str = "id, task_id, seed, sampling_rate, sampling_num, total_count, sampled_count, status, \
@@ -199,9 +200,15 @@ fn label_row(sample_id: &str, ordinal: usize, l: &PlacedLabel) -> Stmt {
     )
 }
 
-pub async fn judge_copies<D: Db + ?Sized>(db: &D, verdicts: &[CopyVerdict], log: &[HistoryRecord]) -> Result<()> {
+pub async fn judge_copies<D: Db + ?Sized>(
+    db: &D,
+    verdicts: &[CopyVerdict],
+    log: &[HistoryRecord],
+    events: &[OutboxEvent],
+) -> Result<()> {
     let mut stmts: Vec<Guarded> = verdicts.iter().map(verdict).collect();
     stmts.extend(log.iter().map(history));
+    stmts.extend(events.iter().map(|e| Guarded::any(outbox(e))));
     if stmts.is_empty() {
         return Ok(());
     }
@@ -307,6 +314,7 @@ pub async fn close_round<D: Db + ?Sized>(
         stmts.extend(sample_write(w));
     }
     stmts.extend(log.iter().map(history));
+    stmts.extend(c.event.iter().map(|e| Guarded::any(outbox(e))));
     db.execute_guarded(stmts).await
 }
 
@@ -323,8 +331,9 @@ macro_rules! acceptance_store {
                 &self,
                 verdicts: &[teamlabel_core::store::CopyVerdict],
                 history: &[HistoryRecord],
+                events: &[teamlabel_core::store::OutboxEvent],
             ) -> Result<()> {
-                $crate::sql::acceptance::judge_copies(self, verdicts, history).await
+                $crate::sql::acceptance::judge_copies(self, verdicts, history, events).await
             }
             async fn open_round(
                 &self,

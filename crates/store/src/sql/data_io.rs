@@ -290,8 +290,9 @@ pub async fn update_data_task<D: Db + ?Sized>(db: &D, u: &DataTaskUpdate) -> Res
         q.text(u.id.clone()),
         q.in_texts("status", &u.from)
     );
-    db.execute_guarded(vec![Guarded::must(Stmt::new(sql, q.args), Constraint::Version)])
-        .await
+    let mut stmts = vec![Guarded::must(Stmt::new(sql, q.args), Constraint::Version)];
+    stmts.extend(u.event.iter().map(|e| Guarded::any(super::webhooks::outbox(e))));
+    db.execute_guarded(stmts).await
 }
 
 pub async fn unfinished_data_tasks<D: Db + ?Sized>(db: &D) -> Result<Vec<DataTaskRecord>> {

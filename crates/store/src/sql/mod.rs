@@ -17,6 +17,7 @@ pub mod samples;
 pub mod tasks;
 pub mod team_samples;
 pub mod teams;
+pub mod webhooks;
 
 use std::borrow::Cow;
 

@@ -31,9 +31,9 @@ use teamlabel_core::error::{Error, Result};
 use teamlabel_core::rules::values::PlacedLabel;
 use teamlabel_core::store::{
     AccessKeyRecord, Constraint, CopyCount, CopyWrite, DatasetChange, DatasetQuery, DatasetRecord, DeletedSample,
-    Entity, HistoryRecord, IdempotencyRecord, LabelUsage, Login, LoginState, Project, SampleCounts, SampleQuery,
-    SampleRecord, SampleWrite, Store, StoreError, TaskRecord, TeamSample, TeamSampleQuery, TeamSampleRow, TokenRecord,
-    User, WorkerQuery, WorkerRecord, WorkforceQuery, WorkforceRecord,
+    Entity, HistoryRecord, IdempotencyRecord, LabelUsage, Login, LoginState, OutboxEvent, Project, SampleCounts,
+    SampleQuery, SampleRecord, SampleWrite, Store, StoreError, TaskRecord, TeamSample, TeamSampleQuery, TeamSampleRow,
+    TokenRecord, User, WorkerQuery, WorkerRecord, WorkforceQuery, WorkforceRecord,
 };
 
 use crate::migrations;
@@ -277,6 +277,7 @@ fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
 }
 
 crate::sql::acceptance::acceptance_store!(SqliteStore);
+crate::sql::webhooks::webhook_store!(SqliteStore);
 
 #[async_trait]
 impl Store for SqliteStore {

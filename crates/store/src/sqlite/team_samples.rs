@@ -13,6 +13,7 @@ crate::sql::team_samples::team_sample_store!(SqliteStore {
         writes: &[CopyWrite],
         history: &[HistoryRecord],
         idempotency: Option<&IdempotencyRecord>,
+        events: &[OutboxEvent],
     ) -> Result<()> {
         // Everything is serialized here, off the writer thread, which only writes.
         let writes: Vec<(CopyWrite, Option<String>, Vec<LabelRow>)> = writes
@@ -20,6 +21,7 @@ crate::sql::team_samples::team_sample_store!(SqliteStore {
             .map(|w| (w.clone(), w.metadata.as_ref().map(map_text), label_rows(&w.labels)))
             .collect();
         let (history, idem) = (history_rows(history), idempotency.cloned());
+        let outbox: Vec<_> = events.iter().map(crate::sql::webhooks::outbox).collect();
         self.write(move |tx| {
             let mut bump = tx.prepare_cached(&render(BUMP_COPY, Dialect::Sqlite)).map_err(db_err)?;
             let mut clear = tx
@@ -59,6 +61,7 @@ crate::sql::team_samples::team_sample_store!(SqliteStore {
                 }
             }
             insert_history(tx, &history)?;
+            insert_outbox(tx, &outbox)?;
             match &idem {
                 Some(record) => insert_idempotency(tx, record),
                 None => Ok(()),

@@ -74,6 +74,14 @@ pub(super) fn insert_history(tx: &Connection, history: &[HistoryRow]) -> Result<
 
 /// Records an idempotency key, replacing an expired record of the same key; a live one fails
 /// the transaction.
+/// Runs the outbox statements of a write (`crate::sql::webhooks::outbox`), built off the writer.
+pub(super) fn insert_outbox(tx: &Connection, outbox: &[crate::sql::Stmt]) -> Result<()> {
+    for stmt in outbox {
+        run(tx, &text(stmt), &stmt.args)?;
+    }
+    Ok(())
+}
+
 pub(super) fn insert_idempotency(tx: &Connection, r: &IdempotencyRecord) -> Result<()> {
     let stmt = crate::sql::team_samples::record_idempotency(r);
     if run(tx, &text(&stmt), &stmt.args)? == 0 {

@@ -118,6 +118,7 @@ fn cancel(r: &RoundRecord, by: &User, time: i64) -> RoundClose {
             ..r.clone()
         },
         task_status: status::RUNNING,
+        event: None,
     }
 }
 
@@ -241,6 +242,7 @@ async fn copy_states_list_every_copy_of_the_task_by_sample_then_worker() {
                 ..verdict(states[4].id, 0, Judge::Review, UNCHECK, true, 20)
             }],
             &[],
+            &[],
         )
         .await
         .unwrap();
@@ -332,7 +334,7 @@ async fn verdicts_set_the_state_and_only_their_judges_columns_and_append_history
             Some("fine"),
             &[],
         );
-        s.judge_copies(&[review], std::slice::from_ref(&h1))
+        s.judge_copies(&[review], std::slice::from_ref(&h1), &[])
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", b.name));
         let reviewed = Verdicts {
@@ -402,7 +404,7 @@ async fn verdicts_set_the_state_and_only_their_judges_columns_and_append_history
             Some("redo"),
             &[&c1.worker_id, "someone-else"],
         );
-        s.judge_copies(&[check, review1], &[h2.clone(), h3.clone()])
+        s.judge_copies(&[check, review1], &[h2.clone(), h3.clone()], &[])
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", b.name));
         let checked = Verdicts {
@@ -443,7 +445,7 @@ async fn verdicts_set_the_state_and_only_their_judges_columns_and_append_history
         );
 
         // A later review replaces all three review columns (to none) and keeps check_*.
-        s.judge_copies(&[verdict(c0.id, 3, Judge::Review, UNCHECK, true, 50)], &[])
+        s.judge_copies(&[verdict(c0.id, 3, Judge::Review, UNCHECK, true, 50)], &[], &[])
             .await
             .unwrap();
         let c = &s.task_copy_states(&t.id).await.unwrap()[0];
@@ -484,7 +486,7 @@ async fn verdicts_set_the_state_and_only_their_judges_columns_and_append_history
 
         // Nothing to judge is nothing written.
         let before = seen(s, &f, &t.id).await;
-        s.judge_copies(&[], &[]).await.unwrap();
+        s.judge_copies(&[], &[], &[]).await.unwrap();
         assert_eq!(seen(s, &f, &t.id).await, before, "{}", b.name);
     }
 }
@@ -522,7 +524,7 @@ async fn a_stale_verdict_writes_nothing_of_its_batch() {
             ("a copy that does not exist", vec![review(c1, 0), review(c1 + 1000, 0)]),
         ];
         for (what, batch) in batches {
-            let err = s.judge_copies(&batch, &[h(1), h(0)]).await.unwrap_err();
+            let err = s.judge_copies(&batch, &[h(1), h(0)], &[]).await.unwrap_err();
             assert_eq!(kind(&err), VERSION, "{}: {what}", b.name);
             assert_eq!(seen(s, &f, &t.id).await, before, "{}: {what}: nothing written", b.name);
         }
@@ -813,6 +815,7 @@ async fn closing_a_round_records_it_moves_the_copies_and_writes_the_dataset_labe
                 ..verdict(cs[0].id, 2, Judge::Check, state::SAMPLED_ACCEPTED, true, 400)
             }],
             &[],
+            &[],
         )
         .await
         .unwrap();
@@ -831,6 +834,7 @@ async fn closing_a_round_records_it_moves_the_copies_and_writes_the_dataset_labe
                 ..r.clone()
             },
             task_status: status::ACCEPTED,
+            event: None,
         };
         let moves = [
             moved(cs[0].id, 3, ACCEPTED, None, 500),
@@ -1291,6 +1295,7 @@ async fn copy_counts_are_grouped_by_the_verdicts_too() {
                 verdict(copy(0, wb), 1, Judge::Check, UNCHECK, true, 20),
                 verdict(copy(1, wb), 0, Judge::Check, UNCHECK, false, 20),
             ],
+            &[],
             &[],
         )
         .await

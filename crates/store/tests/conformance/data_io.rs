@@ -197,6 +197,7 @@ async fn one_import_runs_at_a_time_and_tasks_move_only_from_their_state() {
             error_code: None,
             error_msg: None,
             update_time: 20,
+            event: None,
         };
         s.update_data_task(&run).await.unwrap();
         let stale = s.update_data_task(&run).await.unwrap_err();

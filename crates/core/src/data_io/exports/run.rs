@@ -93,7 +93,7 @@ impl App {
             );
             u.error_msg = Some(public_message(e));
         }
-        if let Err(e) = self.store.update_data_task(&u).await {
+        if let Err(e) = self.end_data_task(&current, u).await {
             tracing::warn!(task = %task.id, error = %e, "the end of an export was not recorded");
         }
     }

@@ -33,7 +33,7 @@ impl App {
                     }
                 }
                 let u = update(&current, "COMPLETED", &progress);
-                if let Err(e) = self.store.update_data_task(&u).await {
+                if let Err(e) = self.end_data_task(&current, u).await {
                     tracing::warn!(task = %task.id, error = %e, "the end of an import was not recorded");
                 }
             }
@@ -92,7 +92,7 @@ impl App {
             .to_string(),
         );
         u.error_msg = Some(public_message(e));
-        if let Err(e) = self.store.update_data_task(&u).await {
+        if let Err(e) = self.end_data_task(task, u).await {
             tracing::warn!(task = %task.id, error = %e, "the failure of an import was not recorded");
         }
     }

@@ -137,7 +137,7 @@ impl App {
                 "a sync finished"
             );
         }
-        if let Err(e) = self.store.update_data_task(&u).await {
+        if let Err(e) = self.end_data_task(&current, u).await {
             tracing::warn!(task = %current.id, error = %e, "the end of a sync was not recorded");
         }
     }

@@ -4,6 +4,7 @@
 //! action 3 lists the samples whose copies conflict.
 
 use super::*;
+use crate::webhooks::round_closed;
 
 /// How many samples one store read loads while closing a round.
 const LOAD_CHUNK: usize = 500;
@@ -119,9 +120,12 @@ impl App {
                 self.close_plan(p, &task, &round, &samples, (act, overwrite, locale), &copies)
                     .await?
             };
-            let (close, moves, writes, history, result) = outcome;
+            let (mut close, moves, writes, history, result) = outcome;
+            let synced = (act != action::CANCEL).then_some(result.synced_sample_count);
+            close.event = Some(round_closed(&task.dataset_id, &close.round, close.task_status, synced));
             match self.store.close_round(&close, &moves, &writes, &history).await {
                 Ok(()) => {
+                    self.webhooks.wake();
                     tracing::info!(task = %task.id, round = %round.id, action = act, accepted = result.accepted_copy_count, rejected = result.rejected_copy_count, synced = result.synced_sample_count, "acceptance round closed");
                     return Ok(UpdateAcceptanceResponse {
                         sample_count: Some(result.synced_sample_count),
@@ -179,6 +183,7 @@ impl App {
                 ..round.clone()
             },
             task_status: status::RUNNING,
+            event: None,
         };
         let result = AcceptanceResult {
             task_status: status::RUNNING,
@@ -342,6 +347,7 @@ impl App {
                 ..round.clone()
             },
             task_status,
+            event: None,
         };
         result.task_status = task_status;
         result.message = message(locale, &result);

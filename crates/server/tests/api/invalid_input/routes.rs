@@ -224,6 +224,8 @@ async fn unknown_fields_in_write_bodies_are_refused_with_their_path_and_change_n
         "export-tasks",
         // The sync body (an empty object): the sync module.
         "sync-data",
+        // The webhook bodies: the webhooks module.
+        "webhooks",
     ];
     for (tag, route) in &routes {
         assert!(
