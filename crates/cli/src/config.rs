@@ -8,6 +8,7 @@ use clap::Args;
 use serde::Deserialize;
 
 use crate::objects::ObjectsFile;
+use crate::webhooks::WebhooksFile;
 
 /// Where the data lives; shared by every subcommand that opens the store.
 #[derive(Debug, Clone, Args)]
@@ -30,9 +31,11 @@ pub struct StoreArgs {
 
     /// A TOML file with any of: listen, data_dir, database, secret_key_file, public_url,
     /// max_body_bytes, max_batch, max_sample_bytes, sqlite_synchronous, allow_weak_durability,
-    /// metrics_listen, metrics_token, header_timeout, body_timeout, max_connections, and an
+    /// metrics_listen, metrics_token, header_timeout, body_timeout, max_connections, an
     /// [objects] section with backend, root, endpoint,
-    /// region, access_key_id, secret_access_key, session_token, blob_bucket, blob_prefix
+    /// region, access_key_id, secret_access_key, session_token, blob_bucket, blob_prefix, and a
+    /// [webhooks] section with allow, max_attempts, backoff_base, backoff_cap, timeout,
+    /// retention_days
     #[arg(long, env = "TEAMLABEL_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -57,6 +60,7 @@ pub struct FileConfig {
     pub body_timeout: Option<u64>,
     pub max_connections: Option<usize>,
     pub objects: Option<ObjectsFile>,
+    pub webhooks: Option<WebhooksFile>,
 }
 
 impl FileConfig {

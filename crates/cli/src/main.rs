@@ -6,6 +6,7 @@ mod config;
 mod data_io;
 mod objects;
 mod serve;
+mod webhooks;
 
 use std::path::Path;
 use std::sync::Arc;

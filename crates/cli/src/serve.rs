@@ -80,6 +80,13 @@ pub struct ServeArgs {
     /// Connections served at once; more wait until one ends [default: 1024]
     #[arg(long, env = "TEAMLABEL_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
+
+    /// An address or network (127.0.0.1, 10.0.0.0/8, ::1) webhook deliveries may reach although
+    /// it is loopback, private, link-local or otherwise not public; repeat it, or separate
+    /// several with commas. Without it such destinations are refused (after DNS resolution and
+    /// on every redirect). Replaces the config file's webhooks.allow
+    #[arg(long, env = "TEAMLABEL_WEBHOOK_ALLOW", value_delimiter = ',')]
+    pub webhook_allow: Vec<String>,
 }
 
 /// The connection limits after layering (flag, environment, config file, default).
@@ -168,7 +175,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .clone()
         .or(file.sqlite_synchronous.clone())
         .unwrap_or_else(|| "FULL".into());
-    let app = open_app(&args.store, limits, &synchronous, Some(&objects)).await?;
+    let hooks = crate::webhooks::settings(&args.webhook_allow, file.webhooks.as_ref())?;
+    let app = open_app(&args.store, limits, &synchronous, Some(&objects))
+        .await?
+        .with_webhooks(hooks.clone());
     tracing::info!(objects = app.objects.kind(), "object storage: {}", objects.describe());
     let allow_weak = args.allow_weak_durability || file.allow_weak_durability.unwrap_or(false);
     let settings = app.store.durability_settings().await?;
@@ -186,6 +196,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     first_start(&app, &data_dir).await?;
     recover_data_io(&app).await?;
+    start_webhooks(&app, &hooks)?;
 
     let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(addr)
@@ -314,6 +325,26 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
         }
         tracing::info!("shutdown signal received; finishing requests in flight");
     })
+}
+
+/// Starts the dispatcher of webhook deliveries. It stops with the process: a delivery cut short
+/// is sent again once its claim runs out (at least once).
+fn start_webhooks(app: &App, settings: &teamlabel_core::webhooks::WebhookSettings) -> anyhow::Result<()> {
+    let transport = teamlabel_store::webhooks::HttpTransport::new(settings).map_err(|e| anyhow::anyhow!(e))?;
+    if !settings.policy.allow.is_empty() {
+        let allowed: Vec<String> = settings.policy.allow.iter().map(|n| n.to_string()).collect();
+        tracing::info!(
+            "webhook deliveries may reach these non-public networks: {}",
+            allowed.join(", ")
+        );
+    }
+    let dispatcher = app.clone();
+    tokio::spawn(async move {
+        dispatcher
+            .run_webhook_dispatcher(std::sync::Arc::new(transport), std::future::pending())
+            .await
+    });
+    Ok(())
 }
 
 /// Fails the imports, exports and version publishing a stopped server left unfinished: all of

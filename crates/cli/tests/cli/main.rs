@@ -5,7 +5,9 @@
 //! (keystoneauth1, openstacksdk; the interpreter is taken from `TEAMLABEL_TEST_PYTHON`; see
 //! `scripts/test`), `observability` reads the server's log lines and its metrics listener,
 //! `objects` serves with sample files in an S3-compatible service (`TEST_S3_ENDPOINT`),
-//! `data_io` runs `import` and `export` against a server and on a stopped server's data dir.
+//! `data_io` runs `import` and `export` against a server and on a stopped server's data dir,
+//! `webhooks` kills a server whose webhook delivery is still due and sees it delivered after the
+//! restart.
 
 mod backup;
 mod crash;
@@ -16,3 +18,4 @@ mod observability;
 mod sdk_clients;
 mod smoke;
 mod two_servers;
+mod webhooks;

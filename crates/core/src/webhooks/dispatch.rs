@@ -27,6 +27,8 @@ use crate::webhooks::WebhookSettings;
 const CLAIM_BATCH: u64 = 32;
 /// How often delivered and failed deliveries past their retention are deleted.
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
+/// How long past an attempt's timeout its claim holds.
+const CLAIM_MARGIN: Duration = Duration::from_secs(5);
 /// Longest `last_error` kept.
 const MAX_ERROR_LEN: usize = 500;
 
@@ -110,7 +112,8 @@ impl App {
     pub async fn deliver_due(&self, transport: &Arc<dyn Transport>) -> Result<usize> {
         let settings = &self.webhooks.settings;
         let now = now_ms();
-        let lease = (settings.timeout * 2 + Duration::from_secs(30)).as_millis() as i64;
+        // An attempt ends within `timeout` (redirects included); the margin covers recording it.
+        let lease = (settings.timeout + CLAIM_MARGIN).as_millis() as i64;
         let jobs = self.store.claim_deliveries(now, now + lease, CLAIM_BATCH).await?;
         let claimed = jobs.len();
         let mut running = tokio::task::JoinSet::new();

@@ -23,3 +23,4 @@ mod task_start;
 mod tasks;
 mod team_samples;
 mod teams;
+mod webhooks;
