@@ -5,9 +5,8 @@
 //! the database, in a blob, in a compressed archive), a referenced blob missing from the live
 //! store, a data dir configured for PostgreSQL.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -16,45 +15,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 use teamlabel_client::{Auth, Client, Method};
 
-use crate::helpers::BIN;
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-fn start(dir: &Path) -> Server {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--data-dir", dir.to_str().unwrap(), "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = lines
-        .map_while(Result::ok)
-        .find_map(|l| l.strip_prefix("listening on ").map(str::to_string))
-        .expect("the server announces its address");
-    Server { child, base }
-}
-
-/// SIGTERM, then waits for a clean exit.
-fn stop(mut s: Server) {
-    assert!(Command::new("kill")
-        .args(["-TERM", &s.child.id().to_string()])
-        .status()
-        .unwrap()
-        .success());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(status) = s.child.try_wait().unwrap() {
-            assert!(status.success(), "the server exits 0 on SIGTERM, got {status}");
-            return;
-        }
-        assert!(Instant::now() < deadline, "the server did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use crate::helpers::{serve, stop, Server, BIN};
 
 fn teamlabel(args: &[&str]) -> Output {
     Command::new(BIN).args(args).output().unwrap()
@@ -172,7 +133,7 @@ const WRITERS: usize = 2;
 fn a_backup_taken_under_load_restores_every_write_acknowledged_before_it() {
     let tmp = tempfile::tempdir().unwrap();
     let live = tmp.path().join("live");
-    let server = start(&live);
+    let server = serve(&live, None, &[]);
     let rt = runtime();
     let (client, creds) = owner(&server, &live);
     let dataset: Value = rt
@@ -273,7 +234,7 @@ fn a_backup_taken_under_load_restores_every_write_acknowledged_before_it() {
     assert_eq!(answer["secret_key_restored"], true);
     assert_eq!(answer["created_at"], made["created_at"]);
     assert!(!restored.join("initial-credentials.json").exists());
-    let server = start(&restored);
+    let server = serve(&restored, None, &[]);
     let c = Client::new(&server.base, client.project_id(), client.auth().clone());
     rt.block_on(async {
         for w in &before {
@@ -332,7 +293,7 @@ fn a_backup_taken_under_load_restores_every_write_acknowledged_before_it() {
 /// A stopped server's data dir with one sample whose bytes are `bytes`; answers the dir.
 fn data_dir_with_a_sample(root: &Path, bytes: &[u8]) -> std::path::PathBuf {
     let dir = root.join("data");
-    let server = start(&dir);
+    let server = serve(&dir, None, &[]);
     let rt = runtime();
     let (client, _) = owner(&server, &dir);
     rt.block_on(async {

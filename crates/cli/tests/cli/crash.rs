@@ -3,47 +3,18 @@
 //! with no batch half-applied. 20 kill cycles on SQLite, and on PostgreSQL when
 //! `TEST_DATABASE_URL` is set. The counts are printed (run with `--nocapture` to see them).
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{json, Value};
 
-use crate::helpers::BIN;
+use crate::helpers::{kill, serve, Server, BIN};
 const LABELERS: usize = 4;
 const SAMPLES_PER_LABELER: usize = 8;
 const CYCLES: usize = 20;
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-fn start(dir: &Path, database: Option<&str>) -> Server {
-    let mut cmd = Command::new(BIN);
-    cmd.args(["serve", "--data-dir", dir.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
-    if let Some(db) = database {
-        cmd.args(["--database", db]);
-    }
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
-    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = lines
-        .map_while(Result::ok)
-        .find_map(|l| l.strip_prefix("listening on ").map(str::to_string))
-        .expect("the server announces its address");
-    Server { child, base }
-}
-
-fn kill(mut s: Server) {
-    Command::new("kill")
-        .args(["-KILL", &s.child.id().to_string()])
-        .status()
-        .unwrap();
-    let _ = s.child.wait();
-}
 
 /// A small xorshift generator, seeded from the clock; the seed is printed to replay a run.
 struct Rng(u64);
@@ -227,7 +198,7 @@ fn crash_cycles(database: Option<&str>, label: &str) {
         .as_nanos() as u64
         | 1;
     let mut rng = Rng(seed);
-    let mut server = start(dir.path(), database);
+    let mut server = serve(dir.path(), database, &[]);
     let setup = Arc::new(setup(&server, dir.path(), database));
     let mut progress = [Progress::default(); LABELERS];
     let (mut acked_batches, mut verified_items, mut lost_items, mut half_applied, mut replays) =
@@ -292,7 +263,7 @@ fn crash_cycles(database: Option<&str>, label: &str) {
             acked_batches += p.acked - progress[i].acked;
             progress[i] = p;
         }
-        server = start(dir.path(), database);
+        server = serve(dir.path(), database, &[]);
         let c = reqwest::blocking::Client::new();
         for (i, (_, worker, ids)) in setup.labelers.iter().enumerate() {
             let url = format!(

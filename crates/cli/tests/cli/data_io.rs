@@ -5,49 +5,14 @@
 //! 2 something skipped or dropped, 1 a failure), the printed counts and issues, and the samples
 //! as the API then lists them.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use teamlabel_client::{Auth, Client};
 
-use crate::helpers::BIN;
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-fn start(data: &Path) -> Server {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--data-dir", data.to_str().unwrap(), "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = lines
-        .map_while(Result::ok)
-        .find_map(|l| l.strip_prefix("listening on ").map(str::to_string))
-        .expect("the server announces its address");
-    Server { child, base }
-}
-
-/// SIGTERM, then waits for a clean exit.
-fn stop(mut s: Server) {
-    assert!(Command::new("kill")
-        .args(["-TERM", &s.child.id().to_string()])
-        .status()
-        .unwrap()
-        .success());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while s.child.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "the server did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use crate::helpers::{serve, stop, Server, BIN};
 
 /// The credentials a first start wrote.
 fn credentials(data: &Path) -> Value {
@@ -145,7 +110,7 @@ impl std::fmt::Display for Run {
 fn an_import_exits_0_when_whole_2_when_lines_were_skipped_and_1_when_refused() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let server = start(&data);
+    let server = serve(&data, None, &[]);
     let creds = credentials(&data);
     let c = owner(&server, &creds);
     let project = creds["project_id"].as_str().unwrap();
@@ -264,7 +229,7 @@ fn an_import_exits_0_when_whole_2_when_lines_were_skipped_and_1_when_refused() {
 fn an_import_runs_on_the_data_dir_of_a_stopped_server() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let server = start(&data);
+    let server = serve(&data, None, &[]);
     let creds = credentials(&data);
     let project = creds["project_id"].as_str().unwrap().to_string();
     let d = create_dataset(&owner(&server, &creds), "offline", 0, json!([{"name": "cat"}]));
@@ -312,7 +277,7 @@ fn an_import_runs_on_the_data_dir_of_a_stopped_server() {
     );
     assert!(offline.stdout.contains("3 imported, 0 skipped"), "{offline}");
 
-    let server = start(&data);
+    let server = serve(&data, None, &[]);
     assert_eq!(
         sample_count(&owner(&server, &creds), &d),
         3,
@@ -364,7 +329,7 @@ fn zip_names(path: &Path) -> Vec<String> {
 fn an_export_downloads_its_zip_and_exits_2_when_the_format_drops_a_label() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let server = start(&data);
+    let server = serve(&data, None, &[]);
     let creds = credentials(&data);
     let c = owner(&server, &creds);
     let base = server.base.clone();

@@ -6,43 +6,19 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::helpers::{Schema, BIN};
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::helpers::{kill, serve, Schema, Server};
 
 fn start(dir: &Path, database: Option<&str>) -> Server {
     let config = dir.join("webhooks.toml");
     // A claim cut short by the kill holds for the timeout and 5 s: 7 s.
     std::fs::write(&config, "[webhooks]\nbackoff_base = 1\nbackoff_cap = 1\ntimeout = 2\n").unwrap();
-    let mut cmd = Command::new(BIN);
-    cmd.args(["serve", "--data-dir", dir.to_str().unwrap(), "--listen", "127.0.0.1:0"])
-        .args(["--webhook-allow", "127.0.0.1", "--config", config.to_str().unwrap()]);
-    if let Some(db) = database {
-        cmd.args(["--database", db]);
-    }
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
-    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = lines
-        .map_while(Result::ok)
-        .find_map(|l| l.strip_prefix("listening on ").map(str::to_string))
-        .expect("the server announces its address");
-    Server { child, base }
+    let extra = ["--webhook-allow", "127.0.0.1", "--config", config.to_str().unwrap()];
+    serve(dir, database, &extra)
 }
 
 fn call(c: &reqwest::blocking::Client, method: reqwest::Method, url: &str, token: &str, body: Value) -> Value {
@@ -174,11 +150,7 @@ fn a_labeled_event_survives_sigkill(database: Option<&str>, label: &str) {
         json!({"samples": [{"sample_id": sample, "worker_id": worker, "labels": [{"name": "cat"}]}]}),
     );
     assert_eq!(done["success"], true, "{label}: {done}");
-    Command::new("kill")
-        .args(["-KILL", &s.child.id().to_string()])
-        .status()
-        .unwrap();
-    drop(s);
+    kill(s);
 
     let got = receive(TcpListener::bind(("127.0.0.1", port)).unwrap());
     let s = start(dir.path(), database);
