@@ -14,6 +14,7 @@ pub mod observe;
 pub mod routes;
 pub mod strict;
 pub mod urls;
+pub mod web;
 
 use std::future::Future;
 
@@ -143,6 +144,7 @@ fn api_router() -> OpenApiRouter<ServerState> {
             team_samples::list_workforce_task_samples
         ))
         .routes(routes!(team_samples::get_workforce_task_sample))
+        .routes(routes!(team_samples::get_workforce_task_sample_file))
         .routes(routes!(acceptance::review_samples))
         .routes(routes!(acceptance::start_acceptance))
         .routes(routes!(acceptance::acceptance_report))
@@ -255,6 +257,7 @@ pub fn router_with(state: ServerState, metrics: Option<MetricsEndpoint>) -> Rout
         router = router.route(exporter::METRICS_PATH, endpoint.method_router());
     }
     router
+        .merge(web::router())
         .fallback(error::no_such_api)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

@@ -136,6 +136,11 @@ impl App {
         if !is_hex32(sample_id) {
             return Err(Error::sample_not_found(sample_id));
         }
+        self.sample_file(dataset_id, sample_id).await
+    }
+
+    /// The stored bytes of a sample of a dataset the caller may read.
+    pub(crate) async fn sample_file(&self, dataset_id: &str, sample_id: &str) -> Result<SampleFile> {
         let s = self.store.get_sample(dataset_id, sample_id).await?;
         let (bytes, content_type) = match (s.blob_sha256.as_deref(), s.source.as_deref()) {
             (Some(sha), _) => {

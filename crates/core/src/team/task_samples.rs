@@ -14,7 +14,7 @@ use crate::iam::policy::{self, Op, Standing, TaskRole};
 use crate::ids::{is_hex32, is_plausible_id};
 use crate::query::parse_page;
 use crate::rules::values::{meta, PlacedLabel};
-use crate::samples::read::sample_to_api;
+use crate::samples::read::{sample_to_api, SampleFile};
 use crate::samples::search::{label_name_filter, parse_search_conditions};
 use crate::samples::source::SourceUrls;
 use crate::store::{TaskRecord, TeamSampleQuery, TeamSampleRow, WorkerRecord};
@@ -131,6 +131,35 @@ impl App {
         self.read_texts_from_blobs(samples).await;
         let row = rows.first().ok_or_else(|| Error::sample_not_found(sample_id))?;
         Ok(team_sample_to_api(row, urls))
+    }
+
+    /// GET .../workforce-tasks/{task}/data-annotations/samples/{sample_id}/file: the stored
+    /// bytes of a sample of the task, for its members; a labeler only of samples assigned to
+    /// them (what the labeling page shows).
+    pub async fn get_workforce_task_sample_file(
+        &self,
+        p: &Principal,
+        dataset_id: &str,
+        task_id: &str,
+        sample_id: &str,
+    ) -> Result<SampleFile> {
+        let (_, task) = self.load_task(p, dataset_id, task_id).await?;
+        let members = self.store.task_workers(&task.id).await?;
+        let worker = self.visible_worker(p, Op::GetWorkforceTaskSampleFile, &members, &task, None)?;
+        if !is_hex32(sample_id) {
+            return Err(Error::sample_not_found(sample_id));
+        }
+        let query = TeamSampleQuery {
+            limit: 1,
+            worker_id: worker,
+            sample_id: Some(sample_id.to_string()),
+            ..TeamSampleQuery::default()
+        };
+        let (_, rows) = self.store.list_team_samples(&task.id, &query).await?;
+        if rows.is_empty() {
+            return Err(Error::sample_not_found(sample_id));
+        }
+        self.sample_file(&task.dataset_id, sample_id).await
     }
 
     /// Which member's copies the caller may read: a labeler only their own.

@@ -46,10 +46,14 @@ fn identity_v3(base: &str) -> IdentityVersion {
 
 /// The identity API versions of this server (Keystone v3 only), for clients given the server's
 /// root as their `auth_url`. 300 Multiple Choices, as Keystone and the provider's IAM answer.
-/// Needs no credentials.
+/// A browser (`Accept: text/html`) is sent to the labeling page instead. Needs no credentials.
 #[utoipa::path(get, path = "/", tag = "iam", security(()),
-    responses((status = 300, body = VersionsResponse)))]
-pub async fn identity_versions(BaseUrl(base): BaseUrl) -> Response {
+    responses((status = 300, body = VersionsResponse),
+        (status = 303, description = "A browser (Accept: text/html) is sent to the labeling page at /ui/")))]
+pub async fn identity_versions(BaseUrl(base): BaseUrl, headers: axum::http::HeaderMap) -> Response {
+    if crate::web::wants_html(&headers) {
+        return crate::web::to_page();
+    }
     let body = VersionsResponse {
         versions: VersionValues {
             values: vec![identity_v3(&base)],

@@ -89,6 +89,13 @@ pub async fn get_sample_file(
     Path(at): Path<SamplePath>,
 ) -> ApiResult<Response> {
     let file = s.app.get_sample_file(&p, &at.dataset_id, &at.sample_id).await?;
+    Ok(file_response(file))
+}
+
+/// A sample's bytes as answered: their content type, `nosniff`, a policy under which nothing in
+/// them runs (an uploaded SVG or HTML file is inert even when opened at its URL), and a download
+/// name for what a browser would not show inline.
+pub fn file_response(file: teamlabel_core::samples::read::SampleFile) -> Response {
     let mut response = (StatusCode::OK, file.bytes).into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -96,6 +103,10 @@ pub async fn get_sample_file(
         HeaderValue::from_str(&file.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(crate::web::FILE_POLICY),
+    );
     if !file.inline {
         // Only ASCII-safe characters go into the header; others become '_'.
         let safe: String = file
@@ -113,5 +124,5 @@ pub async fn get_sample_file(
             headers.insert(header::CONTENT_DISPOSITION, v);
         }
     }
-    Ok(response)
+    response
 }

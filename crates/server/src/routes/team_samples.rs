@@ -26,6 +26,26 @@ fn answer(outcome: BatchOutcome) -> Response {
     (status, axum::Json(outcome.response)).into_response()
 }
 
+/// The stored bytes of a sample of the task, for its members (a labeler only of samples
+/// assigned to them): what the labeling page shows. As `.../samples/{sample_id}/file`.
+#[utoipa::path(get, path = "/v2/{project_id}/datasets/{dataset_id}/workforce-tasks/{workforce_task_id}/data-annotations/samples/{sample_id}/file", tag = "team-samples",
+    params(("project_id" = String, Path), ("dataset_id" = String, Path), ("workforce_task_id" = String, Path), ("sample_id" = String, Path)),
+    responses((status = 200, description = "The bytes, with the content type found when they were stored", content(
+            ("image/jpeg"), ("image/png"), ("image/gif"), ("image/bmp"), ("image/webp"), ("image/tiff"),
+            ("text/plain"), ("audio/wav"), ("audio/mpeg"), ("video/mp4"), ("application/octet-stream"))),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_workforce_task_sample_file(
+    State(s): State<ServerState>,
+    Caller(p): Caller,
+    Path(at): Path<TaskSamplePath>,
+) -> ApiResult<Response> {
+    let file = s
+        .app
+        .get_workforce_task_sample_file(&p, &at.dataset_id, &at.workforce_task_id, &at.sample_id)
+        .await?;
+    Ok(super::samples::file_response(file))
+}
+
 /// Update the labels of team task samples in a batch: per-item results, one transaction.
 #[utoipa::path(put, path = "/v2/{project_id}/datasets/{dataset_id}/workforce-tasks/{workforce_task_id}/data-annotations/samples", tag = "team-samples",
     params(("project_id" = String, Path), ("dataset_id" = String, Path), ("workforce_task_id" = String, Path), UpdateSamplesQuery,

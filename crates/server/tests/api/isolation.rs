@@ -337,6 +337,7 @@ fn body(op: Op, ids: &Ids) -> Option<Value> {
         | Op::GetWorkforceTaskMetrics
         | Op::ListWorkforceTaskSamples
         | Op::GetWorkforceTaskSample
+        | Op::GetWorkforceTaskSampleFile
         | Op::GetAcceptanceReport
         | Op::GetWorkforceTaskAgreement
         | Op::ListVersions

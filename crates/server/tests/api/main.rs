@@ -2,6 +2,7 @@
 //! under test (see `helpers`) and talks HTTP to it. Modules are named by domain.
 
 mod acceptance;
+mod browser;
 mod data_io;
 mod datasets;
 mod exports;
@@ -19,4 +20,5 @@ mod slow_clients;
 mod sync;
 mod team;
 mod team_rules;
+mod web;
 mod webhooks;

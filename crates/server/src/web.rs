@@ -1,0 +1,88 @@
+//! The labeling page: `web/index.html`, `web/app.js` and `web/app.css`, compiled into the binary
+//! and served under `/ui/`, so a fresh build serves it without Node or npm. Every answer carries
+//! a strict Content-Security-Policy (scripts and styles from this origin only, no inline
+//! script, no other host), `nosniff`, and no framing. The page talks to the API like any client.
+//! A browser that asks for `/` (Accept: text/html) is sent to `/ui/`; API clients still get the
+//! Keystone version list there. Not part of the ModelArts API: in neither the OpenAPI document
+//! nor the policy table.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+const INDEX: &str = include_str!("../web/index.html");
+const SCRIPT: &str = include_str!("../web/app.js");
+const STYLE: &str = include_str!("../web/app.css");
+
+/// What the page may load: everything from this origin, pictures also from the `blob:` URLs it
+/// makes of sample bytes it fetched; nothing inline, no plugins, no frames, no other host.
+pub const PAGE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; \
+     media-src 'self' blob:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// What sample bytes answered by the API may do if a browser opens them: nothing (an uploaded
+/// SVG or HTML file runs no script, even at its own URL).
+pub const FILE_POLICY: &str = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox";
+
+/// Where the page lives.
+pub const PAGE_PATH: &str = "/ui/";
+
+fn asset(content_type: &'static str, body: &'static str, headers: &HeaderMap) -> Response {
+    let mut hasher = DefaultHasher::new();
+    body.hash(&mut hasher);
+    let etag = format!("\"{:016x}\"", hasher.finish());
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    let mut response = if fresh {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (StatusCode::OK, body).into_response()
+    };
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_POLICY));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // Revalidated on every load (an upgraded server serves its own page at once), cheaply.
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    response
+}
+
+/// The routes of the page.
+pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new()
+        .route("/ui", get(|| async { to_page() }))
+        .route(
+            PAGE_PATH,
+            get(|h: HeaderMap| async move { asset("text/html; charset=utf-8", INDEX, &h) }),
+        )
+        .route(
+            "/ui/app.js",
+            get(|h: HeaderMap| async move { asset("text/javascript; charset=utf-8", SCRIPT, &h) }),
+        )
+        .route(
+            "/ui/app.css",
+            get(|h: HeaderMap| async move { asset("text/css; charset=utf-8", STYLE, &h) }),
+        )
+}
+
+/// Whether a request comes from a browser navigating (it prefers HTML).
+pub fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"))
+}
+
+/// 303 to the page.
+pub fn to_page() -> Response {
+    (StatusCode::SEE_OTHER, [(header::LOCATION, PAGE_PATH)]).into_response()
+}

@@ -1,0 +1,447 @@
+//! The labeling page in a real browser (see `browser.rs`), against the real server: a labeler
+//! signs in, draws a box by mouse, resizes it, picks its label with a digit key and saves with
+//! Ctrl+S, and the API reads back exactly those coordinates; an unsaved change survives a
+//! reload; a reviewer's rejection comes first in the queue with its comment; two tabs editing
+//! one copy end in the conflict dialog, not in a silent overwrite. Without a browser: the page
+//! is served with its security headers, and sample bytes can run nothing.
+
+use serde_json::{json, Value};
+use teamlabel_client::Method;
+
+use crate::browser::{Browser, CONTROL};
+use crate::helpers::*;
+
+const PASSWORD: &str = "labeling is fun";
+const ANN: &str = "ann@example.com";
+const RITA: &str = "rita@example.com";
+
+/// An object-detection dataset of three 240 x 160 pictures, labels `car` and `truck`, and a
+/// started task with Ann labeling and Rita reviewing. Answers (dataset, task path, Ann's worker id).
+async fn task_for_ann(t: &TestApp) -> (String, String, String) {
+    let ds = t
+        .dataset(
+            "streets",
+            1,
+            json!([{"name": "car", "type": 1, "property": {"@modelarts:color": "#e53935"}},
+                   {"name": "truck", "type": 1, "property": {"@modelarts:color": "#1e88e5"}}]),
+        )
+        .await;
+    let bodies: Vec<Value> = (0..3)
+        .map(|i| json!({"name": format!("{i}.png"), "data": png_b64(240, 160)}))
+        .collect();
+    t.samples(&ds, Value::Array(bodies)).await;
+    let team = t.post("/workforces", json!({"workforce_name": "street-team"})).await;
+    let team = expect(t, "team", &team, 201)["workforce_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ann = add_member(t, &team, ANN, 0).await;
+    add_member(t, &team, RITA, 1).await;
+    for who in [ANN, RITA] {
+        t.app.set_password(&t.project_id, who, PASSWORD).await.unwrap();
+    }
+    let created = t
+        .post(
+            &format!("/datasets/{ds}/workforce-tasks"),
+            json!({"task_name": "streets-1", "workforces_config": {"workforces": [
+                {"workforce_id": team, "workers": [{"email": ANN}, {"email": RITA}]}]}}),
+        )
+        .await;
+    let task_id = expect(t, "task", &created, 200)["task_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let task = format!("/datasets/{ds}/workforce-tasks/{task_id}");
+    expect(t, "start", &t.post(&task, json!({})).await, 200);
+    (ds, task, ann)
+}
+
+/// Signs in as `email` in the current tab and opens the first task's labeling view.
+async fn open_task(b: &Browser, t: &TestApp, email: &str) {
+    open_task_until(
+        b,
+        t,
+        email,
+        "window.__teamlabel && window.__teamlabel.copy && document.getElementById('picture').naturalWidth > 0",
+    )
+    .await
+}
+
+async fn open_task_until(b: &Browser, t: &TestApp, email: &str, shown: &str) {
+    b.goto(&format!("http://{}/ui/", t.addr)).await;
+    b.wait("the sign-in form", "!document.getElementById('sign-in').hidden")
+        .await;
+    b.type_into("#sign-in-form input[name=email]", email).await;
+    b.type_into("#sign-in-form input[name=password]", PASSWORD).await;
+    b.type_into("#sign-in-form input[name=project]", "test").await;
+    b.click("#sign-in-form button[type=submit]").await;
+    b.wait("my tasks", "document.querySelector('#task-rows button')").await;
+    b.click("#task-rows button").await;
+    b.wait("the first sample", shown).await;
+}
+
+/// Where a point of the picture is in the viewport.
+async fn at(b: &Browser, x: f64, y: f64) -> (f64, f64) {
+    let r = b
+        .eval(
+            "const p = document.getElementById('picture'); const r = p.getBoundingClientRect();
+             return [r.left, r.top, r.width / p.naturalWidth];",
+            json!([]),
+        )
+        .await;
+    let (left, top, zoom) = (r[0].as_f64().unwrap(), r[1].as_f64().unwrap(), r[2].as_f64().unwrap());
+    (left + x * zoom, top + y * zoom)
+}
+
+async fn current_sample(b: &Browser) -> String {
+    b.eval("return window.__teamlabel.copy.sample_id;", json!([]))
+        .await
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Ann's copy of a sample, as the owner reads it through the API.
+async fn copy_of(t: &TestApp, task: &str, sample: &str, ann: &str) -> Value {
+    let a = t
+        .get(&format!("{task}/data-annotations/samples/{sample}?worker_id={ann}"))
+        .await;
+    expect(t, "Ann's copy", &a, 200)
+}
+
+fn boxes(copy: &Value) -> Vec<(String, Value)> {
+    copy["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["name"].as_str().unwrap().to_string(),
+                l["property"]["@modelarts:feature"].clone(),
+            )
+        })
+        .collect()
+}
+
+async fn draw(b: &Browser, from: (f64, f64), to: (f64, f64)) {
+    let (a, z) = (at(b, from.0, from.1).await, at(b, to.0, to.1).await);
+    b.drag(a, z, 6).await;
+}
+
+#[tokio::test]
+async fn a_labeler_draws_resizes_labels_and_saves_boxes_that_the_api_reads_back_exactly() {
+    let Some(b) = Browser::start("labeling").await else {
+        return;
+    };
+    let t = spawn("sqlite").await;
+    let (_, task, ann) = task_for_ann(&t).await;
+    open_task(&b, &t, ANN).await;
+    let interactive = b
+        .eval(
+            "return performance.getEntriesByType('navigation')[0].domInteractive;",
+            json!([]),
+        )
+        .await;
+    let first = current_sample(&b).await;
+
+    // Draw (20,30)-(120,100), drag its bottom-right corner to (140,110), make it a truck (key 2).
+    draw(&b, (20.0, 30.0), (120.0, 100.0)).await;
+    b.wait(
+        "one box",
+        "document.querySelectorAll('#shapes rect:not(.handle)').length === 1",
+    )
+    .await;
+    draw(&b, (120.0, 100.0), (140.0, 110.0)).await;
+    b.chord(&["2"]).await;
+    b.wait(
+        "the truck label",
+        "document.querySelector('#shape-list li').textContent.startsWith('truck')",
+    )
+    .await;
+    b.screenshot("labeling-a-box").await;
+    b.chord(&[CONTROL, "s"]).await;
+    b.wait("saved", "document.getElementById('save-state').textContent === 'saved'")
+        .await;
+    let copy = copy_of(&t, &task, &first, &ann).await;
+    assert_eq!(
+        boxes(&copy),
+        [("truck".to_string(), json!([[20, 30], [140, 110]]))],
+        "{copy}"
+    );
+    assert_eq!(
+        (copy["version"].as_i64(), copy["sample_status"].as_str()),
+        (Some(1), Some("__UNREVIEWED__")),
+        "{copy}"
+    );
+
+    // The next picture was fetched ahead; an unsaved box survives a reload, then saves itself.
+    b.chord(&["n"]).await;
+    b.wait(
+        "the second picture",
+        &format!("window.__teamlabel.copy.sample_id !== '{first}'"),
+    )
+    .await;
+    let switch_ms = b.eval("return window.__teamlabel.lastSwitchMs;", json!([])).await;
+    let second = current_sample(&b).await;
+    draw(&b, (10.0, 10.0), (60.0, 40.0)).await;
+    b.wait(
+        "the draft",
+        "Object.keys(localStorage).some((k) => k.startsWith('teamlabel.draft:'))",
+    )
+    .await;
+    b.goto(&format!("http://{}/ui/", t.addr)).await;
+    b.wait("my tasks again", "document.querySelector('#task-rows button')")
+        .await;
+    b.click("#task-rows button").await;
+    b.wait(
+        "the restored box",
+        "document.querySelectorAll('#shape-list li').length === 1",
+    )
+    .await;
+    assert_eq!(current_sample(&b).await, second);
+    b.wait("saved", "document.getElementById('save-state').textContent === 'saved'")
+        .await;
+    let copy = copy_of(&t, &task, &second, &ann).await;
+    // Drawn with the label picked last.
+    assert_eq!(
+        boxes(&copy),
+        [("truck".to_string(), json!([[10, 10], [60, 40]]))],
+        "{copy}"
+    );
+
+    // Rita rejects the first copy: it comes first for Ann, with the reason.
+    let rita = token(&t, RITA).await;
+    let a = call(
+        &t,
+        &rita,
+        Method::POST,
+        &format!("{task}/data-annotations/review"),
+        Some(json!({"comments": [{"sample_id": first, "worker_id": ann, "accept": false, "comment": "the truck is cut off"}]})),
+    )
+    .await;
+    assert_eq!(expect(&t, "review", &a, 200)["success"], true);
+    b.goto(&format!("http://{}/ui/", t.addr)).await;
+    b.wait("my tasks again", "document.querySelector('#task-rows button')")
+        .await;
+    b.click("#task-rows button").await;
+    b.wait(
+        "the rejected copy first",
+        &format!("window.__teamlabel && window.__teamlabel.copy && window.__teamlabel.copy.sample_id === '{first}'"),
+    )
+    .await;
+    b.wait(
+        "the comment",
+        "document.getElementById('comment').textContent === 'Rejected: the truck is cut off'",
+    )
+    .await;
+    b.screenshot("a-rejected-copy").await;
+    println!("page timings: interactive after {interactive} ms; next sample shown {switch_ms} ms after the key");
+}
+
+#[tokio::test]
+async fn two_tabs_saving_one_copy_end_in_the_conflict_dialog_not_an_overwrite() {
+    let Some(b) = Browser::start("conflict").await else {
+        return;
+    };
+    let t = spawn("sqlite").await;
+    let (_, task, ann) = task_for_ann(&t).await;
+    open_task(&b, &t, ANN).await;
+    let first_tab = b.tab().await;
+    let sample = current_sample(&b).await;
+    b.new_tab().await;
+    open_task(&b, &t, ANN).await;
+    let second_tab = b.tab().await;
+    assert_eq!(current_sample(&b).await, sample);
+
+    // The first tab saves a car; the second, which read the copy before, a truck.
+    b.switch_to(&first_tab).await;
+    draw(&b, (20.0, 20.0), (80.0, 60.0)).await;
+    b.chord(&[CONTROL, "s"]).await;
+    b.wait("saved", "document.getElementById('save-state').textContent === 'saved'")
+        .await;
+    b.switch_to(&second_tab).await;
+    b.click("#label-list li:nth-child(2)").await;
+    draw(&b, (100.0, 50.0), (200.0, 150.0)).await;
+    b.chord(&[CONTROL, "s"]).await;
+    b.wait("the conflict dialog", "document.getElementById('conflict').open")
+        .await;
+    let shown = b
+        .eval(
+            "return [document.getElementById('conflict-mine').textContent, document.getElementById('conflict-stored').textContent];",
+            json!([]),
+        )
+        .await;
+    assert!(
+        shown[0].as_str().unwrap().contains("truck") && shown[1].as_str().unwrap().contains("car"),
+        "{shown}"
+    );
+    b.screenshot("the-conflict-dialog").await;
+    let copy = copy_of(&t, &task, &sample, &ann).await;
+    assert_eq!(
+        boxes(&copy),
+        [("car".to_string(), json!([[20, 20], [80, 60]]))],
+        "nothing overwritten: {copy}"
+    );
+
+    // Keeping mine writes it over the version it now knows.
+    b.click("#keep-mine").await;
+    b.wait("saved", "document.getElementById('save-state').textContent === 'saved'")
+        .await;
+    let copy = copy_of(&t, &task, &sample, &ann).await;
+    assert_eq!(
+        boxes(&copy),
+        [("truck".to_string(), json!([[100, 50], [200, 150]]))],
+        "{copy}"
+    );
+    assert_eq!(copy["version"], 2, "{copy}");
+}
+
+#[tokio::test]
+async fn the_page_is_served_with_a_strict_policy_and_sample_bytes_can_run_nothing() {
+    let t = spawn("sqlite").await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = http.get(format!("http://{}/ui/", t.addr)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+    let etag = page.headers()["etag"].clone();
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("<script type=\"module\" src=\"/ui/app.js\"></script>") && !html.contains("<script>"),
+        "no inline script"
+    );
+    let again = http.get(format!("http://{}/ui/app.js", t.addr)).send().await.unwrap();
+    assert_eq!(again.headers()["content-type"], "text/javascript; charset=utf-8");
+    let cached = http
+        .get(format!("http://{}/ui/", t.addr))
+        .header("If-None-Match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cached.status(), 304);
+    // A browser at the root is sent to the page; a Keystone client still gets the versions.
+    let browser = http
+        .get(format!("http://{}/", t.addr))
+        .header("Accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            browser.status().as_u16(),
+            browser.headers()["location"].to_str().unwrap()
+        ),
+        (303, "/ui/")
+    );
+    let keystone = http
+        .get(format!("http://{}/", t.addr))
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(keystone.status().as_u16(), 300);
+
+    // Sample bytes: for the task's members only, inert wherever they are opened.
+    let (ds, task, _) = task_for_ann(&t).await;
+    let listed = expect(
+        &t,
+        "samples",
+        &t.get(&format!("/datasets/{ds}/data-annotations/samples")).await,
+        200,
+    );
+    let sample = listed["samples"][0]["sample_id"].as_str().unwrap().to_string();
+    let ann = token(&t, ANN).await;
+    for path in [
+        format!("{task}/data-annotations/samples/{sample}/file"),
+        format!("/datasets/{ds}/data-annotations/samples/{sample}/file"),
+    ] {
+        let who = if path.contains("workforce-tasks") {
+            &ann
+        } else {
+            &t.token
+        };
+        let a = call(&t, who, Method::GET, &path, None).await;
+        assert_eq!(a.status, 200, "{path}: {}", a.body);
+        assert_eq!(a.headers["content-type"], "image/png", "{path}");
+        assert_eq!(a.headers["x-content-type-options"], "nosniff", "{path}");
+        let policy = a.headers["content-security-policy"].to_str().unwrap();
+        assert!(
+            policy.contains("sandbox") && policy.contains("default-src 'none'"),
+            "{path}: {policy}"
+        );
+    }
+    let a = call(
+        &t,
+        &ann,
+        Method::GET,
+        &format!("/datasets/{ds}/data-annotations/samples/{sample}/file"),
+        None,
+    )
+    .await;
+    assert_eq!(a.status, 403, "the dataset's file route stays the owner's: {}", a.body);
+    let a = call(
+        &t,
+        &ann,
+        Method::GET,
+        &format!("{task}/data-annotations/samples/{}/file", "0".repeat(32)),
+        None,
+    )
+    .await;
+    assert_eq!(a.status, 404, "{}", a.body);
+}
+
+#[tokio::test]
+async fn an_uploaded_svg_with_a_script_shows_nothing_and_runs_nothing() {
+    let Some(b) = Browser::start("svg").await else { return };
+    let t = spawn("sqlite").await;
+    let ds = t.dataset("files", 900, json!([{"name": "car", "type": 1}])).await;
+    let svg = r#"<svg xmlns="http://www.w3.org/2000/svg" onload="window.top.__pwned = 1"><script>window.top.__pwned = 2; top.document.title = 'pwned'</script><rect width="10" height="10"/></svg>"#;
+    use base64::Engine;
+    let data = base64::engine::general_purpose::STANDARD.encode(svg);
+    t.samples(&ds, json!([{"name": "evil.svg", "data": data, "sample_type": 0}]))
+        .await;
+    let team = t.post("/workforces", json!({"workforce_name": "svg-team"})).await;
+    let team = expect(&t, "team", &team, 201)["workforce_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    add_member(&t, &team, ANN, 0).await;
+    t.app.set_password(&t.project_id, ANN, PASSWORD).await.unwrap();
+    let created = t
+        .post(
+            &format!("/datasets/{ds}/workforce-tasks"),
+            json!({"task_name": "svg", "workforces_config": {"workforces": [{"workforce_id": team, "workers": [{"email": ANN}]}]}}),
+        )
+        .await;
+    let task_id = expect(&t, "task", &created, 200)["task_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    expect(
+        &t,
+        "start",
+        &t.post(&format!("/datasets/{ds}/workforce-tasks/{task_id}"), json!({}))
+            .await,
+        200,
+    );
+
+    open_task_until(&b, &t, ANN, "window.__teamlabel && window.__teamlabel.copy").await;
+    // The bytes arrive as application/octet-stream with nosniff: the picture stays empty.
+    b.wait("the picture tried", "document.getElementById('picture').complete")
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let seen = b
+        .eval(
+            "return [window.__pwned === undefined, document.title, document.getElementById('picture').naturalWidth];",
+            json!([]),
+        )
+        .await;
+    assert_eq!(seen, json!([true, "teamlabel", 0]), "the SVG's script must not run");
+}

@@ -1,0 +1,815 @@
+// The labeling page: sign in, the member's tasks, and a keyboard-first labeling view for image
+// classification, boxes (drawn, moved, resized, nudged) and text classification. Everything goes
+// through the public API with the token in the X-Auth-Token header, never in a URL. Labels are
+// saved through the team batch update with the copy's version and an X-Idempotency-Key; a draft
+// of unsaved work is kept in localStorage until the server has it. All text is set as text.
+
+const $ = (id) => document.getElementById(id);
+const SVG = "http://www.w3.org/2000/svg";
+const AUTOSAVE_MS = 800;
+const PREFETCH = 3;
+const PAGE = 50;
+
+const session = {
+  get() {
+    try { return JSON.parse(sessionStorage.getItem("teamlabel.session") || "null"); } catch { return null; }
+  },
+  set(s) { sessionStorage.setItem("teamlabel.session", JSON.stringify(s)); },
+  clear() { sessionStorage.removeItem("teamlabel.session"); },
+};
+
+// ---------------------------------------------------------------- the API
+
+class ApiError extends Error {
+  constructor(status, code, message, retryAfter) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.retryAfter = retryAfter;
+  }
+}
+
+async function api(method, path, body, extra = {}) {
+  const s = session.get();
+  const headers = { ...extra };
+  if (s) headers["X-Auth-Token"] = s.token;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (res.status === 401 && s) {
+    signOut("Your session ended; sign in again.");
+    throw new ApiError(401, "", "signed out");
+  }
+  if (!res.ok) {
+    let e = {};
+    try { e = await res.json(); } catch { /* not JSON */ }
+    throw new ApiError(res.status, e.error_code || "", e.error_msg || (e.error && e.error.message) || res.statusText,
+      res.headers.get("Retry-After"));
+  }
+  return res;
+}
+
+const json = async (method, path, body, extra) => (await api(method, path, body, extra)).json();
+const v2 = (rest) => `/v2/${session.get().projectId}${rest}`;
+
+// ---------------------------------------------------------------- views
+
+function show(view) {
+  for (const id of ["sign-in", "tasks", "label"]) $(id).hidden = id !== view;
+  const s = session.get();
+  $("who").textContent = s ? s.email : "";
+  $("sign-out").hidden = !s;
+  $("help-button").hidden = view !== "label";
+  if (view !== "label") setSaveState("");
+}
+
+function signOut(message) {
+  session.clear();
+  editor.close();
+  show("sign-in");
+  $("sign-in-error").textContent = message || "";
+}
+
+$("sign-in-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const f = new FormData(ev.target);
+  const email = String(f.get("email")).trim();
+  const project = String(f.get("project")).trim();
+  $("sign-in-error").textContent = "";
+  const body = {
+    auth: {
+      identity: { methods: ["password"], password: { user: { name: email, password: String(f.get("password")) } } },
+      scope: { project: { name: project } },
+    },
+  };
+  try {
+    const res = await fetch("/v3/auth/tokens", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+    });
+    const answer = await res.json().catch(() => ({}));
+    if (!res.ok) {
+      const msg = answer.error_msg || (answer.error && answer.error.message) || res.statusText;
+      const wait = res.headers.get("Retry-After");
+      $("sign-in-error").textContent = res.status === 429 && wait
+        ? `${msg} Try again in ${Math.ceil(Number(wait) / 60)} minute(s), at ${new Date(Date.now() + Number(wait) * 1000).toLocaleTimeString()}.`
+        : msg;
+      return;
+    }
+    session.set({ token: res.headers.get("X-Subject-Token"), projectId: answer.token.project.id, email });
+    ev.target.reset();
+    await openTasks();
+  } catch (e) {
+    $("sign-in-error").textContent = `The server cannot be reached: ${e.message}`;
+  }
+});
+
+$("sign-out").addEventListener("click", () => signOut(""));
+$("back").addEventListener("click", () => { editor.close(); openTasks(); });
+
+const ROLES = { 0: "labeler", 1: "reviewer", 2: "manager" };
+
+async function openTasks() {
+  show("tasks");
+  const body = await json("GET", v2("/workforces/worker-tasks?limit=100"));
+  const rows = $("task-rows");
+  rows.replaceChildren();
+  $("tasks-empty").hidden = body.worker_tasks.length > 0;
+  for (const t of body.worker_tasks) {
+    const s = t.sample_stats;
+    const done = s.total_sample_count - s.unannotated_sample_count - s.rejected_sample_count;
+    const tr = document.createElement("tr");
+    const cells = [t.workforce_task_name, ROLES[t.role] || String(t.role), `${done} / ${s.total_sample_count}`,
+      s.unannotated_sample_count, s.unreviewed_sample_count, s.rejected_sample_count];
+    for (const c of cells) {
+      const td = document.createElement("td");
+      td.textContent = String(c);
+      tr.append(td);
+    }
+    const td = document.createElement("td");
+    if (t.role === 0) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.textContent = "Label";
+      b.dataset.task = t.task_id;
+      b.addEventListener("click", () => editor.open(t));
+      td.append(b);
+    } else {
+      td.textContent = "review in the API";
+    }
+    tr.append(td);
+    rows.append(tr);
+  }
+}
+
+function setSaveState(state, detail) {
+  const el = $("save-state");
+  el.className = state;
+  el.textContent = { saving: "saving…", saved: "saved", offline: "offline, retrying", error: `not saved: ${detail}`, "": "" }[state] ?? state;
+}
+
+// ---------------------------------------------------------------- shortcuts
+
+const ACTIONS = {
+  next: ["n", "Next sample"], prev: ["p", "Previous sample"], submit: ["Enter", "Save and go to the next sample"],
+  save: ["ctrl+s", "Save now"], undo: ["ctrl+z", "Undo"], redo: ["ctrl+shift+z", "Redo"],
+  remove: ["Delete", "Remove the selected shape"], hide: ["h", "Hide or show the selected shape"],
+  cycle: ["Tab", "Select the next shape"], deselect: ["Escape", "Select nothing"],
+  zoomIn: ["+", "Zoom in"], zoomOut: ["-", "Zoom out"], fit: ["0", "Fit the picture"],
+  help: ["?", "This list"],
+};
+const keymap = (() => {
+  const saved = JSON.parse(localStorage.getItem("teamlabel.keys") || "{}");
+  return Object.fromEntries(Object.entries(ACTIONS).map(([a, [k]]) => [a, saved[a] || k]));
+})();
+
+function keyName(ev) {
+  const parts = [];
+  if (ev.ctrlKey || ev.metaKey) parts.push("ctrl");
+  if (ev.shiftKey && ev.key.length > 1 && ev.key !== "Shift") parts.push("shift");
+  else if (ev.shiftKey && (ev.ctrlKey || ev.metaKey)) parts.push("shift");
+  parts.push(ev.key.length === 1 ? ev.key.toLowerCase() : ev.key);
+  return parts.join("+");
+}
+
+function fillHelp() {
+  const body = $("help-table").tBodies[0];
+  body.replaceChildren();
+  const row = (key, what, action) => {
+    const tr = document.createElement("tr");
+    const k = document.createElement("td");
+    const kbd = document.createElement("kbd");
+    kbd.textContent = key;
+    k.append(kbd);
+    const w = document.createElement("td");
+    w.textContent = what;
+    tr.append(k, w);
+    if (action) k.addEventListener("click", () => remap(action, kbd));
+    body.append(tr);
+  };
+  for (const [a, [, what]] of Object.entries(ACTIONS)) row(keymap[a], what, a);
+  row("1 … 9 or a label's shortcut", "Pick that label (for the selected shape, or the next one drawn)");
+  row("Arrow keys (Shift: 10 px)", "Nudge the selected shape; without one, previous / next sample");
+  row("Drag", "Draw a box with the picked label; drag a box to move it, a corner to resize it");
+  row("Wheel / Alt+drag", "Zoom / pan");
+}
+
+function remap(action, kbd) {
+  kbd.textContent = "press a key…";
+  const once = (ev) => {
+    ev.preventDefault();
+    ev.stopPropagation();
+    if (ev.key === "Shift" || ev.key === "Control" || ev.key === "Meta" || ev.key === "Alt") return;
+    window.removeEventListener("keydown", once, true);
+    keymap[action] = keyName(ev);
+    localStorage.setItem("teamlabel.keys", JSON.stringify(keymap));
+    fillHelp();
+  };
+  window.addEventListener("keydown", once, true);
+}
+
+$("help-button").addEventListener("click", () => { fillHelp(); $("help").showModal(); });
+$("help-close").addEventListener("click", () => $("help").close());
+
+// ---------------------------------------------------------------- the labeling view
+
+const TEXT_TYPES = new Set([100, 101, 102]);
+
+function colorOf(label) {
+  const c = label && label.property && label.property["@modelarts:color"];
+  return typeof c === "string" && /^#[0-9a-fA-F]{6}$/.test(c) ? c : "#f5a623";
+}
+
+const clone = (v) => JSON.parse(JSON.stringify(v));
+
+/** Labels one per line: the name, and the shape with its points. */
+function describe(labels) {
+  if (!labels.length) return "(no labels)";
+  return labels.map((l) => {
+    const p = l.property || {};
+    return p["@modelarts:shape"] ? `${l.name}: ${p["@modelarts:shape"]} ${JSON.stringify(p["@modelarts:feature"])}` : l.name;
+  }).join("\n");
+}
+const isShape = (l) => l.property && l.property["@modelarts:shape"];
+
+/** The copy being labeled, its saved state and its history of changes. */
+class Editor {
+  constructor() {
+    this.task = null;
+  }
+
+  async open(workerTask) {
+    this.close();
+    this.task = workerTask;
+    this.base = v2(`/datasets/${workerTask.dataset_id}/workforce-tasks/${workerTask.task_id}`);
+    const full = await json("GET", `${this.base}?label_stats=true`);
+    this.labels = (full.label_stats || []).filter((l) => l.name);
+    this.current = this.labels.find((l) => l.type === 1) || this.labels[0] || null;
+    this.queue = [];
+    this.seen = new Set();
+    this.pages = { __REJECTED__: 0, __NONE__: 0 };
+    this.done = { __REJECTED__: false, __NONE__: false };
+    this.blobs = new Map();
+    this.index = -1;
+    this.zoom = 1;
+    this.pan = { x: 0, y: 0 };
+    $("task-title").textContent = workerTask.workforce_task_name;
+    show("label");
+    this.renderLabelList();
+    await this.go(0);
+    $("stage").focus();
+  }
+
+  close() {
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    if (this.blobs) for (const url of this.blobs.values()) url.then((u) => u && URL.revokeObjectURL(u)).catch(() => {});
+    this.task = null;
+    this.copy = null;
+  }
+
+  draftKey(copy = this.copy) {
+    const s = session.get();
+    return `teamlabel.draft:${s.projectId}:${this.task.task_id}:${copy.worker_id}:${copy.sample_id}`;
+  }
+
+  /** Loads more copies into the queue: rejected ones first (with their comments), then unlabeled. */
+  async fill() {
+    for (const st of ["__REJECTED__", "__NONE__"]) {
+      while (!this.done[st]) {
+        const body = await json("GET", `${this.base}/data-annotations/samples?limit=${PAGE}&offset=${this.pages[st]}&sample_state=${st}`);
+        const fresh = body.samples.filter((c) => !this.seen.has(c.sample_id));
+        if (body.samples.length < PAGE) this.done[st] = true;
+        else if (fresh.length === 0) this.pages[st] += 1;
+        for (const c of fresh) { this.seen.add(c.sample_id); this.queue.push(c); }
+        if (fresh.length > 0) return true;
+      }
+    }
+    return false;
+  }
+
+  async go(index) {
+    if (this.copy && this.dirty) await this.save();
+    while (index >= this.queue.length && await this.fill()) { /* more */ }
+    if (index < 0 || index >= this.queue.length) {
+      if (this.queue.length === 0 || index >= this.queue.length) this.showEmpty("Nothing left to label in this task.");
+      return;
+    }
+    const started = performance.now();
+    this.index = index;
+    const listed = this.queue[index];
+    // Read the copy again: another tab or a reviewer may have moved it since it was listed.
+    const copy = await json("GET", `${this.base}/data-annotations/samples/${listed.sample_id}`);
+    this.queue[index] = copy;
+    this.copy = copy;
+    this.version = copy.version;
+    this.stored = clone(copy.labels || []);
+    this.labelsNow = clone(copy.labels || []);
+    this.undoStack = [];
+    this.redoStack = [];
+    this.selected = -1;
+    this.hidden = new Set();
+    this.dirty = false;
+    this.saveKey = null;
+    const draft = JSON.parse(localStorage.getItem(this.draftKey()) || "null");
+    if (draft && draft.version === copy.version) {
+      this.labelsNow = draft.labels;
+      this.dirty = true;
+      this.scheduleSave();
+    } else if (draft) {
+      localStorage.removeItem(this.draftKey());
+    }
+    const comment = copy.review_accept === false ? copy.review_comment : copy.check_accept === false ? copy.check_comment : null;
+    $("comment").hidden = !comment;
+    $("comment").textContent = comment ? `Rejected: ${comment}` : "";
+    $("position").textContent = `${index + 1} of ${this.queue.length}${this.done.__NONE__ ? "" : "+"}`;
+    $("empty").hidden = true;
+    const text = TEXT_TYPES.has(this.task.dataset_type) || copy.sample_type === 1;
+    $("canvas").hidden = text;
+    $("text-body").hidden = !text;
+    if (text) {
+      $("text-body").textContent = copy.sample_data ? copy.sample_data[0] : await (await this.file(copy)).text();
+    } else {
+      const url = await this.imageUrl(copy);
+      await new Promise((resolve) => {
+        const img = $("picture");
+        img.onload = resolve;
+        img.onerror = resolve;
+        img.src = url || "";
+      });
+      this.fit();
+    }
+    window.__teamlabel = { ...(window.__teamlabel || {}), lastSwitchMs: performance.now() - started, copy: this.copy };
+    this.render();
+    this.prefetch();
+  }
+
+  showEmpty(message) {
+    this.copy = null;
+    $("canvas").hidden = true;
+    $("text-body").hidden = true;
+    $("empty").hidden = false;
+    $("empty").textContent = message;
+    $("comment").hidden = true;
+    $("position").textContent = "";
+  }
+
+  file(copy) {
+    return api("GET", `${this.base}/data-annotations/samples/${copy.sample_id}/file`);
+  }
+
+  /** The picture of a copy as an object URL, fetched once (with the token header). */
+  imageUrl(copy) {
+    if (!this.blobs.has(copy.sample_id)) {
+      this.blobs.set(copy.sample_id, this.file(copy).then((r) => r.blob()).then((b) => URL.createObjectURL(b)).catch(() => null));
+    }
+    return this.blobs.get(copy.sample_id);
+  }
+
+  prefetch() {
+    if (this.queue.length - this.index <= PREFETCH) this.fill().catch(() => {});
+    for (let i = this.index + 1; i <= this.index + PREFETCH && i < this.queue.length; i++) {
+      if (this.queue[i].sample_type !== 1) this.imageUrl(this.queue[i]);
+    }
+  }
+
+  fit() {
+    const img = $("picture");
+    const stage = $("stage");
+    if (!img.naturalWidth) return;
+    this.zoom = Math.min(stage.clientWidth / img.naturalWidth, stage.clientHeight / img.naturalHeight, 4);
+    this.pan = { x: (stage.clientWidth - img.naturalWidth * this.zoom) / 2, y: (stage.clientHeight - img.naturalHeight * this.zoom) / 2 };
+    const svg = $("shapes");
+    svg.setAttribute("width", img.naturalWidth);
+    svg.setAttribute("height", img.naturalHeight);
+    svg.setAttribute("viewBox", `0 0 ${img.naturalWidth} ${img.naturalHeight}`);
+    this.place();
+  }
+
+  place() {
+    $("canvas").style.transform = `translate(${this.pan.x}px, ${this.pan.y}px) scale(${this.zoom})`;
+  }
+
+  /** A stage position in picture pixels. */
+  toImage(ev) {
+    const r = $("stage").getBoundingClientRect();
+    return { x: (ev.clientX - r.left - this.pan.x) / this.zoom, y: (ev.clientY - r.top - this.pan.y) / this.zoom };
+  }
+
+  // ------------------------------------------------------------ changes
+
+  change(mutate) {
+    this.undoStack.push(clone(this.labelsNow));
+    this.redoStack = [];
+    mutate(this.labelsNow);
+    this.touched();
+  }
+
+  touched() {
+    this.dirty = true;
+    this.saveKey = null;
+    localStorage.setItem(this.draftKey(), JSON.stringify({ version: this.version, labels: this.labelsNow }));
+    this.render();
+    this.scheduleSave();
+  }
+
+  undo() {
+    if (!this.undoStack.length) return;
+    this.redoStack.push(clone(this.labelsNow));
+    this.labelsNow = this.undoStack.pop();
+    this.selected = Math.min(this.selected, this.labelsNow.length - 1);
+    this.touched();
+  }
+
+  redo() {
+    if (!this.redoStack.length) return;
+    this.undoStack.push(clone(this.labelsNow));
+    this.labelsNow = this.redoStack.pop();
+    this.touched();
+  }
+
+  scheduleSave() {
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = setTimeout(() => this.save(), AUTOSAVE_MS);
+  }
+
+  /** Saves the copy through the team batch update; retried while the server cannot be reached. */
+  async save() {
+    if (this.saveTimer) { clearTimeout(this.saveTimer); this.saveTimer = null; }
+    if (!this.copy || !this.dirty) return true;
+    if (this.saving) return this.saving;
+    this.saving = this.saveOnce().finally(() => { this.saving = null; });
+    return this.saving;
+  }
+
+  async saveOnce() {
+    const copy = this.copy;
+    const sent = clone(this.labelsNow);
+    this.saveKey = this.saveKey || crypto.randomUUID();
+    const body = { samples: [{ sample_id: copy.sample_id, worker_id: copy.worker_id, labels: sent, version: this.version }] };
+    setSaveState("saving");
+    for (let wait = 1000; ; wait = Math.min(wait * 2, 15000)) {
+      try {
+        const answer = await json("PUT", `${this.base}/data-annotations/samples`, body, { "X-Idempotency-Key": this.saveKey });
+        const item = answer.results[0];
+        if (item.success) {
+          if (copy !== this.copy) return true;
+          this.version += 1;
+          this.stored = sent;
+          this.saveKey = null;
+          if (JSON.stringify(sent) === JSON.stringify(this.labelsNow)) {
+            this.dirty = false;
+            localStorage.removeItem(this.draftKey(copy));
+          } else {
+            localStorage.setItem(this.draftKey(copy), JSON.stringify({ version: this.version, labels: this.labelsNow }));
+            this.scheduleSave();
+          }
+          setSaveState("saved");
+          return true;
+        }
+        if (item.error_code === "ModelArts.4690") return this.conflict(copy);
+        setSaveState("error", item.error_msg);
+        return false;
+      } catch (e) {
+        if (e instanceof ApiError) {
+          if (e.code === "ModelArts.4692") { this.saveKey = crypto.randomUUID(); continue; }
+          if (e.status === 401) return false;
+          if (e.status < 500) { setSaveState("error", e.message); return false; }
+        }
+        setSaveState("offline");
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  }
+
+  /** The copy moved on elsewhere: show both label sets and let the labeler choose. */
+  async conflict(copy) {
+    const stored = await json("GET", `${this.base}/data-annotations/samples/${copy.sample_id}`);
+    $("conflict-mine").textContent = describe(this.labelsNow);
+    $("conflict-stored").textContent = describe(stored.labels || []);
+    setSaveState("error", "conflict");
+    const choice = await new Promise((resolve) => {
+      $("keep-mine").onclick = () => resolve("mine");
+      $("take-stored").onclick = () => resolve("stored");
+      $("conflict").showModal();
+    });
+    $("conflict").close();
+    this.version = stored.version;
+    if (choice === "stored") {
+      this.labelsNow = clone(stored.labels || []);
+      this.stored = clone(this.labelsNow);
+      this.dirty = false;
+      localStorage.removeItem(this.draftKey(copy));
+      this.render();
+      setSaveState("saved");
+      return true;
+    }
+    this.saveKey = null;
+    localStorage.setItem(this.draftKey(copy), JSON.stringify({ version: this.version, labels: this.labelsNow }));
+    return this.saveOnce();
+  }
+
+  async submit() {
+    if (await this.save()) await this.go(this.index + 1);
+  }
+
+  // ------------------------------------------------------------ labels
+
+  pick(label) {
+    if (!label) return;
+    if (this.selected >= 0 && isShape(this.labelsNow[this.selected])) {
+      this.change((ls) => { ls[this.selected].name = label.name; });
+    } else if (label.type === 1) {
+      this.current = label;
+    } else {
+      const at = this.labelsNow.findIndex((l) => !isShape(l) && l.name === label.name);
+      this.change((ls) => { if (at >= 0) ls.splice(at, 1); else ls.push({ name: label.name, type: label.type }); });
+    }
+    if (label.type === 1) this.current = label;
+    this.renderLabelList();
+  }
+
+  labelForKey(key) {
+    const byShortcut = this.labels.find((l) => l.property && l.property["@modelarts:shortcut"] &&
+      String(l.property["@modelarts:shortcut"]).toLowerCase() === key);
+    if (byShortcut) return byShortcut;
+    if (/^[1-9]$/.test(key)) return this.labels[Number(key) - 1];
+    return null;
+  }
+
+  renderLabelList() {
+    const list = $("label-list");
+    list.replaceChildren();
+    const on = new Set(this.labelsNow ? this.labelsNow.filter((l) => !isShape(l)).map((l) => l.name) : []);
+    this.labels.forEach((l, i) => {
+      const li = document.createElement("li");
+      const sw = document.createElement("span");
+      sw.className = "swatch";
+      sw.style.background = colorOf(l);
+      const k = document.createElement("kbd");
+      const sc = l.property && l.property["@modelarts:shortcut"];
+      k.textContent = sc ? String(sc) : i < 9 ? String(i + 1) : "";
+      const name = document.createElement("span");
+      name.textContent = l.name;
+      li.append(sw, k, name);
+      li.dataset.label = l.name;
+      if ((l.type === 1 && this.current === l) || on.has(l.name)) li.className = "on";
+      li.addEventListener("click", () => this.pick(l));
+      list.append(li);
+    });
+  }
+
+  render() {
+    this.renderLabelList();
+    const svg = $("shapes");
+    svg.replaceChildren();
+    const list = $("shape-list");
+    list.replaceChildren();
+    if (!this.labelsNow) return;
+    this.labelsNow.forEach((l, i) => {
+      if (!isShape(l)) return;
+      const def = this.labels.find((d) => d.name === l.name);
+      const color = colorOf(def);
+      const li = document.createElement("li");
+      li.textContent = `${l.name} (${l.property["@modelarts:shape"]})`;
+      if (i === this.selected) li.classList.add("on");
+      if (this.hidden.has(i)) li.classList.add("hidden-shape");
+      li.addEventListener("click", () => { this.selected = i; this.render(); });
+      list.append(li);
+      if (this.hidden.has(i)) return;
+      const f = l.property["@modelarts:feature"];
+      let el;
+      if (l.property["@modelarts:shape"] === "bndbox") {
+        el = document.createElementNS(SVG, "rect");
+        el.setAttribute("x", Math.min(f[0][0], f[1][0]));
+        el.setAttribute("y", Math.min(f[0][1], f[1][1]));
+        el.setAttribute("width", Math.abs(f[1][0] - f[0][0]));
+        el.setAttribute("height", Math.abs(f[1][1] - f[0][1]));
+      } else if (l.property["@modelarts:shape"] === "polygon") {
+        el = document.createElementNS(SVG, "polygon");
+        el.setAttribute("points", f.map((p) => p.join(",")).join(" "));
+      } else if (l.property["@modelarts:shape"] === "point") {
+        el = document.createElementNS(SVG, "circle");
+        el.setAttribute("class", "point");
+        el.setAttribute("cx", f[0]);
+        el.setAttribute("cy", f[1]);
+        el.setAttribute("r", 4 / this.zoom);
+      } else {
+        return;
+      }
+      el.setAttribute("stroke", color);
+      el.setAttribute("fill", color);
+      el.dataset.index = String(i);
+      if (i === this.selected) el.classList.add("selected");
+      svg.append(el);
+      if (i === this.selected && l.property["@modelarts:shape"] === "bndbox") {
+        const corners = [[f[0][0], f[0][1]], [f[1][0], f[0][1]], [f[0][0], f[1][1]], [f[1][0], f[1][1]]];
+        corners.forEach(([x, y], c) => {
+          const h = document.createElementNS(SVG, "rect");
+          const s = 8 / this.zoom;
+          h.setAttribute("class", "handle");
+          h.setAttribute("x", x - s / 2);
+          h.setAttribute("y", y - s / 2);
+          h.setAttribute("width", s);
+          h.setAttribute("height", s);
+          h.dataset.index = String(i);
+          h.dataset.corner = String(c);
+          svg.append(h);
+        });
+      }
+    });
+    const sel = this.labelsNow[this.selected];
+    $("hard").checked = Boolean(sel && sel.property && sel.property["@modelarts:hard"]);
+    $("hard").disabled = !(sel && isShape(sel));
+  }
+
+  /** Moves every point of a shape by (dx, dy), inside the picture. */
+  moveShape(ls, i, dx, dy) {
+    const p = ls[i].property;
+    const img = $("picture");
+    const clamp = (v, max) => Math.max(0, Math.min(max, Math.round(v)));
+    const shift = (pt) => [clamp(pt[0] + dx, img.naturalWidth), clamp(pt[1] + dy, img.naturalHeight)];
+    p["@modelarts:feature"] = p["@modelarts:shape"] === "point" ? shift(p["@modelarts:feature"]) : p["@modelarts:feature"].map(shift);
+  }
+}
+
+const editor = new Editor();
+
+// ------------------------------------------------------------ the mouse on the stage
+
+let drag = null;
+
+$("stage").addEventListener("mousedown", (ev) => {
+  if (!editor.copy || $("canvas").hidden) return;
+  ev.preventDefault();
+  $("stage").focus();
+  const at = editor.toImage(ev);
+  if (ev.altKey || ev.button === 1) {
+    drag = { kind: "pan", x: ev.clientX, y: ev.clientY, pan: { ...editor.pan } };
+    return;
+  }
+  const t = ev.target;
+  if (t.dataset && t.dataset.corner !== undefined) {
+    const i = Number(t.dataset.index);
+    editor.undoStack.push(clone(editor.labelsNow));
+    editor.redoStack = [];
+    drag = { kind: "resize", i, corner: Number(t.dataset.corner) };
+  } else if (t.dataset && t.dataset.index !== undefined) {
+    const i = Number(t.dataset.index);
+    editor.selected = i;
+    editor.undoStack.push(clone(editor.labelsNow));
+    editor.redoStack = [];
+    drag = { kind: "move", i, last: at, moved: false };
+    editor.render();
+  } else if (editor.current && editor.current.type === 1) {
+    drag = { kind: "draw", from: at, to: at };
+  } else {
+    editor.selected = -1;
+    editor.render();
+  }
+});
+
+window.addEventListener("mousemove", (ev) => {
+  if (!drag) return;
+  const at = editor.toImage(ev);
+  const img = $("picture");
+  const clamp = (p) => ({ x: Math.max(0, Math.min(img.naturalWidth, p.x)), y: Math.max(0, Math.min(img.naturalHeight, p.y)) });
+  if (drag.kind === "pan") {
+    editor.pan = { x: drag.pan.x + ev.clientX - drag.x, y: drag.pan.y + ev.clientY - drag.y };
+    editor.place();
+  } else if (drag.kind === "draw") {
+    drag.to = clamp(at);
+    let ghost = $("shapes").querySelector(".ghost");
+    if (!ghost) {
+      ghost = document.createElementNS(SVG, "rect");
+      ghost.setAttribute("class", "ghost selected");
+      ghost.setAttribute("stroke", colorOf(editor.current));
+      ghost.setAttribute("fill", colorOf(editor.current));
+      $("shapes").append(ghost);
+    }
+    ghost.setAttribute("x", Math.min(drag.from.x, drag.to.x));
+    ghost.setAttribute("y", Math.min(drag.from.y, drag.to.y));
+    ghost.setAttribute("width", Math.abs(drag.to.x - drag.from.x));
+    ghost.setAttribute("height", Math.abs(drag.to.y - drag.from.y));
+  } else if (drag.kind === "move") {
+    const dx = Math.round(at.x - drag.last.x);
+    const dy = Math.round(at.y - drag.last.y);
+    if (dx || dy) {
+      editor.moveShape(editor.labelsNow, drag.i, dx, dy);
+      drag.last = { x: drag.last.x + dx, y: drag.last.y + dy };
+      drag.moved = true;
+      editor.render();
+    }
+  } else if (drag.kind === "resize") {
+    const p = clamp(at);
+    const f = editor.labelsNow[drag.i].property["@modelarts:feature"];
+    const xi = drag.corner % 2 === 0 ? 0 : 1;
+    const yi = drag.corner < 2 ? 0 : 1;
+    f[xi][0] = Math.round(p.x);
+    f[yi][1] = Math.round(p.y);
+    editor.render();
+  }
+});
+
+window.addEventListener("mouseup", () => {
+  if (!drag) return;
+  const d = drag;
+  drag = null;
+  if (d.kind === "draw") {
+    const x1 = Math.round(Math.min(d.from.x, d.to.x));
+    const y1 = Math.round(Math.min(d.from.y, d.to.y));
+    const x2 = Math.round(Math.max(d.from.x, d.to.x));
+    const y2 = Math.round(Math.max(d.from.y, d.to.y));
+    if (x2 - x1 < 2 || y2 - y1 < 2) { editor.render(); return; }
+    editor.change((ls) => {
+      ls.push({ name: editor.current.name, type: 1, property: { "@modelarts:shape": "bndbox", "@modelarts:feature": [[x1, y1], [x2, y2]] } });
+    });
+    editor.selected = editor.labelsNow.length - 1;
+    editor.render();
+  } else if (d.kind === "resize") {
+    const f = editor.labelsNow[d.i].property["@modelarts:feature"];
+    editor.labelsNow[d.i].property["@modelarts:feature"] = [
+      [Math.min(f[0][0], f[1][0]), Math.min(f[0][1], f[1][1])],
+      [Math.max(f[0][0], f[1][0]), Math.max(f[0][1], f[1][1])],
+    ];
+    editor.touched();
+  } else if (d.kind === "move") {
+    if (d.moved) editor.touched();
+    else editor.undoStack.pop();
+  }
+});
+
+$("stage").addEventListener("wheel", (ev) => {
+  if (!editor.copy || $("canvas").hidden) return;
+  ev.preventDefault();
+  const r = $("stage").getBoundingClientRect();
+  const before = editor.toImage(ev);
+  editor.zoom = Math.max(0.05, Math.min(40, editor.zoom * (ev.deltaY < 0 ? 1.15 : 1 / 1.15)));
+  editor.pan = { x: ev.clientX - r.left - before.x * editor.zoom, y: ev.clientY - r.top - before.y * editor.zoom };
+  editor.place();
+  editor.render();
+}, { passive: false });
+
+$("hard").addEventListener("change", (ev) => {
+  const i = editor.selected;
+  if (i < 0) return;
+  editor.change((ls) => {
+    if (ev.target.checked) ls[i].property["@modelarts:hard"] = true;
+    else delete ls[i].property["@modelarts:hard"];
+  });
+});
+
+$("prev").addEventListener("click", () => editor.go(editor.index - 1));
+$("next").addEventListener("click", () => editor.go(editor.index + 1));
+$("submit").addEventListener("click", () => editor.submit());
+
+// ------------------------------------------------------------ the keyboard
+
+window.addEventListener("keydown", (ev) => {
+  if ($("label").hidden || !editor.task) return;
+  if (document.querySelector("dialog[open]") && ev.key !== "Escape") return;
+  if (ev.target instanceof HTMLInputElement) return;
+  const key = keyName(ev);
+  const is = (action) => keymap[action] === key;
+  const sel = editor.selected;
+  const shape = sel >= 0 && editor.labelsNow && isShape(editor.labelsNow[sel]);
+  let handled = true;
+  if (is("help")) { fillHelp(); $("help").showModal(); }
+  else if (is("save")) editor.save();
+  else if (is("undo")) editor.undo();
+  else if (is("redo") || key === "ctrl+y") editor.redo();
+  else if (is("submit")) editor.submit();
+  else if (is("next")) editor.go(editor.index + 1);
+  else if (is("prev")) editor.go(editor.index - 1);
+  else if (is("deselect")) { editor.selected = -1; editor.render(); }
+  else if (is("fit")) { editor.fit(); editor.render(); }
+  else if (is("zoomIn") || is("zoomOut")) {
+    editor.zoom *= is("zoomIn") ? 1.25 : 0.8;
+    editor.place();
+    editor.render();
+  } else if (is("cycle")) {
+    const shapes = editor.labelsNow.map((l, i) => (isShape(l) ? i : -1)).filter((i) => i >= 0);
+    if (shapes.length) editor.selected = shapes[(shapes.indexOf(sel) + 1) % shapes.length];
+    editor.render();
+  } else if ((is("remove") || key === "Backspace") && shape) {
+    editor.change((ls) => ls.splice(sel, 1));
+    editor.selected = -1;
+    editor.render();
+  } else if (is("hide") && shape) {
+    if (editor.hidden.has(sel)) editor.hidden.delete(sel); else editor.hidden.add(sel);
+    editor.render();
+  } else if (ev.key.startsWith("Arrow") && shape) {
+    const step = ev.shiftKey ? 10 : 1;
+    const [dx, dy] = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] }[ev.key];
+    editor.change((ls) => editor.moveShape(ls, sel, dx, dy));
+  } else if (ev.key === "ArrowRight" || ev.key === "ArrowDown") editor.go(editor.index + 1);
+  else if (ev.key === "ArrowLeft" || ev.key === "ArrowUp") editor.go(editor.index - 1);
+  else if (!ev.ctrlKey && !ev.metaKey && editor.labelForKey(ev.key.toLowerCase())) editor.pick(editor.labelForKey(ev.key.toLowerCase()));
+  else handled = false;
+  if (handled) ev.preventDefault();
+});
+
+window.addEventListener("beforeunload", (ev) => {
+  if (editor.copy && editor.dirty) ev.preventDefault();
+});
+
+// ------------------------------------------------------------ start
+
+if (session.get()) openTasks().catch(() => signOut("")); else show("sign-in");
