@@ -1,5 +1,7 @@
-// The labeling page: sign in, the member's tasks, and a keyboard-first labeling view for image
-// classification, boxes (drawn, moved, resized, nudged) and text classification. Everything goes
+// The labeling page: sign in, the member's tasks, a keyboard-first labeling view for image
+// classification, boxes (drawn, moved, resized, nudged), text classification and named entities
+// (spans counted in Unicode code points, as the API counts them), and a review view (pass with a
+// score or reject with a comment, one key each, other labelers' copies beside). Everything goes
 // through the public API with the token in the X-Auth-Token header, never in a URL. Labels are
 // saved through the team batch update with the copy's version and an X-Idempotency-Key; a draft
 // of unsaved work is kept in localStorage until the server has it. All text is set as text.
@@ -125,15 +127,16 @@ async function openTasks() {
       tr.append(td);
     }
     const td = document.createElement("td");
-    if (t.role === 0) {
+    const mode = t.role === 0 ? "label" : t.role === 1 ? "review" : null;
+    if (mode) {
       const b = document.createElement("button");
       b.type = "button";
-      b.textContent = "Label";
+      b.textContent = mode === "label" ? "Label" : "Review";
       b.dataset.task = t.task_id;
-      b.addEventListener("click", () => editor.open(t));
+      b.addEventListener("click", () => editor.open(t, mode));
       td.append(b);
     } else {
-      td.textContent = "review in the API";
+      td.textContent = "manage in the API";
     }
     tr.append(td);
     rows.append(tr);
@@ -154,6 +157,7 @@ const ACTIONS = {
   remove: ["Delete", "Remove the selected shape"], hide: ["h", "Hide or show the selected shape"],
   cycle: ["Tab", "Select the next shape"], deselect: ["Escape", "Select nothing"],
   zoomIn: ["+", "Zoom in"], zoomOut: ["-", "Zoom out"], fit: ["0", "Fit the picture"],
+  reject: ["r", "Review: reject the copy, with a comment (1 … 4 pass it with score A … D)"],
   help: ["?", "This list"],
 };
 const keymap = (() => {
@@ -186,7 +190,8 @@ function fillHelp() {
     body.append(tr);
   };
   for (const [a, [, what]] of Object.entries(ACTIONS)) row(keymap[a], what, a);
-  row("1 … 9 or a label's shortcut", "Pick that label (for the selected shape, or the next one drawn)");
+  row("1 … 9 or a label's shortcut", "Pick that label (for the selected shape or text, or the next box drawn)");
+  row("Mouse selection in a text", "Marks a span; a digit then gives it its entity type");
   row("Arrow keys (Shift: 10 px)", "Nudge the selected shape; without one, previous / next sample");
   row("Drag", "Draw a box with the picked label; drag a box to move it, a corner to resize it");
   row("Wheel / Alt+drag", "Zoom / pan");
@@ -229,6 +234,7 @@ function describe(labels) {
   }).join("\n");
 }
 const isShape = (l) => l.property && l.property["@modelarts:shape"];
+const isSpan = (l) => l.property && l.property["@modelarts:start_index"] !== undefined;
 
 /** The copy being labeled, its saved state and its history of changes. */
 class Editor {
@@ -236,22 +242,27 @@ class Editor {
     this.task = null;
   }
 
-  async open(workerTask) {
+  /** Opens a task: `label` walks the member's own copies, `review` the copies waiting for review. */
+  async open(workerTask, mode = "label") {
     this.close();
     this.task = workerTask;
+    this.mode = mode;
     this.base = v2(`/datasets/${workerTask.dataset_id}/workforce-tasks/${workerTask.task_id}`);
     const full = await json("GET", `${this.base}?label_stats=true`);
     this.labels = (full.label_stats || []).filter((l) => l.name);
     this.current = this.labels.find((l) => l.type === 1) || this.labels[0] || null;
     this.queue = [];
     this.seen = new Set();
-    this.pages = { __REJECTED__: 0, __NONE__: 0 };
-    this.done = { __REJECTED__: false, __NONE__: false };
+    this.states = mode === "review" ? ["__UNREVIEWED__"] : ["__REJECTED__", "__NONE__"];
+    this.pages = Object.fromEntries(this.states.map((st) => [st, 0]));
+    this.done = Object.fromEntries(this.states.map((st) => [st, false]));
+    $("review-bar").hidden = mode !== "review";
+    $("submit").hidden = mode === "review";
     this.blobs = new Map();
     this.index = -1;
     this.zoom = 1;
     this.pan = { x: 0, y: 0 };
-    $("task-title").textContent = workerTask.workforce_task_name;
+    $("task-title").textContent = `${workerTask.workforce_task_name}${mode === "review" ? " (review)" : ""}`;
     show("label");
     this.renderLabelList();
     await this.go(0);
@@ -272,13 +283,14 @@ class Editor {
 
   /** Loads more copies into the queue: rejected ones first (with their comments), then unlabeled. */
   async fill() {
-    for (const st of ["__REJECTED__", "__NONE__"]) {
+    const id = (c) => `${c.sample_id}/${c.worker_id}`;
+    for (const st of this.states) {
       while (!this.done[st]) {
         const body = await json("GET", `${this.base}/data-annotations/samples?limit=${PAGE}&offset=${this.pages[st]}&sample_state=${st}`);
-        const fresh = body.samples.filter((c) => !this.seen.has(c.sample_id));
+        const fresh = body.samples.filter((c) => !this.seen.has(id(c)));
         if (body.samples.length < PAGE) this.done[st] = true;
         else if (fresh.length === 0) this.pages[st] += 1;
-        for (const c of fresh) { this.seen.add(c.sample_id); this.queue.push(c); }
+        for (const c of fresh) { this.seen.add(id(c)); this.queue.push(c); }
         if (fresh.length > 0) return true;
       }
     }
@@ -296,7 +308,7 @@ class Editor {
     this.index = index;
     const listed = this.queue[index];
     // Read the copy again: another tab or a reviewer may have moved it since it was listed.
-    const copy = await json("GET", `${this.base}/data-annotations/samples/${listed.sample_id}`);
+    const copy = await json("GET", `${this.base}/data-annotations/samples/${listed.sample_id}?worker_id=${listed.worker_id}`);
     this.queue[index] = copy;
     this.copy = copy;
     this.version = copy.version;
@@ -319,13 +331,16 @@ class Editor {
     const comment = copy.review_accept === false ? copy.review_comment : copy.check_accept === false ? copy.check_comment : null;
     $("comment").hidden = !comment;
     $("comment").textContent = comment ? `Rejected: ${comment}` : "";
-    $("position").textContent = `${index + 1} of ${this.queue.length}${this.done.__NONE__ ? "" : "+"}`;
+    $("position").textContent = `${index + 1} of ${this.queue.length}${this.states.every((st) => this.done[st]) ? "" : "+"}`;
+    if (this.mode === "review") await this.showOthers(copy);
     $("empty").hidden = true;
     const text = TEXT_TYPES.has(this.task.dataset_type) || copy.sample_type === 1;
     $("canvas").hidden = text;
     $("text-body").hidden = !text;
+    this.pendingSpan = null;
     if (text) {
-      $("text-body").textContent = copy.sample_data ? copy.sample_data[0] : await (await this.file(copy)).text();
+      this.text = copy.sample_data ? copy.sample_data[0] : await (await this.file(copy)).text();
+      this.codePoints = Array.from(this.text);
     } else {
       const url = await this.imageUrl(copy);
       await new Promise((resolve) => {
@@ -396,6 +411,7 @@ class Editor {
   // ------------------------------------------------------------ changes
 
   change(mutate) {
+    if (this.mode === "review") return;
     this.undoStack.push(clone(this.labelsNow));
     this.redoStack = [];
     mutate(this.labelsNow);
@@ -513,8 +529,18 @@ class Editor {
   // ------------------------------------------------------------ labels
 
   pick(label) {
-    if (!label) return;
-    if (this.selected >= 0 && isShape(this.labelsNow[this.selected])) {
+    if (!label || this.mode === "review") return;
+    const chosen = this.labelsNow[this.selected];
+    if (label.type === 101 && this.pendingSpan) {
+      const { start, end } = this.pendingSpan;
+      this.pendingSpan = null;
+      window.getSelection().removeAllRanges();
+      this.change((ls) => {
+        ls.push({ name: label.name, type: 101, property: { "@modelarts:start_index": start, "@modelarts:end_index": end } });
+      });
+      this.selected = this.labelsNow.length - 1;
+      this.render();
+    } else if (chosen && (isShape(chosen) || isSpan(chosen)) && label.type === chosen.type) {
       this.change((ls) => { ls[this.selected].name = label.name; });
     } else if (label.type === 1) {
       this.current = label;
@@ -563,7 +589,17 @@ class Editor {
     const list = $("shape-list");
     list.replaceChildren();
     if (!this.labelsNow) return;
+    if (!$("text-body").hidden) this.renderText();
     this.labelsNow.forEach((l, i) => {
+      if (isSpan(l)) {
+        const li = document.createElement("li");
+        const p = l.property;
+        li.textContent = `${l.name}: ${this.codePoints.slice(p["@modelarts:start_index"], p["@modelarts:end_index"]).join("")}`;
+        if (i === this.selected) li.classList.add("on");
+        li.addEventListener("click", () => { this.selected = i; this.render(); });
+        list.append(li);
+        return;
+      }
       if (!isShape(l)) return;
       const def = this.labels.find((d) => d.name === l.name);
       const color = colorOf(def);
@@ -620,6 +656,88 @@ class Editor {
     $("hard").disabled = !(sel && isShape(sel));
   }
 
+  /** The text with each entity as a coloured span (set as text, never as HTML). */
+  renderText() {
+    const cover = new Array(this.codePoints.length).fill(-1);
+    this.labelsNow.forEach((l, i) => {
+      if (!isSpan(l)) return;
+      for (let k = l.property["@modelarts:start_index"]; k < l.property["@modelarts:end_index"] && k < cover.length; k++) cover[k] = i;
+    });
+    const body = $("text-body");
+    body.replaceChildren();
+    let from = 0;
+    for (let k = 1; k <= cover.length; k++) {
+      if (k < cover.length && cover[k] === cover[from]) continue;
+      const piece = this.codePoints.slice(from, k).join("");
+      const owner = cover[from];
+      if (owner < 0) {
+        body.append(document.createTextNode(piece));
+      } else {
+        const span = document.createElement("mark");
+        span.textContent = piece;
+        const def = this.labels.find((d) => d.name === this.labelsNow[owner].name);
+        span.style.backgroundColor = `${colorOf(def)}55`;
+        span.title = this.labelsNow[owner].name;
+        span.dataset.index = String(owner);
+        if (owner === this.selected) span.className = "selected";
+        span.addEventListener("click", () => { this.selected = owner; this.render(); });
+        body.append(span);
+      }
+      from = k;
+    }
+  }
+
+  /** The selected text as code point offsets (as the API counts), or null. */
+  spanOfSelection() {
+    const sel = window.getSelection();
+    const body = $("text-body");
+    if (!sel.rangeCount || sel.isCollapsed || body.hidden || !body.contains(sel.anchorNode) || !body.contains(sel.focusNode)) return null;
+    const range = sel.getRangeAt(0);
+    const before = document.createRange();
+    before.setStart(body, 0);
+    before.setEnd(range.startContainer, range.startOffset);
+    const startUnits = before.toString().length;
+    const endUnits = startUnits + range.toString().length;
+    const start = Array.from(this.text.slice(0, startUnits)).length;
+    const end = Array.from(this.text.slice(0, endUnits)).length;
+    return end > start ? { start, end } : null;
+  }
+
+  // ------------------------------------------------------------ review
+
+  /** The other labelers' copies of the sample, beside the one under review. */
+  async showOthers(copy) {
+    const list = $("others");
+    list.replaceChildren();
+    for (const l of copy.labelers || []) {
+      if (l.worker_id === copy.worker_id || l.role !== 0) continue;
+      const other = await json("GET", `${this.base}/data-annotations/samples/${copy.sample_id}?worker_id=${l.worker_id}`).catch(() => null);
+      if (!other) continue;
+      const li = document.createElement("li");
+      li.textContent = `${l.email} (${other.sample_status}): ${describe(other.labels || [])}`;
+      list.append(li);
+    }
+    const who = (copy.labelers || []).find((l) => l.worker_id === copy.worker_id);
+    $("review-who").textContent = who ? `Copy by ${who.email}` : "";
+  }
+
+  /** Passes the copy with a score, or rejects it with a comment, then shows the next one. */
+  async judge(accept, score, comment) {
+    if (!this.copy) return;
+    const verdict = { sample_id: this.copy.sample_id, worker_id: this.copy.worker_id, accept };
+    if (score) verdict.score = score;
+    if (comment) verdict.comment = comment;
+    try {
+      const answer = await json("POST", `${this.base}/data-annotations/review`, { comments: [verdict] });
+      const item = answer.results[0];
+      if (!item.success) { setSaveState("error", item.error_msg); return; }
+      setSaveState("saved");
+      await this.go(this.index + 1);
+    } catch (e) {
+      setSaveState("error", e.message);
+    }
+  }
+
   /** Moves every point of a shape by (dx, dy), inside the picture. */
   moveShape(ls, i, dx, dy) {
     const p = ls[i].property;
@@ -637,7 +755,7 @@ const editor = new Editor();
 let drag = null;
 
 $("stage").addEventListener("mousedown", (ev) => {
-  if (!editor.copy || $("canvas").hidden) return;
+  if (!editor.copy || $("canvas").hidden || editor.mode === "review") return;
   ev.preventDefault();
   $("stage").focus();
   const at = editor.toImage(ev);
@@ -756,7 +874,28 @@ $("hard").addEventListener("change", (ev) => {
   });
 });
 
+document.addEventListener("selectionchange", () => {
+  if (editor.copy && !$("text-body").hidden) editor.pendingSpan = editor.spanOfSelection();
+});
+
 $("prev").addEventListener("click", () => editor.go(editor.index - 1));
+$("pass").addEventListener("click", () => editor.judge(true, "A"));
+$("reject").addEventListener("click", () => rejectWithComment());
+
+/** Asks for the reason of a rejection, then sends it. */
+function rejectWithComment() {
+  const dialog = $("reject-dialog");
+  $("reject-comment").value = "";
+  dialog.showModal();
+  $("reject-comment").focus();
+}
+
+$("reject-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const comment = $("reject-comment").value.trim();
+  $("reject-dialog").close();
+  editor.judge(false, null, comment || null);
+});
 $("next").addEventListener("click", () => editor.go(editor.index + 1));
 $("submit").addEventListener("click", () => editor.submit());
 
@@ -780,6 +919,8 @@ window.addEventListener("keydown", (ev) => {
   else if (is("prev")) editor.go(editor.index - 1);
   else if (is("deselect")) { editor.selected = -1; editor.render(); }
   else if (is("fit")) { editor.fit(); editor.render(); }
+  else if (editor.mode === "review" && /^[1-4]$/.test(key)) editor.judge(true, "ABCD"[Number(key) - 1]);
+  else if (editor.mode === "review" && is("reject")) rejectWithComment();
   else if (is("zoomIn") || is("zoomOut")) {
     editor.zoom *= is("zoomIn") ? 1.25 : 0.8;
     editor.place();
@@ -788,7 +929,7 @@ window.addEventListener("keydown", (ev) => {
     const shapes = editor.labelsNow.map((l, i) => (isShape(l) ? i : -1)).filter((i) => i >= 0);
     if (shapes.length) editor.selected = shapes[(shapes.indexOf(sel) + 1) % shapes.length];
     editor.render();
-  } else if ((is("remove") || key === "Backspace") && shape) {
+  } else if ((is("remove") || key === "Backspace") && sel >= 0 && (shape || isSpan(editor.labelsNow[sel]))) {
     editor.change((ls) => ls.splice(sel, 1));
     editor.selected = -1;
     editor.render();

@@ -445,3 +445,163 @@ async fn an_uploaded_svg_with_a_script_shows_nothing_and_runs_nothing() {
         .await;
     assert_eq!(seen, json!([true, "teamlabel", 0]), "the SVG's script must not run");
 }
+
+#[tokio::test]
+async fn a_text_span_selected_with_the_mouse_gets_its_type_from_a_digit_in_code_points() {
+    let Some(b) = Browser::start("entities").await else {
+        return;
+    };
+    let t = spawn("sqlite").await;
+    let ds = t
+        .dataset(
+            "news",
+            101,
+            json!([{"name": "PER", "type": 101, "property": {"@modelarts:color": "#8e24aa"}},
+                   {"name": "LOC", "type": 101, "property": {"@modelarts:color": "#43a047"}}]),
+        )
+        .await;
+    // An emoji is one code point but two UTF-16 units: offsets must count the former.
+    let text = "😀 Ann met Bob in Paris.";
+    use base64::Engine;
+    let data = base64::engine::general_purpose::STANDARD.encode(text);
+    let ids = t
+        .samples(&ds, json!([{"name": "1.txt", "data": data, "sample_type": 1}]))
+        .await;
+    let team = t.post("/workforces", json!({"workforce_name": "news-team"})).await;
+    let team = expect(&t, "team", &team, 201)["workforce_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ann = add_member(&t, &team, ANN, 0).await;
+    t.app.set_password(&t.project_id, ANN, PASSWORD).await.unwrap();
+    let created = t
+        .post(
+            &format!("/datasets/{ds}/workforce-tasks"),
+            json!({"task_name": "news", "workforces_config": {"workforces": [{"workforce_id": team, "workers": [{"email": ANN}]}]}}),
+        )
+        .await;
+    let task_id = expect(&t, "task", &created, 200)["task_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let task = format!("/datasets/{ds}/workforce-tasks/{task_id}");
+    expect(&t, "start", &t.post(&task, json!({})).await, 200);
+
+    open_task_until(&b, &t, ANN, "window.__teamlabel && window.__teamlabel.copy && document.getElementById('text-body').textContent.includes('Paris')").await;
+    // Drag the mouse across "Paris".
+    let r = b
+        .eval(
+            "const body = document.getElementById('text-body'); const node = body.firstChild;
+             const at = node.textContent.indexOf('Paris'); const range = document.createRange();
+             range.setStart(node, at); range.setEnd(node, at + 5); const r = range.getBoundingClientRect();
+             return [r.left, r.right, (r.top + r.bottom) / 2];",
+            json!([]),
+        )
+        .await;
+    let (left, right, y) = (r[0].as_f64().unwrap(), r[1].as_f64().unwrap(), r[2].as_f64().unwrap());
+    b.drag((left + 1.0, y), (right - 1.0, y), 4).await;
+    b.wait("a selection", "window.getSelection().toString() === 'Paris'")
+        .await;
+    b.chord(&["2"]).await;
+    b.wait("the LOC span", "document.querySelector('#text-body mark') && document.querySelector('#text-body mark').textContent === 'Paris'").await;
+    b.screenshot("a-named-entity").await;
+    b.chord(&[CONTROL, "s"]).await;
+    b.wait("saved", "document.getElementById('save-state').textContent === 'saved'")
+        .await;
+    let copy = copy_of(&t, &task, &ids[0], &ann).await;
+    let start = text.chars().position(|c| c == 'P').unwrap();
+    assert_eq!(
+        copy["labels"],
+        json!([{"name": "LOC", "type": 101, "property": {"@modelarts:start_index": start, "@modelarts:end_index": start + 5}}]),
+        "{copy}"
+    );
+}
+
+#[tokio::test]
+async fn a_reviewer_passes_with_a_score_and_rejects_with_a_comment_one_key_each() {
+    let Some(b) = Browser::start("review").await else {
+        return;
+    };
+    let t = spawn("sqlite").await;
+    let (_, task, ann) = task_for_ann(&t).await;
+    let ann_token = token(&t, ANN).await;
+    let mine = call(
+        &t,
+        &ann_token,
+        Method::GET,
+        &format!("{task}/data-annotations/samples?limit=10"),
+        None,
+    )
+    .await;
+    let samples: Vec<String> = mine.body["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["sample_id"].as_str().unwrap().to_string())
+        .collect();
+    let items: Vec<Value> = samples[..2]
+        .iter()
+        .map(|s| json!({"sample_id": s, "labels": [{"name": "car", "type": 1, "property": {"@modelarts:shape": "bndbox", "@modelarts:feature": [[5, 5], [50, 40]]}}]}))
+        .collect();
+    let a = call(
+        &t,
+        &ann_token,
+        Method::PUT,
+        &format!("{task}/data-annotations/samples"),
+        Some(json!({"samples": items})),
+    )
+    .await;
+    assert_eq!(expect(&t, "label", &a, 200)["success"], true);
+
+    open_task(&b, &t, RITA).await;
+    b.wait(
+        "the copy's author",
+        "document.getElementById('review-who').textContent === 'Copy by ann@example.com'",
+    )
+    .await;
+    b.wait(
+        "the box under review",
+        "document.querySelectorAll('#shapes rect').length === 1",
+    )
+    .await;
+    b.screenshot("reviewing-a-copy").await;
+    let first = current_sample(&b).await;
+    b.chord(&["2"]).await;
+    b.wait(
+        "the next copy",
+        &format!("window.__teamlabel.copy.sample_id !== '{first}'"),
+    )
+    .await;
+    let second = current_sample(&b).await;
+    b.chord(&["r"]).await;
+    b.wait("the reason", "document.getElementById('reject-dialog').open")
+        .await;
+    b.type_into("#reject-comment", "the box misses the mirror").await;
+    b.click("#reject-form button[type=submit]").await;
+    b.wait("nothing left", "!document.getElementById('empty').hidden").await;
+
+    let passed = copy_of(&t, &task, &first, &ann).await;
+    assert_eq!(
+        (
+            &passed["review_accept"],
+            &passed["review_score"],
+            &passed["sample_status"]
+        ),
+        (&json!(true), &json!("B"), &json!("__UNCHECK__")),
+        "{passed}"
+    );
+    let rejected = copy_of(&t, &task, &second, &ann).await;
+    assert_eq!(
+        (
+            &rejected["review_accept"],
+            &rejected["review_comment"],
+            &rejected["sample_status"]
+        ),
+        (
+            &json!(false),
+            &json!("the box misses the mirror"),
+            &json!("__REJECTED__")
+        ),
+        "{rejected}"
+    );
+}
