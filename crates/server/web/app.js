@@ -257,6 +257,7 @@ class Editor {
     this.pages = Object.fromEntries(this.states.map((st) => [st, 0]));
     this.done = Object.fromEntries(this.states.map((st) => [st, false]));
     $("review-bar").hidden = mode !== "review";
+    $("others-box").hidden = mode !== "review";
     $("submit").hidden = mode === "review";
     this.blobs = new Map();
     this.index = -1;
@@ -337,6 +338,7 @@ class Editor {
     const text = TEXT_TYPES.has(this.task.dataset_type) || copy.sample_type === 1;
     $("canvas").hidden = text;
     $("text-body").hidden = !text;
+    $("hard-row").hidden = text;
     this.pendingSpan = null;
     if (text) {
       this.text = copy.sample_data ? copy.sample_data[0] : await (await this.file(copy)).text();
@@ -583,6 +585,15 @@ class Editor {
   }
 
   render() {
+    const started = performance.now();
+    this.renderShapes();
+    const took = performance.now() - started;
+    const m = (window.__teamlabel = window.__teamlabel || {});
+    m.renders = (m.renders || 0) + 1;
+    m.maxRenderMs = Math.max(m.maxRenderMs || 0, took);
+  }
+
+  renderShapes() {
     this.renderLabelList();
     const svg = $("shapes");
     svg.replaceChildren();
@@ -738,6 +749,28 @@ class Editor {
     }
   }
 
+  /** Redraws one box in place while it is dragged; the other shapes are left as they are. */
+  redrawBox(i) {
+    const started = performance.now();
+    const f = this.labelsNow[i].property["@modelarts:feature"];
+    const el = $("shapes").querySelector(`rect[data-index="${i}"]:not(.handle)`);
+    if (!el || this.labelsNow[i].property["@modelarts:shape"] !== "bndbox") { this.render(); return; }
+    el.setAttribute("x", Math.min(f[0][0], f[1][0]));
+    el.setAttribute("y", Math.min(f[0][1], f[1][1]));
+    el.setAttribute("width", Math.abs(f[1][0] - f[0][0]));
+    el.setAttribute("height", Math.abs(f[1][1] - f[0][1]));
+    const corners = [[f[0][0], f[0][1]], [f[1][0], f[0][1]], [f[0][0], f[1][1]], [f[1][0], f[1][1]]];
+    const s = 8 / this.zoom;
+    for (const h of $("shapes").querySelectorAll(`rect.handle[data-index="${i}"]`)) {
+      const [x, y] = corners[Number(h.dataset.corner)];
+      h.setAttribute("x", x - s / 2);
+      h.setAttribute("y", y - s / 2);
+    }
+    const m = (window.__teamlabel = window.__teamlabel || {});
+    m.moves = (m.moves || 0) + 1;
+    m.maxMoveMs = Math.max(m.maxMoveMs || 0, performance.now() - started);
+  }
+
   /** Moves every point of a shape by (dx, dy), inside the picture. */
   moveShape(ls, i, dx, dy) {
     const p = ls[i].property;
@@ -813,7 +846,7 @@ window.addEventListener("mousemove", (ev) => {
       editor.moveShape(editor.labelsNow, drag.i, dx, dy);
       drag.last = { x: drag.last.x + dx, y: drag.last.y + dy };
       drag.moved = true;
-      editor.render();
+      editor.redrawBox(drag.i);
     }
   } else if (drag.kind === "resize") {
     const p = clamp(at);
@@ -822,7 +855,7 @@ window.addEventListener("mousemove", (ev) => {
     const yi = drag.corner < 2 ? 0 : 1;
     f[xi][0] = Math.round(p.x);
     f[yi][1] = Math.round(p.y);
-    editor.render();
+    editor.redrawBox(drag.i);
   }
 });
 

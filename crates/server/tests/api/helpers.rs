@@ -352,11 +352,18 @@ pub fn difference(a: &Value, b: &Value, at: &str) -> Option<String> {
 
 /// A tiny valid PNG of the given size, base64.
 pub fn png_b64(w: u32, h: u32) -> String {
+    png_with(w, h, |_, _| [0, 0, 0])
+}
+
+/// A `w` x `h` RGB PNG, base64, each pixel as `pixel(x, y)` paints it.
+pub fn png_with(w: u32, h: u32, pixel: impl Fn(u32, u32) -> [u8; 3]) -> String {
     use base64::Engine;
     let mut raw = Vec::new();
-    for _ in 0..h {
+    for y in 0..h {
         raw.push(0u8);
-        raw.extend(std::iter::repeat_n(0u8, 3 * w as usize));
+        for x in 0..w {
+            raw.extend(pixel(x, y));
+        }
     }
     fn chunk(out: &mut Vec<u8>, t: &[u8], d: &[u8]) {
         out.extend((d.len() as u32).to_be_bytes());

@@ -15,6 +15,21 @@ const PASSWORD: &str = "labeling is fun";
 const ANN: &str = "ann@example.com";
 const RITA: &str = "rita@example.com";
 
+/// A 240 x 160 street: sky, road, and a red and a blue vehicle, shifted by `i`.
+fn street(i: u32) -> String {
+    png_with(240, 160, |x, y| {
+        let car = (30 + 20 * i..110 + 20 * i).contains(&x) && (95..130).contains(&y);
+        let truck = (150..225).contains(&x) && (70..132).contains(&y);
+        match () {
+            _ if car => [200, 40, 40],
+            _ if truck => [40, 90, 200],
+            _ if y < 90 => [(120 + y / 2) as u8, (170 + y / 3) as u8, 235],
+            _ if (118..122).contains(&y) && x % 40 < 20 => [230, 230, 230],
+            _ => [70, 72, 78],
+        }
+    })
+}
+
 /// An object-detection dataset of three 240 x 160 pictures, labels `car` and `truck`, and a
 /// started task with Ann labeling and Rita reviewing. Answers (dataset, task path, Ann's worker id).
 async fn task_for_ann(t: &TestApp) -> (String, String, String) {
@@ -27,7 +42,7 @@ async fn task_for_ann(t: &TestApp) -> (String, String, String) {
         )
         .await;
     let bodies: Vec<Value> = (0..3)
-        .map(|i| json!({"name": format!("{i}.png"), "data": png_b64(240, 160)}))
+        .map(|i| json!({"name": format!("{i}.png"), "data": street(i)}))
         .collect();
     t.samples(&ds, Value::Array(bodies)).await;
     let team = t.post("/workforces", json!({"workforce_name": "street-team"})).await;
@@ -603,5 +618,90 @@ async fn a_reviewer_passes_with_a_score_and_rejects_with_a_comment_one_key_each(
             &json!("__REJECTED__")
         ),
         "{rejected}"
+    );
+}
+
+#[tokio::test]
+async fn one_of_five_hundred_boxes_drags_with_every_frame_drawn_and_saves_alone() {
+    let Some(b) = Browser::start("many-boxes").await else {
+        return;
+    };
+    let t = spawn("sqlite").await;
+    let (_, task, ann) = task_for_ann(&t).await;
+    let ann_token = token(&t, ANN).await;
+    let mine = call(
+        &t,
+        &ann_token,
+        Method::GET,
+        &format!("{task}/data-annotations/samples?limit=1"),
+        None,
+    )
+    .await;
+    let sample = mine.body["samples"][0]["sample_id"].as_str().unwrap().to_string();
+    // A 25 x 20 grid of 5 x 5 boxes over the whole picture.
+    let grid: Vec<Value> = (0..500)
+        .map(|i| {
+            let (x, y) = (1 + (i % 25) * 9, 1 + (i / 25) * 8);
+            json!({"name": "car", "type": 1, "property": {"@modelarts:shape": "bndbox", "@modelarts:feature": [[x, y], [x + 5, y + 5]]}})
+        })
+        .collect();
+    let a = call(
+        &t,
+        &ann_token,
+        Method::PUT,
+        &format!("{task}/data-annotations/samples"),
+        Some(json!({"samples": [{"sample_id": sample, "labels": grid}]})),
+    )
+    .await;
+    assert_eq!(expect(&t, "500 boxes", &a, 200)["success"], true);
+    // Rita sends it back: first in Ann's queue, with its 500 boxes.
+    let rita = token(&t, RITA).await;
+    let a = call(
+        &t,
+        &rita,
+        Method::POST,
+        &format!("{task}/data-annotations/review"),
+        Some(json!({"comments": [{"sample_id": sample, "worker_id": ann, "accept": false, "comment": "one box is off"}]})),
+    )
+    .await;
+    assert_eq!(expect(&t, "review", &a, 200)["success"], true);
+    open_task(&b, &t, ANN).await;
+    b.wait("500 boxes", "document.querySelectorAll('#shapes rect').length === 500")
+        .await;
+    assert_eq!(current_sample(&b).await, sample);
+    b.eval(
+        "Object.assign(window.__teamlabel, {maxRenderMs: 0, renders: 0, maxMoveMs: 0, moves: 0});",
+        json!([]),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    draw(&b, (3.0, 3.0), (100.0, 80.0)).await;
+    let wall = started.elapsed();
+    let m = b
+        .eval(
+            "const m = window.__teamlabel; return [m.moves, m.maxMoveMs, m.renders, m.maxRenderMs];",
+            json!([]),
+        )
+        .await;
+    b.chord(&[CONTROL, "s"]).await;
+    b.wait("saved", "document.getElementById('save-state').textContent === 'saved'")
+        .await;
+    let copy = copy_of(&t, &task, &sample, &ann).await;
+    let placed = boxes(&copy);
+    assert_eq!(placed.len(), 500);
+    assert_eq!(
+        placed[0].1,
+        json!([[98, 78], [103, 83]]),
+        "the dragged box moved by (97, 77)"
+    );
+    assert_eq!(placed[499].1, json!([[217, 153], [222, 158]]), "the others stayed");
+    assert!(m[0].as_u64().unwrap() >= 3, "the box was redrawn as it moved: {m}");
+    println!(
+        "500 boxes: a drag of {} ms moved the box {} times, the slowest redraw {:.2} ms; {} full renders (select, drop), the slowest {:.1} ms",
+        wall.as_millis(),
+        m[0],
+        m[1].as_f64().unwrap(),
+        m[2],
+        m[3].as_f64().unwrap()
     );
 }
