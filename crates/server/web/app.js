@@ -154,7 +154,9 @@ function setSaveState(state, detail) {
 const ACTIONS = {
   next: ["n", "Next sample"], prev: ["p", "Previous sample"], submit: ["Enter", "Save and go to the next sample"],
   save: ["ctrl+s", "Save now"], undo: ["ctrl+z", "Undo"], redo: ["ctrl+shift+z", "Redo"],
-  remove: ["Delete", "Remove the selected shape"], hide: ["h", "Hide or show the selected shape"],
+  remove: ["Delete", "Remove the selected shape"],
+  box: ["b", "Draw boxes"], polygonTool: ["g", "Draw polygons: click each vertex, Enter closes, Backspace drops the last"],
+  pointTool: ["o", "Place points"], hide: ["h", "Hide or show the selected shape"],
   cycle: ["Tab", "Select the next shape"], deselect: ["Escape", "Select nothing"],
   zoomIn: ["+", "Zoom in"], zoomOut: ["-", "Zoom out"], fit: ["0", "Fit the picture"],
   reject: ["r", "Review: reject the copy, with a comment (1 … 4 pass it with score A … D)"],
@@ -261,6 +263,8 @@ class Editor {
     $("submit").hidden = mode === "review";
     this.blobs = new Map();
     this.index = -1;
+    this.tool = "box";
+    this.polygon = null;
     this.zoom = 1;
     this.pan = { x: 0, y: 0 };
     $("task-title").textContent = `${workerTask.workforce_task_name}${mode === "review" ? " (review)" : ""}`;
@@ -318,6 +322,7 @@ class Editor {
     this.undoStack = [];
     this.redoStack = [];
     this.selected = -1;
+    this.polygon = null;
     this.hidden = new Set();
     this.dirty = false;
     this.saveKey = null;
@@ -339,6 +344,7 @@ class Editor {
     $("canvas").hidden = text;
     $("text-body").hidden = !text;
     $("hard-row").hidden = text;
+    $("tools").hidden = text || this.mode === "review";
     this.pendingSpan = null;
     if (text) {
       this.text = copy.sample_data ? copy.sample_data[0] : await (await this.file(copy)).text();
@@ -635,8 +641,8 @@ class Editor {
       } else if (l.property["@modelarts:shape"] === "point") {
         el = document.createElementNS(SVG, "circle");
         el.setAttribute("class", "point");
-        el.setAttribute("cx", f[0]);
-        el.setAttribute("cy", f[1]);
+        el.setAttribute("cx", f[0][0]);
+        el.setAttribute("cy", f[0][1]);
         el.setAttribute("r", 4 / this.zoom);
       } else {
         return;
@@ -662,6 +668,13 @@ class Editor {
         });
       }
     });
+    if (this.polygon) {
+      const line = document.createElementNS(SVG, "polyline");
+      line.setAttribute("class", "drawing");
+      line.setAttribute("points", this.polygon.map((p) => p.join(",")).join(" "));
+      line.setAttribute("stroke", colorOf(this.current));
+      svg.append(line);
+    }
     const sel = this.labelsNow[this.selected];
     $("hard").checked = Boolean(sel && sel.property && sel.property["@modelarts:hard"]);
     $("hard").disabled = !(sel && isShape(sel));
@@ -749,6 +762,33 @@ class Editor {
     }
   }
 
+  /** Picks the drawing tool: `box`, `polygon` or `point`. */
+  useTool(tool) {
+    this.tool = tool;
+    this.polygon = null;
+    for (const b of document.querySelectorAll("#tools button")) b.classList.toggle("on", b.dataset.tool === tool);
+    this.render();
+  }
+
+  /** A vertex of the polygon being drawn (Enter closes it, Backspace drops the last vertex). */
+  addVertex(at) {
+    const img = $("picture");
+    const p = [Math.max(0, Math.min(img.naturalWidth, Math.round(at.x))), Math.max(0, Math.min(img.naturalHeight, Math.round(at.y)))];
+    this.polygon = [...(this.polygon || []), p];
+    this.render();
+  }
+
+  closePolygon() {
+    const points = this.polygon;
+    this.polygon = null;
+    if (!points || points.length < 3) { this.render(); return; }
+    this.change((ls) => {
+      ls.push({ name: this.current.name, type: 1, property: { "@modelarts:shape": "polygon", "@modelarts:feature": points } });
+    });
+    this.selected = this.labelsNow.length - 1;
+    this.render();
+  }
+
   /** Redraws one box in place while it is dragged; the other shapes are left as they are. */
   redrawBox(i) {
     const started = performance.now();
@@ -777,7 +817,7 @@ class Editor {
     const img = $("picture");
     const clamp = (v, max) => Math.max(0, Math.min(max, Math.round(v)));
     const shift = (pt) => [clamp(pt[0] + dx, img.naturalWidth), clamp(pt[1] + dy, img.naturalHeight)];
-    p["@modelarts:feature"] = p["@modelarts:shape"] === "point" ? shift(p["@modelarts:feature"]) : p["@modelarts:feature"].map(shift);
+    p["@modelarts:feature"] = p["@modelarts:feature"].map(shift);
   }
 }
 
@@ -797,6 +837,10 @@ $("stage").addEventListener("mousedown", (ev) => {
     return;
   }
   const t = ev.target;
+  if (editor.polygon) {
+    editor.addVertex(at);
+    return;
+  }
   if (t.dataset && t.dataset.corner !== undefined) {
     const i = Number(t.dataset.index);
     editor.undoStack.push(clone(editor.labelsNow));
@@ -808,6 +852,14 @@ $("stage").addEventListener("mousedown", (ev) => {
     editor.undoStack.push(clone(editor.labelsNow));
     editor.redoStack = [];
     drag = { kind: "move", i, last: at, moved: false };
+    editor.render();
+  } else if (editor.current && editor.current.type === 1 && editor.tool === "polygon") {
+    editor.addVertex(at);
+  } else if (editor.current && editor.current.type === 1 && editor.tool === "point") {
+    editor.change((ls) => {
+      ls.push({ name: editor.current.name, type: 1, property: { "@modelarts:shape": "point", "@modelarts:feature": [[Math.round(at.x), Math.round(at.y)]] } });
+    });
+    editor.selected = editor.labelsNow.length - 1;
     editor.render();
   } else if (editor.current && editor.current.type === 1) {
     drag = { kind: "draw", from: at, to: at };
@@ -912,6 +964,7 @@ document.addEventListener("selectionchange", () => {
 });
 
 $("prev").addEventListener("click", () => editor.go(editor.index - 1));
+for (const b of document.querySelectorAll("#tools button")) b.addEventListener("click", () => editor.useTool(b.dataset.tool));
 $("pass").addEventListener("click", () => editor.judge(true, "A"));
 $("reject").addEventListener("click", () => rejectWithComment());
 
@@ -943,7 +996,13 @@ window.addEventListener("keydown", (ev) => {
   const sel = editor.selected;
   const shape = sel >= 0 && editor.labelsNow && isShape(editor.labelsNow[sel]);
   let handled = true;
-  if (is("help")) { fillHelp(); $("help").showModal(); }
+  if (editor.polygon && key === "Enter") editor.closePolygon();
+  else if (editor.polygon && key === "Backspace") { editor.polygon.pop(); if (!editor.polygon.length) editor.polygon = null; editor.render(); }
+  else if (editor.polygon && key === "Escape") { editor.polygon = null; editor.render(); }
+  else if (is("help")) { fillHelp(); $("help").showModal(); }
+  else if (is("box")) editor.useTool("box");
+  else if (is("polygonTool")) editor.useTool("polygon");
+  else if (is("pointTool")) editor.useTool("point");
   else if (is("save")) editor.save();
   else if (is("undo")) editor.undo();
   else if (is("redo") || key === "ctrl+y") editor.redo();

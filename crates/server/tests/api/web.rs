@@ -705,3 +705,50 @@ async fn one_of_five_hundred_boxes_drags_with_every_frame_drawn_and_saves_alone(
         m[3].as_f64().unwrap()
     );
 }
+
+#[tokio::test]
+async fn polygons_close_with_enter_lose_their_last_vertex_with_backspace_and_points_take_a_click() {
+    let Some(b) = Browser::start("polygons").await else {
+        return;
+    };
+    let t = spawn("sqlite").await;
+    let (_, task, ann) = task_for_ann(&t).await;
+    open_task(&b, &t, ANN).await;
+    let sample = current_sample(&b).await;
+    b.chord(&["g"]).await;
+    for (x, y) in [(10.0, 10.0), (100.0, 20.0), (60.0, 90.0), (5.0, 150.0)] {
+        let p = at(&b, x, y).await;
+        b.drag(p, p, 1).await;
+    }
+    b.chord(&["\u{E003}"]).await; // Backspace: the fourth vertex goes.
+    b.chord(&["\u{E007}"]).await; // Enter: the polygon closes.
+    b.wait(
+        "the polygon",
+        "document.querySelectorAll('#shapes polygon').length === 1",
+    )
+    .await;
+    b.chord(&["o"]).await;
+    let p = at(&b, 200.0, 120.0).await;
+    b.drag(p, p, 1).await;
+    b.wait("the point", "document.querySelectorAll('#shapes circle').length === 1")
+        .await;
+    b.chord(&[CONTROL, "s"]).await;
+    b.wait("saved", "document.getElementById('save-state').textContent === 'saved'")
+        .await;
+    let copy = copy_of(&t, &task, &sample, &ann).await;
+    assert_eq!(
+        boxes(&copy),
+        [
+            ("car".to_string(), json!([[10, 10], [100, 20], [60, 90]])),
+            ("car".to_string(), json!([[200, 120]]))
+        ],
+        "{copy}"
+    );
+    let shapes: Vec<&str> = copy["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["property"]["@modelarts:shape"].as_str().unwrap())
+        .collect();
+    assert_eq!(shapes, ["polygon", "point"]);
+}
