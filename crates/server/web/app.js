@@ -56,7 +56,8 @@ const v2 = (rest) => `/v2/${session.get().projectId}${rest}`;
 // ---------------------------------------------------------------- views
 
 function show(view) {
-  for (const id of ["sign-in", "tasks", "label"]) $(id).hidden = id !== view;
+  for (const id of ["sign-in", "tasks", "owner", "label"]) $(id).hidden = id !== view;
+  $("project").hidden = view !== "tasks" || !$("project-rows").children.length;
   const s = session.get();
   $("who").textContent = s ? s.email : "";
   $("sign-out").hidden = !s;
@@ -105,16 +106,109 @@ $("sign-in-form").addEventListener("submit", async (ev) => {
 });
 
 $("sign-out").addEventListener("click", () => signOut(""));
-$("back").addEventListener("click", () => { editor.close(); openTasks(); });
+$("back").addEventListener("click", () => {
+  const back = editor.mode === "check" ? editor.task : null;
+  editor.close();
+  if (back) openOwner(back); else openTasks();
+});
+$("owner-back").addEventListener("click", () => openTasks());
 
 const ROLES = { 0: "labeler", 1: "reviewer", 2: "manager" };
+const TASK_STATUS = { 0: "starting", 1: "running", 2: "in acceptance", 3: "accepted", 4: "rejected", 6: "created" };
+
+function cellRow(cells) {
+  const tr = document.createElement("tr");
+  for (const c of cells) {
+    const td = document.createElement("td");
+    if (c instanceof Node) td.append(c); else td.textContent = String(c);
+    tr.append(td);
+  }
+  return tr;
+}
+
+function button(text, onClick) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = text;
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+/** The project's tasks, for its owner (anyone else is refused the dataset list: none shown). */
+async function projectTasks() {
+  const rows = $("project-rows");
+  rows.replaceChildren();
+  let datasets;
+  try {
+    datasets = (await json("GET", v2("/datasets?limit=100"))).datasets;
+  } catch {
+    return;
+  }
+  for (const d of datasets) {
+    const tasks = await json("GET", v2(`/datasets/${d.dataset_id}/workforce-tasks?limit=100`));
+    for (const t of tasks.tasks) {
+      const task = { task_id: t.task_id, dataset_id: d.dataset_id, workforce_task_name: t.task_name, dataset_type: d.dataset_type };
+      const s = t.sample_stats;
+      rows.append(cellRow([d.dataset_name, t.task_name, TASK_STATUS[t.status] || t.status,
+        `${s.total_sample_count - s.unannotated_sample_count} labeled of ${s.total_sample_count}`,
+        button("Manage", () => openOwner(task))]));
+    }
+  }
+}
+
+/** The owner's view of a task: progress per member and state, and its acceptance round. */
+async function openOwner(task) {
+  show("owner");
+  $("owner-message").textContent = "";
+  const base = v2(`/datasets/${task.dataset_id}/workforce-tasks/${task.task_id}`);
+  const full = await json("GET", `${base}?worker_stats=true`);
+  $("owner-title").textContent = full.task_name;
+  $("owner-status").textContent = TASK_STATUS[full.status] || String(full.status);
+  const rows = $("member-rows");
+  rows.replaceChildren();
+  for (const w of full.worker_stats || []) {
+    const s = w.sample_stats;
+    rows.append(cellRow([w.email, ROLES[w.role] || w.role, s.total_sample_count, s.unannotated_sample_count,
+      s.unreviewed_sample_count, s.uncheck_sample_count + s.sampled_sample_count, s.accepted_sample_count, s.rejected_sample_count]));
+  }
+  const open = full.status === 2;
+  $("round-open").hidden = !open;
+  $("round-closed").hidden = open;
+  // The report names its round; a round opened from this browser is remembered.
+  const roundKey = `teamlabel.round:${session.get().projectId}:${task.task_id}`;
+  const round = localStorage.getItem(roundKey);
+  $("round-report").textContent = "";
+  if (open && round) {
+    try {
+      const r = (await json("GET", `${base}/acceptance/report?checking_task_id=${encodeURIComponent(round)}`)).checking_stats;
+      $("round-report").textContent = `Drawn ${r.sampled_sample_count} of ${r.total_sample_count}; judged ${r.checked_sample_count} (passed ${r.accepted_sample_count}, rejected ${r.rejected_sample_count})`;
+    } catch { /* a round of another browser */ }
+  }
+  if (open && !$("round-report").textContent) $("round-report").textContent = "A round is open.";
+  $("start-round").onclick = async () => {
+    try {
+      const started = await json("POST", `${base}/acceptance`, { sampling_rate: Number($("sampling-rate").value) / 100 });
+      localStorage.setItem(roundKey, started.task_id);
+      await openOwner(task);
+    } catch (e) { $("owner-message").textContent = e.message; }
+  };
+  $("check-round").onclick = () => editor.open(task, "check");
+  $("close-round").onclick = async () => {
+    try {
+      const answer = await json("PUT", `${base}/acceptance/status`, { action: Number($("close-action").value) });
+      await openOwner(task);
+      $("owner-message").textContent = (answer.result && answer.result.message) || "The round is closed.";
+    } catch (e) { $("owner-message").textContent = e.message; }
+  };
+}
 
 async function openTasks() {
+  await projectTasks();
   show("tasks");
   const body = await json("GET", v2("/workforces/worker-tasks?limit=100"));
   const rows = $("task-rows");
   rows.replaceChildren();
-  $("tasks-empty").hidden = body.worker_tasks.length > 0;
+  $("tasks-empty").hidden = body.worker_tasks.length > 0 || $("project-rows").children.length > 0;
   for (const t of body.worker_tasks) {
     const s = t.sample_stats;
     const done = s.total_sample_count - s.unannotated_sample_count - s.rejected_sample_count;
@@ -255,19 +349,20 @@ class Editor {
     this.current = this.labels.find((l) => l.type === 1) || this.labels[0] || null;
     this.queue = [];
     this.seen = new Set();
-    this.states = mode === "review" ? ["__UNREVIEWED__"] : ["__REJECTED__", "__NONE__"];
+    this.states = { review: ["__UNREVIEWED__"], check: ["__WORKFORCE_SAMPLED_UNCHECK__"] }[mode] || ["__REJECTED__", "__NONE__"];
+    this.judging = mode === "review" || mode === "check";
     this.pages = Object.fromEntries(this.states.map((st) => [st, 0]));
     this.done = Object.fromEntries(this.states.map((st) => [st, false]));
-    $("review-bar").hidden = mode !== "review";
-    $("others-box").hidden = mode !== "review";
-    $("submit").hidden = mode === "review";
+    $("review-bar").hidden = !this.judging;
+    $("others-box").hidden = !this.judging;
+    $("submit").hidden = this.judging;
     this.blobs = new Map();
     this.index = -1;
     this.tool = "box";
     this.polygon = null;
     this.zoom = 1;
     this.pan = { x: 0, y: 0 };
-    $("task-title").textContent = `${workerTask.workforce_task_name}${mode === "review" ? " (review)" : ""}`;
+    $("task-title").textContent = `${workerTask.workforce_task_name}${{ review: " (review)", check: " (acceptance)" }[mode] || ""}`;
     show("label");
     this.renderLabelList();
     await this.go(0);
@@ -338,13 +433,13 @@ class Editor {
     $("comment").hidden = !comment;
     $("comment").textContent = comment ? `Rejected: ${comment}` : "";
     $("position").textContent = `${index + 1} of ${this.queue.length}${this.states.every((st) => this.done[st]) ? "" : "+"}`;
-    if (this.mode === "review") await this.showOthers(copy);
+    if (this.judging) await this.showOthers(copy);
     $("empty").hidden = true;
     const text = TEXT_TYPES.has(this.task.dataset_type) || copy.sample_type === 1;
     $("canvas").hidden = text;
     $("text-body").hidden = !text;
     $("hard-row").hidden = text;
-    $("tools").hidden = text || this.mode === "review";
+    $("tools").hidden = text || this.judging;
     this.pendingSpan = null;
     if (text) {
       this.text = copy.sample_data ? copy.sample_data[0] : await (await this.file(copy)).text();
@@ -419,7 +514,7 @@ class Editor {
   // ------------------------------------------------------------ changes
 
   change(mutate) {
-    if (this.mode === "review") return;
+    if (this.judging) return;
     this.undoStack.push(clone(this.labelsNow));
     this.redoStack = [];
     mutate(this.labelsNow);
@@ -537,7 +632,7 @@ class Editor {
   // ------------------------------------------------------------ labels
 
   pick(label) {
-    if (!label || this.mode === "review") return;
+    if (!label || this.judging) return;
     const chosen = this.labelsNow[this.selected];
     if (label.type === 101 && this.pendingSpan) {
       const { start, end } = this.pendingSpan;
@@ -752,7 +847,8 @@ class Editor {
     if (score) verdict.score = score;
     if (comment) verdict.comment = comment;
     try {
-      const answer = await json("POST", `${this.base}/data-annotations/review`, { comments: [verdict] });
+      const path = this.mode === "check" ? "acceptance/batch-comment" : "data-annotations/review";
+      const answer = await json("POST", `${this.base}/${path}`, { comments: [verdict] });
       const item = answer.results[0];
       if (!item.success) { setSaveState("error", item.error_msg); return; }
       setSaveState("saved");
@@ -828,7 +924,7 @@ const editor = new Editor();
 let drag = null;
 
 $("stage").addEventListener("mousedown", (ev) => {
-  if (!editor.copy || $("canvas").hidden || editor.mode === "review") return;
+  if (!editor.copy || $("canvas").hidden || editor.judging) return;
   ev.preventDefault();
   $("stage").focus();
   const at = editor.toImage(ev);
@@ -1011,8 +1107,8 @@ window.addEventListener("keydown", (ev) => {
   else if (is("prev")) editor.go(editor.index - 1);
   else if (is("deselect")) { editor.selected = -1; editor.render(); }
   else if (is("fit")) { editor.fit(); editor.render(); }
-  else if (editor.mode === "review" && /^[1-4]$/.test(key)) editor.judge(true, "ABCD"[Number(key) - 1]);
-  else if (editor.mode === "review" && is("reject")) rejectWithComment();
+  else if (editor.judging && /^[1-4]$/.test(key)) editor.judge(true, "ABCD"[Number(key) - 1]);
+  else if (editor.judging && is("reject")) rejectWithComment();
   else if (is("zoomIn") || is("zoomOut")) {
     editor.zoom *= is("zoomIn") ? 1.25 : 0.8;
     editor.place();
