@@ -288,6 +288,7 @@ function fillHelp() {
   for (const [a, [, what]] of Object.entries(ACTIONS)) row(keymap[a], what, a);
   row("1 … 9 or a label's shortcut", "Pick that label (for the selected shape or text, or the next box drawn)");
   row("Mouse selection in a text", "Marks a span; a digit then gives it its entity type");
+  row("[ and ] (audio)", "Mark a segment's start and end at the playing time; a digit gives it its label; Space plays");
   row("Arrow keys (Shift: 10 px)", "Nudge the selected shape; without one, previous / next sample");
   row("Drag", "Draw a box with the picked label; drag a box to move it, a corner to resize it");
   row("Wheel / Alt+drag", "Zoom / pan");
@@ -313,6 +314,20 @@ $("help-close").addEventListener("click", () => $("help").close());
 // ---------------------------------------------------------------- the labeling view
 
 const TEXT_TYPES = new Set([100, 101, 102]);
+const SOUND_TYPES = new Set([200, 201, 202]);
+
+/** Seconds as `hh:mm:ss.SSS`, the API's speech times. */
+function clock(seconds) {
+  const ms = Math.max(0, Math.round(seconds * 1000));
+  const pad = (n, w = 2) => String(n).padStart(w, "0");
+  return `${pad(Math.floor(ms / 3600000))}:${pad(Math.floor(ms / 60000) % 60)}:${pad(Math.floor(ms / 1000) % 60)}.${pad(ms % 1000, 3)}`;
+}
+
+/** `hh:mm:ss.SSS` as seconds. */
+function seconds(clockText) {
+  const [h, m, s] = String(clockText).split(":");
+  return Number(h) * 3600 + Number(m) * 60 + Number(s);
+}
 
 function colorOf(label) {
   const c = label && label.property && label.property["@modelarts:color"];
@@ -331,6 +346,7 @@ function describe(labels) {
 }
 const isShape = (l) => l.property && l.property["@modelarts:shape"];
 const isSpan = (l) => l.property && l.property["@modelarts:start_index"] !== undefined;
+const isSegment = (l) => l.property && l.property["@modelarts:start_time"] !== undefined;
 
 /** The copy being labeled, its saved state and its history of changes. */
 class Editor {
@@ -436,14 +452,24 @@ class Editor {
     if (this.judging) await this.showOthers(copy);
     $("empty").hidden = true;
     const text = TEXT_TYPES.has(this.task.dataset_type) || copy.sample_type === 1;
-    $("canvas").hidden = text;
+    const sound = !text && (SOUND_TYPES.has(this.task.dataset_type) || copy.sample_type === 2);
+    this.mark = null;
+    $("canvas").hidden = text || sound;
     $("text-body").hidden = !text;
-    $("hard-row").hidden = text;
-    $("tools").hidden = text || this.judging;
+    $("sound").hidden = !sound;
+    $("hard-row").hidden = text || sound;
+    $("tools").hidden = text || sound || this.judging;
     this.pendingSpan = null;
     if (text) {
       this.text = copy.sample_data ? copy.sample_data[0] : await (await this.file(copy)).text();
       this.codePoints = Array.from(this.text);
+    } else if (sound) {
+      const player = $("player");
+      player.src = (await this.imageUrl(copy)) || "";
+      await new Promise((resolve) => {
+        player.onloadedmetadata = resolve;
+        player.onerror = resolve;
+      });
     } else {
       const url = await this.imageUrl(copy);
       await new Promise((resolve) => {
@@ -634,7 +660,15 @@ class Editor {
   pick(label) {
     if (!label || this.judging) return;
     const chosen = this.labelsNow[this.selected];
-    if (label.type === 101 && this.pendingSpan) {
+    if (label.type === 202 && this.mark && this.mark.end !== undefined) {
+      const { start, end } = this.mark;
+      this.mark = null;
+      this.change((ls) => {
+        ls.push({ name: label.name, type: 202, property: { "@modelarts:start_time": clock(start), "@modelarts:end_time": clock(end) } });
+      });
+      this.selected = this.labelsNow.length - 1;
+      this.render();
+    } else if (label.type === 101 && this.pendingSpan) {
       const { start, end } = this.pendingSpan;
       this.pendingSpan = null;
       window.getSelection().removeAllRanges();
@@ -643,7 +677,7 @@ class Editor {
       });
       this.selected = this.labelsNow.length - 1;
       this.render();
-    } else if (chosen && (isShape(chosen) || isSpan(chosen)) && label.type === chosen.type) {
+    } else if (chosen && (isShape(chosen) || isSpan(chosen) || isSegment(chosen)) && label.type === chosen.type) {
       this.change((ls) => { ls[this.selected].name = label.name; });
     } else if (label.type === 1) {
       this.current = label;
@@ -702,7 +736,24 @@ class Editor {
     list.replaceChildren();
     if (!this.labelsNow) return;
     if (!$("text-body").hidden) this.renderText();
+    if (!$("sound").hidden) {
+      $("marks").textContent = !this.mark ? "[ marks a start, ] an end, then a digit gives the segment its label; Space plays"
+        : this.mark.end === undefined ? `From ${clock(this.mark.start)}: ] marks the end`
+          : `${clock(this.mark.start)} – ${clock(this.mark.end)}: a digit gives it its label`;
+    }
     this.labelsNow.forEach((l, i) => {
+      if (isSegment(l)) {
+        const li = document.createElement("li");
+        li.textContent = `${l.name}: ${l.property["@modelarts:start_time"]} – ${l.property["@modelarts:end_time"]}`;
+        if (i === this.selected) li.classList.add("on");
+        li.addEventListener("click", () => {
+          this.selected = i;
+          $("player").currentTime = seconds(l.property["@modelarts:start_time"]);
+          this.render();
+        });
+        list.append(li);
+        return;
+      }
       if (isSpan(l)) {
         const li = document.createElement("li");
         const p = l.property;
@@ -1092,7 +1143,15 @@ window.addEventListener("keydown", (ev) => {
   const sel = editor.selected;
   const shape = sel >= 0 && editor.labelsNow && isShape(editor.labelsNow[sel]);
   let handled = true;
-  if (editor.polygon && key === "Enter") editor.closePolygon();
+  const sound = !$("sound").hidden;
+  if (sound && key === " ") { const pl = $("player"); if (pl.paused) pl.play().catch(() => {}); else pl.pause(); }
+  else if (sound && key === "[") { editor.mark = { start: $("player").currentTime }; editor.render(); }
+  else if (sound && key === "]" && editor.mark) {
+    const t = $("player").currentTime;
+    editor.mark = t > editor.mark.start ? { start: editor.mark.start, end: t } : { start: t, end: editor.mark.start };
+    editor.render();
+  }
+  else if (editor.polygon && key === "Enter") editor.closePolygon();
   else if (editor.polygon && key === "Backspace") { editor.polygon.pop(); if (!editor.polygon.length) editor.polygon = null; editor.render(); }
   else if (editor.polygon && key === "Escape") { editor.polygon = null; editor.render(); }
   else if (is("help")) { fillHelp(); $("help").showModal(); }
@@ -1117,7 +1176,7 @@ window.addEventListener("keydown", (ev) => {
     const shapes = editor.labelsNow.map((l, i) => (isShape(l) ? i : -1)).filter((i) => i >= 0);
     if (shapes.length) editor.selected = shapes[(shapes.indexOf(sel) + 1) % shapes.length];
     editor.render();
-  } else if ((is("remove") || key === "Backspace") && sel >= 0 && (shape || isSpan(editor.labelsNow[sel]))) {
+  } else if ((is("remove") || key === "Backspace") && sel >= 0 && (shape || isSpan(editor.labelsNow[sel]) || isSegment(editor.labelsNow[sel]))) {
     editor.change((ls) => ls.splice(sel, 1));
     editor.selected = -1;
     editor.render();

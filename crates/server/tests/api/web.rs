@@ -880,3 +880,97 @@ async fn the_owner_follows_members_and_runs_an_acceptance_round_from_the_page() 
     let copy = copy_of(&t, &task, &first, &ann).await;
     assert_eq!(copy["sample_status"], "__ACCEPTED__", "{copy}");
 }
+
+/// `seconds` of silence as a 8 kHz, 16-bit, mono WAV file.
+fn wav(seconds: u32) -> Vec<u8> {
+    let data_len = 8000 * 2 * seconds;
+    let mut w = Vec::new();
+    w.extend(b"RIFF");
+    w.extend((36 + data_len).to_le_bytes());
+    w.extend(b"WAVEfmt ");
+    w.extend(16u32.to_le_bytes());
+    w.extend(1u16.to_le_bytes()); // PCM
+    w.extend(1u16.to_le_bytes()); // mono
+    w.extend(8000u32.to_le_bytes());
+    w.extend(16000u32.to_le_bytes());
+    w.extend(2u16.to_le_bytes());
+    w.extend(16u16.to_le_bytes());
+    w.extend(b"data");
+    w.extend(data_len.to_le_bytes());
+    w.extend(std::iter::repeat_n(0u8, data_len as usize));
+    w
+}
+
+#[tokio::test]
+async fn a_speech_segment_is_marked_with_brackets_and_labeled_with_a_digit() {
+    let Some(b) = Browser::start("speech").await else {
+        return;
+    };
+    let t = spawn("sqlite").await;
+    let ds = t
+        .dataset(
+            "calls",
+            202,
+            json!([{"name": "agent", "type": 202}, {"name": "caller", "type": 202}]),
+        )
+        .await;
+    use base64::Engine;
+    let data = base64::engine::general_purpose::STANDARD.encode(wav(2));
+    let ids = t
+        .samples(&ds, json!([{"name": "1.wav", "data": data, "sample_type": 2}]))
+        .await;
+    let team = t.post("/workforces", json!({"workforce_name": "call-team"})).await;
+    let team = expect(&t, "team", &team, 201)["workforce_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ann = add_member(&t, &team, ANN, 0).await;
+    t.app.set_password(&t.project_id, ANN, PASSWORD).await.unwrap();
+    let created = t
+        .post(
+            &format!("/datasets/{ds}/workforce-tasks"),
+            json!({"task_name": "calls", "workforces_config": {"workforces": [{"workforce_id": team, "workers": [{"email": ANN}]}]}}),
+        )
+        .await;
+    let task_id = expect(&t, "task", &created, 200)["task_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let task = format!("/datasets/{ds}/workforce-tasks/{task_id}");
+    expect(&t, "start", &t.post(&task, json!({})).await, 200);
+
+    open_task_until(
+        &b,
+        &t,
+        ANN,
+        "window.__teamlabel && window.__teamlabel.copy && document.getElementById('player').duration > 1.9",
+    )
+    .await;
+    b.eval("document.getElementById('player').currentTime = 0.5;", json!([]))
+        .await;
+    b.wait(
+        "the start position",
+        "Math.abs(document.getElementById('player').currentTime - 0.5) < 0.001",
+    )
+    .await;
+    b.chord(&["["]).await;
+    b.eval("document.getElementById('player').currentTime = 1.25;", json!([]))
+        .await;
+    b.wait(
+        "the end position",
+        "Math.abs(document.getElementById('player').currentTime - 1.25) < 0.001",
+    )
+    .await;
+    b.chord(&["]"]).await;
+    b.chord(&["2"]).await;
+    b.wait("the segment", "document.querySelector('#shape-list li') && document.querySelector('#shape-list li').textContent.startsWith('caller')").await;
+    b.chord(&[CONTROL, "s"]).await;
+    b.wait("saved", "document.getElementById('save-state').textContent === 'saved'")
+        .await;
+    let copy = copy_of(&t, &task, &ids[0], &ann).await;
+    assert_eq!(
+        copy["labels"],
+        json!([{"name": "caller", "type": 202, "property": {"@modelarts:start_time": "00:00:00.500", "@modelarts:end_time": "00:00:01.250"}}]),
+        "{copy}"
+    );
+}
