@@ -288,6 +288,7 @@ function fillHelp() {
   for (const [a, [, what]] of Object.entries(ACTIONS)) row(keymap[a], what, a);
   row("1 … 9 or a label's shortcut", "Pick that label (for the selected shape or text, or the next box drawn)");
   row("Mouse selection in a text", "Marks a span; a digit then gives it its entity type");
+  row("Relationship's digit on a selected entity, then a click", "Links the entity to the one clicked (triplets)");
   row("[ and ] (audio)", "Mark a segment's start and end at the playing time; a digit gives it its label; Space plays");
   row("Arrow keys (Shift: 10 px)", "Nudge the selected shape; without one, previous / next sample");
   row("Drag", "Draw a box with the picked label; drag a box to move it, a corner to resize it");
@@ -314,6 +315,7 @@ $("help-close").addEventListener("click", () => $("help").close());
 // ---------------------------------------------------------------- the labeling view
 
 const TEXT_TYPES = new Set([100, 101, 102]);
+const SPAN_TYPES = new Set([101, 103]);
 const SOUND_TYPES = new Set([200, 201, 202]);
 
 /** Seconds as `hh:mm:ss.SSS`, the API's speech times. */
@@ -347,6 +349,10 @@ function describe(labels) {
 const isShape = (l) => l.property && l.property["@modelarts:shape"];
 const isSpan = (l) => l.property && l.property["@modelarts:start_index"] !== undefined;
 const isSegment = (l) => l.property && l.property["@modelarts:start_time"] !== undefined;
+const isRelation = (l) => l.property && l.property["@modelarts:from"] !== undefined;
+const isClass = (l) => !isShape(l) && !isSpan(l) && !isSegment(l) && !isRelation(l);
+/** Label types a sample carries or not, without a place: image, text and sound classification. */
+const CLASS_TYPES = new Set([0, 100, 200]);
 
 /** The copy being labeled, its saved state and its history of changes. */
 class Editor {
@@ -668,12 +674,19 @@ class Editor {
       });
       this.selected = this.labelsNow.length - 1;
       this.render();
-    } else if (label.type === 101 && this.pendingSpan) {
+    } else if (label.type === 102 && chosen && isSpan(chosen) && chosen.id) {
+      // A relationship starts at the selected entity; a click on another entity ends it.
+      this.link = { name: label.name, from: chosen.id };
+      this.render();
+      return;
+    } else if (SPAN_TYPES.has(label.type) && this.pendingSpan) {
       const { start, end } = this.pendingSpan;
       this.pendingSpan = null;
       window.getSelection().removeAllRanges();
       this.change((ls) => {
-        ls.push({ name: label.name, type: 101, property: { "@modelarts:start_index": start, "@modelarts:end_index": end } });
+        const entity = { name: label.name, type: label.type, property: { "@modelarts:start_index": start, "@modelarts:end_index": end } };
+        if (label.type === 103) entity.id = this.nextId(ls, "E");
+        ls.push(entity);
       });
       this.selected = this.labelsNow.length - 1;
       this.render();
@@ -681,8 +694,8 @@ class Editor {
       this.change((ls) => { ls[this.selected].name = label.name; });
     } else if (label.type === 1) {
       this.current = label;
-    } else {
-      const at = this.labelsNow.findIndex((l) => !isShape(l) && l.name === label.name);
+    } else if (CLASS_TYPES.has(label.type)) {
+      const at = this.labelsNow.findIndex((l) => isClass(l) && l.name === label.name);
       this.change((ls) => { if (at >= 0) ls.splice(at, 1); else ls.push({ name: label.name, type: label.type }); });
     }
     if (label.type === 1) this.current = label;
@@ -700,7 +713,7 @@ class Editor {
   renderLabelList() {
     const list = $("label-list");
     list.replaceChildren();
-    const on = new Set(this.labelsNow ? this.labelsNow.filter((l) => !isShape(l)).map((l) => l.name) : []);
+    const on = new Set(this.labelsNow ? this.labelsNow.filter(isClass).map((l) => l.name) : []);
     this.labels.forEach((l, i) => {
       const li = document.createElement("li");
       const sw = document.createElement("span");
@@ -736,6 +749,7 @@ class Editor {
     list.replaceChildren();
     if (!this.labelsNow) return;
     if (!$("text-body").hidden) this.renderText();
+    if (this.link) setSaveState(`${this.link.name}: click the other entity (Esc cancels)`);
     if (!$("sound").hidden) {
       $("marks").textContent = !this.mark ? "[ marks a start, ] an end, then a digit gives the segment its label; Space plays"
         : this.mark.end === undefined ? `From ${clock(this.mark.start)}: ] marks the end`
@@ -751,6 +765,18 @@ class Editor {
           $("player").currentTime = seconds(l.property["@modelarts:start_time"]);
           this.render();
         });
+        list.append(li);
+        return;
+      }
+      if (l.type === 102 && l.property && l.property["@modelarts:from"]) {
+        const words = (id) => {
+          const e = this.labelsNow.find((x) => x.id === id && isSpan(x));
+          return e ? this.codePoints.slice(e.property["@modelarts:start_index"], e.property["@modelarts:end_index"]).join("") : id;
+        };
+        const li = document.createElement("li");
+        li.textContent = `${l.name}: ${words(l.property["@modelarts:from"])} → ${words(l.property["@modelarts:to"])}`;
+        if (i === this.selected) li.classList.add("on");
+        li.addEventListener("click", () => { this.selected = i; this.render(); });
         list.append(li);
         return;
       }
@@ -826,6 +852,27 @@ class Editor {
     $("hard").disabled = !(sel && isShape(sel));
   }
 
+  /** A fresh instance id with `prefix` (`E3`, `R2`) among the copy's labels. */
+  nextId(labels, prefix) {
+    const taken = new Set(labels.map((l) => l.id));
+    let n = 1;
+    while (taken.has(`${prefix}${n}`)) n += 1;
+    return `${prefix}${n}`;
+  }
+
+  /** Ends the relationship being drawn at the entity `i`. */
+  linkTo(i) {
+    const to = this.labelsNow[i];
+    const link = this.link;
+    this.link = null;
+    if (!to || !to.id || to.id === link.from) { this.render(); return; }
+    this.change((ls) => {
+      ls.push({ id: this.nextId(ls, "R"), name: link.name, type: 102, property: { "@modelarts:from": link.from, "@modelarts:to": to.id } });
+    });
+    this.selected = this.labelsNow.length - 1;
+    this.render();
+  }
+
   /** The text with each entity as a coloured span (set as text, never as HTML). */
   renderText() {
     const cover = new Array(this.codePoints.length).fill(-1);
@@ -850,7 +897,11 @@ class Editor {
         span.title = this.labelsNow[owner].name;
         span.dataset.index = String(owner);
         if (owner === this.selected) span.className = "selected";
-        span.addEventListener("click", () => { this.selected = owner; this.render(); });
+        span.addEventListener("click", () => {
+          if (this.link) { this.linkTo(owner); return; }
+          this.selected = owner;
+          this.render();
+        });
         body.append(span);
       }
       from = k;
@@ -1154,6 +1205,7 @@ window.addEventListener("keydown", (ev) => {
   else if (editor.polygon && key === "Enter") editor.closePolygon();
   else if (editor.polygon && key === "Backspace") { editor.polygon.pop(); if (!editor.polygon.length) editor.polygon = null; editor.render(); }
   else if (editor.polygon && key === "Escape") { editor.polygon = null; editor.render(); }
+  else if (editor.link && key === "Escape") { editor.link = null; setSaveState(""); editor.render(); }
   else if (is("help")) { fillHelp(); $("help").showModal(); }
   else if (is("box")) editor.useTool("box");
   else if (is("polygonTool")) editor.useTool("polygon");
@@ -1176,8 +1228,16 @@ window.addEventListener("keydown", (ev) => {
     const shapes = editor.labelsNow.map((l, i) => (isShape(l) ? i : -1)).filter((i) => i >= 0);
     if (shapes.length) editor.selected = shapes[(shapes.indexOf(sel) + 1) % shapes.length];
     editor.render();
-  } else if ((is("remove") || key === "Backspace") && sel >= 0 && (shape || isSpan(editor.labelsNow[sel]) || isSegment(editor.labelsNow[sel]))) {
-    editor.change((ls) => ls.splice(sel, 1));
+  } else if ((is("remove") || key === "Backspace") && sel >= 0 && editor.labelsNow[sel] && (shape || editor.labelsNow[sel].property)) {
+    editor.change((ls) => {
+      const [gone] = ls.splice(sel, 1);
+      if (gone.id) {
+        for (let k = ls.length - 1; k >= 0; k--) {
+          const p = ls[k].property || {};
+          if (p["@modelarts:from"] === gone.id || p["@modelarts:to"] === gone.id) ls.splice(k, 1);
+        }
+      }
+    });
     editor.selected = -1;
     editor.render();
   } else if (is("hide") && shape) {

@@ -974,3 +974,92 @@ async fn a_speech_segment_is_marked_with_brackets_and_labeled_with_a_digit() {
         "{copy}"
     );
 }
+
+#[tokio::test]
+async fn a_triplet_links_two_entities_marked_in_the_text() {
+    let Some(b) = Browser::start("triplets").await else {
+        return;
+    };
+    let t = spawn("sqlite").await;
+    let ds = t
+        .dataset(
+            "relations",
+            102,
+            json!([{"name": "PER", "type": 103}, {"name": "ORG", "type": 103}, {"name": "works_at", "type": 102, "property": {"@modelarts:from_type": "PER", "@modelarts:to_type": "ORG"}}]),
+        )
+        .await;
+    let text = "Ann works at Acme.";
+    use base64::Engine;
+    let data = base64::engine::general_purpose::STANDARD.encode(text);
+    let ids = t
+        .samples(&ds, json!([{"name": "1.txt", "data": data, "sample_type": 1}]))
+        .await;
+    let team = t.post("/workforces", json!({"workforce_name": "triplet-team"})).await;
+    let team = expect(&t, "team", &team, 201)["workforce_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ann = add_member(&t, &team, ANN, 0).await;
+    t.app.set_password(&t.project_id, ANN, PASSWORD).await.unwrap();
+    let created = t
+        .post(
+            &format!("/datasets/{ds}/workforce-tasks"),
+            json!({"task_name": "relations", "workforces_config": {"workforces": [{"workforce_id": team, "workers": [{"email": ANN}]}]}}),
+        )
+        .await;
+    let task_id = expect(&t, "task", &created, 200)["task_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let task = format!("/datasets/{ds}/workforce-tasks/{task_id}");
+    expect(&t, "start", &t.post(&task, json!({})).await, 200);
+
+    open_task_until(&b, &t, ANN, "window.__teamlabel && window.__teamlabel.copy && document.getElementById('text-body').textContent.includes('Acme')").await;
+    // Select a word of the text as it is drawn now, by mouse.
+    let select = |word: &'static str| {
+        format!(
+            "const body = document.getElementById('text-body');
+             const walker = document.createTreeWalker(body, NodeFilter.SHOW_TEXT);
+             let node; while ((node = walker.nextNode()) && !node.textContent.includes('{word}')) {{}}
+             const at = node.textContent.indexOf('{word}'); const range = document.createRange();
+             range.setStart(node, at); range.setEnd(node, at + {len}); const r = range.getBoundingClientRect();
+             return [r.left, r.right, (r.top + r.bottom) / 2];",
+            len = word.len()
+        )
+    };
+    for (word, key) in [("Ann", "1"), ("Acme", "2")] {
+        let r = b.eval(&select(word), json!([])).await;
+        let (left, right, y) = (r[0].as_f64().unwrap(), r[1].as_f64().unwrap(), r[2].as_f64().unwrap());
+        b.drag((left + 1.0, y), (right - 1.0, y), 4).await;
+        b.wait("a selection", &format!("window.getSelection().toString() === '{word}'"))
+            .await;
+        b.chord(&[key]).await;
+    }
+    b.wait(
+        "two entities",
+        "document.querySelectorAll('#text-body mark').length === 2",
+    )
+    .await;
+    // Select Ann, press the relationship's digit, click Acme.
+    b.click("#text-body mark:nth-of-type(1)").await;
+    b.chord(&["3"]).await;
+    b.click("#text-body mark:nth-of-type(2)").await;
+    b.wait(
+        "the relationship",
+        "[...document.querySelectorAll('#shape-list li')].some((li) => li.textContent === 'works_at: Ann → Acme')",
+    )
+    .await;
+    b.chord(&[CONTROL, "s"]).await;
+    b.wait("saved", "document.getElementById('save-state').textContent === 'saved'")
+        .await;
+    let copy = copy_of(&t, &task, &ids[0], &ann).await;
+    assert_eq!(
+        copy["labels"],
+        json!([
+            {"id": "E1", "name": "PER", "type": 103, "property": {"@modelarts:start_index": 0, "@modelarts:end_index": 3}},
+            {"id": "E2", "name": "ORG", "type": 103, "property": {"@modelarts:start_index": 13, "@modelarts:end_index": 17}},
+            {"id": "R1", "name": "works_at", "type": 102, "property": {"@modelarts:from": "E1", "@modelarts:to": "E2"}}
+        ]),
+        "{copy}"
+    );
+}
