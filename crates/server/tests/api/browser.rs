@@ -227,6 +227,16 @@ impl Browser {
         self.call(reqwest::Method::DELETE, "/actions", None).await;
     }
 
+    /// Cuts the browser off the network, or puts it back (Chromium's network emulation).
+    pub async fn offline(&self, offline: bool) {
+        self.call(
+            reqwest::Method::POST,
+            "/chromium/network_conditions",
+            Some(json!({"network_conditions": {"offline": offline, "latency": 0, "download_throughput": -1, "upload_throughput": -1}})),
+        )
+        .await;
+    }
+
     /// Opens a new tab and switches to it; answers its handle.
     pub async fn new_tab(&self) -> String {
         let v = self

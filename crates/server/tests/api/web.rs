@@ -1063,3 +1063,89 @@ async fn a_triplet_links_two_entities_marked_in_the_text() {
         "{copy}"
     );
 }
+
+#[tokio::test]
+async fn a_change_made_offline_is_saved_when_the_network_returns_and_keys_can_be_remapped() {
+    let Some(b) = Browser::start("offline").await else {
+        return;
+    };
+    let t = spawn("sqlite").await;
+    let (_, task, ann) = task_for_ann(&t).await;
+    open_task(&b, &t, ANN).await;
+    let sample = current_sample(&b).await;
+    b.offline(true).await;
+    draw(&b, (30.0, 40.0), (90.0, 100.0)).await;
+    b.wait(
+        "offline",
+        "document.getElementById('save-state').textContent === 'offline, retrying'",
+    )
+    .await;
+    b.offline(false).await;
+    b.wait(
+        "saved after the network came back",
+        "document.getElementById('save-state').textContent === 'saved'",
+    )
+    .await;
+    let copy = copy_of(&t, &task, &sample, &ann).await;
+    assert_eq!(
+        boxes(&copy),
+        [("car".to_string(), json!([[30, 40], [90, 100]]))],
+        "{copy}"
+    );
+    assert_eq!(copy["version"], 1, "written once: {copy}");
+
+    // "Next sample" moves to J: the old key does nothing, the new one moves on.
+    b.chord(&["?"]).await;
+    b.wait("the shortcuts", "document.getElementById('help').open").await;
+    b.eval(
+        "[...document.querySelectorAll('#help-table tr')].find((r) => r.cells[1].textContent === 'Next sample').cells[0].click();",
+        json!([]),
+    )
+    .await;
+    b.chord(&["j"]).await;
+    b.wait("the new key", "[...document.querySelectorAll('#help-table tr')].some((r) => r.cells[0].textContent === 'j' && r.cells[1].textContent === 'Next sample')").await;
+    b.click("#help-close").await;
+    b.chord(&["n"]).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(current_sample(&b).await, sample, "n no longer moves on");
+    b.chord(&["j"]).await;
+    b.wait(
+        "the next sample",
+        &format!("window.__teamlabel.copy.sample_id !== '{sample}'"),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_locked_account_is_told_when_to_try_again() {
+    let Some(b) = Browser::start("locked").await else {
+        return;
+    };
+    let t = spawn("sqlite").await;
+    task_for_ann(&t).await;
+    b.goto(&format!("http://{}/ui/", t.addr)).await;
+    b.wait("the sign-in form", "!document.getElementById('sign-in').hidden")
+        .await;
+    for _ in 0..6 {
+        b.type_into("#sign-in-form input[name=email]", ANN).await;
+        b.type_into("#sign-in-form input[name=password]", "not the password")
+            .await;
+        b.type_into("#sign-in-form input[name=project]", "test").await;
+        b.eval("document.getElementById('sign-in-error').textContent = '';", json!([]))
+            .await;
+        b.click("#sign-in-form button[type=submit]").await;
+        b.wait(
+            "an answer",
+            "document.getElementById('sign-in-error').textContent !== ''",
+        )
+        .await;
+    }
+    let said = b
+        .eval(
+            "return document.getElementById('sign-in-error').textContent;",
+            json!([]),
+        )
+        .await;
+    let said = said.as_str().unwrap();
+    assert!(said.contains("Try again in") && said.contains("minute"), "{said}");
+}
