@@ -287,7 +287,7 @@ function fillHelp() {
   };
   for (const [a, [, what]] of Object.entries(ACTIONS)) row(keymap[a], what, a);
   row("1 … 9 or a label's shortcut", "Pick that label (for the selected shape or text, or the next box drawn)");
-  row("Mouse selection in a text", "Marks a span; a digit then gives it its entity type");
+  row("Mouse selection, or Shift+← / → (Ctrl: by word), in a text", "Marks a span; a digit then gives it its entity type");
   row("Relationship's digit on a selected entity, then a click", "Links the entity to the one clicked (triplets)");
   row("[ and ] (audio)", "Mark a segment's start and end at the playing time; a digit gives it its label; Space plays");
   row("Arrow keys (Shift: 10 px)", "Nudge the selected shape; without one, previous / next sample");
@@ -466,6 +466,7 @@ class Editor {
     $("hard-row").hidden = text || sound;
     $("tools").hidden = text || sound || this.judging;
     this.pendingSpan = null;
+    this.caret = 0;
     if (text) {
       this.text = copy.sample_data ? copy.sample_data[0] : await (await this.file(copy)).text();
       this.codePoints = Array.from(this.text);
@@ -682,6 +683,7 @@ class Editor {
     } else if (SPAN_TYPES.has(label.type) && this.pendingSpan) {
       const { start, end } = this.pendingSpan;
       this.pendingSpan = null;
+      this.caret = end;
       window.getSelection().removeAllRanges();
       this.change((ls) => {
         const entity = { name: label.name, type: label.type, property: { "@modelarts:start_index": start, "@modelarts:end_index": end } };
@@ -906,6 +908,33 @@ class Editor {
       }
       from = k;
     }
+  }
+
+  /** The text node and offset of code point `cp` of the text as drawn. */
+  domAt(cp) {
+    const walker = document.createTreeWalker($("text-body"), NodeFilter.SHOW_TEXT);
+    let left = cp;
+    let node;
+    let last = null;
+    while ((node = walker.nextNode())) {
+      const points = Array.from(node.textContent);
+      if (left <= points.length) return [node, points.slice(0, left).join("").length];
+      left -= points.length;
+      last = node;
+    }
+    return last ? [last, last.textContent.length] : [$("text-body"), 0];
+  }
+
+  /** Extends the selection from the keyboard (a caret at the end of the last span when there is
+   * none): by a character, or by a word with `word`. */
+  extendSelection(forward, word) {
+    const sel = window.getSelection();
+    const body = $("text-body");
+    if (!sel.rangeCount || !body.contains(sel.focusNode)) {
+      const [node, offset] = this.domAt(this.caret || 0);
+      sel.collapse(node, offset);
+    }
+    sel.modify("extend", forward ? "forward" : "backward", word ? "word" : "character");
   }
 
   /** The selected text as code point offsets (as the API counts), or null. */
@@ -1201,6 +1230,9 @@ window.addEventListener("keydown", (ev) => {
     const t = $("player").currentTime;
     editor.mark = t > editor.mark.start ? { start: editor.mark.start, end: t } : { start: t, end: editor.mark.start };
     editor.render();
+  }
+  else if (!$("text-body").hidden && /^(ctrl\+)?shift\+Arrow(Left|Right)$/.test(key)) {
+    editor.extendSelection(key.endsWith("Right"), key.startsWith("ctrl"));
   }
   else if (editor.polygon && key === "Enter") editor.closePolygon();
   else if (editor.polygon && key === "Backspace") { editor.polygon.pop(); if (!editor.polygon.length) editor.polygon = null; editor.render(); }

@@ -976,7 +976,7 @@ async fn a_speech_segment_is_marked_with_brackets_and_labeled_with_a_digit() {
 }
 
 #[tokio::test]
-async fn a_triplet_links_two_entities_marked_in_the_text() {
+async fn a_triplet_links_two_entities_marked_by_keyboard_and_by_mouse() {
     let Some(b) = Browser::start("triplets").await else {
         return;
     };
@@ -1027,14 +1027,20 @@ async fn a_triplet_links_two_entities_marked_in_the_text() {
             len = word.len()
         )
     };
-    for (word, key) in [("Ann", "1"), ("Acme", "2")] {
-        let r = b.eval(&select(word), json!([])).await;
-        let (left, right, y) = (r[0].as_f64().unwrap(), r[1].as_f64().unwrap(), r[2].as_f64().unwrap());
-        b.drag((left + 1.0, y), (right - 1.0, y), 4).await;
-        b.wait("a selection", &format!("window.getSelection().toString() === '{word}'"))
-            .await;
-        b.chord(&[key]).await;
+    // "Ann" from the keyboard: Shift+Right three times from the start of the text.
+    for _ in 0..3 {
+        b.chord(&["\u{E008}", "\u{E014}"]).await;
     }
+    b.wait("a keyboard selection", "window.getSelection().toString() === 'Ann'")
+        .await;
+    b.chord(&["1"]).await;
+    // "Acme" by mouse.
+    let r = b.eval(&select("Acme"), json!([])).await;
+    let (left, right, y) = (r[0].as_f64().unwrap(), r[1].as_f64().unwrap(), r[2].as_f64().unwrap());
+    b.drag((left + 1.0, y), (right - 1.0, y), 4).await;
+    b.wait("a selection", "window.getSelection().toString() === 'Acme'")
+        .await;
+    b.chord(&["2"]).await;
     b.wait(
         "two entities",
         "document.querySelectorAll('#text-body mark').length === 2",
