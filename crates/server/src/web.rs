@@ -1,4 +1,4 @@
-//! The labeling page: `web/index.html`, `web/app.js` and `web/app.css`, compiled into the binary
+//! The labeling page: `web/index.html`, its ES modules (`web/*.js`) and `web/app.css`, compiled into the binary
 //! and served under `/ui/`, so a fresh build serves it without Node or npm. Every answer carries
 //! a strict Content-Security-Policy (scripts and styles from this origin only, no inline
 //! script, no other host), `nosniff`, and no framing. The page talks to the API like any client.
@@ -8,14 +8,29 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 
+use axum::extract::Path;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
 const INDEX: &str = include_str!("../web/index.html");
-const SCRIPT: &str = include_str!("../web/app.js");
-const STYLE: &str = include_str!("../web/app.css");
+
+/// The page's files below `/ui/`: name, content type, body. The scripts are ES modules that
+/// import each other by these names.
+const FILES: &[(&str, &str, &str)] = &[
+    ("app.css", "text/css; charset=utf-8", include_str!("../web/app.css")),
+    ("app.js", JS, include_str!("../web/app.js")),
+    ("api.js", JS, include_str!("../web/api.js")),
+    ("common.js", JS, include_str!("../web/common.js")),
+    ("editor.js", JS, include_str!("../web/editor.js")),
+    ("input.js", JS, include_str!("../web/input.js")),
+    ("keys.js", JS, include_str!("../web/keys.js")),
+    ("marks.js", JS, include_str!("../web/marks.js")),
+    ("views.js", JS, include_str!("../web/views.js")),
+];
+
+const JS: &str = "text/javascript; charset=utf-8";
 
 /// What the page may load: everything from this origin, pictures also from the `blob:` URLs it
 /// makes of sample bytes it fetched; nothing inline, no plugins, no frames, no other host.
@@ -64,14 +79,23 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
             PAGE_PATH,
             get(|h: HeaderMap| async move { asset("text/html; charset=utf-8", INDEX, &h) }),
         )
-        .route(
-            "/ui/app.js",
-            get(|h: HeaderMap| async move { asset("text/javascript; charset=utf-8", SCRIPT, &h) }),
-        )
-        .route(
-            "/ui/app.css",
-            get(|h: HeaderMap| async move { asset("text/css; charset=utf-8", STYLE, &h) }),
-        )
+        .route("/ui/{file}", get(file))
+}
+
+async fn file(Path(name): Path<String>, headers: HeaderMap) -> Response {
+    match FILES.iter().find(|(n, _, _)| *n == name) {
+        Some((_, content_type, body)) => asset(content_type, body, &headers),
+        None => asset_missing(),
+    }
+}
+
+/// 404 for a name the page does not have, with the page's headers.
+fn asset_missing() -> Response {
+    let mut response = (StatusCode::NOT_FOUND, "no such file of the labeling page").into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_POLICY));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
 }
 
 /// Whether a request comes from a browser navigating (it prefers HTML).

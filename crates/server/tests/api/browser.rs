@@ -22,7 +22,18 @@ pub struct Browser {
 }
 
 impl Drop for Browser {
+    /// Ends the session first (chromedriver then closes its Chromium), then the driver.
     fn drop(&mut self) {
+        let session = self.session.clone();
+        let _ = std::thread::spawn(move || {
+            let client = reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build();
+            if let Ok(c) = client {
+                let _ = c.delete(session).send();
+            }
+        })
+        .join();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
