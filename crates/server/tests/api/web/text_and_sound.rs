@@ -1,0 +1,267 @@
+//! Text and sound: an entity span from the mouse (offsets in code points), a triplet from the
+//! keyboard and the mouse, a speech segment from brackets.
+
+use serde_json::json;
+
+use super::*;
+use crate::browser::{Browser, CONTROL};
+
+#[tokio::test]
+async fn a_text_span_selected_with_the_mouse_gets_its_type_from_a_digit_in_code_points() {
+    let Some(b) = Browser::start("entities").await else {
+        return;
+    };
+    let t = spawn("sqlite").await;
+    let ds = t
+        .dataset(
+            "news",
+            101,
+            json!([{"name": "PER", "type": 101, "property": {"@modelarts:color": "#8e24aa"}},
+                   {"name": "LOC", "type": 101, "property": {"@modelarts:color": "#43a047"}}]),
+        )
+        .await;
+    // An emoji is one code point but two UTF-16 units: offsets must count the former.
+    let text = "😀 Ann met Bob in Paris.";
+    use base64::Engine;
+    let data = base64::engine::general_purpose::STANDARD.encode(text);
+    let ids = t
+        .samples(&ds, json!([{"name": "1.txt", "data": data, "sample_type": 1}]))
+        .await;
+    let team = t.post("/workforces", json!({"workforce_name": "news-team"})).await;
+    let team = expect(&t, "team", &team, 201)["workforce_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ann = add_member(&t, &team, ANN, 0).await;
+    t.app.set_password(&t.project_id, ANN, PASSWORD).await.unwrap();
+    let created = t
+        .post(
+            &format!("/datasets/{ds}/workforce-tasks"),
+            json!({"task_name": "news", "workforces_config": {"workforces": [{"workforce_id": team, "workers": [{"email": ANN}]}]}}),
+        )
+        .await;
+    let task_id = expect(&t, "task", &created, 200)["task_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let task = format!("/datasets/{ds}/workforce-tasks/{task_id}");
+    expect(&t, "start", &t.post(&task, json!({})).await, 200);
+
+    open_task_until(&b, &t, ANN, "window.__teamlabel && window.__teamlabel.copy && document.getElementById('text-body').textContent.includes('Paris')").await;
+    // Drag the mouse across "Paris".
+    let r = b
+        .eval(
+            "const body = document.getElementById('text-body'); const node = body.firstChild;
+             const at = node.textContent.indexOf('Paris'); const range = document.createRange();
+             range.setStart(node, at); range.setEnd(node, at + 5); const r = range.getBoundingClientRect();
+             return [r.left, r.right, (r.top + r.bottom) / 2];",
+            json!([]),
+        )
+        .await;
+    let (left, right, y) = (r[0].as_f64().unwrap(), r[1].as_f64().unwrap(), r[2].as_f64().unwrap());
+    b.drag((left + 1.0, y), (right - 1.0, y), 4).await;
+    b.wait("a selection", "window.getSelection().toString() === 'Paris'")
+        .await;
+    b.chord(&["2"]).await;
+    b.wait("the LOC span", "document.querySelector('#text-body mark') && document.querySelector('#text-body mark').textContent === 'Paris'").await;
+    b.screenshot("a-named-entity").await;
+    b.chord(&[CONTROL, "s"]).await;
+    b.wait("saved", "document.getElementById('save-state').textContent === 'saved'")
+        .await;
+    let copy = copy_of(&t, &task, &ids[0], &ann).await;
+    let start = text.chars().position(|c| c == 'P').unwrap();
+    assert_eq!(
+        copy["labels"],
+        json!([{"name": "LOC", "type": 101, "property": {"@modelarts:start_index": start, "@modelarts:end_index": start + 5}}]),
+        "{copy}"
+    );
+}
+
+#[tokio::test]
+async fn a_triplet_links_two_entities_marked_by_keyboard_and_by_mouse() {
+    let Some(b) = Browser::start("triplets").await else {
+        return;
+    };
+    let t = spawn("sqlite").await;
+    let ds = t
+        .dataset(
+            "relations",
+            102,
+            json!([{"name": "PER", "type": 103}, {"name": "ORG", "type": 103}, {"name": "works_at", "type": 102, "property": {"@modelarts:from_type": "PER", "@modelarts:to_type": "ORG"}}]),
+        )
+        .await;
+    let text = "Ann works at Acme.";
+    use base64::Engine;
+    let data = base64::engine::general_purpose::STANDARD.encode(text);
+    let ids = t
+        .samples(&ds, json!([{"name": "1.txt", "data": data, "sample_type": 1}]))
+        .await;
+    let team = t.post("/workforces", json!({"workforce_name": "triplet-team"})).await;
+    let team = expect(&t, "team", &team, 201)["workforce_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ann = add_member(&t, &team, ANN, 0).await;
+    t.app.set_password(&t.project_id, ANN, PASSWORD).await.unwrap();
+    let created = t
+        .post(
+            &format!("/datasets/{ds}/workforce-tasks"),
+            json!({"task_name": "relations", "workforces_config": {"workforces": [{"workforce_id": team, "workers": [{"email": ANN}]}]}}),
+        )
+        .await;
+    let task_id = expect(&t, "task", &created, 200)["task_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let task = format!("/datasets/{ds}/workforce-tasks/{task_id}");
+    expect(&t, "start", &t.post(&task, json!({})).await, 200);
+
+    open_task_until(&b, &t, ANN, "window.__teamlabel && window.__teamlabel.copy && document.getElementById('text-body').textContent.includes('Acme')").await;
+    // Select a word of the text as it is drawn now, by mouse.
+    let select = |word: &'static str| {
+        format!(
+            "const body = document.getElementById('text-body');
+             const walker = document.createTreeWalker(body, NodeFilter.SHOW_TEXT);
+             let node; while ((node = walker.nextNode()) && !node.textContent.includes('{word}')) {{}}
+             const at = node.textContent.indexOf('{word}'); const range = document.createRange();
+             range.setStart(node, at); range.setEnd(node, at + {len}); const r = range.getBoundingClientRect();
+             return [r.left, r.right, (r.top + r.bottom) / 2];",
+            len = word.len()
+        )
+    };
+    // "Ann" from the keyboard: Shift+Right three times from the start of the text.
+    for _ in 0..3 {
+        b.chord(&["\u{E008}", "\u{E014}"]).await;
+    }
+    b.wait("a keyboard selection", "window.getSelection().toString() === 'Ann'")
+        .await;
+    b.chord(&["1"]).await;
+    // "Acme" by mouse.
+    let r = b.eval(&select("Acme"), json!([])).await;
+    let (left, right, y) = (r[0].as_f64().unwrap(), r[1].as_f64().unwrap(), r[2].as_f64().unwrap());
+    b.drag((left + 1.0, y), (right - 1.0, y), 4).await;
+    b.wait("a selection", "window.getSelection().toString() === 'Acme'")
+        .await;
+    b.chord(&["2"]).await;
+    b.wait(
+        "two entities",
+        "document.querySelectorAll('#text-body mark').length === 2",
+    )
+    .await;
+    // Select Ann, press the relationship's digit, click Acme.
+    b.click("#text-body mark:nth-of-type(1)").await;
+    b.chord(&["3"]).await;
+    b.click("#text-body mark:nth-of-type(2)").await;
+    b.wait(
+        "the relationship",
+        "[...document.querySelectorAll('#shape-list li')].some((li) => li.textContent === 'works_at: Ann → Acme')",
+    )
+    .await;
+    b.chord(&[CONTROL, "s"]).await;
+    b.wait("saved", "document.getElementById('save-state').textContent === 'saved'")
+        .await;
+    let copy = copy_of(&t, &task, &ids[0], &ann).await;
+    assert_eq!(
+        copy["labels"],
+        json!([
+            {"id": "E1", "name": "PER", "type": 103, "property": {"@modelarts:start_index": 0, "@modelarts:end_index": 3}},
+            {"id": "E2", "name": "ORG", "type": 103, "property": {"@modelarts:start_index": 13, "@modelarts:end_index": 17}},
+            {"id": "R1", "name": "works_at", "type": 102, "property": {"@modelarts:from": "E1", "@modelarts:to": "E2"}}
+        ]),
+        "{copy}"
+    );
+}
+
+/// `seconds` of silence as a 8 kHz, 16-bit, mono WAV file.
+fn wav(seconds: u32) -> Vec<u8> {
+    let data_len = 8000 * 2 * seconds;
+    let mut w = Vec::new();
+    w.extend(b"RIFF");
+    w.extend((36 + data_len).to_le_bytes());
+    w.extend(b"WAVEfmt ");
+    w.extend(16u32.to_le_bytes());
+    w.extend(1u16.to_le_bytes()); // PCM
+    w.extend(1u16.to_le_bytes()); // mono
+    w.extend(8000u32.to_le_bytes());
+    w.extend(16000u32.to_le_bytes());
+    w.extend(2u16.to_le_bytes());
+    w.extend(16u16.to_le_bytes());
+    w.extend(b"data");
+    w.extend(data_len.to_le_bytes());
+    w.extend(std::iter::repeat_n(0u8, data_len as usize));
+    w
+}
+
+#[tokio::test]
+async fn a_speech_segment_is_marked_with_brackets_and_labeled_with_a_digit() {
+    let Some(b) = Browser::start("speech").await else {
+        return;
+    };
+    let t = spawn("sqlite").await;
+    let ds = t
+        .dataset(
+            "calls",
+            202,
+            json!([{"name": "agent", "type": 202}, {"name": "caller", "type": 202}]),
+        )
+        .await;
+    use base64::Engine;
+    let data = base64::engine::general_purpose::STANDARD.encode(wav(2));
+    let ids = t
+        .samples(&ds, json!([{"name": "1.wav", "data": data, "sample_type": 2}]))
+        .await;
+    let team = t.post("/workforces", json!({"workforce_name": "call-team"})).await;
+    let team = expect(&t, "team", &team, 201)["workforce_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ann = add_member(&t, &team, ANN, 0).await;
+    t.app.set_password(&t.project_id, ANN, PASSWORD).await.unwrap();
+    let created = t
+        .post(
+            &format!("/datasets/{ds}/workforce-tasks"),
+            json!({"task_name": "calls", "workforces_config": {"workforces": [{"workforce_id": team, "workers": [{"email": ANN}]}]}}),
+        )
+        .await;
+    let task_id = expect(&t, "task", &created, 200)["task_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let task = format!("/datasets/{ds}/workforce-tasks/{task_id}");
+    expect(&t, "start", &t.post(&task, json!({})).await, 200);
+
+    open_task_until(
+        &b,
+        &t,
+        ANN,
+        "window.__teamlabel && window.__teamlabel.copy && document.getElementById('player').duration > 1.9",
+    )
+    .await;
+    b.eval("document.getElementById('player').currentTime = 0.5;", json!([]))
+        .await;
+    b.wait(
+        "the start position",
+        "Math.abs(document.getElementById('player').currentTime - 0.5) < 0.001",
+    )
+    .await;
+    b.chord(&["["]).await;
+    b.eval("document.getElementById('player').currentTime = 1.25;", json!([]))
+        .await;
+    b.wait(
+        "the end position",
+        "Math.abs(document.getElementById('player').currentTime - 1.25) < 0.001",
+    )
+    .await;
+    b.chord(&["]"]).await;
+    b.chord(&["2"]).await;
+    b.wait("the segment", "document.querySelector('#shape-list li') && document.querySelector('#shape-list li').textContent.startsWith('caller')").await;
+    b.chord(&[CONTROL, "s"]).await;
+    b.wait("saved", "document.getElementById('save-state').textContent === 'saved'")
+        .await;
+    let copy = copy_of(&t, &task, &ids[0], &ann).await;
+    assert_eq!(
+        copy["labels"],
+        json!([{"name": "caller", "type": 202, "property": {"@modelarts:start_time": "00:00:00.500", "@modelarts:end_time": "00:00:01.250"}}]),
+        "{copy}"
+    );
+}
