@@ -100,6 +100,7 @@ export class Editor {
     this.redoStack = [];
     this.selected = -1;
     this.polygon = null;
+    this.others = [];
     this.hidden = new Set();
     this.dirty = false;
     this.saveKey = null;
@@ -502,6 +503,30 @@ export class Editor {
         });
       }
     });
+    // Other labelers' shapes of the same sample, dashed under nothing: for comparing while judging.
+    for (const other of this.judging ? this.others || [] : []) {
+      for (const l of other.labels || []) {
+        const f = l.property && l.property["@modelarts:feature"];
+        if (!f) continue;
+        const shape = l.property["@modelarts:shape"];
+        let el;
+        if (shape === "bndbox") {
+          el = document.createElementNS(SVG, "rect");
+          el.setAttribute("x", Math.min(f[0][0], f[1][0]));
+          el.setAttribute("y", Math.min(f[0][1], f[1][1]));
+          el.setAttribute("width", Math.abs(f[1][0] - f[0][0]));
+          el.setAttribute("height", Math.abs(f[1][1] - f[0][1]));
+        } else if (shape === "polygon") {
+          el = document.createElementNS(SVG, "polygon");
+          el.setAttribute("points", f.map((p) => p.join(",")).join(" "));
+        } else {
+          continue;
+        }
+        el.setAttribute("class", "other");
+        el.setAttribute("stroke", colorOf(this.labels.find((d) => d.name === l.name)));
+        svg.append(el);
+      }
+    }
     if (this.polygon) {
       const line = document.createElementNS(SVG, "polyline");
       line.setAttribute("class", "drawing");
@@ -520,12 +545,14 @@ export class Editor {
   async showOthers(copy) {
     const list = $("others");
     list.replaceChildren();
+    this.others = [];
     for (const l of copy.labelers || []) {
       if (l.worker_id === copy.worker_id || l.role !== 0) continue;
       const other = await json("GET", `${this.base}/data-annotations/samples/${copy.sample_id}?worker_id=${l.worker_id}`).catch(() => null);
       if (!other) continue;
+      this.others.push(other);
       const li = document.createElement("li");
-      li.textContent = `${l.email} (${other.sample_status}): ${describe(other.labels || [])}`;
+      li.textContent = `${l.email} (${other.sample_status}, dashed on the picture): ${describe(other.labels || [])}`;
       list.append(li);
     }
     const who = (copy.labelers || []).find((l) => l.worker_id === copy.worker_id);

@@ -257,3 +257,67 @@ async fn a_locked_account_is_told_when_to_try_again() {
     let said = said.as_str().unwrap();
     assert!(said.contains("Try again in") && said.contains("minute"), "{said}");
 }
+
+#[tokio::test]
+async fn a_reviewer_sees_the_other_labelers_copy_of_the_sample_beside_the_one_judged() {
+    let Some(b) = Browser::start("side-by-side").await else {
+        return;
+    };
+    let t = spawn("sqlite").await;
+    let ds = t.dataset("pairs", 1, json!([{"name": "car", "type": 1}])).await;
+    t.samples(&ds, json!([{"name": "0.png", "data": png_b64(240, 160)}]))
+        .await;
+    let team = t.post("/workforces", json!({"workforce_name": "pair-team"})).await;
+    let team = expect(&t, "team", &team, 201)["workforce_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    add_member(&t, &team, ANN, 0).await;
+    add_member(&t, &team, "bob@example.com", 0).await;
+    add_member(&t, &team, RITA, 1).await;
+    t.app.set_password(&t.project_id, RITA, PASSWORD).await.unwrap();
+    let created = t
+        .post(
+            &format!("/datasets/{ds}/workforce-tasks"),
+            json!({"task_name": "pairs", "repetition": 2, "workforces_config": {"workforces": [{"workforce_id": team,
+                   "workers": [{"email": ANN}, {"email": "bob@example.com"}, {"email": RITA}]}]}}),
+        )
+        .await;
+    let task_id = expect(&t, "task", &created, 200)["task_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let task = format!("/datasets/{ds}/workforce-tasks/{task_id}");
+    expect(&t, "start", &t.post(&task, json!({})).await, 200);
+    for (who, x) in [(ANN, 10), ("bob@example.com", 100)] {
+        let tok = token(&t, who).await;
+        let mine = call(&t, &tok, Method::GET, &format!("{task}/data-annotations/samples"), None).await;
+        let sample = mine.body["samples"][0]["sample_id"].as_str().unwrap().to_string();
+        let item = json!({"sample_id": sample, "labels": [{"name": "car", "type": 1,
+            "property": {"@modelarts:shape": "bndbox", "@modelarts:feature": [[x, 10], [x + 50, 60]]}}]});
+        let a = call(
+            &t,
+            &tok,
+            Method::PUT,
+            &format!("{task}/data-annotations/samples"),
+            Some(json!({"samples": [item]})),
+        )
+        .await;
+        assert_eq!(expect(&t, "label", &a, 200)["success"], true);
+    }
+    open_task(&b, &t, RITA).await;
+    b.wait("both copies on the picture", "document.querySelectorAll('#shapes rect.other').length === 1 && document.querySelectorAll('#shapes rect:not(.other)').length === 1").await;
+    let others = b
+        .eval("return document.getElementById('others').textContent;", json!([]))
+        .await;
+    let judged = b
+        .eval("return document.getElementById('review-who').textContent;", json!([]))
+        .await;
+    let (judged, others) = (judged.as_str().unwrap(), others.as_str().unwrap());
+    assert!(
+        (judged.contains(ANN) && others.contains("bob@example.com"))
+            || (judged.contains("bob@example.com") && others.contains(ANN)),
+        "{judged} / {others}"
+    );
+    b.screenshot("two-copies-side-by-side").await;
+}
