@@ -325,7 +325,10 @@ export class Editor {
 
   // ------------------------------------------------------------ labels
 
-  pick(label) {
+  /** Applies a label: to the selected mark, to the span or segment marked, as the tool's label,
+   * or as a classification label: `only` makes it the sample's one label (a key alone), else it
+   * is added or removed (Shift with the key, or a click in the list). */
+  pick(label, only = false) {
     if (!label || this.judging) return;
     const chosen = this.labelsNow[this.selected];
     if (label.type === 202 && this.mark && this.mark.end !== undefined) {
@@ -357,6 +360,13 @@ export class Editor {
       this.change((ls) => { ls[this.selected].name = label.name; });
     } else if (label.type === 1) {
       this.current = label;
+    } else if (CLASS_TYPES.has(label.type) && only) {
+      // One label per sample: this one replaces the others (or goes, when it is the only one).
+      const alone = this.labelsNow.filter(isClass).length === 1 && this.labelsNow.some((l) => isClass(l) && l.name === label.name);
+      this.change((ls) => {
+        for (let k = ls.length - 1; k >= 0; k--) if (isClass(ls[k])) ls.splice(k, 1);
+        if (!alone) ls.push({ name: label.name, type: label.type });
+      });
     } else if (CLASS_TYPES.has(label.type)) {
       const at = this.labelsNow.findIndex((l) => isClass(l) && l.name === label.name);
       this.change((ls) => { if (at >= 0) ls.splice(at, 1); else ls.push({ name: label.name, type: label.type }); });

@@ -150,6 +150,11 @@ for (const b of document.querySelectorAll("#tools button")) b.addEventListener("
 $("pass").addEventListener("click", () => editor.judge(true, "A"));
 $("reject").addEventListener("click", () => rejectWithComment());
 
+/** The key that picks a label: a digit by its key position (so Shift+1 is still 1), else the character. */
+function labelKey(ev) {
+  return /^Digit[1-9]$/.test(ev.code) ? ev.code.slice(5) : ev.key.toLowerCase();
+}
+
 /** Asks for the reason of a rejection, then sends it. */
 function rejectWithComment() {
   const dialog = $("reject-dialog");
@@ -236,7 +241,7 @@ window.addEventListener("keydown", (ev) => {
     editor.change((ls) => editor.moveShape(ls, sel, dx, dy));
   } else if (ev.key === "ArrowRight" || ev.key === "ArrowDown") editor.go(editor.index + 1);
   else if (ev.key === "ArrowLeft" || ev.key === "ArrowUp") editor.go(editor.index - 1);
-  else if (!ev.ctrlKey && !ev.metaKey && editor.labelForKey(ev.key.toLowerCase())) editor.pick(editor.labelForKey(ev.key.toLowerCase()));
+  else if (!ev.ctrlKey && !ev.metaKey && editor.labelForKey(labelKey(ev))) editor.pick(editor.labelForKey(labelKey(ev)), !ev.shiftKey);
   else handled = false;
   if (handled) ev.preventDefault();
 });

@@ -44,7 +44,8 @@ export function fillHelp() {
     body.append(tr);
   };
   for (const [a, [, what]] of Object.entries(ACTIONS)) row(keymap[a], what, a);
-  row("1 … 9 or a label's shortcut", "Pick that label (for the selected shape or text, or the next box drawn)");
+  row("1 … 9 or a label's shortcut", "Pick that label (for the selected shape or text, or the next box drawn); a classification label becomes the sample's only one");
+  row("Shift with a label's key", "Add or remove that classification label (several per sample)");
   row("Mouse selection, or Shift+← / → (Ctrl: by word), in a text", "Marks a span; a digit then gives it its entity type");
   row("Relationship's digit on a selected entity, then a click", "Links the entity to the one clicked (triplets)");
   row("[ and ] (audio)", "Mark a segment's start and end at the playing time; a digit gives it its label; Space plays");

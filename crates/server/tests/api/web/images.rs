@@ -359,3 +359,55 @@ async fn a_change_made_offline_is_saved_when_the_network_returns_and_keys_can_be
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_digit_gives_a_picture_its_one_class_and_shift_adds_more() {
+    let Some(b) = Browser::start("classes").await else {
+        return;
+    };
+    let t = spawn("sqlite").await;
+    let ds = t
+        .dataset("pets", 0, json!([{"name": "cat"}, {"name": "dog"}, {"name": "bird"}]))
+        .await;
+    let ids = t
+        .samples(&ds, json!([{"name": "0.png", "data": png_b64(64, 48)}]))
+        .await;
+    let team = t.post("/workforces", json!({"workforce_name": "pet-team"})).await;
+    let team = expect(&t, "team", &team, 201)["workforce_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ann = add_member(&t, &team, ANN, 0).await;
+    t.app.set_password(&t.project_id, ANN, PASSWORD).await.unwrap();
+    let created = t
+        .post(
+            &format!("/datasets/{ds}/workforce-tasks"),
+            json!({"task_name": "pets", "workforces_config": {"workforces": [{"workforce_id": team, "workers": [{"email": ANN}]}]}}),
+        )
+        .await;
+    let task_id = expect(&t, "task", &created, 200)["task_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let task = format!("/datasets/{ds}/workforce-tasks/{task_id}");
+    expect(&t, "start", &t.post(&task, json!({})).await, 200);
+    open_task(&b, &t, ANN).await;
+    let on = "[...document.querySelectorAll('#label-list li.on')].map((li) => li.dataset.label).join(',')";
+    b.chord(&["1"]).await;
+    b.wait("cat", &format!("{on} === 'cat'")).await;
+    b.chord(&["2"]).await;
+    b.wait("dog instead", &format!("{on} === 'dog'")).await;
+    b.chord(&["\u{E008}", "3"]).await;
+    b.wait("dog and bird", &format!("{on} === 'dog,bird'")).await;
+    b.chord(&[CONTROL, "s"]).await;
+    b.wait("saved", "document.getElementById('save-state').textContent === 'saved'")
+        .await;
+    let copy = copy_of(&t, &task, &ids[0], &ann).await;
+    let names: Vec<&str> = copy["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["dog", "bird"], "{copy}");
+}
