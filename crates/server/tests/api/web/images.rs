@@ -200,15 +200,7 @@ async fn one_of_five_hundred_boxes_drags_with_every_frame_drawn_and_saves_alone(
             json!({"name": "car", "type": 1, "property": {"@modelarts:shape": "bndbox", "@modelarts:feature": [[x, y], [x + 5, y + 5]]}})
         })
         .collect();
-    let a = call(
-        &t,
-        &ann_token,
-        Method::PUT,
-        &format!("{task}/data-annotations/samples"),
-        Some(json!({"samples": [{"sample_id": sample, "labels": grid}]})),
-    )
-    .await;
-    assert_eq!(expect(&t, "500 boxes", &a, 200)["success"], true);
+    label_by_api(&t, &ann_token, &task, json!([{"sample_id": sample, "labels": grid}])).await;
     // Rita sends it back: first in Ann's queue, with its 500 boxes.
     let rita = token(&t, RITA).await;
     let a = call(
@@ -372,25 +364,8 @@ async fn a_digit_gives_a_picture_its_one_class_and_shift_adds_more() {
     let ids = t
         .samples(&ds, json!([{"name": "0.png", "data": png_b64(64, 48)}]))
         .await;
-    let team = t.post("/workforces", json!({"workforce_name": "pet-team"})).await;
-    let team = expect(&t, "team", &team, 201)["workforce_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let ann = add_member(&t, &team, ANN, 0).await;
-    t.app.set_password(&t.project_id, ANN, PASSWORD).await.unwrap();
-    let created = t
-        .post(
-            &format!("/datasets/{ds}/workforce-tasks"),
-            json!({"task_name": "pets", "workforces_config": {"workforces": [{"workforce_id": team, "workers": [{"email": ANN}]}]}}),
-        )
-        .await;
-    let task_id = expect(&t, "task", &created, 200)["task_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let task = format!("/datasets/{ds}/workforce-tasks/{task_id}");
-    expect(&t, "start", &t.post(&task, json!({})).await, 200);
+    let (task, workers) = started_task(&t, &ds, &[(ANN, 0)], 1).await;
+    let ann = &workers[0];
     open_task(&b, &t, ANN).await;
     let on = "[...document.querySelectorAll('#label-list li.on')].map((li) => li.dataset.label).join(',')";
     b.chord(&["1"]).await;
@@ -402,7 +377,7 @@ async fn a_digit_gives_a_picture_its_one_class_and_shift_adds_more() {
     b.chord(&[CONTROL, "s"]).await;
     b.wait("saved", "document.getElementById('save-state').textContent === 'saved'")
         .await;
-    let copy = copy_of(&t, &task, &ids[0], &ann).await;
+    let copy = copy_of(&t, &task, &ids[0], ann).await;
     let names: Vec<&str> = copy["labels"]
         .as_array()
         .unwrap()

@@ -32,6 +32,60 @@ pub fn street(i: u32) -> String {
     })
 }
 
+/// A started task on dataset `ds` with the team `members` (email, role: 0 labeler, 1 reviewer),
+/// each with the page's password, `repetition` labelers per sample. Answers the task's path
+/// (`/datasets/{ds}/workforce-tasks/{id}`) and the members' worker ids, in order.
+pub async fn started_task(t: &TestApp, ds: &str, members: &[(&str, i32)], repetition: i32) -> (String, Vec<String>) {
+    let team = t
+        .post("/workforces", json!({"workforce_name": format!("team-{ds}")}))
+        .await;
+    let team = expect(t, "team", &team, 201)["workforce_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut workers = Vec::new();
+    for (email, role) in members {
+        workers.push(add_member(t, &team, email, *role).await);
+        t.app.set_password(&t.project_id, email, PASSWORD).await.unwrap();
+    }
+    let emails: Vec<Value> = members.iter().map(|(e, _)| json!({ "email": e })).collect();
+    let created = t
+        .post(
+            &format!("/datasets/{ds}/workforce-tasks"),
+            json!({"task_name": format!("task-{ds}"), "repetition": repetition,
+                   "workforces_config": {"workforces": [{"workforce_id": team, "workers": emails}]}}),
+        )
+        .await;
+    let task_id = expect(t, "task", &created, 200)["task_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let task = format!("/datasets/{ds}/workforce-tasks/{task_id}");
+    expect(t, "start", &t.post(&task, json!({})).await, 200);
+    (task, workers)
+}
+
+/// A dataset of `dataset_type` with `labels` and one text (`sample_type` 1), or one file of
+/// another type, as its only sample; answers the dataset and the sample.
+pub async fn one_sample(
+    t: &TestApp,
+    dataset_type: i32,
+    labels: Value,
+    name: &str,
+    bytes: &[u8],
+    sample_type: i32,
+) -> (String, String) {
+    use base64::Engine;
+    let ds = t
+        .dataset(&format!("ds-{}", name.replace('.', "-")), dataset_type, labels)
+        .await;
+    let data = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let ids = t
+        .samples(&ds, json!([{"name": name, "data": data, "sample_type": sample_type}]))
+        .await;
+    (ds, ids[0].clone())
+}
+
 /// An object-detection dataset of three 240 x 160 pictures, labels `car` and `truck`, and a
 /// started task with Ann labeling and Rita reviewing. Answers (dataset, task path, Ann's worker id).
 pub async fn task_for_ann(t: &TestApp) -> (String, String, String) {
@@ -47,30 +101,40 @@ pub async fn task_for_ann(t: &TestApp) -> (String, String, String) {
         .map(|i| json!({"name": format!("{i}.png"), "data": street(i)}))
         .collect();
     t.samples(&ds, Value::Array(bodies)).await;
-    let team = t.post("/workforces", json!({"workforce_name": "street-team"})).await;
-    let team = expect(t, "team", &team, 201)["workforce_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let ann = add_member(t, &team, ANN, 0).await;
-    add_member(t, &team, RITA, 1).await;
-    for who in [ANN, RITA] {
-        t.app.set_password(&t.project_id, who, PASSWORD).await.unwrap();
-    }
-    let created = t
-        .post(
-            &format!("/datasets/{ds}/workforce-tasks"),
-            json!({"task_name": "streets-1", "workforces_config": {"workforces": [
-                {"workforce_id": team, "workers": [{"email": ANN}, {"email": RITA}]}]}}),
+    let (task, workers) = started_task(t, &ds, &[(ANN, 0), (RITA, 1)], 1).await;
+    (ds, task, workers[0].clone())
+}
+
+/// Labels copies through the API as the member with `token`; every item must apply.
+pub async fn label_by_api(t: &TestApp, token: &str, task: &str, items: Value) {
+    let a = call(
+        t,
+        token,
+        teamlabel_client::Method::PUT,
+        &format!("{task}/data-annotations/samples"),
+        Some(json!({ "samples": items })),
+    )
+    .await;
+    assert_eq!(expect(t, "label", &a, 200)["success"], true, "{}", a.body);
+}
+
+/// Selects `word` (its first occurrence in the text as drawn) by dragging the mouse across it.
+pub async fn select_by_mouse(b: &Browser, word: &str) {
+    let r = b
+        .eval(
+            "const body = document.getElementById('text-body');
+             const walker = document.createTreeWalker(body, NodeFilter.SHOW_TEXT);
+             let node; while ((node = walker.nextNode()) && !node.textContent.includes(arguments[0])) {}
+             const at = node.textContent.indexOf(arguments[0]); const range = document.createRange();
+             range.setStart(node, at); range.setEnd(node, at + arguments[0].length); const r = range.getBoundingClientRect();
+             return [r.left, r.right, (r.top + r.bottom) / 2];",
+            json!([word]),
         )
         .await;
-    let task_id = expect(t, "task", &created, 200)["task_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let task = format!("/datasets/{ds}/workforce-tasks/{task_id}");
-    expect(t, "start", &t.post(&task, json!({})).await, 200);
-    (ds, task, ann)
+    let (left, right, y) = (r[0].as_f64().unwrap(), r[1].as_f64().unwrap(), r[2].as_f64().unwrap());
+    b.drag((left + 1.0, y), (right - 1.0, y), 4).await;
+    b.wait("a selection", &format!("window.getSelection().toString() === {word:?}"))
+        .await;
 }
 
 /// Signs in as `email` in the current tab and opens the first task's labeling view.

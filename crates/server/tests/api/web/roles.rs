@@ -33,15 +33,7 @@ async fn a_reviewer_passes_with_a_score_and_rejects_with_a_comment_one_key_each(
         .iter()
         .map(|s| json!({"sample_id": s, "labels": [{"name": "car", "type": 1, "property": {"@modelarts:shape": "bndbox", "@modelarts:feature": [[5, 5], [50, 40]]}}]}))
         .collect();
-    let a = call(
-        &t,
-        &ann_token,
-        Method::PUT,
-        &format!("{task}/data-annotations/samples"),
-        Some(json!({"samples": items})),
-    )
-    .await;
-    assert_eq!(expect(&t, "label", &a, 200)["success"], true);
+    label_by_api(&t, &ann_token, &task, json!(items)).await;
 
     open_task(&b, &t, RITA).await;
     b.wait(
@@ -121,15 +113,7 @@ async fn the_owner_follows_members_and_runs_an_acceptance_round_from_the_page() 
         .iter()
         .map(|s| json!({"sample_id": s, "labels": [{"name": "car", "type": 1, "property": {"@modelarts:shape": "bndbox", "@modelarts:feature": [[5, 5], [50, 40]]}}]}))
         .collect();
-    let a = call(
-        &t,
-        &ann_token,
-        Method::PUT,
-        &format!("{task}/data-annotations/samples"),
-        Some(json!({"samples": items})),
-    )
-    .await;
-    assert_eq!(expect(&t, "label", &a, 200)["success"], true);
+    label_by_api(&t, &ann_token, &task, json!(items)).await;
     let verdicts: Vec<Value> = samples[..2]
         .iter()
         .map(|s| json!({"sample_id": s, "worker_id": ann, "accept": true}))
@@ -267,43 +251,14 @@ async fn a_reviewer_sees_the_other_labelers_copy_of_the_sample_beside_the_one_ju
     let ds = t.dataset("pairs", 1, json!([{"name": "car", "type": 1}])).await;
     t.samples(&ds, json!([{"name": "0.png", "data": png_b64(240, 160)}]))
         .await;
-    let team = t.post("/workforces", json!({"workforce_name": "pair-team"})).await;
-    let team = expect(&t, "team", &team, 201)["workforce_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    add_member(&t, &team, ANN, 0).await;
-    add_member(&t, &team, "bob@example.com", 0).await;
-    add_member(&t, &team, RITA, 1).await;
-    t.app.set_password(&t.project_id, RITA, PASSWORD).await.unwrap();
-    let created = t
-        .post(
-            &format!("/datasets/{ds}/workforce-tasks"),
-            json!({"task_name": "pairs", "repetition": 2, "workforces_config": {"workforces": [{"workforce_id": team,
-                   "workers": [{"email": ANN}, {"email": "bob@example.com"}, {"email": RITA}]}]}}),
-        )
-        .await;
-    let task_id = expect(&t, "task", &created, 200)["task_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let task = format!("/datasets/{ds}/workforce-tasks/{task_id}");
-    expect(&t, "start", &t.post(&task, json!({})).await, 200);
+    let (task, _) = started_task(&t, &ds, &[(ANN, 0), ("bob@example.com", 0), (RITA, 1)], 2).await;
     for (who, x) in [(ANN, 10), ("bob@example.com", 100)] {
         let tok = token(&t, who).await;
         let mine = call(&t, &tok, Method::GET, &format!("{task}/data-annotations/samples"), None).await;
         let sample = mine.body["samples"][0]["sample_id"].as_str().unwrap().to_string();
         let item = json!({"sample_id": sample, "labels": [{"name": "car", "type": 1,
             "property": {"@modelarts:shape": "bndbox", "@modelarts:feature": [[x, 10], [x + 50, 60]]}}]});
-        let a = call(
-            &t,
-            &tok,
-            Method::PUT,
-            &format!("{task}/data-annotations/samples"),
-            Some(json!({"samples": [item]})),
-        )
-        .await;
-        assert_eq!(expect(&t, "label", &a, 200)["success"], true);
+        label_by_api(&t, &tok, &task, json!([item])).await;
     }
     open_task(&b, &t, RITA).await;
     b.wait("both copies on the picture", "document.querySelectorAll('#shapes rect.other').length === 1 && document.querySelectorAll('#shapes rect:not(.other)').length === 1").await;

@@ -112,36 +112,17 @@ async fn the_page_is_served_with_a_strict_policy_and_sample_bytes_can_run_nothin
 async fn an_uploaded_svg_with_a_script_shows_nothing_and_runs_nothing() {
     let Some(b) = Browser::start("svg").await else { return };
     let t = spawn("sqlite").await;
-    let ds = t.dataset("files", 900, json!([{"name": "car", "type": 1}])).await;
     let svg = r#"<svg xmlns="http://www.w3.org/2000/svg" onload="window.top.__pwned = 1"><script>window.top.__pwned = 2; top.document.title = 'pwned'</script><rect width="10" height="10"/></svg>"#;
-    use base64::Engine;
-    let data = base64::engine::general_purpose::STANDARD.encode(svg);
-    t.samples(&ds, json!([{"name": "evil.svg", "data": data, "sample_type": 0}]))
-        .await;
-    let team = t.post("/workforces", json!({"workforce_name": "svg-team"})).await;
-    let team = expect(&t, "team", &team, 201)["workforce_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    add_member(&t, &team, ANN, 0).await;
-    t.app.set_password(&t.project_id, ANN, PASSWORD).await.unwrap();
-    let created = t
-        .post(
-            &format!("/datasets/{ds}/workforce-tasks"),
-            json!({"task_name": "svg", "workforces_config": {"workforces": [{"workforce_id": team, "workers": [{"email": ANN}]}]}}),
-        )
-        .await;
-    let task_id = expect(&t, "task", &created, 200)["task_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    expect(
+    let (ds, _) = one_sample(
         &t,
-        "start",
-        &t.post(&format!("/datasets/{ds}/workforce-tasks/{task_id}"), json!({}))
-            .await,
-        200,
-    );
+        900,
+        json!([{"name": "car", "type": 1}]),
+        "evil.svg",
+        svg.as_bytes(),
+        0,
+    )
+    .await;
+    started_task(&t, &ds, &[(ANN, 0)], 1).await;
 
     open_task_until(&b, &t, ANN, "window.__teamlabel && window.__teamlabel.copy").await;
     // The bytes arrive as application/octet-stream with nosniff: the picture stays empty.

@@ -12,63 +12,23 @@ async fn a_text_span_selected_with_the_mouse_gets_its_type_from_a_digit_in_code_
         return;
     };
     let t = spawn("sqlite").await;
-    let ds = t
-        .dataset(
-            "news",
-            101,
-            json!([{"name": "PER", "type": 101, "property": {"@modelarts:color": "#8e24aa"}},
-                   {"name": "LOC", "type": 101, "property": {"@modelarts:color": "#43a047"}}]),
-        )
-        .await;
     // An emoji is one code point but two UTF-16 units: offsets must count the former.
     let text = "😀 Ann met Bob in Paris.";
-    use base64::Engine;
-    let data = base64::engine::general_purpose::STANDARD.encode(text);
-    let ids = t
-        .samples(&ds, json!([{"name": "1.txt", "data": data, "sample_type": 1}]))
-        .await;
-    let team = t.post("/workforces", json!({"workforce_name": "news-team"})).await;
-    let team = expect(&t, "team", &team, 201)["workforce_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let ann = add_member(&t, &team, ANN, 0).await;
-    t.app.set_password(&t.project_id, ANN, PASSWORD).await.unwrap();
-    let created = t
-        .post(
-            &format!("/datasets/{ds}/workforce-tasks"),
-            json!({"task_name": "news", "workforces_config": {"workforces": [{"workforce_id": team, "workers": [{"email": ANN}]}]}}),
-        )
-        .await;
-    let task_id = expect(&t, "task", &created, 200)["task_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let task = format!("/datasets/{ds}/workforce-tasks/{task_id}");
-    expect(&t, "start", &t.post(&task, json!({})).await, 200);
+    let labels = json!([{"name": "PER", "type": 101, "property": {"@modelarts:color": "#8e24aa"}},
+                        {"name": "LOC", "type": 101, "property": {"@modelarts:color": "#43a047"}}]);
+    let (ds, sample) = one_sample(&t, 101, labels, "1.txt", text.as_bytes(), 1).await;
+    let (task, workers) = started_task(&t, &ds, &[(ANN, 0)], 1).await;
+    let ann = &workers[0];
 
     open_task_until(&b, &t, ANN, "window.__teamlabel && window.__teamlabel.copy && document.getElementById('text-body').textContent.includes('Paris')").await;
-    // Drag the mouse across "Paris".
-    let r = b
-        .eval(
-            "const body = document.getElementById('text-body'); const node = body.firstChild;
-             const at = node.textContent.indexOf('Paris'); const range = document.createRange();
-             range.setStart(node, at); range.setEnd(node, at + 5); const r = range.getBoundingClientRect();
-             return [r.left, r.right, (r.top + r.bottom) / 2];",
-            json!([]),
-        )
-        .await;
-    let (left, right, y) = (r[0].as_f64().unwrap(), r[1].as_f64().unwrap(), r[2].as_f64().unwrap());
-    b.drag((left + 1.0, y), (right - 1.0, y), 4).await;
-    b.wait("a selection", "window.getSelection().toString() === 'Paris'")
-        .await;
+    select_by_mouse(&b, "Paris").await;
     b.chord(&["2"]).await;
     b.wait("the LOC span", "document.querySelector('#text-body mark') && document.querySelector('#text-body mark').textContent === 'Paris'").await;
     b.screenshot("a-named-entity").await;
     b.chord(&[CONTROL, "s"]).await;
     b.wait("saved", "document.getElementById('save-state').textContent === 'saved'")
         .await;
-    let copy = copy_of(&t, &task, &ids[0], &ann).await;
+    let copy = copy_of(&t, &task, &sample, ann).await;
     let start = text.chars().position(|c| c == 'P').unwrap();
     assert_eq!(
         copy["labels"],
@@ -83,52 +43,13 @@ async fn a_triplet_links_two_entities_marked_by_keyboard_and_by_mouse() {
         return;
     };
     let t = spawn("sqlite").await;
-    let ds = t
-        .dataset(
-            "relations",
-            102,
-            json!([{"name": "PER", "type": 103}, {"name": "ORG", "type": 103}, {"name": "works_at", "type": 102, "property": {"@modelarts:from_type": "PER", "@modelarts:to_type": "ORG"}}]),
-        )
-        .await;
-    let text = "Ann works at Acme.";
-    use base64::Engine;
-    let data = base64::engine::general_purpose::STANDARD.encode(text);
-    let ids = t
-        .samples(&ds, json!([{"name": "1.txt", "data": data, "sample_type": 1}]))
-        .await;
-    let team = t.post("/workforces", json!({"workforce_name": "triplet-team"})).await;
-    let team = expect(&t, "team", &team, 201)["workforce_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let ann = add_member(&t, &team, ANN, 0).await;
-    t.app.set_password(&t.project_id, ANN, PASSWORD).await.unwrap();
-    let created = t
-        .post(
-            &format!("/datasets/{ds}/workforce-tasks"),
-            json!({"task_name": "relations", "workforces_config": {"workforces": [{"workforce_id": team, "workers": [{"email": ANN}]}]}}),
-        )
-        .await;
-    let task_id = expect(&t, "task", &created, 200)["task_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let task = format!("/datasets/{ds}/workforce-tasks/{task_id}");
-    expect(&t, "start", &t.post(&task, json!({})).await, 200);
+    let labels = json!([{"name": "PER", "type": 103}, {"name": "ORG", "type": 103},
+        {"name": "works_at", "type": 102, "property": {"@modelarts:from_type": "PER", "@modelarts:to_type": "ORG"}}]);
+    let (ds, sample) = one_sample(&t, 102, labels, "1.txt", b"Ann works at Acme.", 1).await;
+    let (task, workers) = started_task(&t, &ds, &[(ANN, 0)], 1).await;
+    let ann = &workers[0];
 
     open_task_until(&b, &t, ANN, "window.__teamlabel && window.__teamlabel.copy && document.getElementById('text-body').textContent.includes('Acme')").await;
-    // Select a word of the text as it is drawn now, by mouse.
-    let select = |word: &'static str| {
-        format!(
-            "const body = document.getElementById('text-body');
-             const walker = document.createTreeWalker(body, NodeFilter.SHOW_TEXT);
-             let node; while ((node = walker.nextNode()) && !node.textContent.includes('{word}')) {{}}
-             const at = node.textContent.indexOf('{word}'); const range = document.createRange();
-             range.setStart(node, at); range.setEnd(node, at + {len}); const r = range.getBoundingClientRect();
-             return [r.left, r.right, (r.top + r.bottom) / 2];",
-            len = word.len()
-        )
-    };
     // "Ann" from the keyboard: Shift+Right three times from the start of the text.
     for _ in 0..3 {
         b.chord(&["\u{E008}", "\u{E014}"]).await;
@@ -136,12 +57,7 @@ async fn a_triplet_links_two_entities_marked_by_keyboard_and_by_mouse() {
     b.wait("a keyboard selection", "window.getSelection().toString() === 'Ann'")
         .await;
     b.chord(&["1"]).await;
-    // "Acme" by mouse.
-    let r = b.eval(&select("Acme"), json!([])).await;
-    let (left, right, y) = (r[0].as_f64().unwrap(), r[1].as_f64().unwrap(), r[2].as_f64().unwrap());
-    b.drag((left + 1.0, y), (right - 1.0, y), 4).await;
-    b.wait("a selection", "window.getSelection().toString() === 'Acme'")
-        .await;
+    select_by_mouse(&b, "Acme").await;
     b.chord(&["2"]).await;
     b.wait(
         "two entities",
@@ -160,7 +76,7 @@ async fn a_triplet_links_two_entities_marked_by_keyboard_and_by_mouse() {
     b.chord(&[CONTROL, "s"]).await;
     b.wait("saved", "document.getElementById('save-state').textContent === 'saved'")
         .await;
-    let copy = copy_of(&t, &task, &ids[0], &ann).await;
+    let copy = copy_of(&t, &task, &sample, ann).await;
     assert_eq!(
         copy["labels"],
         json!([
@@ -198,37 +114,10 @@ async fn a_speech_segment_is_marked_with_brackets_and_labeled_with_a_digit() {
         return;
     };
     let t = spawn("sqlite").await;
-    let ds = t
-        .dataset(
-            "calls",
-            202,
-            json!([{"name": "agent", "type": 202}, {"name": "caller", "type": 202}]),
-        )
-        .await;
-    use base64::Engine;
-    let data = base64::engine::general_purpose::STANDARD.encode(wav(2));
-    let ids = t
-        .samples(&ds, json!([{"name": "1.wav", "data": data, "sample_type": 2}]))
-        .await;
-    let team = t.post("/workforces", json!({"workforce_name": "call-team"})).await;
-    let team = expect(&t, "team", &team, 201)["workforce_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let ann = add_member(&t, &team, ANN, 0).await;
-    t.app.set_password(&t.project_id, ANN, PASSWORD).await.unwrap();
-    let created = t
-        .post(
-            &format!("/datasets/{ds}/workforce-tasks"),
-            json!({"task_name": "calls", "workforces_config": {"workforces": [{"workforce_id": team, "workers": [{"email": ANN}]}]}}),
-        )
-        .await;
-    let task_id = expect(&t, "task", &created, 200)["task_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let task = format!("/datasets/{ds}/workforce-tasks/{task_id}");
-    expect(&t, "start", &t.post(&task, json!({})).await, 200);
+    let labels = json!([{"name": "agent", "type": 202}, {"name": "caller", "type": 202}]);
+    let (ds, sample) = one_sample(&t, 202, labels, "1.wav", &wav(2), 2).await;
+    let (task, workers) = started_task(&t, &ds, &[(ANN, 0)], 1).await;
+    let ann = &workers[0];
 
     open_task_until(
         &b,
@@ -258,7 +147,7 @@ async fn a_speech_segment_is_marked_with_brackets_and_labeled_with_a_digit() {
     b.chord(&[CONTROL, "s"]).await;
     b.wait("saved", "document.getElementById('save-state').textContent === 'saved'")
         .await;
-    let copy = copy_of(&t, &task, &ids[0], &ann).await;
+    let copy = copy_of(&t, &task, &sample, ann).await;
     assert_eq!(
         copy["labels"],
         json!([{"name": "caller", "type": 202, "property": {"@modelarts:start_time": "00:00:00.500", "@modelarts:end_time": "00:00:01.250"}}]),
