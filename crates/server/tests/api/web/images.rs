@@ -3,7 +3,6 @@
 //! a change made offline saved when the network returns; shortcuts remapped.
 
 use serde_json::{json, Value};
-use teamlabel_client::Method;
 
 use super::*;
 use crate::browser::{Browser, CONTROL};
@@ -39,9 +38,7 @@ async fn a_labeler_draws_resizes_labels_and_saves_boxes_that_the_api_reads_back_
     )
     .await;
     b.screenshot("labeling-a-box").await;
-    b.chord(&[CONTROL, "s"]).await;
-    b.wait("saved", "document.getElementById('save-state').textContent === 'saved'")
-        .await;
+    save(&b).await;
     let copy = copy_of(&t, &task, &first, &ann).await;
     assert_eq!(
         boxes(&copy),
@@ -91,15 +88,13 @@ async fn a_labeler_draws_resizes_labels_and_saves_boxes_that_the_api_reads_back_
 
     // Rita rejects the first copy: it comes first for Ann, with the reason.
     let rita = token(&t, RITA).await;
-    let a = call(
+    review_by_api(
         &t,
         &rita,
-        Method::POST,
-        &format!("{task}/data-annotations/review"),
-        Some(json!({"comments": [{"sample_id": first, "worker_id": ann, "accept": false, "comment": "the truck is cut off"}]})),
+        &task,
+        json!([{"sample_id": first, "worker_id": ann, "accept": false, "comment": "the truck is cut off"}]),
     )
     .await;
-    assert_eq!(expect(&t, "review", &a, 200)["success"], true);
     b.goto(&format!("http://{}/ui/", t.addr)).await;
     b.wait("my tasks again", "document.querySelector('#task-rows button')")
         .await;
@@ -136,9 +131,7 @@ async fn two_tabs_saving_one_copy_end_in_the_conflict_dialog_not_an_overwrite() 
     // The first tab saves a car; the second, which read the copy before, a truck.
     b.switch_to(&first_tab).await;
     draw(&b, (20.0, 20.0), (80.0, 60.0)).await;
-    b.chord(&[CONTROL, "s"]).await;
-    b.wait("saved", "document.getElementById('save-state').textContent === 'saved'")
-        .await;
+    save(&b).await;
     b.switch_to(&second_tab).await;
     b.click("#label-list li:nth-child(2)").await;
     draw(&b, (100.0, 50.0), (200.0, 150.0)).await;
@@ -184,15 +177,7 @@ async fn one_of_five_hundred_boxes_drags_with_every_frame_drawn_and_saves_alone(
     let t = spawn("sqlite").await;
     let (_, task, ann) = task_for_ann(&t).await;
     let ann_token = token(&t, ANN).await;
-    let mine = call(
-        &t,
-        &ann_token,
-        Method::GET,
-        &format!("{task}/data-annotations/samples?limit=1"),
-        None,
-    )
-    .await;
-    let sample = mine.body["samples"][0]["sample_id"].as_str().unwrap().to_string();
+    let sample = samples_of(&t, &ann_token, &task).await[0].clone();
     // A 25 x 20 grid of 5 x 5 boxes over the whole picture.
     let grid: Vec<Value> = (0..500)
         .map(|i| {
@@ -203,15 +188,13 @@ async fn one_of_five_hundred_boxes_drags_with_every_frame_drawn_and_saves_alone(
     label_by_api(&t, &ann_token, &task, json!([{"sample_id": sample, "labels": grid}])).await;
     // Rita sends it back: first in Ann's queue, with its 500 boxes.
     let rita = token(&t, RITA).await;
-    let a = call(
+    review_by_api(
         &t,
         &rita,
-        Method::POST,
-        &format!("{task}/data-annotations/review"),
-        Some(json!({"comments": [{"sample_id": sample, "worker_id": ann, "accept": false, "comment": "one box is off"}]})),
+        &task,
+        json!([{"sample_id": sample, "worker_id": ann, "accept": false, "comment": "one box is off"}]),
     )
     .await;
-    assert_eq!(expect(&t, "review", &a, 200)["success"], true);
     open_task(&b, &t, ANN).await;
     b.wait("500 boxes", "document.querySelectorAll('#shapes rect').length === 500")
         .await;
@@ -230,9 +213,7 @@ async fn one_of_five_hundred_boxes_drags_with_every_frame_drawn_and_saves_alone(
             json!([]),
         )
         .await;
-    b.chord(&[CONTROL, "s"]).await;
-    b.wait("saved", "document.getElementById('save-state').textContent === 'saved'")
-        .await;
+    save(&b).await;
     let copy = copy_of(&t, &task, &sample, &ann).await;
     let placed = boxes(&copy);
     assert_eq!(placed.len(), 500);
@@ -279,9 +260,7 @@ async fn polygons_close_with_enter_lose_their_last_vertex_with_backspace_and_poi
     b.drag(p, p, 1).await;
     b.wait("the point", "document.querySelectorAll('#shapes circle').length === 1")
         .await;
-    b.chord(&[CONTROL, "s"]).await;
-    b.wait("saved", "document.getElementById('save-state').textContent === 'saved'")
-        .await;
+    save(&b).await;
     let copy = copy_of(&t, &task, &sample, &ann).await;
     assert_eq!(
         boxes(&copy),
@@ -374,9 +353,7 @@ async fn a_digit_gives_a_picture_its_one_class_and_shift_adds_more() {
     b.wait("dog instead", &format!("{on} === 'dog'")).await;
     b.chord(&["\u{E008}", "3"]).await;
     b.wait("dog and bird", &format!("{on} === 'dog,bird'")).await;
-    b.chord(&[CONTROL, "s"]).await;
-    b.wait("saved", "document.getElementById('save-state').textContent === 'saved'")
-        .await;
+    save(&b).await;
     let copy = copy_of(&t, &task, &ids[0], ann).await;
     let names: Vec<&str> = copy["labels"]
         .as_array()

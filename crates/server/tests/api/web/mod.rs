@@ -118,6 +118,44 @@ pub async fn label_by_api(t: &TestApp, token: &str, task: &str, items: Value) {
     assert_eq!(expect(t, "label", &a, 200)["success"], true, "{}", a.body);
 }
 
+/// The samples of the member with `token` in the task, in the order listed.
+pub async fn samples_of(t: &TestApp, token: &str, task: &str) -> Vec<String> {
+    let mine = call(
+        t,
+        token,
+        teamlabel_client::Method::GET,
+        &format!("{task}/data-annotations/samples?limit=100"),
+        None,
+    )
+    .await;
+    expect(t, "the member's samples", &mine, 200)["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["sample_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A verdict through the API as the reviewer with `token`; it must apply.
+pub async fn review_by_api(t: &TestApp, token: &str, task: &str, comments: Value) {
+    let a = call(
+        t,
+        token,
+        teamlabel_client::Method::POST,
+        &format!("{task}/data-annotations/review"),
+        Some(json!({ "comments": comments })),
+    )
+    .await;
+    assert_eq!(expect(t, "review", &a, 200)["success"], true, "{}", a.body);
+}
+
+/// Ctrl+S, then waits for the page to say the copy is saved.
+pub async fn save(b: &Browser) {
+    b.chord(&[crate::browser::CONTROL, "s"]).await;
+    b.wait("saved", "document.getElementById('save-state').textContent === 'saved'")
+        .await;
+}
+
 /// Selects `word` (its first occurrence in the text as drawn) by dragging the mouse across it.
 pub async fn select_by_mouse(b: &Browser, word: &str) {
     let r = b

@@ -15,20 +15,7 @@ async fn a_reviewer_passes_with_a_score_and_rejects_with_a_comment_one_key_each(
     let t = spawn("sqlite").await;
     let (_, task, ann) = task_for_ann(&t).await;
     let ann_token = token(&t, ANN).await;
-    let mine = call(
-        &t,
-        &ann_token,
-        Method::GET,
-        &format!("{task}/data-annotations/samples?limit=10"),
-        None,
-    )
-    .await;
-    let samples: Vec<String> = mine.body["samples"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["sample_id"].as_str().unwrap().to_string())
-        .collect();
+    let samples = samples_of(&t, &ann_token, &task).await;
     let items: Vec<Value> = samples[..2]
         .iter()
         .map(|s| json!({"sample_id": s, "labels": [{"name": "car", "type": 1, "property": {"@modelarts:shape": "bndbox", "@modelarts:feature": [[5, 5], [50, 40]]}}]}))
@@ -95,20 +82,7 @@ async fn the_owner_follows_members_and_runs_an_acceptance_round_from_the_page() 
     let (ds, task, ann) = task_for_ann(&t).await;
     let ann_token = token(&t, ANN).await;
     let rita = token(&t, RITA).await;
-    let mine = call(
-        &t,
-        &ann_token,
-        Method::GET,
-        &format!("{task}/data-annotations/samples?limit=10"),
-        None,
-    )
-    .await;
-    let samples: Vec<String> = mine.body["samples"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["sample_id"].as_str().unwrap().to_string())
-        .collect();
+    let samples = samples_of(&t, &ann_token, &task).await;
     let items: Vec<Value> = samples[..2]
         .iter()
         .map(|s| json!({"sample_id": s, "labels": [{"name": "car", "type": 1, "property": {"@modelarts:shape": "bndbox", "@modelarts:feature": [[5, 5], [50, 40]]}}]}))
@@ -118,15 +92,7 @@ async fn the_owner_follows_members_and_runs_an_acceptance_round_from_the_page() 
         .iter()
         .map(|s| json!({"sample_id": s, "worker_id": ann, "accept": true}))
         .collect();
-    let a = call(
-        &t,
-        &rita,
-        Method::POST,
-        &format!("{task}/data-annotations/review"),
-        Some(json!({"comments": verdicts})),
-    )
-    .await;
-    assert_eq!(expect(&t, "review", &a, 200)["success"], true);
+    review_by_api(&t, &rita, &task, json!(verdicts)).await;
     t.app
         .set_password(&t.project_id, "owner@example.com", PASSWORD)
         .await

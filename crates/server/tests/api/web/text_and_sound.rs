@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::*;
-use crate::browser::{Browser, CONTROL};
+use crate::browser::Browser;
 
 #[tokio::test]
 async fn a_text_span_selected_with_the_mouse_gets_its_type_from_a_digit_in_code_points() {
@@ -25,9 +25,7 @@ async fn a_text_span_selected_with_the_mouse_gets_its_type_from_a_digit_in_code_
     b.chord(&["2"]).await;
     b.wait("the LOC span", "document.querySelector('#text-body mark') && document.querySelector('#text-body mark').textContent === 'Paris'").await;
     b.screenshot("a-named-entity").await;
-    b.chord(&[CONTROL, "s"]).await;
-    b.wait("saved", "document.getElementById('save-state').textContent === 'saved'")
-        .await;
+    save(&b).await;
     let copy = copy_of(&t, &task, &sample, ann).await;
     let start = text.chars().position(|c| c == 'P').unwrap();
     assert_eq!(
@@ -73,9 +71,7 @@ async fn a_triplet_links_two_entities_marked_by_keyboard_and_by_mouse() {
         "[...document.querySelectorAll('#shape-list li')].some((li) => li.textContent === 'works_at: Ann → Acme')",
     )
     .await;
-    b.chord(&[CONTROL, "s"]).await;
-    b.wait("saved", "document.getElementById('save-state').textContent === 'saved'")
-        .await;
+    save(&b).await;
     let copy = copy_of(&t, &task, &sample, ann).await;
     assert_eq!(
         copy["labels"],
@@ -144,9 +140,7 @@ async fn a_speech_segment_is_marked_with_brackets_and_labeled_with_a_digit() {
     b.chord(&["]"]).await;
     b.chord(&["2"]).await;
     b.wait("the segment", "document.querySelector('#shape-list li') && document.querySelector('#shape-list li').textContent.startsWith('caller')").await;
-    b.chord(&[CONTROL, "s"]).await;
-    b.wait("saved", "document.getElementById('save-state').textContent === 'saved'")
-        .await;
+    save(&b).await;
     let copy = copy_of(&t, &task, &sample, ann).await;
     assert_eq!(
         copy["labels"],
