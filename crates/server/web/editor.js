@@ -489,6 +489,15 @@ export class Editor {
         el.setAttribute("cx", f[0][0]);
         el.setAttribute("cy", f[0][1]);
         el.setAttribute("r", 4 / this.zoom);
+      } else if (l.property["@modelarts:shape"] === "circle") {
+        el = document.createElementNS(SVG, "circle");
+        el.setAttribute("cx", f[0][0]);
+        el.setAttribute("cy", f[0][1]);
+        el.setAttribute("r", f[1][0]);
+      } else if (["line", "dashed", "polyline"].includes(l.property["@modelarts:shape"])) {
+        el = document.createElementNS(SVG, "polyline");
+        el.setAttribute("points", f.map((p) => p.join(",")).join(" "));
+        el.setAttribute("class", `stroke-only${l.property["@modelarts:shape"] === "dashed" ? " dashed" : ""}`);
       } else {
         return;
       }
@@ -545,6 +554,9 @@ export class Editor {
       svg.append(line);
     }
     const sel = this.labelsNow[this.selected];
+    const segment = Boolean(sel && isSegment(sel)) && !this.judging;
+    $("content-row").hidden = !segment;
+    if (segment && document.activeElement !== $("content")) $("content").value = sel.property["@modelarts:content"] || "";
     $("hard").checked = Boolean(sel && sel.property && sel.property["@modelarts:hard"]);
     $("hard").disabled = !(sel && isShape(sel));
   }

@@ -61,18 +61,31 @@ window.addEventListener("mousemove", (ev) => {
     editor.place();
   } else if (drag.kind === "draw") {
     drag.to = clamp(at);
+    const kind = { circle: "circle", line: "line" }[editor.tool] || "rect";
     let ghost = $("shapes").querySelector(".ghost");
     if (!ghost) {
-      ghost = document.createElementNS(SVG, "rect");
-      ghost.setAttribute("class", "ghost selected");
+      ghost = document.createElementNS(SVG, kind);
+      ghost.setAttribute("class", `ghost selected${kind === "line" ? " stroke-only" : ""}`);
       ghost.setAttribute("stroke", colorOf(editor.current));
       ghost.setAttribute("fill", colorOf(editor.current));
       $("shapes").append(ghost);
     }
-    ghost.setAttribute("x", Math.min(drag.from.x, drag.to.x));
-    ghost.setAttribute("y", Math.min(drag.from.y, drag.to.y));
-    ghost.setAttribute("width", Math.abs(drag.to.x - drag.from.x));
-    ghost.setAttribute("height", Math.abs(drag.to.y - drag.from.y));
+    const { from, to } = drag;
+    if (kind === "circle") {
+      ghost.setAttribute("cx", from.x);
+      ghost.setAttribute("cy", from.y);
+      ghost.setAttribute("r", Math.hypot(to.x - from.x, to.y - from.y));
+    } else if (kind === "line") {
+      ghost.setAttribute("x1", from.x);
+      ghost.setAttribute("y1", from.y);
+      ghost.setAttribute("x2", to.x);
+      ghost.setAttribute("y2", to.y);
+    } else {
+      ghost.setAttribute("x", Math.min(from.x, to.x));
+      ghost.setAttribute("y", Math.min(from.y, to.y));
+      ghost.setAttribute("width", Math.abs(to.x - from.x));
+      ghost.setAttribute("height", Math.abs(to.y - from.y));
+    }
   } else if (drag.kind === "move") {
     const dx = Math.round(at.x - drag.last.x);
     const dy = Math.round(at.y - drag.last.y);
@@ -97,7 +110,18 @@ window.addEventListener("mouseup", () => {
   if (!drag) return;
   const d = drag;
   drag = null;
-  if (d.kind === "draw") {
+  if (d.kind === "draw" && (editor.tool === "circle" || editor.tool === "line")) {
+    const from = [Math.round(d.from.x), Math.round(d.from.y)];
+    const to = [Math.round(d.to.x), Math.round(d.to.y)];
+    const length = Math.round(Math.hypot(to[0] - from[0], to[1] - from[1]));
+    if (length < 2) { editor.render(); return; }
+    const feature = editor.tool === "circle" ? [from, [length]] : [from, to];
+    editor.change((ls) => {
+      ls.push({ name: editor.current.name, type: 1, property: { "@modelarts:shape": editor.tool, "@modelarts:feature": feature } });
+    });
+    editor.selected = editor.labelsNow.length - 1;
+    editor.render();
+  } else if (d.kind === "draw") {
     const x1 = Math.round(Math.min(d.from.x, d.to.x));
     const y1 = Math.round(Math.min(d.from.y, d.to.y));
     const x2 = Math.round(Math.max(d.from.x, d.to.x));
@@ -131,6 +155,19 @@ $("stage").addEventListener("wheel", (ev) => {
   editor.place();
   editor.render();
 }, { passive: false });
+
+// A segment's transcript: one undo step per visit of the field, saved as it is typed.
+$("content").addEventListener("focus", () => {
+  editor.undoStack.push(clone(editor.labelsNow));
+  editor.redoStack = [];
+});
+$("content").addEventListener("input", (ev) => {
+  const l = editor.labelsNow[editor.selected];
+  if (!l || !l.property) return;
+  if (ev.target.value) l.property["@modelarts:content"] = ev.target.value;
+  else delete l.property["@modelarts:content"];
+  editor.touched();
+});
 
 $("hard").addEventListener("change", (ev) => {
   const i = editor.selected;
@@ -177,7 +214,7 @@ $("submit").addEventListener("click", () => editor.submit());
 window.addEventListener("keydown", (ev) => {
   if ($("label").hidden || !editor.task) return;
   if (document.querySelector("dialog[open]") && ev.key !== "Escape") return;
-  if (ev.target instanceof HTMLInputElement) return;
+  if (ev.target instanceof HTMLInputElement && keyName(ev) !== keymap.save) return;
   const key = keyName(ev);
   const is = (action) => keymap[action] === key;
   const sel = editor.selected;
@@ -202,6 +239,8 @@ window.addEventListener("keydown", (ev) => {
   else if (is("box")) editor.useTool("box");
   else if (is("polygonTool")) editor.useTool("polygon");
   else if (is("pointTool")) editor.useTool("point");
+  else if (is("circleTool")) editor.useTool("circle");
+  else if (is("lineTool")) editor.useTool("line");
   else if (is("save")) editor.save();
   else if (is("undo")) editor.undo();
   else if (is("redo") || key === "ctrl+y") editor.redo();

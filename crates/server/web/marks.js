@@ -163,6 +163,8 @@ export const shapeMarks = {
     const img = $("picture");
     const clamp = (v, max) => Math.max(0, Math.min(max, Math.round(v)));
     const shift = (pt) => [clamp(pt[0] + dx, img.naturalWidth), clamp(pt[1] + dy, img.naturalHeight)];
-    p["@modelarts:feature"] = p["@modelarts:feature"].map(shift);
+    const f = p["@modelarts:feature"];
+    // A circle is [[x, y], [radius]]: only its centre moves.
+    p["@modelarts:feature"] = p["@modelarts:shape"] === "circle" ? [shift(f[0]), f[1]] : f.map(shift);
   },
 };

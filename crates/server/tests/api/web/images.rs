@@ -235,7 +235,7 @@ async fn one_of_five_hundred_boxes_drags_with_every_frame_drawn_and_saves_alone(
 }
 
 #[tokio::test]
-async fn polygons_close_with_enter_lose_their_last_vertex_with_backspace_and_points_take_a_click() {
+async fn polygons_points_circles_and_lines_are_drawn_from_the_keyboard_tools() {
     let Some(b) = Browser::start("polygons").await else {
         return;
     };
@@ -258,15 +258,26 @@ async fn polygons_close_with_enter_lose_their_last_vertex_with_backspace_and_poi
     b.chord(&["o"]).await;
     let p = at(&b, 200.0, 120.0).await;
     b.drag(p, p, 1).await;
-    b.wait("the point", "document.querySelectorAll('#shapes circle').length === 1")
-        .await;
+    b.wait(
+        "the point",
+        "document.querySelectorAll('#shapes circle.point').length === 1",
+    )
+    .await;
+    // A circle dragged out from its centre, and a line from end to end.
+    b.chord(&["c"]).await;
+    draw(&b, (120.0, 80.0), (150.0, 80.0)).await;
+    b.chord(&["l"]).await;
+    draw(&b, (10.0, 150.0), (60.0, 150.0)).await;
+    b.wait("the circle and the line", "document.querySelectorAll('#shapes circle:not(.point)').length === 1 && document.querySelectorAll('#shapes polyline.stroke-only').length === 1").await;
     save(&b).await;
     let copy = copy_of(&t, &task, &sample, &ann).await;
     assert_eq!(
         boxes(&copy),
         [
             ("car".to_string(), json!([[10, 10], [100, 20], [60, 90]])),
-            ("car".to_string(), json!([[200, 120]]))
+            ("car".to_string(), json!([[200, 120]])),
+            ("car".to_string(), json!([[120, 80], [30]])),
+            ("car".to_string(), json!([[10, 150], [60, 150]]))
         ],
         "{copy}"
     );
@@ -276,7 +287,7 @@ async fn polygons_close_with_enter_lose_their_last_vertex_with_backspace_and_poi
         .iter()
         .map(|l| l["property"]["@modelarts:shape"].as_str().unwrap())
         .collect();
-    assert_eq!(shapes, ["polygon", "point"]);
+    assert_eq!(shapes, ["polygon", "point", "circle", "line"]);
 }
 
 #[tokio::test]

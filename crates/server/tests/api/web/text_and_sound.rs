@@ -140,11 +140,12 @@ async fn a_speech_segment_is_marked_with_brackets_and_labeled_with_a_digit() {
     b.chord(&["]"]).await;
     b.chord(&["2"]).await;
     b.wait("the segment", "document.querySelector('#shape-list li') && document.querySelector('#shape-list li').textContent.startsWith('caller')").await;
+    b.type_into("#content", "hello there").await;
     save(&b).await;
     let copy = copy_of(&t, &task, &sample, ann).await;
     assert_eq!(
         copy["labels"],
-        json!([{"name": "caller", "type": 202, "property": {"@modelarts:start_time": "00:00:00.500", "@modelarts:end_time": "00:00:01.250"}}]),
+        json!([{"name": "caller", "type": 202, "property": {"@modelarts:start_time": "00:00:00.500", "@modelarts:end_time": "00:00:01.250", "@modelarts:content": "hello there"}}]),
         "{copy}"
     );
 }
