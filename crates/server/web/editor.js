@@ -344,8 +344,9 @@ export class Editor {
       this.link = { name: label.name, from: chosen.id };
       this.render();
       return;
-    } else if (SPAN_TYPES.has(label.type) && this.pendingSpan) {
-      const { start, end } = this.pendingSpan;
+    } else if (SPAN_TYPES.has(label.type) && (this.spanOfSelection() || this.pendingSpan)) {
+      // The selection as it is now: a `selectionchange` for its last change may not have come.
+      const { start, end } = this.spanOfSelection() || this.pendingSpan;
       this.pendingSpan = null;
       this.caret = end;
       window.getSelection().removeAllRanges();

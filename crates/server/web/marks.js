@@ -87,6 +87,7 @@ export const textMarks = {
       sel.collapse(node, offset);
     }
     sel.modify("extend", forward ? "forward" : "backward", word ? "word" : "character");
+    this.pendingSpan = this.spanOfSelection();
   },
 
   /** The selected text as code point offsets (as the API counts), or null. */
