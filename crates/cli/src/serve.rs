@@ -178,7 +178,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let hooks = crate::webhooks::settings(&args.webhook_allow, file.webhooks.as_ref())?;
     let app = open_app(&args.store, limits, &synchronous, Some(&objects))
         .await?
-        .with_webhooks(hooks.clone());
+        .with_webhooks(hooks);
     tracing::info!(objects = app.objects.kind(), "object storage: {}", objects.describe());
     let allow_weak = args.allow_weak_durability || file.allow_weak_durability.unwrap_or(false);
     let settings = app.store.durability_settings().await?;
@@ -196,7 +196,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     first_start(&app, &data_dir).await?;
     recover_data_io(&app).await?;
-    start_webhooks(&app, &hooks)?;
+    start_webhooks(&app)?;
 
     let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(addr)
@@ -329,7 +329,8 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
 
 /// Starts the dispatcher of webhook deliveries. It stops with the process: a delivery cut short
 /// is sent again once its claim runs out (at least once).
-fn start_webhooks(app: &App, settings: &teamlabel_core::webhooks::WebhookSettings) -> anyhow::Result<()> {
+fn start_webhooks(app: &App) -> anyhow::Result<()> {
+    let settings = &app.webhooks.settings;
     let transport = teamlabel_store::webhooks::HttpTransport::new(settings).map_err(|e| anyhow::anyhow!(e))?;
     if !settings.policy.allow.is_empty() {
         let allowed: Vec<String> = settings.policy.allow.iter().map(|n| n.to_string()).collect();

@@ -114,19 +114,14 @@ impl App {
         q: &GetWorkforceTaskSampleQuery,
         urls: &dyn SourceUrls,
     ) -> Result<WorkforceTaskSample> {
-        let (_, task) = self.load_task(p, dataset_id, task_id).await?;
-        let members = self.store.task_workers(&task.id).await?;
-        let worker = self.visible_worker(p, Op::GetWorkforceTaskSample, &members, &task, q.worker_id.as_deref())?;
-        if !is_hex32(sample_id) {
-            return Err(Error::sample_not_found(sample_id));
-        }
-        let query = TeamSampleQuery {
-            limit: 1,
-            worker_id: worker,
-            sample_id: Some(sample_id.to_string()),
-            ..TeamSampleQuery::default()
-        };
-        let (_, mut rows) = self.store.list_team_samples(&task.id, &query).await?;
+        let (_, mut rows) = self
+            .visible_copy(
+                p,
+                Op::GetWorkforceTaskSample,
+                (dataset_id, task_id, sample_id),
+                q.worker_id.as_deref(),
+            )
+            .await?;
         let samples = rows.iter_mut().map(|r| &mut r.sample).collect();
         self.read_texts_from_blobs(samples).await;
         let row = rows.first().ok_or_else(|| Error::sample_not_found(sample_id))?;
@@ -143,9 +138,32 @@ impl App {
         task_id: &str,
         sample_id: &str,
     ) -> Result<SampleFile> {
+        let (task, rows) = self
+            .visible_copy(
+                p,
+                Op::GetWorkforceTaskSampleFile,
+                (dataset_id, task_id, sample_id),
+                None,
+            )
+            .await?;
+        if rows.is_empty() {
+            return Err(Error::sample_not_found(sample_id));
+        }
+        self.sample_file(&task.dataset_id, sample_id).await
+    }
+
+    /// The copy of a sample of the task the caller may read (at most one row: a labeler's own, or
+    /// `worker`'s, or the first), with the task; `op` is what is authorized.
+    async fn visible_copy(
+        &self,
+        p: &Principal,
+        op: Op,
+        (dataset_id, task_id, sample_id): (&str, &str, &str),
+        worker: Option<&str>,
+    ) -> Result<(TaskRecord, Vec<TeamSampleRow>)> {
         let (_, task) = self.load_task(p, dataset_id, task_id).await?;
         let members = self.store.task_workers(&task.id).await?;
-        let worker = self.visible_worker(p, Op::GetWorkforceTaskSampleFile, &members, &task, None)?;
+        let worker = self.visible_worker(p, op, &members, &task, worker)?;
         if !is_hex32(sample_id) {
             return Err(Error::sample_not_found(sample_id));
         }
@@ -156,10 +174,7 @@ impl App {
             ..TeamSampleQuery::default()
         };
         let (_, rows) = self.store.list_team_samples(&task.id, &query).await?;
-        if rows.is_empty() {
-            return Err(Error::sample_not_found(sample_id));
-        }
-        self.sample_file(&task.dataset_id, sample_id).await
+        Ok((task, rows))
     }
 
     /// Which member's copies the caller may read: a labeler only their own.

@@ -168,10 +168,12 @@ impl App {
             Err(e) => (delivery_status::PENDING, None, Some(truncate(e))),
         };
         let failed = status == delivery_status::PENDING && attempts >= i64::from(settings.max_attempts);
-        let outcome = match (status, failed) {
-            (delivery_status::DELIVERED, _) => "delivered",
-            (_, true) => "failed",
-            _ => "retry",
+        let outcome = if status == delivery_status::DELIVERED {
+            "delivered"
+        } else if failed {
+            "failed"
+        } else {
+            "retry"
         };
         webhook_attempt(outcome, start.elapsed().as_secs_f64());
         if outcome != "delivered" {
