@@ -6,7 +6,9 @@
 //! Keystone version list there. Not part of the ModelArts API: in neither the OpenAPI document
 //! nor the policy table.
 
+use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::LazyLock;
 
 use axum::extract::Path;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -14,11 +16,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
-const INDEX: &str = include_str!("../web/index.html");
-
-/// The page's files below `/ui/`: name, content type, body. The scripts are ES modules that
+/// The page's files below `/ui/` (`index.html` also at `/ui/` itself): name, content type, body. The scripts are ES modules that
 /// import each other by these names.
 const FILES: &[(&str, &str, &str)] = &[
+    (
+        "index.html",
+        "text/html; charset=utf-8",
+        include_str!("../web/index.html"),
+    ),
     ("app.css", "text/css; charset=utf-8", include_str!("../web/app.css")),
     ("app.js", JS, include_str!("../web/app.js")),
     ("api.js", JS, include_str!("../web/api.js")),
@@ -44,10 +49,35 @@ pub const FILE_POLICY: &str = "default-src 'none'; img-src 'self' data:; style-s
 /// Where the page lives.
 pub const PAGE_PATH: &str = "/ui/";
 
-fn asset(content_type: &'static str, body: &'static str, headers: &HeaderMap) -> Response {
-    let mut hasher = DefaultHasher::new();
-    body.hash(&mut hasher);
-    let etag = format!("\"{:016x}\"", hasher.finish());
+/// The ETag of each file, by name, computed once from its body (the bodies are part of the
+/// binary).
+static ETAGS: LazyLock<HashMap<&'static str, String>> = LazyLock::new(|| {
+    FILES
+        .iter()
+        .map(|(name, _, body)| {
+            let mut hasher = DefaultHasher::new();
+            body.hash(&mut hasher);
+            (*name, format!("\"{:016x}\"", hasher.finish()))
+        })
+        .collect()
+});
+
+/// The headers every answer of the page carries.
+fn page_headers(h: &mut HeaderMap) {
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_POLICY));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+}
+
+/// A file of the page by name, with its headers; 404 when there is none.
+fn asset(name: &str, headers: &HeaderMap) -> Response {
+    let (Some((_, content_type, body)), Some(etag)) = (FILES.iter().find(|(n, _, _)| *n == name), ETAGS.get(name))
+    else {
+        let mut response = (StatusCode::NOT_FOUND, "no such file of the labeling page").into_response();
+        page_headers(response.headers_mut());
+        return response;
+    };
     let fresh = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -55,17 +85,14 @@ fn asset(content_type: &'static str, body: &'static str, headers: &HeaderMap) ->
     let mut response = if fresh {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        (StatusCode::OK, body).into_response()
+        (StatusCode::OK, *body).into_response()
     };
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_POLICY));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    page_headers(h);
     // Revalidated on every load (an upgraded server serves its own page at once), cheaply.
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    if let Ok(v) = HeaderValue::from_str(&etag) {
+    if let Ok(v) = HeaderValue::from_str(etag) {
         h.insert(header::ETAG, v);
     }
     response
@@ -75,27 +102,11 @@ fn asset(content_type: &'static str, body: &'static str, headers: &HeaderMap) ->
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/ui", get(|| async { to_page() }))
+        .route(PAGE_PATH, get(|h: HeaderMap| async move { asset("index.html", &h) }))
         .route(
-            PAGE_PATH,
-            get(|h: HeaderMap| async move { asset("text/html; charset=utf-8", INDEX, &h) }),
+            "/ui/{file}",
+            get(|Path(name): Path<String>, h: HeaderMap| async move { asset(&name, &h) }),
         )
-        .route("/ui/{file}", get(file))
-}
-
-async fn file(Path(name): Path<String>, headers: HeaderMap) -> Response {
-    match FILES.iter().find(|(n, _, _)| *n == name) {
-        Some((_, content_type, body)) => asset(content_type, body, &headers),
-        None => asset_missing(),
-    }
-}
-
-/// 404 for a name the page does not have, with the page's headers.
-fn asset_missing() -> Response {
-    let mut response = (StatusCode::NOT_FOUND, "no such file of the labeling page").into_response();
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_POLICY));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    response
 }
 
 /// Whether a request comes from a browser navigating (it prefers HTML).

@@ -9,7 +9,7 @@ import {
 } from "./common.js";
 import { ApiError, api, json, v2, session } from "./api.js";
 import { show } from "./views.js";
-import { textMarks, shapeMarks } from "./marks.js";
+import { textMarks, shapeMarks, shapeElement, boxCorners } from "./marks.js";
 
 const AUTOSAVE_MS = 800;
 const PREFETCH = 3;
@@ -474,42 +474,15 @@ export class Editor {
       list.append(li);
       if (this.hidden.has(i)) return;
       const f = l.property["@modelarts:feature"];
-      let el;
-      if (l.property["@modelarts:shape"] === "bndbox") {
-        el = document.createElementNS(SVG, "rect");
-        el.setAttribute("x", Math.min(f[0][0], f[1][0]));
-        el.setAttribute("y", Math.min(f[0][1], f[1][1]));
-        el.setAttribute("width", Math.abs(f[1][0] - f[0][0]));
-        el.setAttribute("height", Math.abs(f[1][1] - f[0][1]));
-      } else if (l.property["@modelarts:shape"] === "polygon") {
-        el = document.createElementNS(SVG, "polygon");
-        el.setAttribute("points", f.map((p) => p.join(",")).join(" "));
-      } else if (l.property["@modelarts:shape"] === "point") {
-        el = document.createElementNS(SVG, "circle");
-        el.setAttribute("class", "point");
-        el.setAttribute("cx", f[0][0]);
-        el.setAttribute("cy", f[0][1]);
-        el.setAttribute("r", 4 / this.zoom);
-      } else if (l.property["@modelarts:shape"] === "circle") {
-        el = document.createElementNS(SVG, "circle");
-        el.setAttribute("cx", f[0][0]);
-        el.setAttribute("cy", f[0][1]);
-        el.setAttribute("r", f[1][0]);
-      } else if (["line", "dashed", "polyline"].includes(l.property["@modelarts:shape"])) {
-        el = document.createElementNS(SVG, "polyline");
-        el.setAttribute("points", f.map((p) => p.join(",")).join(" "));
-        el.setAttribute("class", `stroke-only${l.property["@modelarts:shape"] === "dashed" ? " dashed" : ""}`);
-      } else {
-        return;
-      }
+      const el = shapeElement(l.property, this.zoom);
+      if (!el) return;
       el.setAttribute("stroke", color);
       el.setAttribute("fill", color);
       el.dataset.index = String(i);
       if (i === this.selected) el.classList.add("selected");
       svg.append(el);
       if (i === this.selected && l.property["@modelarts:shape"] === "bndbox") {
-        const corners = [[f[0][0], f[0][1]], [f[1][0], f[0][1]], [f[0][0], f[1][1]], [f[1][0], f[1][1]]];
-        corners.forEach(([x, y], c) => {
+        boxCorners(f).forEach(([x, y], c) => {
           const h = document.createElementNS(SVG, "rect");
           const s = 8 / this.zoom;
           h.setAttribute("class", "handle");
@@ -528,20 +501,8 @@ export class Editor {
       for (const l of other.labels || []) {
         const f = l.property && l.property["@modelarts:feature"];
         if (!f) continue;
-        const shape = l.property["@modelarts:shape"];
-        let el;
-        if (shape === "bndbox") {
-          el = document.createElementNS(SVG, "rect");
-          el.setAttribute("x", Math.min(f[0][0], f[1][0]));
-          el.setAttribute("y", Math.min(f[0][1], f[1][1]));
-          el.setAttribute("width", Math.abs(f[1][0] - f[0][0]));
-          el.setAttribute("height", Math.abs(f[1][1] - f[0][1]));
-        } else if (shape === "polygon") {
-          el = document.createElementNS(SVG, "polygon");
-          el.setAttribute("points", f.map((p) => p.join(",")).join(" "));
-        } else {
-          continue;
-        }
+        if (!["bndbox", "polygon"].includes(l.property["@modelarts:shape"])) continue;
+        const el = shapeElement(l.property, this.zoom);
         el.setAttribute("class", "other");
         el.setAttribute("stroke", colorOf(this.labels.find((d) => d.name === l.name)));
         svg.append(el);

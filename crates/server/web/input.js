@@ -4,6 +4,7 @@
 import { $, SVG, colorOf, clone, isShape, setSaveState } from "./common.js";
 import { editor } from "./editor.js";
 import { keymap, keyName, fillHelp } from "./keys.js";
+import { placeBox } from "./marks.js";
 
 // ------------------------------------------------------------ the mouse on the stage
 
@@ -81,10 +82,7 @@ window.addEventListener("mousemove", (ev) => {
       ghost.setAttribute("x2", to.x);
       ghost.setAttribute("y2", to.y);
     } else {
-      ghost.setAttribute("x", Math.min(from.x, to.x));
-      ghost.setAttribute("y", Math.min(from.y, to.y));
-      ghost.setAttribute("width", Math.abs(to.x - from.x));
-      ghost.setAttribute("height", Math.abs(to.y - from.y));
+      placeBox(ghost, [[from.x, from.y], [to.x, to.y]]);
     }
   } else if (drag.kind === "move") {
     const dx = Math.round(at.x - drag.last.x);

@@ -2,7 +2,53 @@
 // and triplet links (offsets in Unicode code points), and the shapes of a picture (tools,
 // polygons, in-place redraw while dragging, moves). Methods of the editor (`this`).
 
-import { $, colorOf, isSpan } from "./common.js";
+import { $, SVG, colorOf, isSpan } from "./common.js";
+
+/** Sets a box's rectangle from its feature `[[x1, y1], [x2, y2]]`, in either corner order. */
+export function placeBox(el, f) {
+  el.setAttribute("x", Math.min(f[0][0], f[1][0]));
+  el.setAttribute("y", Math.min(f[0][1], f[1][1]));
+  el.setAttribute("width", Math.abs(f[1][0] - f[0][0]));
+  el.setAttribute("height", Math.abs(f[1][1] - f[0][1]));
+}
+
+/** A box's corners, in the order of its handles' `data-corner`. */
+export function boxCorners(f) {
+  return [[f[0][0], f[0][1]], [f[1][0], f[0][1]], [f[0][0], f[1][1]], [f[1][0], f[1][1]]];
+}
+
+/** The SVG element a shape label is drawn as (a point's radius follows `zoom`), or null for a
+ * shape the page does not draw. */
+export function shapeElement(property, zoom) {
+  const f = property["@modelarts:feature"];
+  const shape = property["@modelarts:shape"];
+  let el;
+  if (shape === "bndbox") {
+    el = document.createElementNS(SVG, "rect");
+    placeBox(el, f);
+  } else if (shape === "polygon") {
+    el = document.createElementNS(SVG, "polygon");
+    el.setAttribute("points", f.map((p) => p.join(",")).join(" "));
+  } else if (shape === "point") {
+    el = document.createElementNS(SVG, "circle");
+    el.setAttribute("class", "point");
+    el.setAttribute("cx", f[0][0]);
+    el.setAttribute("cy", f[0][1]);
+    el.setAttribute("r", 4 / zoom);
+  } else if (shape === "circle") {
+    el = document.createElementNS(SVG, "circle");
+    el.setAttribute("cx", f[0][0]);
+    el.setAttribute("cy", f[0][1]);
+    el.setAttribute("r", f[1][0]);
+  } else if (["line", "dashed", "polyline"].includes(shape)) {
+    el = document.createElementNS(SVG, "polyline");
+    el.setAttribute("points", f.map((p) => p.join(",")).join(" "));
+    el.setAttribute("class", `stroke-only${shape === "dashed" ? " dashed" : ""}`);
+  } else {
+    return null;
+  }
+  return el;
+}
 
 /** Text spans and links between them. */
 export const textMarks = {
@@ -142,11 +188,8 @@ export const shapeMarks = {
     const f = this.labelsNow[i].property["@modelarts:feature"];
     const el = $("shapes").querySelector(`rect[data-index="${i}"]:not(.handle)`);
     if (!el || this.labelsNow[i].property["@modelarts:shape"] !== "bndbox") { this.render(); return; }
-    el.setAttribute("x", Math.min(f[0][0], f[1][0]));
-    el.setAttribute("y", Math.min(f[0][1], f[1][1]));
-    el.setAttribute("width", Math.abs(f[1][0] - f[0][0]));
-    el.setAttribute("height", Math.abs(f[1][1] - f[0][1]));
-    const corners = [[f[0][0], f[0][1]], [f[1][0], f[0][1]], [f[0][0], f[1][1]], [f[1][0], f[1][1]]];
+    placeBox(el, f);
+    const corners = boxCorners(f);
     const s = 8 / this.zoom;
     for (const h of $("shapes").querySelectorAll(`rect.handle[data-index="${i}"]`)) {
       const [x, y] = corners[Number(h.dataset.corner)];
