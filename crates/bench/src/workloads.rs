@@ -155,6 +155,8 @@ pub async fn drive(args: &Args, t: &Target, owner: &Client, setup: &Setup, repor
             (owner.with_auth(auth), bodies)
         })
         .collect();
+    // The database's size before and after the workload gives its growth per applied change.
+    let size_before = crate::target::database_size_mib(t).await;
     let deadline = Instant::now() + Duration::from_secs(args.duration);
     let started = Instant::now();
     // The server's resident memory, sampled while the workload runs.
@@ -186,6 +188,12 @@ pub async fn drive(args: &Args, t: &Target, owner: &Client, setup: &Setup, repor
     report["p99_ms"] = json!(round(Tally::percentile(&tally.micros, 0.99), 2));
     report["max_ms"] = json!(round(Tally::percentile(&tally.micros, 1.0), 2));
     report["errors"] = json!(tally.errors);
+    let changes = ok * args.batch as f64;
+    if let (Some(before), Some(after)) = (size_before, crate::target::database_size_mib(t).await) {
+        if changes > 0.0 {
+            report["growth_bytes_per_change"] = json!(round((after - before) * 1048576.0 / changes, 0));
+        }
+    }
     if let Some(e) = &tally.first_error {
         eprintln!("first error: {e}");
     }
