@@ -26,6 +26,10 @@ pub const SQLITE: &[(&str, &str)] = &[
     ("0007_data_io", include_str!("../migrations/sqlite/0007_data_io.sql")),
     ("0008_sync", include_str!("../migrations/sqlite/0008_sync.sql")),
     ("0009_webhooks", include_str!("../migrations/sqlite/0009_webhooks.sql")),
+    (
+        "0010_compact_labels",
+        include_str!("../migrations/sqlite/0010_compact_labels.sql"),
+    ),
 ];
 
 pub const POSTGRES: &[(&str, &str)] = &[
@@ -55,6 +59,10 @@ pub const POSTGRES: &[(&str, &str)] = &[
     (
         "0009_webhooks",
         include_str!("../migrations/postgres/0009_webhooks.sql"),
+    ),
+    (
+        "0010_compact_labels",
+        include_str!("../migrations/postgres/0010_compact_labels.sql"),
     ),
 ];
 

@@ -126,20 +126,44 @@ pub(crate) fn history_of<K>(
         change_time: now,
         state_before: planned.before.state.clone(),
         state_after: planned.state_after.clone(),
-        labels_before: labels_value(&planned.before.labels),
-        labels_after: labels_value(&planned.labels),
+        labels_before: labels_json(&planned.before.labels),
+        labels_after: labels_json(&planned.labels),
         version_after: planned.before.version + 1,
         step: HistoryStep::default(),
     }
 }
 
-pub(crate) fn labels_value(labels: &[PlacedLabel]) -> Value {
-    Value::Array(
-        labels
-            .iter()
-            .map(|l| serde_json::to_value(l.to_api()).unwrap_or(Value::Null))
-            .collect(),
-    )
+/// The JSON text of labels in their API form (`SampleLabel`), written straight from the placed
+/// labels: the same text as serializing `to_api()` through a `Value` (keys in code-point order),
+/// without building either.
+pub(crate) fn labels_json(labels: &[PlacedLabel]) -> String {
+    use serde::Serialize;
+    // Fields in the order a `Value` map sorts them; absent ones skipped as `SampleLabel` does.
+    #[derive(Serialize)]
+    struct Api<'a> {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        annotated_by: &'a Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: &'a Option<String>,
+        name: &'a str,
+        property: &'a serde_json::Map<String, Value>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        score: Option<f64>,
+        #[serde(rename = "type")]
+        label_type: i64,
+    }
+    let api: Vec<Api<'_>> = labels
+        .iter()
+        .map(|l| Api {
+            annotated_by: &l.annotated_by,
+            id: &l.instance_id,
+            name: &l.name,
+            property: &l.property,
+            score: l.score,
+            label_type: l.label_type.code() as i64,
+        })
+        .collect();
+    serde_json::to_string(&api).expect("labels serialize")
 }
 
 fn with_item(i: usize, e: Error) -> Error {
@@ -258,5 +282,59 @@ impl App {
                 "X-Idempotency-Key was used with a different request in the last 24 hours",
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use teamlabel_api::enums::LabelType;
+
+    fn placed(
+        name: &str,
+        instance_id: Option<&str>,
+        property: Value,
+        score: Option<f64>,
+        by: Option<&str>,
+    ) -> PlacedLabel {
+        PlacedLabel {
+            label_id: 1,
+            name: name.into(),
+            label_type: LabelType::ObjectDetection,
+            instance_id: instance_id.map(str::to_string),
+            property: property.as_object().cloned().unwrap_or_default(),
+            score,
+            annotated_by: by.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn labels_json_is_the_text_of_the_api_form_through_a_value() {
+        let labels = vec![
+            placed("cat", None, json!({}), None, None),
+            placed(
+                "car",
+                Some("E1"),
+                json!({"@modelarts:shape": "bndbox", "@modelarts:feature": [[1, 2.5], [3, 4]], "z": null}),
+                Some(0.25),
+                Some("human"),
+            ),
+            placed(
+                "\"quoted\" ünïcode",
+                None,
+                json!({"a": {"b": [true, "x"]}}),
+                Some(1.0),
+                None,
+            ),
+        ];
+        let through_value = Value::Array(
+            labels
+                .iter()
+                .map(|l| serde_json::to_value(l.to_api()).unwrap())
+                .collect(),
+        );
+        assert_eq!(labels_json(&labels), through_value.to_string());
+        assert_eq!(labels_json(&[]), "[]");
     }
 }

@@ -41,23 +41,30 @@ impl App {
             total_number: total,
             history: rows
                 .into_iter()
-                .map(|h| HistoryEntry {
-                    id: h.id,
-                    change_time: h.change_time,
-                    actor_email: h.actor_email,
-                    actor_user_id: h.actor_user_id,
-                    task_id: h.task_id,
-                    worker_id: h.worker_id,
-                    state_before: h.state_before,
-                    state_after: h.state_after,
-                    labels_before: h.labels_before,
-                    labels_after: h.labels_after,
-                    version: h.version_after,
-                    event: h.step.event,
-                    comment: h.step.comment,
-                    from_workers: h.step.from_workers,
+                .map(|h| {
+                    Ok(HistoryEntry {
+                        id: h.id,
+                        change_time: h.change_time,
+                        actor_email: h.actor_email,
+                        actor_user_id: h.actor_user_id,
+                        task_id: h.task_id,
+                        worker_id: h.worker_id,
+                        state_before: h.state_before,
+                        state_after: h.state_after,
+                        labels_before: json_of(&h.labels_before)?,
+                        labels_after: json_of(&h.labels_after)?,
+                        version: h.version_after,
+                        event: h.step.event,
+                        comment: h.step.comment,
+                        from_workers: h.step.from_workers,
+                    })
                 })
-                .collect(),
+                .collect::<Result<_>>()?,
         })
     }
+}
+
+/// Stored labels (JSON text) as a JSON value.
+fn json_of(text: &str) -> Result<serde_json::Value> {
+    serde_json::from_str(text).map_err(|e| Error::internal(format!("stored history labels: {e}")))
 }

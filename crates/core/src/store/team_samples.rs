@@ -106,8 +106,9 @@ pub struct HistoryRecord {
     pub change_time: i64,
     pub state_before: String,
     pub state_after: String,
-    pub labels_before: Value,
-    pub labels_after: Value,
+    /// The labels before and after, as the JSON text of their API form (`labels_json`).
+    pub labels_before: String,
+    pub labels_after: String,
     pub version_after: i64,
     pub step: HistoryStep,
 }

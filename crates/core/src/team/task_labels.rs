@@ -173,16 +173,16 @@ impl App {
                 .enumerate()
             {
                 let outcome = planned.map(|planned| {
+                    let record = history_of(&planned, dataset_id, Some((&task.id, workers[&planned.key])), p, now);
                     let write = CopyWrite {
                         copy_id: planned.key,
                         expected_version: planned.before.version,
-                        labels: planned.labels.clone(),
-                        metadata: planned.metadata.clone(),
-                        sample_usage: planned.usage.clone(),
-                        state: planned.state_after.clone(),
+                        labels: planned.labels,
+                        metadata: planned.metadata,
+                        sample_usage: planned.usage,
+                        state: planned.state_after,
                         update_time: now,
                     };
-                    let record = history_of(&planned, dataset_id, Some((&task.id, workers[&planned.key])), p, now);
                     (write, record)
                 });
                 plan.push(i, item.sample_id.as_deref(), outcome);

@@ -16,7 +16,7 @@ use crate::error::{codes, Error, ErrorKind, Result};
 use crate::iam::auth::Principal;
 use crate::iam::policy::{self, Op, Standing, TaskRole};
 use crate::ids::{is_hex32, is_plausible_id};
-use crate::samples::batch::{labels_value, WRITE_ATTEMPTS};
+use crate::samples::batch::{labels_json, WRITE_ATTEMPTS};
 use crate::store::{CopyRecord, CopyVerdict, HistoryRecord, HistoryStep, Judge, TaskRecord, TeamSample};
 use crate::team::task_states::{forbidden, state, status};
 use crate::text::check_text;
@@ -235,8 +235,8 @@ impl App {
                         change_time: now,
                         state_before: copy.state.clone(),
                         state_after: after.to_string(),
-                        labels_before: labels_value(&copy.labels),
-                        labels_after: labels_value(&copy.labels),
+                        labels_before: labels_json(&copy.labels),
+                        labels_after: labels_json(&copy.labels),
                         version_after: copy.version + 1,
                         step: HistoryStep {
                             event: bench.event().into(),

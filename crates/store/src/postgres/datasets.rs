@@ -45,6 +45,11 @@ crate::sql::datasets::dataset_store!(PgStore {
             tx.execute(&sql_text, &pg_args(&q.args))
                 .await
                 .map_err(sql("delete labels"))?;
+            for s in crate::sql::compact::forget_labels(Dialect::Postgres, &change.delete_labels) {
+                tx.execute(s.sql.as_ref(), &pg_args(&s.args))
+                    .await
+                    .map_err(sql("take deleted labels out of copies"))?;
+            }
             tx.execute(RESET_UNLABELED, &pg_args(&one))
                 .await
                 .map_err(sql("reset unlabeled samples"))?;

@@ -33,7 +33,8 @@ crate::sql::tasks::task_store!(PgStore {
         let count = params.int(n);
         // Sample i (0-based, in insertion order among those matching) goes to labelers
         // (i * repetition + k) mod n for k in 0..repetition, labelers numbered from 0 in the
-        // order given: one set-based insert.
+        // order given: one set-based insert, labeler by labeler (so one labeler's copies have
+        // neighbouring ids and start on neighbouring pages).
         let insert_sql = format!(
             "WITH chosen AS (
                  SELECT s.seq, ROW_NUMBER() OVER (ORDER BY s.seq) - 1 AS i
@@ -51,7 +52,7 @@ crate::sql::tasks::task_store!(PgStore {
              FROM chosen
              CROSS JOIN rep
              JOIN lab ON lab.j = (chosen.i * {reps}::int8 + rep.k) % {count}::int8
-             ORDER BY chosen.seq, rep.k"
+             ORDER BY lab.j, chosen.seq, rep.k"
         );
 
         let mut client = self.client().await?;

@@ -3,8 +3,48 @@
 //! (`crate::sql::team_samples`). Must not apply review rules.
 
 use super::*;
+use crate::sql::compact;
 use crate::sql::decode::Cells;
-use crate::sql::team_samples::{BUMP_COPY, BUMP_SAMPLE};
+use crate::sql::team_samples::{BUMP_COPY, BUMP_SAMPLE, PUT_COPY_LABEL_ID};
+
+/// Brings `task_copy_label_ids` to the final labels of the written copies, in two statements
+/// that leave rows already right untouched.
+async fn put_copy_label_ids(tx: &deadpool_postgres::Transaction<'_>, writes: &[CopyWrite]) -> Result<()> {
+    let (mut copies, mut labels, mut counts) = (Vec::new(), Vec::new(), Vec::new());
+    for i in last_writes(writes.iter().map(|w| w.copy_id)) {
+        for (label_id, n) in compact::distinct(&writes[i].labels) {
+            copies.push(writes[i].copy_id);
+            labels.push(label_id);
+            counts.push(i32::try_from(n).map_err(|_| Error::internal("label count out of range"))?);
+        }
+    }
+    let written: Vec<i64> = writes.iter().map(|w| w.copy_id).collect();
+    let drop = tx
+        .prepare_cached(
+            "DELETE FROM task_copy_label_ids t WHERE t.copy_id = ANY($1)
+             AND NOT EXISTS (SELECT 1 FROM UNNEST($2::int8[], $3::int8[]) AS k(copy_id, label_id)
+                             WHERE k.copy_id = t.copy_id AND k.label_id = t.label_id)",
+        )
+        .await
+        .map_err(sql("prepare copy label ids"))?;
+    tx.execute(&drop, &[&written, &copies, &labels])
+        .await
+        .map_err(sql("drop copy label ids"))?;
+    if copies.is_empty() {
+        return Ok(());
+    }
+    let put = tx
+        .prepare_cached(&PUT_COPY_LABEL_ID.replace(
+            "VALUES ($1, $2, $3)",
+            "SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::int4[]) ORDER BY 1, 2",
+        ))
+        .await
+        .map_err(sql("prepare copy label ids"))?;
+    tx.execute(&put, &[&copies, &labels, &counts])
+        .await
+        .map_err(sql("put copy label ids"))?;
+    Ok(())
+}
 
 crate::sql::team_samples::team_sample_store!(PgStore {
     async fn write_copies_with(
@@ -36,17 +76,21 @@ crate::sql::team_samples::team_sample_store!(PgStore {
                 writes.iter().map(|w| w.metadata.as_ref().map(Json)).collect();
             let usages: Vec<Option<&str>> = writes.iter().map(|w| w.sample_usage.as_deref()).collect();
             let times: Vec<i64> = writes.iter().map(|w| w.update_time).collect();
-            let n = tx
-                .execute(
+            let labels: Vec<String> = writes.iter().map(|w| compact::encode(&w.labels)).collect();
+            let update = tx
+                .prepare_cached(
                     "UPDATE task_copies t
                      SET state = u.state, version = t.version + 1, metadata = COALESCE(u.metadata, t.metadata),
                          sample_usage = COALESCE(u.usage, t.sample_usage), update_time = u.update_time,
-                         round_id = NULL
-                     FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::jsonb[], $5::text[], $6::bigint[])
-                          AS u(id, expected, state, metadata, usage, update_time)
+                         round_id = NULL, labels = u.labels
+                     FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::jsonb[], $5::text[], $6::bigint[], $7::text[])
+                          AS u(id, expected, state, metadata, usage, update_time, labels)
                      WHERE t.id = u.id AND t.version = u.expected",
-                    &[&ids, &expected, &states, &metadata, &usages, &times],
                 )
+                .await
+                .map_err(sql("prepare copy writes"))?;
+            let n = tx
+                .execute(&update, &[&ids, &expected, &states, &metadata, &usages, &times, &labels])
                 .await
                 .map_err(sql("write copies"))?;
             if n != writes.len() as u64 {
@@ -70,6 +114,7 @@ crate::sql::team_samples::team_sample_store!(PgStore {
                             &w.update_time,
                             &w.copy_id,
                             &w.expected_version,
+                            &compact::encode(&w.labels),
                         ],
                     )
                     .await
@@ -81,15 +126,7 @@ crate::sql::team_samples::team_sample_store!(PgStore {
             }
         }
         if !writes.is_empty() {
-            let copy_ids: Vec<i64> = writes.iter().map(|w| w.copy_id).collect();
-            tx.execute("DELETE FROM task_copy_labels WHERE copy_id = ANY($1)", &[&copy_ids])
-                .await
-                .map_err(sql("clear copy labels"))?;
-            let mut labels = LabelRows::default();
-            for i in last_writes(writes.iter().map(|w| w.copy_id)) {
-                labels.push(writes[i].copy_id, &writes[i].labels)?;
-            }
-            labels.insert(&tx, "task_copy_labels", "copy_id").await?;
+            put_copy_label_ids(&tx, writes).await?;
         }
         insert_history(&tx, history).await?;
         insert_outbox(&tx, events).await?;

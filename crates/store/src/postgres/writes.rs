@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::sql::samples::PLACED_LABEL_FIELDS;
-use crate::sql::team_samples::HISTORY_FIELDS;
+use crate::sql::team_samples::{copy_of, labels_before, HISTORY_FIELDS};
 
 pub(super) async fn insert_idempotency(tx: &deadpool_postgres::Transaction<'_>, r: &IdempotencyRecord) -> Result<()> {
     let stmt = crate::sql::team_samples::record_idempotency(r);
@@ -82,6 +82,9 @@ impl<'a> LabelRows<'a> {
     }
 }
 
+/// A history row's sample, task and member, in the `UNNEST` of `insert_history`.
+const KEY: [&str; 4] = ["h.dataset_id", "h.sample_id", "h.task_id", "h.worker_id"];
+
 /// Appends history rows in one statement, in the order given (ids grow in that order).
 pub(super) async fn insert_history(tx: &deadpool_postgres::Transaction<'_>, history: &[HistoryRecord]) -> Result<()> {
     if history.is_empty() {
@@ -96,7 +99,7 @@ pub(super) async fn insert_history(tx: &deadpool_postgres::Transaction<'_>, hist
     let mut change_times = Vec::with_capacity(history.len());
     let mut states_before = Vec::with_capacity(history.len());
     let mut states_after = Vec::with_capacity(history.len());
-    let mut labels_before = Vec::with_capacity(history.len());
+    let mut befores = Vec::with_capacity(history.len());
     let mut labels_after = Vec::with_capacity(history.len());
     let mut versions_after = Vec::with_capacity(history.len());
     for h in history {
@@ -109,25 +112,32 @@ pub(super) async fn insert_history(tx: &deadpool_postgres::Transaction<'_>, hist
         change_times.push(h.change_time);
         states_before.push(h.state_before.as_str());
         states_after.push(h.state_after.as_str());
-        labels_before.push(&h.labels_before);
-        labels_after.push(&h.labels_after);
+        befores.push(h.labels_before.as_str());
+        labels_after.push(h.labels_after.as_str());
         versions_after.push(h.version_after);
     }
-    // `labels_after` goes in as JSON text whatever the column's type (JSONB, or TEXT as in
-    // 0002_team); the shared reader takes either.
+    // The labels go in as JSON text, cast to the column's JSONB. A row's labels before are NULL when they are the previous row's labels after (see
+    // `crate::sql::team_samples::LABELS_BEFORE`).
+    let stmt = tx
+        .prepare_cached(&format!(
+            "INSERT INTO annotation_history ({HISTORY_FIELDS}, copy_id)
+             SELECT h.dataset_id, h.sample_id, h.task_id, h.worker_id, h.actor_user_id, h.actor_email,
+                    h.change_time, h.state_before, h.state_after, {}, h.labels_after::jsonb, h.version_after,
+                    k.copy_id
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                         $7::int8[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int8[])
+                  WITH ORDINALITY AS h(dataset_id, sample_id, task_id, worker_id, actor_user_id,
+                                       actor_email, change_time, state_before, state_after,
+                                       labels_before, labels_after, version_after, ord)
+             CROSS JOIN LATERAL (SELECT {} AS copy_id) k
+             ORDER BY h.ord",
+            labels_before("h.labels_before::jsonb", "k.copy_id", KEY),
+            copy_of(KEY)
+        ))
+        .await
+        .map_err(sql("prepare history"))?;
     tx.execute(
-        &format!(
-            "INSERT INTO annotation_history ({HISTORY_FIELDS})
-         SELECT h.dataset_id, h.sample_id, h.task_id, h.worker_id, h.actor_user_id, h.actor_email,
-                h.change_time, h.state_before, h.state_after, h.labels_before, h.labels_after,
-                h.version_after
-         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                     $7::int8[], $8::text[], $9::text[], $10::jsonb[], $11::jsonb[], $12::int8[])
-              WITH ORDINALITY AS h(dataset_id, sample_id, task_id, worker_id, actor_user_id,
-                                   actor_email, change_time, state_before, state_after,
-                                   labels_before, labels_after, version_after, ord)
-         ORDER BY h.ord"
-        ),
+        &stmt,
         &[
             &dataset_ids,
             &sample_ids,
@@ -138,7 +148,7 @@ pub(super) async fn insert_history(tx: &deadpool_postgres::Transaction<'_>, hist
             &change_times,
             &states_before,
             &states_after,
-            &labels_before,
+            &befores,
             &labels_after,
             &versions_after,
         ],

@@ -123,11 +123,18 @@ fn copy_move(m: &CopyMove) -> Guarded {
 fn history(h: &HistoryRecord) -> Guarded {
     Guarded::any(Stmt::new(
         format!(
-            "INSERT INTO annotation_history ({HISTORY_ALL_FIELDS})
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+            "INSERT INTO annotation_history ({HISTORY_ALL_FIELDS}, copy_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, {})",
+            super::team_samples::copy_of(["$1", "$2", "$3", "$4"])
         ),
         history_args(h),
     ))
+}
+
+/// JSON text as a JSON value to bind (a JSONB column in PostgreSQL); text that is not JSON is
+/// bound as a JSON string rather than lost.
+fn json_text(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
 }
 
 /// The values of `HISTORY_ALL_FIELDS` for a history row, in order (`$1` the dataset, `$2` the
@@ -144,8 +151,8 @@ pub(crate) fn history_args(h: &HistoryRecord) -> Vec<super::Arg> {
         h.change_time,
         &h.state_before,
         &h.state_after,
-        h.labels_before.clone(),
-        h.labels_after.clone(),
+        json_text(&h.labels_before),
+        json_text(&h.labels_after),
         h.version_after,
         &h.step.event,
         &h.step.comment,

@@ -356,9 +356,10 @@ pub async fn remove_samples<D: Db + ?Sized>(db: &D, dataset_id: &str, removals: 
         // Written only for a sample still there: one gone meanwhile was removed by another.
         stmts.push(Stmt::new(
             format!(
-                "INSERT INTO annotation_history ({HISTORY_ALL_FIELDS})
-                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15
-                 WHERE EXISTS (SELECT 1 FROM samples WHERE dataset_id = $1 AND id = $2)"
+                "INSERT INTO annotation_history ({HISTORY_ALL_FIELDS}, copy_id)
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, {}
+                 WHERE EXISTS (SELECT 1 FROM samples WHERE dataset_id = $1 AND id = $2)",
+                super::team_samples::copy_of(["$1", "$2", "$3", "$4"])
             ),
             history_args(&h),
         ));

@@ -248,7 +248,7 @@ pub fn task(r: &dyn Cells) -> Result<TaskRecord, StoreError> {
     })
 }
 
-/// `COPY_COLUMNS`, without the copy's labels.
+/// `COPY_COLUMNS`, without the copy's labels (`compact::unnamed` reads them).
 pub fn copy(r: &dyn Cells, at: usize) -> Result<CopyRecord, StoreError> {
     let metadata = match r.opt_json(at + 4)? {
         None | Some(Value::Null) => None,
@@ -317,8 +317,8 @@ pub fn history(r: &dyn Cells) -> Result<HistoryRecord, StoreError> {
         change_time: r.int(7)?,
         state_before: r.text(8)?,
         state_after: r.text(9)?,
-        labels_before: r.json(10)?,
-        labels_after: r.json(11)?,
+        labels_before: r.json(10)?.to_string(),
+        labels_after: r.json(11)?.to_string(),
         version_after: r.int(12)?,
         step: HistoryStep {
             event: r.text(13)?,

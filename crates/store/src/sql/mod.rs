@@ -9,6 +9,7 @@
 //! multi-row `VALUES`, the SQLite group commit) stays in the backend folders.
 
 pub mod acceptance;
+pub mod compact;
 pub mod data_io;
 pub mod datasets;
 pub mod decode;

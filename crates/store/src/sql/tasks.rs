@@ -196,8 +196,9 @@ pub async fn task_sample_count<D: Db + ?Sized>(db: &D, task_id: &str) -> Result<
 
 pub async fn task_label_usage<D: Db + ?Sized>(db: &D, task_id: &str) -> Result<Vec<LabelUsage>> {
     let stmt = Stmt::new(
-        "SELECT cl.label_id, COUNT(*), COUNT(DISTINCT tc.sample_seq)
-         FROM task_copies tc JOIN task_copy_labels cl ON cl.copy_id = tc.id
+        "SELECT cl.label_id, CAST(SUM(cl.n) AS BIGINT), COUNT(DISTINCT tc.sample_seq)
+         FROM task_copies tc JOIN task_copy_label_ids cl ON cl.copy_id = tc.id
+         JOIN labels l ON l.id = cl.label_id
          WHERE tc.task_id = $1 GROUP BY cl.label_id ORDER BY cl.label_id",
         args![task_id],
     );

@@ -5,6 +5,7 @@
 //! review rules or decide states.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use teamlabel_core::clock::now_ms;
 use teamlabel_core::error::Result;
@@ -13,28 +14,84 @@ use teamlabel_core::store::{
     IDEMPOTENCY_TTL_MS,
 };
 
-use super::samples::{distinct, label_group_clause, load_placed_labels, SAMPLE_COLUMNS, SAMPLE_COLUMN_COUNT};
+use super::compact::{self, Unnamed};
+use super::samples::{distinct, label_group_clause, SAMPLE_COLUMNS, SAMPLE_COLUMN_COUNT};
 use super::{args, Arg};
-use super::{decode, Db, Listing, Stmt};
+use super::{decode, Db, Listing, Query, Stmt};
 
-/// A copy (without labels) over `task_copies c`.
+/// A copy over `task_copies c`, its labels as their compact value (`compact`).
 pub const COPY_COLUMNS: &str = "c.id, c.worker_id, c.state, c.version, c.metadata, c.sample_usage, c.update_time, \
-     c.review_accept, c.review_comment, c.review_score, c.check_accept, c.check_comment, c.check_score, c.round_id";
+     c.review_accept, c.review_comment, c.review_score, c.check_accept, c.check_comment, c.check_score, c.round_id, \
+     c.labels";
 
 /// The columns a history insert writes, in the order both backends bind them.
 pub const HISTORY_FIELDS: &str = "dataset_id, sample_id, task_id, worker_id, actor_user_id, actor_email, \
      change_time, state_before, state_after, labels_before, labels_after, version_after";
 
-pub const HISTORY_COLUMNS: &str = "id, dataset_id, sample_id, task_id, worker_id, actor_user_id, actor_email, \
-     change_time, state_before, state_after, labels_before, labels_after, version_after, event, comment, from_workers";
+/// A history row over `annotation_history h`, its labels before put back when the row leaves
+/// them to the previous row (`previous_after`).
+pub static HISTORY_COLUMNS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "h.id, h.dataset_id, h.sample_id, h.task_id, h.worker_id, h.actor_user_id, h.actor_email, h.change_time, \
+         h.state_before, h.state_after, COALESCE(h.labels_before, {}), h.labels_after, h.version_after, h.event, \
+         h.comment, h.from_workers",
+        previous_after(
+            "h.copy_id",
+            ["h.dataset_id", "h.sample_id", "h.task_id", "h.worker_id"],
+            Some("h.id")
+        )
+    )
+});
 
-/// Moves one copy to a new state and version, if it is still at the expected version, and out
-/// of any acceptance round's scope (`$1` state, `$2` metadata or NULL to keep, `$3` usage or NULL to keep, `$4` time, `$5` copy,
-/// `$6` expected version).
+/// The copy a history row is about, by its sample, task and member (`[dataset, sample, task,
+/// member]`); NULL for a dataset-level row.
+pub fn copy_of([dataset, sample, task, member]: [&str; 4]) -> String {
+    format!(
+        "(SELECT c.id FROM samples s JOIN task_copies c ON c.sample_seq = s.seq
+          WHERE s.dataset_id = {dataset} AND s.id = {sample} AND c.task_id = {task} AND c.worker_id = {member})"
+    )
+}
+
+/// The labels after of the latest history row of a chain (below the id `below`, if given): the
+/// rows of one copy (`copy`, read through `annotation_history_by_copy`), or, for a dataset-level
+/// row or one whose copy is gone (`copy` NULL), those of the same sample, task and member
+/// without a copy (`annotation_history_by_sample`). Migration `0010_compact_labels` says why.
+pub fn previous_after(copy: &str, [dataset, sample, task, member]: [&str; 4], below: Option<&str>) -> String {
+    let below = below.map(|b| format!(" AND p.id < {b}")).unwrap_or_default();
+    format!(
+        "CASE WHEN {copy} IS NOT NULL
+              THEN (SELECT p.labels_after FROM annotation_history p
+                    WHERE p.copy_id = {copy}{below} ORDER BY p.id DESC LIMIT 1)
+              ELSE (SELECT p.labels_after FROM annotation_history p
+                    WHERE p.copy_id IS NULL AND p.dataset_id = {dataset} AND p.sample_id = {sample}
+                      AND p.task_id IS NOT DISTINCT FROM {task} AND p.worker_id IS NOT DISTINCT FROM {member}{below}
+                    ORDER BY p.id DESC LIMIT 1)
+         END"
+    )
+}
+
+/// The labels before of a history row being appended (`before`): NULL when they are the labels
+/// after of the previous row of its chain (`previous_after`), which the reader then takes.
+pub fn labels_before(before: &str, copy: &str, key: [&str; 4]) -> String {
+    format!(
+        "CASE WHEN {before} = ({}) THEN NULL ELSE {before} END",
+        previous_after(copy, key, None)
+    )
+}
+
+/// Moves one copy to new labels, state and version, if it is still at the expected version,
+/// and out of any acceptance round's scope (`$1` state, `$2` metadata or NULL to keep, `$3`
+/// usage or NULL to keep, `$4` time, `$5` copy, `$6` expected version, `$7` the labels'
+/// compact value).
 pub const BUMP_COPY: &str = "UPDATE task_copies
      SET state = $1, version = version + 1, metadata = COALESCE($2, metadata),
-         sample_usage = COALESCE($3, sample_usage), update_time = $4, round_id = NULL
+         sample_usage = COALESCE($3, sample_usage), update_time = $4, round_id = NULL, labels = $7
      WHERE id = $5 AND version = $6";
+
+/// Sets how many times a copy places a label (`$1` copy, `$2` label, `$3` count), writing
+/// nothing when it is already so.
+pub const PUT_COPY_LABEL_ID: &str = "INSERT INTO task_copy_label_ids (copy_id, label_id, n) VALUES ($1, $2, $3)
+     ON CONFLICT (copy_id, label_id) DO UPDATE SET n = EXCLUDED.n WHERE task_copy_label_ids.n <> EXCLUDED.n";
 
 /// Moves one sample to a new status and version, if it is still at the expected version,
 /// answering its `seq` (`$1` status, `$2` metadata, `$3` usage or NULL to keep, `$4` time,
@@ -68,16 +125,6 @@ pub fn record_idempotency(r: &IdempotencyRecord) -> Stmt {
     )
 }
 
-/// Puts their labels on copies, in one query.
-pub async fn with_copy_labels<D: Db + ?Sized>(db: &D, copies: &mut [&mut CopyRecord]) -> Result<()> {
-    let ids: Vec<i64> = copies.iter().map(|c| c.id).collect();
-    let mut by_copy = load_placed_labels(db, "task_copy_labels", "copy_id", &ids).await?;
-    for copy in copies.iter_mut() {
-        copy.labels = by_copy.remove(&copy.id).unwrap_or_default();
-    }
-    Ok(())
-}
-
 pub async fn load_team_samples<D: Db + ?Sized>(
     db: &D,
     task_id: &str,
@@ -100,24 +147,28 @@ pub async fn load_team_samples<D: Db + ?Sized>(
     let rows = db
         .fetch_all(Stmt::new(sql, q.args), |r| {
             let copy = match r.opt_int(SAMPLE_COLUMN_COUNT)? {
-                Some(_) => Some(decode::copy(r, SAMPLE_COLUMN_COUNT)?),
+                Some(_) => Some(compact::unnamed(r, SAMPLE_COLUMN_COUNT)?),
                 None => None,
             };
             Ok((decode::sample(r)?.1, copy))
         })
         .await?;
+    let (samples, unnamed): (Vec<SampleRecord>, Vec<Option<Unnamed>>) = rows.into_iter().unzip();
+    let has_copy: Vec<bool> = unnamed.iter().map(Option::is_some).collect();
+    let mut copies = compact::with_names(db, unnamed.into_iter().flatten().collect())
+        .await?
+        .into_iter();
     let mut by_id: HashMap<String, TeamSample> = HashMap::new();
-    for (sample, copy) in rows {
+    for (sample, has_copy) in samples.into_iter().zip(has_copy) {
         let entry = by_id.entry(sample.id.clone()).or_insert_with(|| TeamSample {
             sample,
             copies: Vec::new(),
         });
-        entry.copies.extend(copy);
+        if has_copy {
+            entry.copies.extend(copies.next());
+        }
     }
-    let mut out: Vec<TeamSample> = ids.iter().filter_map(|id| by_id.remove(id)).collect();
-    let mut all: Vec<&mut CopyRecord> = out.iter_mut().flat_map(|s| s.copies.iter_mut()).collect();
-    with_copy_labels(db, &mut all).await?;
-    Ok(out)
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
 
 pub async fn find_idempotency<D: Db + ?Sized>(
@@ -167,17 +218,19 @@ pub async fn list_team_samples<D: Db + ?Sized>(
         filter += &format!(" AND c.review_accept = {}", q.arg(Arg::OptBool(Some(accept))));
     }
     for group in &query.label_groups {
-        filter += &label_group_clause(&mut q, group, "task_copy_labels", "copy_id", "c.id");
+        filter += &label_group_clause(&mut q, group, "task_copy_label_ids", "copy_id", "c.id");
     }
     let from = "task_copies c JOIN samples s ON s.seq = c.sample_seq";
-    // Every copy has its sample (a foreign key), so the count joins samples only when it filters
-    // on them: counting a task's copies alone reads one index.
-    let count_from = if query.sample_id.is_some() {
-        from
-    } else {
-        "task_copies c"
-    };
-    let count = format!("SELECT COUNT(*) FROM {count_from} WHERE {filter}");
+    let count = copy_count(&q, task_id, query).unwrap_or_else(|| {
+        // Every copy has its sample (a foreign key), so the count joins samples only when it
+        // filters on them.
+        let count_from = if query.sample_id.is_some() {
+            from
+        } else {
+            "task_copies c"
+        };
+        format!("SELECT COUNT(*) FROM {count_from} WHERE {filter}")
+    });
     let list = Listing::new(q, count, |q| {
         format!(
             "SELECT {SAMPLE_COLUMNS}, {COPY_COLUMNS} FROM {from} WHERE {filter}
@@ -185,16 +238,18 @@ pub async fn list_team_samples<D: Db + ?Sized>(
             q.page(query.offset, query.limit)
         )
     });
-    let (total, mut page) = db
+    let (total, read) = db
         .fetch_list(list, |r| {
             let (seq, sample) = decode::sample(r)?;
-            Ok((seq, sample, decode::copy(r, SAMPLE_COLUMN_COUNT)?))
+            Ok(((seq, sample), compact::unnamed(r, SAMPLE_COLUMN_COUNT)?))
         })
         .await?;
-    {
-        let mut copies: Vec<&mut CopyRecord> = page.iter_mut().map(|(_, _, c)| c).collect();
-        with_copy_labels(db, &mut copies).await?;
-    }
+    let (samples, unnamed): (Vec<(i64, SampleRecord)>, Vec<Unnamed>) = read.into_iter().unzip();
+    let page: Vec<(i64, SampleRecord, CopyRecord)> = samples
+        .into_iter()
+        .zip(compact::with_names(db, unnamed).await?)
+        .map(|((seq, sample), copy)| (seq, sample, copy))
+        .collect();
     // Every labeler of each sample on the page, in one query.
     let mut seqs: Vec<i64> = page.iter().map(|(seq, _, _)| *seq).collect();
     seqs.dedup();
@@ -223,6 +278,27 @@ pub async fn list_team_samples<D: Db + ?Sized>(
     Ok((total, rows))
 }
 
+/// The count of a task's copies from `task_copy_counts` (kept in the write transaction, so it
+/// is exact), when the list filters on nothing else than the member and the states. It binds
+/// the same values in the same order as the list's filter (`filtered`), so it shares them.
+fn copy_count(filtered: &Query, task_id: &str, query: &TeamSampleQuery) -> Option<String> {
+    if query.sample_id.is_some() || query.review_accept.is_some() || !query.label_groups.is_empty() {
+        return None;
+    }
+    let mut q = Query::new(filtered.dialect);
+    let mut filter = format!("task_id = {}", q.text(task_id));
+    if let Some(worker_id) = &query.worker_id {
+        filter += &format!(" AND worker_id = {}", q.text(worker_id));
+    }
+    if let Some(states) = &query.states {
+        filter += &format!(" AND {}", q.in_texts("state", states));
+    }
+    debug_assert_eq!(q.args, filtered.args, "the count binds the filter's values");
+    Some(format!(
+        "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM task_copy_counts WHERE {filter}"
+    ))
+}
+
 pub async fn list_history<D: Db + ?Sized>(
     db: &D,
     dataset_id: &str,
@@ -231,15 +307,21 @@ pub async fn list_history<D: Db + ?Sized>(
     limit: u64,
 ) -> Result<(u64, Vec<HistoryRecord>)> {
     let mut q = db.query();
-    let filter = format!(
-        "dataset_id = {} AND sample_id = {}",
-        q.text(dataset_id),
-        q.text(sample_id)
+    // The rows of the sample's copies, and its rows without a copy (dataset-level ones, and
+    // those of copies gone with their task).
+    let (d, s) = (q.text(dataset_id), q.text(sample_id));
+    let ids = format!(
+        "SELECT x.id FROM annotation_history x WHERE x.copy_id IN (
+             SELECT c.id FROM samples s JOIN task_copies c ON c.sample_seq = s.seq
+             WHERE s.dataset_id = {d} AND s.id = {s})
+         UNION ALL
+         SELECT x.id FROM annotation_history x WHERE x.copy_id IS NULL AND x.dataset_id = {d} AND x.sample_id = {s}"
     );
-    let count = format!("SELECT COUNT(*) FROM annotation_history WHERE {filter}");
+    let count = format!("SELECT COUNT(*) FROM ({ids}) n");
     let list = Listing::new(q, count, |q| {
         format!(
-            "SELECT {HISTORY_COLUMNS} FROM annotation_history WHERE {filter} ORDER BY id DESC {}",
+            "SELECT {} FROM annotation_history h WHERE h.id IN ({ids}) ORDER BY h.id DESC {}",
+            *HISTORY_COLUMNS,
             q.page(offset, limit)
         )
     });

@@ -33,6 +33,9 @@ crate::sql::datasets::dataset_store!(SqliteStore {
                     q.in_ints("id", &ch.delete_labels)
                 );
                 run(tx, &at(&sql), &q.args)?;
+                for s in crate::sql::compact::forget_labels(Dialect::Sqlite, &ch.delete_labels) {
+                    run(tx, &text(&s), &s.args)?;
+                }
                 run(tx, &at(RESET_UNLABELED), &one)?;
             }
             for label in &ch.update_labels {

@@ -34,7 +34,9 @@ crate::sql::tasks::task_store!(SqliteStore {
             let task = args.text(&t);
             let at = args.int(now);
             // Labelers as a VALUES table (j, worker_id) and repetitions as (k); sample i (0-based,
-            // in insertion order) goes to labeler (i * repetition + k) mod n.
+            // in insertion order) goes to labeler (i * repetition + k) mod n. Copies are inserted
+            // labeler by labeler, so one labeler's copies have neighbouring ids and a batch of
+            // theirs writes a few neighbouring pages.
             let mut values = Vec::new();
             for (j, w) in labelers.iter().enumerate() {
                 values.push(format!("({j}, {})", args.text(w)));
@@ -47,7 +49,7 @@ crate::sql::tasks::task_store!(SqliteStore {
                  INSERT INTO task_copies (task_id, sample_seq, worker_id, state, version, update_time)
                  SELECT {task}, chosen.seq, lab.worker_id, '__NONE__', 0, {at}
                  FROM chosen CROSS JOIN rep JOIN lab ON lab.j = (chosen.i * {repetition} + rep.k) % {n}
-                 ORDER BY chosen.seq, rep.k",
+                 ORDER BY lab.j, chosen.seq, rep.k",
                 values.join(", ")
             );
             let copies = tx.execute(&render(&sql, Dialect::Sqlite), params_from_iter(args.args.iter())).map_err(db_err)?;

@@ -3,7 +3,8 @@
 //! statement of `crate::sql::team_samples`). Must not decide versions or states.
 
 use super::*;
-use crate::sql::team_samples::HISTORY_FIELDS;
+use crate::sql::team_samples::{copy_of, labels_before, HISTORY_FIELDS};
+use crate::sql::{render, Dialect};
 
 /// A history row with its JSON already serialized, so the writer thread only writes.
 pub(super) struct HistoryRow {
@@ -16,9 +17,25 @@ pub(super) fn history_rows(history: &[HistoryRecord]) -> Vec<HistoryRow> {
     history
         .iter()
         .map(|h| HistoryRow {
-            labels_before: h.labels_before.to_string(),
-            labels_after: h.labels_after.to_string(),
-            record: h.clone(),
+            labels_before: h.labels_before.clone(),
+            labels_after: h.labels_after.clone(),
+            // The labels go as text; the record keeps the rest without copying them.
+            record: HistoryRecord {
+                id: h.id,
+                dataset_id: h.dataset_id.clone(),
+                sample_id: h.sample_id.clone(),
+                task_id: h.task_id.clone(),
+                worker_id: h.worker_id.clone(),
+                actor_user_id: h.actor_user_id.clone(),
+                actor_email: h.actor_email.clone(),
+                change_time: h.change_time,
+                state_before: h.state_before.clone(),
+                state_after: h.state_after.clone(),
+                labels_before: String::new(),
+                labels_after: String::new(),
+                version_after: h.version_after,
+                step: h.step.clone(),
+            },
         })
         .collect()
 }
@@ -47,13 +64,21 @@ pub(super) fn label_rows(labels: &[PlacedLabel]) -> Vec<LabelRow> {
 
 pub(super) fn insert_history(tx: &Connection, history: &[HistoryRow]) -> Result<()> {
     let mut stmt = tx
-        .prepare_cached(
-            &format!("INSERT INTO annotation_history ({HISTORY_FIELDS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
-        )
+        .prepare_cached(&render(
+            &format!(
+                "INSERT INTO annotation_history ({HISTORY_FIELDS}, copy_id)
+                 SELECT $2, $3, $4, $5, $6, $7, $8, $9, $10, {}, $11, $12, k.copy_id
+                 FROM (SELECT {} AS copy_id) k",
+                labels_before("$1", "k.copy_id", ["$2", "$3", "$4", "$5"]),
+                copy_of(["$2", "$3", "$4", "$5"])
+            ),
+            Dialect::Sqlite,
+        ))
         .map_err(db_err)?;
     for row in history {
         let h = &row.record;
         stmt.execute(params![
+            row.labels_before,
             h.dataset_id,
             h.sample_id,
             h.task_id,
@@ -63,7 +88,6 @@ pub(super) fn insert_history(tx: &Connection, history: &[HistoryRow]) -> Result<
             h.change_time,
             h.state_before,
             h.state_after,
-            row.labels_before,
             row.labels_after,
             h.version_after
         ])

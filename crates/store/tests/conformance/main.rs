@@ -23,4 +23,5 @@ mod task_start;
 mod tasks;
 mod team_samples;
 mod teams;
+mod upgrade;
 mod webhooks;

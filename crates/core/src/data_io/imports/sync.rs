@@ -16,7 +16,6 @@
 use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use teamlabel_api::data_io::{CreateImportTaskRequest, SyncStatus};
 use teamlabel_api::enums::SampleType;
 
@@ -30,7 +29,7 @@ use crate::error::{codes, Error, Result};
 use crate::iam::auth::Principal;
 use crate::iam::policy::{self, Op, Standing};
 use crate::objects::{ObjectMeta, ObjectPath};
-use crate::samples::batch::labels_value;
+use crate::samples::batch::labels_json;
 use crate::store::{DataTaskRecord, DatasetRecord, HistoryRecord, HistoryStep, TaskKind};
 
 /// The history event of a sample removed because its object left the data source.
@@ -182,8 +181,8 @@ impl App {
                         change_time: now,
                         state_before: s.status.as_str().to_string(),
                         state_after: "DELETED".into(),
-                        labels_before: labels_value(&s.labels),
-                        labels_after: Value::Array(Vec::new()),
+                        labels_before: labels_json(&s.labels),
+                        labels_after: "[]".into(),
                         version_after: s.version + 1,
                         step: HistoryStep {
                             event: SOURCE_REMOVED.into(),

@@ -301,8 +301,8 @@ impl App {
                 change_time: now,
                 state_before: current.status.as_str().to_string(),
                 state_after: SampleStatus::ManualAnnotation.as_str().to_string(),
-                labels_before: labels_value(&current.labels),
-                labels_after: labels_value(labels),
+                labels_before: labels_json(&current.labels),
+                labels_after: labels_json(labels),
                 version_after: current.version + 1,
                 step: HistoryStep {
                     event: "sync".into(),

@@ -43,7 +43,7 @@ use crate::iam::auth::Principal;
 use crate::iam::policy::{self, Op, Standing, TaskRole};
 use crate::ids::new_alnum19;
 use crate::rules::values::PlacedLabel;
-use crate::samples::batch::{labels_value, WRITE_ATTEMPTS};
+use crate::samples::batch::{labels_json, WRITE_ATTEMPTS};
 use crate::samples::source::SourceUrls;
 use crate::store::{
     round_status, CopyMove, CopyRecord, CopyState, HistoryRecord, HistoryStep, Judge, Labeler, RoundClose, RoundRecord,
@@ -264,7 +264,7 @@ fn step_record(
     version_after: i64,
     (event, comment): (&str, Option<String>),
 ) -> HistoryRecord {
-    let labels = labels.map_or(serde_json::Value::Array(Vec::new()), labels_value);
+    let labels = labels.map_or_else(|| "[]".to_string(), labels_json);
     HistoryRecord {
         id: 0,
         dataset_id: task.dataset_id.clone(),

@@ -113,8 +113,8 @@ pub fn history(
         change_time: time,
         state_before: states.0.into(),
         state_after: states.1.into(),
-        labels_before: json!([]),
-        labels_after: json!([{"name": label_after, "score": 0.5, "property": {"k": [1, 2]}}]),
+        labels_before: json!([]).to_string(),
+        labels_after: json!([{"name": label_after, "score": 0.5, "property": {"k": [1, 2]}}]).to_string(),
         version_after,
         step: HistoryStep::default(),
     }
