@@ -107,11 +107,12 @@ impl<W> Plan<W> {
 pub(crate) const WRITE_ATTEMPTS: usize = 4;
 
 /// The history entry of one planned item: who changed which sample (and, in a team task, whose
-/// copy), the state and labels before and after, and the version it leaves.
+/// copy, given as task, member and copy id), the state and labels before and after, and the
+/// version it leaves.
 pub(crate) fn history_of<K>(
     planned: &Planned<K>,
     dataset_id: &str,
-    copy: Option<(&str, &str)>,
+    copy: Option<(&str, &str, i64)>,
     actor: &Principal,
     now: i64,
 ) -> HistoryRecord {
@@ -119,8 +120,8 @@ pub(crate) fn history_of<K>(
         id: 0,
         dataset_id: dataset_id.to_string(),
         sample_id: planned.sample_id.clone(),
-        task_id: copy.map(|(task, _)| task.to_string()),
-        worker_id: copy.map(|(_, worker)| worker.to_string()),
+        task_id: copy.map(|(task, _, _)| task.to_string()),
+        worker_id: copy.map(|(_, worker, _)| worker.to_string()),
         actor_user_id: actor.user_id.clone(),
         actor_email: actor.email.clone(),
         change_time: now,
@@ -130,6 +131,7 @@ pub(crate) fn history_of<K>(
         labels_after: labels_json(&planned.labels),
         version_after: planned.before.version + 1,
         step: HistoryStep::default(),
+        copy_id: copy.map(|(_, _, id)| id),
     }
 }
 

@@ -114,7 +114,7 @@ fn plan_one<'s, T: Target<'s>>(
     item: &SampleLabels,
     facts: &Facts<'_>,
     target: &T,
-    current: &HashMap<T::Key, Current>,
+    current: &mut HashMap<T::Key, Current>,
 ) -> Result<Planned<T::Key>> {
     let sample_id = item
         .sample_id
@@ -123,9 +123,8 @@ fn plan_one<'s, T: Target<'s>>(
     let (key, sample) = target.locate(item, sample_id)?;
     let before = current
         .get(&key)
-        .cloned()
         .ok_or_else(|| Error::internal(format!("no loaded record for sample {sample_id}")))?;
-    target.check_current(sample_id, &before)?;
+    target.check_current(sample_id, before)?;
     if let Some(v) = item.version {
         if v != before.version {
             return Err(Error::conflict(
@@ -140,6 +139,8 @@ fn plan_one<'s, T: Target<'s>>(
     let stored_size = size_of(before.metadata.as_ref()).or_else(|| target.base_size(sample));
     let checked = check_item(item, sample, facts, stored_size)?;
     let state_after = target.state_after(!checked.labels.is_empty());
+    // Planned: the record leaves `current`, and `plan_items` puts back what it becomes.
+    let before = current.remove(&key).expect("looked up above");
     Ok(Planned {
         key,
         sample_id: sample_id.to_string(),

@@ -111,6 +111,9 @@ pub struct HistoryRecord {
     pub labels_after: String,
     pub version_after: i64,
     pub step: HistoryStep,
+    /// The copy the row is about, from a writer that knows it; the store finds it by sample,
+    /// task and member otherwise. Reads leave it `None`.
+    pub copy_id: Option<i64>,
 }
 
 /// What kind of step a history row records, beyond its labels and states.

@@ -139,24 +139,25 @@ impl App {
             .collect();
 
         for attempt in 1..=WRITE_ATTEMPTS {
-            let loaded = self.store.load_team_samples(&task.id, dataset_id, &ids).await?;
-            let workers: HashMap<i64, &str> = loaded
-                .iter()
-                .flat_map(|t| t.copies.iter())
-                .map(|c| (c.id, c.worker_id.as_str()))
-                .collect();
+            let mut loaded = self.store.load_team_samples(&task.id, dataset_id, &ids).await?;
+            // The copies' labels move into `current`: planning reads them from there only.
             let mut current: HashMap<i64, Current> = loaded
-                .iter()
-                .flat_map(|t| t.copies.iter())
+                .iter_mut()
+                .flat_map(|t| t.copies.iter_mut())
                 .map(|c| {
                     let now = Current {
                         version: c.version,
-                        labels: c.labels.clone(),
+                        labels: std::mem::take(&mut c.labels),
                         state: c.state.clone(),
                         metadata: c.metadata.clone(),
                     };
                     (c.id, now)
                 })
+                .collect();
+            let workers: HashMap<i64, &str> = loaded
+                .iter()
+                .flat_map(|t| t.copies.iter())
+                .map(|c| (c.id, c.worker_id.as_str()))
                 .collect();
             let target = TaskCopies {
                 role: &role,
@@ -173,7 +174,13 @@ impl App {
                 .enumerate()
             {
                 let outcome = planned.map(|planned| {
-                    let record = history_of(&planned, dataset_id, Some((&task.id, workers[&planned.key])), p, now);
+                    let record = history_of(
+                        &planned,
+                        dataset_id,
+                        Some((&task.id, workers[&planned.key], planned.key)),
+                        p,
+                        now,
+                    );
                     let write = CopyWrite {
                         copy_id: planned.key,
                         expected_version: planned.before.version,

@@ -238,6 +238,7 @@ impl App {
                         labels_before: labels_json(&copy.labels),
                         labels_after: labels_json(&copy.labels),
                         version_after: copy.version + 1,
+                        copy_id: None,
                         step: HistoryStep {
                             event: bench.event().into(),
                             comment,

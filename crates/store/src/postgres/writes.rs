@@ -102,6 +102,7 @@ pub(super) async fn insert_history(tx: &deadpool_postgres::Transaction<'_>, hist
     let mut befores = Vec::with_capacity(history.len());
     let mut labels_after = Vec::with_capacity(history.len());
     let mut versions_after = Vec::with_capacity(history.len());
+    let mut copy_ids = Vec::with_capacity(history.len());
     for h in history {
         dataset_ids.push(h.dataset_id.as_str());
         sample_ids.push(h.sample_id.as_str());
@@ -115,6 +116,7 @@ pub(super) async fn insert_history(tx: &deadpool_postgres::Transaction<'_>, hist
         befores.push(h.labels_before.as_str());
         labels_after.push(h.labels_after.as_str());
         versions_after.push(h.version_after);
+        copy_ids.push(h.copy_id);
     }
     // The labels go in as JSON text, cast to the column's JSONB. A row's labels before are NULL when they are the previous row's labels after (see
     // `crate::sql::team_samples::LABELS_BEFORE`).
@@ -125,11 +127,11 @@ pub(super) async fn insert_history(tx: &deadpool_postgres::Transaction<'_>, hist
                     h.change_time, h.state_before, h.state_after, {}, h.labels_after::jsonb, h.version_after,
                     k.copy_id
              FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                         $7::int8[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int8[])
+                         $7::int8[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int8[], $13::int8[])
                   WITH ORDINALITY AS h(dataset_id, sample_id, task_id, worker_id, actor_user_id,
                                        actor_email, change_time, state_before, state_after,
-                                       labels_before, labels_after, version_after, ord)
-             CROSS JOIN LATERAL (SELECT {} AS copy_id) k
+                                       labels_before, labels_after, version_after, copy_id, ord)
+             CROSS JOIN LATERAL (SELECT COALESCE(h.copy_id, {}) AS copy_id) k
              ORDER BY h.ord",
             labels_before("h.labels_before::jsonb", "k.copy_id", KEY),
             copy_of(KEY)
@@ -151,6 +153,7 @@ pub(super) async fn insert_history(tx: &deadpool_postgres::Transaction<'_>, hist
             &befores,
             &labels_after,
             &versions_after,
+            &copy_ids,
         ],
     )
     .await

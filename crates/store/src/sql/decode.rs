@@ -320,6 +320,7 @@ pub fn history(r: &dyn Cells) -> Result<HistoryRecord, StoreError> {
         labels_before: r.json(10)?.to_string(),
         labels_after: r.json(11)?.to_string(),
         version_after: r.int(12)?,
+        copy_id: None,
         step: HistoryStep {
             event: r.text(13)?,
             comment: r.opt_text(14)?,

@@ -35,6 +35,7 @@ pub(super) fn history_rows(history: &[HistoryRecord]) -> Vec<HistoryRow> {
                 labels_after: String::new(),
                 version_after: h.version_after,
                 step: h.step.clone(),
+                copy_id: h.copy_id,
             },
         })
         .collect()
@@ -68,7 +69,7 @@ pub(super) fn insert_history(tx: &Connection, history: &[HistoryRow]) -> Result<
             &format!(
                 "INSERT INTO annotation_history ({HISTORY_FIELDS}, copy_id)
                  SELECT $2, $3, $4, $5, $6, $7, $8, $9, $10, {}, $11, $12, k.copy_id
-                 FROM (SELECT {} AS copy_id) k",
+                 FROM (SELECT COALESCE($13, {}) AS copy_id) k",
                 labels_before("$1", "k.copy_id", ["$2", "$3", "$4", "$5"]),
                 copy_of(["$2", "$3", "$4", "$5"])
             ),
@@ -89,7 +90,8 @@ pub(super) fn insert_history(tx: &Connection, history: &[HistoryRow]) -> Result<
             h.state_before,
             h.state_after,
             row.labels_after,
-            h.version_after
+            h.version_after,
+            h.copy_id
         ])
         .map_err(db_err)?;
     }

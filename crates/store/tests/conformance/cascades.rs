@@ -143,3 +143,99 @@ async fn deleting_a_workforce_removes_its_task_memberships_and_copies() {
         );
     }
 }
+
+/// A history row whose labels before are the previous row's labels after is stored without them
+/// (migration `0010_compact_labels`); every row still reads back whole, among two copies of one
+/// sample and a dataset-level row, and after the copies go with their task.
+#[tokio::test]
+async fn history_rows_read_back_whole_when_chained_and_after_their_copies_go() {
+    for b in backends().await {
+        let s = b.store.as_ref();
+        let f = fixture(s, 1, 2).await;
+        let order = f.labelers_desc();
+        let t = f.started(s, "t", &order, 2).await;
+        let copies = f.copies(s, &t.id).await;
+        let (c0, c1) = (copies[0][0].clone(), copies[0][1].clone());
+        let sample = &f.samples[0].id;
+        let labels = |name: &str| json!([{"name": name, "property": {}, "type": 1}]).to_string();
+        let row = |c: &teamlabel_core::store::CopyRecord, time: i64, before: &str, after: &str, version: i64| {
+            let mut h = history(
+                &f.dataset.id,
+                sample,
+                Some(&t.id),
+                Some(&c.worker_id),
+                &f.owner,
+                time,
+                (UNREVIEWED, UNREVIEWED),
+                "x",
+                version,
+            );
+            (h.labels_before, h.labels_after) = (before.to_string(), after.to_string());
+            h
+        };
+        let mut written = Vec::new();
+        // Copy 0: [] -> cat -> dog; copy 1: [] -> car -> person, interleaved; a dataset-level row
+        // of the same sample between them; then copy 0 goes back to cat.
+        let steps = [
+            (&c0, "[]".to_string(), labels("cat")),
+            (&c1, "[]".to_string(), labels("car")),
+            (&c0, labels("cat"), labels("dog")),
+            (&c1, labels("car"), labels("person")),
+            (&c0, labels("dog"), labels("cat")),
+        ];
+        for (i, (c, before, after)) in steps.iter().enumerate() {
+            let version = written
+                .iter()
+                .filter(|h: &&teamlabel_core::store::HistoryRecord| h.worker_id.as_deref() == Some(&c.worker_id))
+                .count() as i64;
+            let h = row(c, 10 + i as i64, before, after, version + 1);
+            s.write_copies(&[], std::slice::from_ref(&h)).await.unwrap();
+            written.push(h);
+            if i == 1 {
+                let mut d = history(&f.dataset.id, sample, None, None, &f.owner, 11, ("A", "B"), "x", 1);
+                d.labels_before = labels("car");
+                s.write_copies(&[], std::slice::from_ref(&d)).await.unwrap();
+                written.push(d);
+            }
+        }
+        let newest_first: Vec<_> = written.iter().rev().cloned().collect();
+        let at = (&f.dataset.id[..], &sample[..], b.name);
+        read_history(s, at, &newest_first, "with their copies").await;
+        s.delete_task(&f.dataset.id, &t.id).await.unwrap();
+        read_history(s, at, &newest_first, "after the task went").await;
+    }
+}
+
+/// The history of a sample (`(dataset, sample, backend)`) reads back as `newest_first`, whole
+/// and by page.
+async fn read_history(
+    s: &dyn teamlabel_core::store::Store,
+    (dataset, sample, backend): (&str, &str, &str),
+    newest_first: &[teamlabel_core::store::HistoryRecord],
+    what: &str,
+) {
+    let json = |t: &str| serde_json::from_str::<serde_json::Value>(t).unwrap();
+    let (total, rows) = s.list_history(dataset, sample, 0, 100).await.unwrap();
+    assert_eq!(total, newest_first.len() as u64, "{backend}: {what}");
+    let rows: Vec<_> = rows.iter().map(without_id).collect();
+    assert_eq!(rows.len(), newest_first.len(), "{backend}: {what}");
+    for (got, want) in rows.iter().zip(newest_first) {
+        assert_eq!(json(&got.labels_before), json(&want.labels_before), "{backend}: {what}");
+        assert_eq!(json(&got.labels_after), json(&want.labels_after), "{backend}: {what}");
+        assert_eq!(
+            (&got.task_id, &got.worker_id),
+            (&want.task_id, &want.worker_id),
+            "{backend}: {what}"
+        );
+    }
+    // The second page of two (offset counts pages).
+    let (_, page) = s.list_history(dataset, sample, 1, 2).await.unwrap();
+    assert_eq!(page.len(), 2, "{backend}: {what}: a page");
+    for (got, want) in page.iter().zip(&rows[2..4]) {
+        assert_eq!(
+            json(&got.labels_before),
+            json(&want.labels_before),
+            "{backend}: {what}: a page"
+        );
+    }
+}

@@ -575,6 +575,7 @@ impl OldData {
             labels_after: api_text(&[]),
             version_after: 0,
             step: HistoryStep::default(),
+            copy_id: None,
         };
         let labeler = |w: usize| (self.labelers[w].0.clone(), self.labelers[w].1.clone());
         vec![
@@ -874,6 +875,8 @@ async fn check_upgrade(u: Upgraded, old: &OldData) {
         labels_after: api_text(&labels),
         version_after: before.version + 1,
         step: HistoryStep::default(),
+        // Left to the store to find, as a writer that does not know the copy would.
+        copy_id: None,
     };
     s.write_copies(&[write], std::slice::from_ref(&h))
         .await

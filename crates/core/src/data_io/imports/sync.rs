@@ -184,6 +184,7 @@ impl App {
                         labels_before: labels_json(&s.labels),
                         labels_after: "[]".into(),
                         version_after: s.version + 1,
+                        copy_id: None,
                         step: HistoryStep {
                             event: SOURCE_REMOVED.into(),
                             comment: Some(format!("{prefix}{} is gone from the data source", s.name)),

@@ -304,6 +304,7 @@ impl App {
                 labels_before: labels_json(&current.labels),
                 labels_after: labels_json(labels),
                 version_after: current.version + 1,
+                copy_id: None,
                 step: HistoryStep {
                     event: "sync".into(),
                     comment: Some(format!(

@@ -279,6 +279,7 @@ fn step_record(
         labels_before: labels.clone(),
         labels_after: labels,
         version_after,
+        copy_id: None,
         step: HistoryStep {
             event: event.to_string(),
             comment,

@@ -117,6 +117,7 @@ pub fn history(
         labels_after: json!([{"name": label_after, "score": 0.5, "property": {"k": [1, 2]}}]).to_string(),
         version_after,
         step: HistoryStep::default(),
+        copy_id: None,
     }
 }
 
