@@ -7,23 +7,20 @@ use crate::sql::compact;
 use crate::sql::samples::PLACED_LABEL_FIELDS;
 
 /// A copy write with its values serialized for the writer: metadata, the labels' compact value,
-/// and the distinct labels for `task_copy_label_ids` (their ids also as a JSON array).
+/// and the distinct labels for `task_copy_label_ids`.
 struct CopyRow {
     write: CopyWrite,
     metadata: Option<String>,
     labels: String,
     distinct: Vec<(i64, i64)>,
-    label_ids: String,
 }
 
 impl CopyRow {
     fn of(w: &CopyWrite) -> Self {
         let distinct = compact::distinct(&w.labels);
-        let ids: Vec<i64> = distinct.iter().map(|(id, _)| *id).collect();
         CopyRow {
             metadata: w.metadata.as_ref().map(map_text),
             labels: compact::encode(&w.labels),
-            label_ids: serde_json::to_string(&ids).expect("ids serialize"),
             distinct,
             write: CopyWrite {
                 labels: Vec::new(),
@@ -33,7 +30,52 @@ impl CopyRow {
         }
     }
 }
-use crate::sql::team_samples::{BUMP_COPY, BUMP_SAMPLE, PUT_COPY_LABEL_ID};
+use crate::sql::team_samples::{BUMP_COPY, BUMP_SAMPLE};
+
+/// The statements that bring a copy's rows of `task_copy_label_ids` to its new labels, writing
+/// only the rows that change (none when the copy places the same labels as many times).
+struct LabelIds<'c> {
+    read: rusqlite::CachedStatement<'c>,
+    add: rusqlite::CachedStatement<'c>,
+    count: rusqlite::CachedStatement<'c>,
+    drop: rusqlite::CachedStatement<'c>,
+}
+
+impl<'c> LabelIds<'c> {
+    fn prepare(tx: &'c Connection) -> Result<Self> {
+        let p = |sql: &str| tx.prepare_cached(sql).map_err(db_err);
+        Ok(LabelIds {
+            read: p("SELECT label_id, n FROM task_copy_label_ids WHERE copy_id = ?1 ORDER BY label_id")?,
+            add: p("INSERT OR FAIL INTO task_copy_label_ids (copy_id, label_id, n) VALUES (?1, ?2, ?3)")?,
+            count: p("UPDATE OR FAIL task_copy_label_ids SET n = ?3 WHERE copy_id = ?1 AND label_id = ?2")?,
+            drop: p("DELETE FROM task_copy_label_ids WHERE copy_id = ?1 AND label_id = ?2")?,
+        })
+    }
+
+    /// `distinct`: the new labels of the copy with their counts, by label id.
+    fn put(&mut self, copy_id: i64, distinct: &[(i64, i64)]) -> Result<()> {
+        let old: Vec<(i64, i64)> = self
+            .read
+            .query_map([copy_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .and_then(|rows| rows.collect())
+            .map_err(db_err)?;
+        let new: std::collections::HashMap<i64, i64> = distinct.iter().copied().collect();
+        for (label_id, n) in &old {
+            match new.get(label_id) {
+                None => self.drop.execute(params![copy_id, label_id]).map(drop),
+                Some(m) if m != n => self.count.execute(params![copy_id, label_id, m]).map(drop),
+                Some(_) => Ok(()),
+            }
+            .map_err(db_err)?;
+        }
+        for (label_id, n) in distinct {
+            if !old.iter().any(|(id, _)| id == label_id) {
+                self.add.execute(params![copy_id, label_id, n]).map_err(db_err)?;
+            }
+        }
+        Ok(())
+    }
+}
 use crate::sql::{render, Dialect};
 
 crate::sql::team_samples::team_sample_store!(SqliteStore {
@@ -49,15 +91,12 @@ crate::sql::team_samples::team_sample_store!(SqliteStore {
         let (history, idem) = (history_rows(history), idempotency.cloned());
         let outbox: Vec<_> = events.iter().map(crate::sql::webhooks::outbox).collect();
         self.write(move |tx| {
-            let mut bump = tx.prepare_cached(&render(BUMP_COPY, Dialect::Sqlite)).map_err(db_err)?;
-            let mut drop_ids = tx
-                .prepare_cached(
-                    "DELETE FROM task_copy_label_ids WHERE copy_id = ?1 AND label_id NOT IN (SELECT value FROM json_each(?2))",
-                )
-                .map_err(db_err)?;
-            let mut put_id = tx
-                .prepare_cached(&render(PUT_COPY_LABEL_ID, Dialect::Sqlite))
-                .map_err(db_err)?;
+            // OR FAIL: the row is one, so there is nothing of the statement to undo on a
+            // failure (the job's savepoint undoes the job), and SQLite then keeps no statement
+            // journal for it and its count triggers.
+            let bump_sql = render(BUMP_COPY, Dialect::Sqlite).replacen("UPDATE task_copies", "UPDATE OR FAIL task_copies", 1);
+            let mut bump = tx.prepare_cached(&bump_sql).map_err(db_err)?;
+            let mut ids = LabelIds::prepare(tx)?;
             for row in &writes {
                 let w = &row.write;
                 let n = bump
@@ -74,10 +113,7 @@ crate::sql::team_samples::team_sample_store!(SqliteStore {
                 if n == 0 {
                     return Err(Error::from(StoreError::conflict(Constraint::Version)));
                 }
-                drop_ids.execute(params![w.copy_id, row.label_ids]).map_err(db_err)?;
-                for (label_id, count) in &row.distinct {
-                    put_id.execute(params![w.copy_id, label_id, count]).map_err(db_err)?;
-                }
+                ids.put(w.copy_id, &row.distinct)?;
             }
             insert_history(tx, &history)?;
             insert_outbox(tx, &outbox)?;

@@ -3,7 +3,7 @@
 //! statement of `crate::sql::team_samples`). Must not decide versions or states.
 
 use super::*;
-use crate::sql::team_samples::{copy_of, labels_before, HISTORY_FIELDS};
+use crate::sql::team_samples::{copy_of, previous_after, HISTORY_FIELDS};
 use crate::sql::{render, Dialect};
 
 /// A history row with its JSON already serialized, so the writer thread only writes.
@@ -63,37 +63,51 @@ pub(super) fn label_rows(labels: &[PlacedLabel]) -> Vec<LabelRow> {
         .collect()
 }
 
+/// Appends history rows one at a time. Each row's copy (when the writer did not name it) and
+/// the previous row of its chain are read first, so that the insert is a plain one (an insert
+/// reading its own table would buffer through a temporary table); the labels before are left
+/// NULL when they are that row's labels after (`crate::sql::team_samples::previous_after`).
 pub(super) fn insert_history(tx: &Connection, history: &[HistoryRow]) -> Result<()> {
-    let mut stmt = tx
-        .prepare_cached(&render(
-            &format!(
-                "INSERT INTO annotation_history ({HISTORY_FIELDS}, copy_id)
-                 SELECT $2, $3, $4, $5, $6, $7, $8, $9, $10, {}, $11, $12, k.copy_id
-                 FROM (SELECT COALESCE($13, {}) AS copy_id) k",
-                labels_before("$1", "k.copy_id", ["$2", "$3", "$4", "$5"]),
-                copy_of(["$2", "$3", "$4", "$5"])
-            ),
-            Dialect::Sqlite,
-        ))
-        .map_err(db_err)?;
+    let key = ["$1", "$2", "$3", "$4"];
+    let prepare = |sql: String| tx.prepare_cached(&render(&sql, Dialect::Sqlite)).map_err(db_err);
+    let mut find_copy = prepare(format!("SELECT {}", copy_of(key)))?;
+    let mut previous = prepare(format!("SELECT {}", previous_after("$5", key, None)))?;
+    let mut insert = prepare(format!(
+        "INSERT INTO annotation_history ({HISTORY_FIELDS}, copy_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+    ))?;
     for row in history {
         let h = &row.record;
-        stmt.execute(params![
-            row.labels_before,
-            h.dataset_id,
-            h.sample_id,
-            h.task_id,
-            h.worker_id,
-            h.actor_user_id,
-            h.actor_email,
-            h.change_time,
-            h.state_before,
-            h.state_after,
-            row.labels_after,
-            h.version_after,
-            h.copy_id
-        ])
-        .map_err(db_err)?;
+        let copy_id: Option<i64> = match h.copy_id {
+            Some(id) => Some(id),
+            None => find_copy
+                .query_row(params![h.dataset_id, h.sample_id, h.task_id, h.worker_id], |r| r.get(0))
+                .map_err(db_err)?,
+        };
+        let previous: Option<String> = previous
+            .query_row(
+                params![h.dataset_id, h.sample_id, h.task_id, h.worker_id, copy_id],
+                |r| r.get(0),
+            )
+            .map_err(db_err)?;
+        let before = (previous.as_deref() != Some(row.labels_before.as_str())).then_some(&row.labels_before);
+        insert
+            .execute(params![
+                h.dataset_id,
+                h.sample_id,
+                h.task_id,
+                h.worker_id,
+                h.actor_user_id,
+                h.actor_email,
+                h.change_time,
+                h.state_before,
+                h.state_after,
+                before,
+                row.labels_after,
+                h.version_after,
+                copy_id
+            ])
+            .map_err(db_err)?;
     }
     Ok(())
 }
