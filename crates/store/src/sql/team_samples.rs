@@ -231,12 +231,19 @@ pub async fn list_team_samples<D: Db + ?Sized>(
         };
         format!("SELECT COUNT(*) FROM {count_from} WHERE {filter}")
     });
-    let list = Listing::new(q, count, |q| {
-        format!(
-            "SELECT {SAMPLE_COLUMNS}, {COPY_COLUMNS} FROM {from} WHERE {filter}
-             ORDER BY c.sample_seq, c.worker_id COLLATE \"C\" {}",
+    let order = "ORDER BY c.sample_seq, c.worker_id COLLATE \"C\"";
+    let list = Listing::new(q, count, |q| match query.sample_id {
+        Some(_) => format!(
+            "SELECT {SAMPLE_COLUMNS}, {COPY_COLUMNS} FROM {from} WHERE {filter} {order} {}",
             q.page(query.offset, query.limit)
-        )
+        ),
+        // The page is found among the copies alone (an index of the task's copies, without
+        // reading a sample for each row skipped), then read with its samples.
+        None => format!(
+            "SELECT {SAMPLE_COLUMNS}, {COPY_COLUMNS} FROM {from}
+             WHERE c.id IN (SELECT c.id FROM task_copies c WHERE {filter} {order} {}) {order}",
+            q.page(query.offset, query.limit)
+        ),
     });
     let (total, read) = db
         .fetch_list(list, |r| {
