@@ -76,6 +76,12 @@ crate::sql::tasks::task_store!(PgStore {
         .await
         .map_err(sql("set task status"))?;
         commit(tx, "commit start task").await?;
+        // Labeling starts now, often right after the samples were added in bulk: statistics
+        // made before (or never) would plan a batch's lookup of its samples by id as a scan of
+        // the whole dataset. Fresh ones cost a sampled read of the two tables.
+        if let Err(e) = client.batch_execute("ANALYZE samples, task_copies").await {
+            tracing::warn!(error = %e, "ANALYZE after starting a task failed");
+        }
         Ok(assigned)
     }
 });
