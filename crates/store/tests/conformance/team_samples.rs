@@ -167,3 +167,107 @@ async fn team_samples_are_listed_filtered_paged_and_ordered_by_sample_then_membe
         );
     }
 }
+
+/// A copy's labels are kept as one value with the label ids (migration `0010_compact_labels`):
+/// a renamed label reads back under its new name, a deleted one is gone from the copies, the
+/// label filter and the statistics, and a label added after it (which SQLite may give the freed
+/// id) does not appear in them.
+#[tokio::test]
+async fn copies_follow_label_renames_and_deletions() {
+    use teamlabel_core::store::DatasetChange;
+    for b in backends().await {
+        let s = b.store.as_ref();
+        let f = fixture(s, 2, 1).await;
+        let order = f.labelers_desc();
+        let t = f.started(s, "t", &order, 1).await;
+        let copies = f.copies(s, &t.id).await;
+        let c = copies[0][0].clone();
+        let boxed = |x: i64| json!({"@modelarts:shape": "bndbox", "@modelarts:feature": [[x, 2], [3, 4]]});
+        let labels = vec![
+            placed(&f.dog, boxed(1)),
+            placed(&f.cat, boxed(2)),
+            placed(&f.dog, boxed(3)),
+        ];
+        s.write_copies(&[write(c.id, 0, labels.clone(), UNREVIEWED, 10)], &[])
+            .await
+            .unwrap();
+        let read = || async { f.copies(s, &t.id).await[0][0].labels.clone() };
+        assert_eq!(read().await, labels, "{}: in order, with names", b.name);
+        let usage = s.task_label_usage(&t.id).await.unwrap();
+        assert_eq!(
+            usage
+                .iter()
+                .map(|u| (u.label_id, u.count, u.sample_count))
+                .collect::<Vec<_>>(),
+            vec![(f.cat.id, 1, 1), (f.dog.id, 2, 1)],
+            "{}",
+            b.name
+        );
+
+        let mut lion = f.cat.clone();
+        lion.name = "lion".into();
+        s.update_dataset(
+            &f.dataset.id,
+            &DatasetChange {
+                update_labels: vec![lion],
+                ..DatasetChange::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(read().await[1].name, "lion", "{}: a rename reaches copies", b.name);
+
+        s.update_dataset(
+            &f.dataset.id,
+            &DatasetChange {
+                delete_labels: vec![f.dog.id],
+                ..DatasetChange::default()
+            },
+        )
+        .await
+        .unwrap();
+        s.update_dataset(
+            &f.dataset.id,
+            &DatasetChange {
+                add_labels: vec![label("bird", teamlabel_api::enums::LabelType::ObjectDetection)],
+                ..DatasetChange::default()
+            },
+        )
+        .await
+        .unwrap();
+        let bird = s
+            .list_labels(&f.dataset.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|l| l.name == "bird")
+            .unwrap();
+        let left = read().await;
+        assert_eq!(left.len(), 1, "{}: the deleted label is gone: {left:?}", b.name);
+        assert_eq!(
+            (left[0].label_id, left[0].name.as_str()),
+            (f.cat.id, "lion"),
+            "{}",
+            b.name
+        );
+        let usage = s.task_label_usage(&t.id).await.unwrap();
+        assert_eq!(
+            usage.iter().map(|u| (u.label_id, u.count)).collect::<Vec<_>>(),
+            vec![(f.cat.id, 1)],
+            "{}",
+            b.name
+        );
+        for (group, expected) in [(vec![f.cat.id], 1), (vec![bird.id], 0), (vec![f.dog.id], 0)] {
+            let q = TeamSampleQuery {
+                label_groups: vec![group.clone()],
+                ..all_team_samples()
+            };
+            assert_eq!(
+                s.list_team_samples(&t.id, &q).await.unwrap().0,
+                expected,
+                "{}: {group:?}",
+                b.name
+            );
+        }
+    }
+}
