@@ -61,6 +61,7 @@ pub struct FileConfig {
     pub max_connections: Option<usize>,
     pub objects: Option<ObjectsFile>,
     pub webhooks: Option<WebhooksFile>,
+    pub history_keep_days: Option<u32>,
 }
 
 impl FileConfig {

@@ -87,6 +87,11 @@ pub struct ServeArgs {
     /// on every redirect). Replaces the config file's webhooks.allow
     #[arg(long, env = "TEAMLABEL_WEBHOOK_ALLOW", value_delimiter = ',')]
     pub webhook_allow: Vec<String>,
+
+    /// Keep the label history of the last DAYS days (1 to 36500) and remove older entries,
+    /// oldest first, at start and then every hour. Without it the history is kept whole
+    #[arg(long, env = "TEAMLABEL_HISTORY_KEEP_DAYS", value_name = "DAYS")]
+    pub history_keep_days: Option<u32>,
 }
 
 /// The connection limits after layering (flag, environment, config file, default).
@@ -176,6 +181,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .or(file.sqlite_synchronous.clone())
         .unwrap_or_else(|| "FULL".into());
     let hooks = crate::webhooks::settings(&args.webhook_allow, file.webhooks.as_ref())?;
+    let keep_days = args.history_keep_days.or(file.history_keep_days);
+    if let Some(days) = keep_days {
+        anyhow::ensure!(
+            (1..=36_500).contains(&days),
+            "--history-keep-days must be 1 to 36500, got {days}"
+        );
+    }
     let app = open_app(&args.store, limits, &synchronous, Some(&objects))
         .await?
         .with_webhooks(hooks);
@@ -197,6 +209,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     first_start(&app, &data_dir).await?;
     recover_data_io(&app).await?;
     start_webhooks(&app)?;
+    if let Some(days) = keep_days {
+        start_history_pruning(&app, days);
+    }
 
     let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(addr)
@@ -346,6 +361,27 @@ fn start_webhooks(app: &App) -> anyhow::Result<()> {
             .await
     });
     Ok(())
+}
+
+/// Removes label history older than `days`, now and then every hour. A failed round is logged
+/// and tried again at the next.
+fn start_history_pruning(app: &App, days: u32) {
+    tracing::info!(
+        days,
+        "label history is kept for {days} days; older entries are removed every hour"
+    );
+    let app = app.clone();
+    tokio::spawn(async move {
+        loop {
+            let before = teamlabel_core::clock::now_ms() - i64::from(days) * 86_400_000;
+            match app.prune_history(before).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(removed = n, days, "removed label history older than the kept days"),
+                Err(e) => tracing::warn!(error = %e.message, "removing old label history failed"),
+            }
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+    });
 }
 
 /// Fails the imports, exports and version publishing a stopped server left unfinished: all of

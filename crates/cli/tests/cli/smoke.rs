@@ -349,6 +349,11 @@ fn connection_limits_out_of_range_are_refused_before_listening() {
             "--body-timeout must be 1 to 3600 seconds, got 7200",
         ),
         ("--max-connections", "0", "--max-connections must be 1 to 100000, got 0"),
+        (
+            "--history-keep-days",
+            "0",
+            "--history-keep-days must be 1 to 36500, got 0",
+        ),
     ] {
         let out = Command::new(BIN)
             .args(["serve", "--data-dir", data, "--listen", "127.0.0.1:0", flag, value])

@@ -10,7 +10,24 @@ use crate::iam::policy::{self, Op, Standing};
 use crate::ids::is_hex32;
 use crate::query::parse_page;
 
+/// History rows one pruning step removes at most.
+const PRUNE_BATCH: u64 = 10_000;
+
 impl App {
+    /// Removes the label history written before `before_ms`, oldest first, a batch at a time
+    /// (`TeamSampleStore::prune_history`); answers how many rows went. Rows that stay read
+    /// back whole.
+    pub async fn prune_history(&self, before_ms: i64) -> Result<u64> {
+        let mut total = 0;
+        loop {
+            let n = self.store.prune_history(before_ms, PRUNE_BATCH).await?;
+            total += n;
+            if n < PRUNE_BATCH {
+                return Ok(total);
+            }
+        }
+    }
+
     pub async fn list_sample_history(
         &self,
         p: &Principal,

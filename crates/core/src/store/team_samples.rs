@@ -193,6 +193,11 @@ pub trait TeamSampleStore: Send + Sync {
         history: &[HistoryRecord],
         idempotency: Option<&IdempotencyRecord>,
     ) -> Result<()>;
+    /// Removes history rows written before `before_ms` (milliseconds), at most `limit`, oldest
+    /// first in the order they were written, stopping at the first younger row. A kept row
+    /// whose labels before were left to a removed row gets them written out first. Answers how
+    /// many rows went.
+    async fn prune_history(&self, before_ms: i64, limit: u64) -> Result<u64>;
     /// History of one sample, newest first.
     async fn list_history(
         &self,

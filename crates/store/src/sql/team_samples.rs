@@ -335,6 +335,63 @@ pub async fn list_history<D: Db + ?Sized>(
     db.fetch_list(list, decode::history).await
 }
 
+/// Removes the oldest history rows written before `before_ms` (see `TeamSampleStore`): the
+/// first `limit` rows by id up to the first younger one. In one transaction, the kept rows
+/// that follow a removed row in their chain (`previous_after`) and have no labels before get
+/// them, then the rows go. On PostgreSQL the table is locked against inserts meanwhile: a label
+/// write comparing its labels before with a row being removed would otherwise leave them to it.
+pub async fn prune_history<D: Db + ?Sized>(db: &D, before_ms: i64, limit: u64) -> Result<u64> {
+    let mut q = db.query();
+    let dialect = q.dialect;
+    let sql = format!(
+        "SELECT id, change_time FROM annotation_history ORDER BY id LIMIT {}",
+        q.int(i64::try_from(limit).unwrap_or(i64::MAX))
+    );
+    let oldest = db
+        .fetch_all(Stmt::new(sql, q.args), |r| Ok((r.int(0)?, r.int(1)?)))
+        .await?;
+    // Rows from `cut` on stay.
+    let cut = match oldest.iter().find(|(_, time)| *time >= before_ms) {
+        Some((id, _)) => *id,
+        None => match oldest.last() {
+            Some((id, _)) => id + 1,
+            None => return Ok(0),
+        },
+    };
+    if oldest.first().is_none_or(|(id, _)| *id >= cut) {
+        return Ok(0);
+    }
+    let row = |c: &str| format!("annotation_history.{c}");
+    let key = [row("dataset_id"), row("sample_id"), row("task_id"), row("worker_id")];
+    let key = [key[0].as_str(), key[1].as_str(), key[2].as_str(), key[3].as_str()];
+    let next = "CASE WHEN d.copy_id IS NOT NULL
+              THEN (SELECT n.id FROM annotation_history n WHERE n.copy_id = d.copy_id AND n.id > d.id ORDER BY n.id LIMIT 1)
+              ELSE (SELECT n.id FROM annotation_history n
+                    WHERE n.copy_id IS NULL AND n.dataset_id = d.dataset_id AND n.sample_id = d.sample_id
+                      AND n.task_id IS NOT DISTINCT FROM d.task_id AND n.worker_id IS NOT DISTINCT FROM d.worker_id
+                      AND n.id > d.id ORDER BY n.id LIMIT 1)
+         END";
+    let mut stmts = Vec::new();
+    if dialect == super::Dialect::Postgres {
+        stmts.push(Stmt::new(
+            "LOCK TABLE annotation_history IN SHARE ROW EXCLUSIVE MODE",
+            vec![],
+        ));
+    }
+    stmts.push(Stmt::new(
+        format!(
+            "UPDATE annotation_history SET labels_before = {}
+             WHERE labels_before IS NULL AND id >= $1
+               AND id IN (SELECT {next} FROM annotation_history d WHERE d.id < $1)",
+            previous_after(&row("copy_id"), key, Some(&row("id")))
+        ),
+        args![cut],
+    ));
+    stmts.push(Stmt::new("DELETE FROM annotation_history WHERE id < $1", args![cut]));
+    let changed = db.execute(stmts).await?;
+    Ok(changed.last().copied().unwrap_or(0))
+}
+
 /// Implements `TeamSampleStore` for a backend: the methods written once in this module, then those the
 /// backend writes itself (`{ ... }`).
 #[macro_export]
@@ -350,6 +407,9 @@ macro_rules! team_sample_store {
             }
             async fn list_team_samples(&self, task_id: &str, query: &TeamSampleQuery) -> Result<(u64, Vec<TeamSampleRow>)> {
                 $crate::sql::team_samples::list_team_samples(&$crate::sql::Db::reader(self).await?, task_id, query).await
+            }
+            async fn prune_history(&self, before_ms: i64, limit: u64) -> Result<u64> {
+                $crate::sql::team_samples::prune_history(self, before_ms, limit).await
             }
             async fn list_history(&self, dataset_id: &str, sample_id: &str, offset: u64, limit: u64,) -> Result<(u64, Vec<HistoryRecord>)> {
                 $crate::sql::team_samples::list_history(self, dataset_id, sample_id, offset, limit).await
