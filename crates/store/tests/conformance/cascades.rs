@@ -144,6 +144,62 @@ async fn deleting_a_workforce_removes_its_task_memberships_and_copies() {
     }
 }
 
+/// One sample with two labelers' copies in a started task, for history chains.
+struct Chains {
+    f: Fixture,
+    task_id: String,
+    workers: [String; 2],
+}
+
+impl Chains {
+    async fn new(s: &dyn teamlabel_core::store::Store) -> Self {
+        let f = fixture(s, 1, 2).await;
+        let order = f.labelers_desc();
+        let t = f.started(s, "t", &order, 2).await;
+        let copies = f.copies(s, &t.id).await;
+        let workers = [copies[0][0].worker_id.clone(), copies[0][1].worker_id.clone()];
+        Chains {
+            f,
+            task_id: t.id,
+            workers,
+        }
+    }
+
+    /// A history row of labeler `worker`'s copy (0 or 1), or of the dataset's labels (`None`).
+    fn row(
+        &self,
+        worker: Option<usize>,
+        time: i64,
+        before: String,
+        after: String,
+    ) -> teamlabel_core::store::HistoryRecord {
+        let worker = worker.map(|w| self.workers[w].as_str());
+        let task = worker.map(|_| self.task_id.as_str());
+        let mut h = history(
+            &self.f.dataset.id,
+            &self.f.samples[0].id,
+            task,
+            worker,
+            &self.f.owner,
+            time,
+            ("A", "B"),
+            "x",
+            1,
+        );
+        (h.labels_before, h.labels_after) = (before, after);
+        h
+    }
+
+    fn at<'a>(&'a self, backend: &'a str) -> (&'a str, &'a str, &'a str) {
+        (&self.f.dataset.id, &self.f.samples[0].id, backend)
+    }
+}
+
+/// One box label named `name`, as history JSON.
+fn one_label(name: &str) -> String {
+    json!([{"name": name, "property": {}, "type": 1}]).to_string()
+}
+
 /// A history row whose labels before are the previous row's labels after is stored without them
 /// (migration `0010_compact_labels`); every row still reads back whole, among two copies of one
 /// sample and a dataset-level row, and after the copies go with their task.
@@ -151,58 +207,66 @@ async fn deleting_a_workforce_removes_its_task_memberships_and_copies() {
 async fn history_rows_read_back_whole_when_chained_and_after_their_copies_go() {
     for b in backends().await {
         let s = b.store.as_ref();
-        let f = fixture(s, 1, 2).await;
-        let order = f.labelers_desc();
-        let t = f.started(s, "t", &order, 2).await;
-        let copies = f.copies(s, &t.id).await;
-        let (c0, c1) = (copies[0][0].clone(), copies[0][1].clone());
-        let sample = &f.samples[0].id;
-        let labels = |name: &str| json!([{"name": name, "property": {}, "type": 1}]).to_string();
-        let row = |c: &teamlabel_core::store::CopyRecord, time: i64, before: &str, after: &str, version: i64| {
-            let mut h = history(
-                &f.dataset.id,
-                sample,
-                Some(&t.id),
-                Some(&c.worker_id),
-                &f.owner,
-                time,
-                (UNREVIEWED, UNREVIEWED),
-                "x",
-                version,
-            );
-            (h.labels_before, h.labels_after) = (before.to_string(), after.to_string());
-            h
-        };
-        let mut written = Vec::new();
-        // Copy 0: [] -> cat -> dog; copy 1: [] -> car -> person, interleaved; a dataset-level row
-        // of the same sample between them; then copy 0 goes back to cat.
-        let steps = [
-            (&c0, "[]".to_string(), labels("cat")),
-            (&c1, "[]".to_string(), labels("car")),
-            (&c0, labels("cat"), labels("dog")),
-            (&c1, labels("car"), labels("person")),
-            (&c0, labels("dog"), labels("cat")),
+        let c = Chains::new(s).await;
+        // Copy 0: [] -> cat -> dog -> cat; copy 1: [] -> car -> person, interleaved, with a
+        // dataset-level row of the same sample between them.
+        let written = vec![
+            c.row(Some(0), 10, "[]".into(), one_label("cat")),
+            c.row(Some(1), 11, "[]".into(), one_label("car")),
+            c.row(None, 12, one_label("car"), one_label("x")),
+            c.row(Some(0), 13, one_label("cat"), one_label("dog")),
+            c.row(Some(1), 14, one_label("car"), one_label("person")),
+            c.row(Some(0), 15, one_label("dog"), one_label("cat")),
         ];
-        for (i, (c, before, after)) in steps.iter().enumerate() {
-            let version = written
-                .iter()
-                .filter(|h: &&teamlabel_core::store::HistoryRecord| h.worker_id.as_deref() == Some(&c.worker_id))
-                .count() as i64;
-            let h = row(c, 10 + i as i64, before, after, version + 1);
-            s.write_copies(&[], std::slice::from_ref(&h)).await.unwrap();
-            written.push(h);
-            if i == 1 {
-                let mut d = history(&f.dataset.id, sample, None, None, &f.owner, 11, ("A", "B"), "x", 1);
-                d.labels_before = labels("car");
-                s.write_copies(&[], std::slice::from_ref(&d)).await.unwrap();
-                written.push(d);
-            }
+        for h in &written {
+            s.write_copies(&[], std::slice::from_ref(h)).await.unwrap();
         }
         let newest_first: Vec<_> = written.iter().rev().cloned().collect();
-        let at = (&f.dataset.id[..], &sample[..], b.name);
-        read_history(s, at, &newest_first, "with their copies").await;
-        s.delete_task(&f.dataset.id, &t.id).await.unwrap();
-        read_history(s, at, &newest_first, "after the task went").await;
+        read_history(s, c.at(b.name), &newest_first, "with their copies").await;
+        s.delete_task(&c.f.dataset.id, &c.task_id).await.unwrap();
+        read_history(s, c.at(b.name), &newest_first, "after the task went").await;
+    }
+}
+
+/// Pruning history removes the oldest rows first and leaves every kept row whole: a row whose
+/// labels before were left to a removed row gets them written out.
+#[tokio::test]
+async fn pruned_history_keeps_the_younger_rows_whole() {
+    for b in backends().await {
+        let s = b.store.as_ref();
+        let c = Chains::new(s).await;
+        // In time order: copy 0 [] -> cat -> dog, copy 1 [] -> car -> person, and a
+        // dataset-level row; the second row of each copy is stored without its labels before.
+        let written = vec![
+            c.row(Some(0), 10, "[]".into(), one_label("cat")),
+            c.row(Some(1), 20, "[]".into(), one_label("car")),
+            c.row(Some(0), 30, one_label("cat"), one_label("dog")),
+            c.row(None, 35, one_label("x"), one_label("y")),
+            c.row(Some(1), 40, one_label("car"), one_label("person")),
+        ];
+        for h in &written {
+            s.write_copies(&[], std::slice::from_ref(h)).await.unwrap();
+        }
+        assert_eq!(s.prune_history(25, 100).await.unwrap(), 2, "{}", b.name);
+        assert_eq!(
+            s.prune_history(25, 100).await.unwrap(),
+            0,
+            "{}: nothing older left",
+            b.name
+        );
+        let kept: Vec<_> = written[2..].iter().rev().cloned().collect();
+        read_history(s, c.at(b.name), &kept, "after pruning").await;
+        // A limit removes that many at most; the rest goes on the next calls.
+        assert_eq!(s.prune_history(1000, 1).await.unwrap(), 1, "{}", b.name);
+        read_history(s, c.at(b.name), &kept[..2], "one more gone").await;
+        assert_eq!(s.prune_history(1000, 100).await.unwrap(), 2, "{}", b.name);
+        let sample = &c.f.samples[0].id;
+        assert_eq!(
+            s.list_history(&c.f.dataset.id, sample, 0, 10).await.unwrap().0,
+            0,
+            "{}",
+            b.name
+        );
     }
 }
 
@@ -237,59 +301,6 @@ async fn read_history(
             json(&got.labels_before),
             json(&want.labels_before),
             "{backend}: {what}: a page"
-        );
-    }
-}
-
-/// Pruning history removes the oldest rows first and leaves every kept row whole: a row whose
-/// labels before were left to a removed row gets them written out.
-#[tokio::test]
-async fn pruned_history_keeps_the_younger_rows_whole() {
-    for b in backends().await {
-        let s = b.store.as_ref();
-        let f = fixture(s, 1, 2).await;
-        let order = f.labelers_desc();
-        let t = f.started(s, "t", &order, 2).await;
-        let copies = f.copies(s, &t.id).await;
-        let (c0, c1) = (copies[0][0].clone(), copies[0][1].clone());
-        let sample = &f.samples[0].id;
-        let labels = |name: &str| json!([{"name": name, "property": {}, "type": 1}]).to_string();
-        let row = |worker: Option<&str>, time: i64, before: String, after: String| {
-            let task = worker.map(|_| t.id.as_str());
-            let mut h = history(&f.dataset.id, sample, task, worker, &f.owner, time, ("A", "B"), "x", 1);
-            (h.labels_before, h.labels_after) = (before, after);
-            h
-        };
-        // In time order: copy 0 [] -> cat -> dog, copy 1 [] -> car -> person, and a
-        // dataset-level row; the second row of each copy is stored without its labels before.
-        let written = vec![
-            row(Some(&c0.worker_id), 10, "[]".into(), labels("cat")),
-            row(Some(&c1.worker_id), 20, "[]".into(), labels("car")),
-            row(Some(&c0.worker_id), 30, labels("cat"), labels("dog")),
-            row(None, 35, labels("x"), labels("y")),
-            row(Some(&c1.worker_id), 40, labels("car"), labels("person")),
-        ];
-        for h in &written {
-            s.write_copies(&[], std::slice::from_ref(h)).await.unwrap();
-        }
-        assert_eq!(s.prune_history(25, 100).await.unwrap(), 2, "{}", b.name);
-        assert_eq!(
-            s.prune_history(25, 100).await.unwrap(),
-            0,
-            "{}: nothing older left",
-            b.name
-        );
-        let kept: Vec<_> = written[2..].iter().rev().cloned().collect();
-        read_history(s, (&f.dataset.id, sample, b.name), &kept, "after pruning").await;
-        // A limit removes that many at most; the rest goes on the next calls.
-        assert_eq!(s.prune_history(1000, 1).await.unwrap(), 1, "{}", b.name);
-        read_history(s, (&f.dataset.id, sample, b.name), &kept[..2], "one more gone").await;
-        assert_eq!(s.prune_history(1000, 100).await.unwrap(), 2, "{}", b.name);
-        assert_eq!(
-            s.list_history(&f.dataset.id, sample, 0, 10).await.unwrap().0,
-            0,
-            "{}",
-            b.name
         );
     }
 }
