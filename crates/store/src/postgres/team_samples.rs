@@ -5,7 +5,7 @@
 use super::*;
 use crate::sql::compact;
 use crate::sql::decode::Cells;
-use crate::sql::team_samples::{BUMP_COPY, BUMP_SAMPLE, PUT_COPY_LABEL_ID};
+use crate::sql::team_samples::{BUMP_COPY, BUMP_SAMPLE};
 
 /// Brings `task_copy_label_ids` to the final labels of the written copies, in two statements
 /// that leave rows already right untouched.
@@ -34,10 +34,11 @@ async fn put_copy_label_ids(tx: &deadpool_postgres::Transaction<'_>, writes: &[C
         return Ok(());
     }
     let put = tx
-        .prepare_cached(&PUT_COPY_LABEL_ID.replace(
-            "VALUES ($1, $2, $3)",
-            "SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::int4[]) ORDER BY 1, 2",
-        ))
+        .prepare_cached(
+            "INSERT INTO task_copy_label_ids (copy_id, label_id, n)
+             SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::int4[]) ORDER BY 1, 2
+             ON CONFLICT (copy_id, label_id) DO UPDATE SET n = EXCLUDED.n WHERE task_copy_label_ids.n <> EXCLUDED.n",
+        )
         .await
         .map_err(sql("prepare copy label ids"))?;
     tx.execute(&put, &[&copies, &labels, &counts])

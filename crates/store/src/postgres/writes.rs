@@ -118,8 +118,8 @@ pub(super) async fn insert_history(tx: &deadpool_postgres::Transaction<'_>, hist
         versions_after.push(h.version_after);
         copy_ids.push(h.copy_id);
     }
-    // The labels go in as JSON text, cast to the column's JSONB. A row's labels before are NULL when they are the previous row's labels after (see
-    // `crate::sql::team_samples::LABELS_BEFORE`).
+    // The labels go in as JSON text, cast to the column's JSONB. A row's labels before are NULL
+    // when they are the previous row's labels after (`crate::sql::team_samples::labels_before`).
     let stmt = tx
         .prepare_cached(&format!(
             "INSERT INTO annotation_history ({HISTORY_FIELDS}, copy_id)

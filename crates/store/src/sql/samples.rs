@@ -55,24 +55,19 @@ pub fn label_group_clause(q: &mut Query, group: &[i64], table: &str, key: &str, 
     )
 }
 
-/// Loads the placed labels of `keys` from a label table (`sample_labels` by `sample_seq`, or
-/// `task_copy_labels` by `copy_id`) in one query, each key's labels in their order.
-pub async fn load_placed_labels<D: Db + ?Sized>(
-    db: &D,
-    table: &str,
-    key: &str,
-    keys: &[i64],
-) -> Result<HashMap<i64, Vec<PlacedLabel>>> {
+/// Loads the dataset-level labels of the samples `seqs` in one query, each sample's labels in
+/// their order. (A copy's labels are one value of its row: `compact`.)
+async fn load_sample_labels<D: Db + ?Sized>(db: &D, seqs: &[i64]) -> Result<HashMap<i64, Vec<PlacedLabel>>> {
     let mut out: HashMap<i64, Vec<PlacedLabel>> = HashMap::new();
-    if keys.is_empty() {
+    if seqs.is_empty() {
         return Ok(out);
     }
     let mut q = db.query();
     let sql = format!(
-        "SELECT x.{key}, x.label_id, l.name, l.type, x.instance_id, x.property, x.score, x.annotated_by
-         FROM {table} x JOIN labels l ON l.id = x.label_id
-         WHERE {} ORDER BY x.{key}, x.ordinal",
-        q.in_ints(&format!("x.{key}"), keys)
+        "SELECT x.sample_seq, x.label_id, l.name, l.type, x.instance_id, x.property, x.score, x.annotated_by
+         FROM sample_labels x JOIN labels l ON l.id = x.label_id
+         WHERE {} ORDER BY x.sample_seq, x.ordinal",
+        q.in_ints("x.sample_seq", seqs)
     );
     for (owner, label) in db.fetch_all(Stmt::new(sql, q.args), decode::placed_label).await? {
         out.entry(owner).or_default().push(label);
@@ -83,7 +78,7 @@ pub async fn load_placed_labels<D: Db + ?Sized>(
 /// Puts their labels on samples read with their `seq`.
 pub async fn with_labels<D: Db + ?Sized>(db: &D, samples: Vec<(i64, SampleRecord)>) -> Result<Vec<SampleRecord>> {
     let seqs: Vec<i64> = samples.iter().map(|(seq, _)| *seq).collect();
-    let mut by_seq = load_placed_labels(db, "sample_labels", "sample_seq", &seqs).await?;
+    let mut by_seq = load_sample_labels(db, &seqs).await?;
     Ok(samples
         .into_iter()
         .map(|(seq, mut s)| {

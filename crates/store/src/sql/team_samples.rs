@@ -17,7 +17,7 @@ use teamlabel_core::store::{
 use super::compact::{self, Unnamed};
 use super::samples::{distinct, label_group_clause, SAMPLE_COLUMNS, SAMPLE_COLUMN_COUNT};
 use super::{args, Arg};
-use super::{decode, Db, Listing, Query, Stmt};
+use super::{decode, Db, Listing, Stmt};
 
 /// A copy over `task_copies c`, its labels as their compact value (`compact`).
 pub const COPY_COLUMNS: &str = "c.id, c.worker_id, c.state, c.version, c.metadata, c.sample_usage, c.update_time, \
@@ -87,11 +87,6 @@ pub const BUMP_COPY: &str = "UPDATE task_copies
      SET state = $1, version = version + 1, metadata = COALESCE($2, metadata),
          sample_usage = COALESCE($3, sample_usage), update_time = $4, round_id = NULL, labels = $7
      WHERE id = $5 AND version = $6";
-
-/// Sets how many times a copy places a label (`$1` copy, `$2` label, `$3` count), writing
-/// nothing when it is already so.
-pub const PUT_COPY_LABEL_ID: &str = "INSERT INTO task_copy_label_ids (copy_id, label_id, n) VALUES ($1, $2, $3)
-     ON CONFLICT (copy_id, label_id) DO UPDATE SET n = EXCLUDED.n WHERE task_copy_label_ids.n <> EXCLUDED.n";
 
 /// Moves one sample to a new status and version, if it is still at the expected version,
 /// answering its `seq` (`$1` status, `$2` metadata, `$3` usage or NULL to keep, `$4` time,
@@ -221,16 +216,17 @@ pub async fn list_team_samples<D: Db + ?Sized>(
         filter += &label_group_clause(&mut q, group, "task_copy_label_ids", "copy_id", "c.id");
     }
     let from = "task_copies c JOIN samples s ON s.seq = c.sample_seq";
-    let count = copy_count(&q, task_id, query).unwrap_or_else(|| {
-        // Every copy has its sample (a foreign key), so the count joins samples only when it
-        // filters on them.
-        let count_from = if query.sample_id.is_some() {
-            from
-        } else {
-            "task_copies c"
-        };
-        format!("SELECT COUNT(*) FROM {count_from} WHERE {filter}")
-    });
+    // A filter on nothing but the member and the states is one on the columns of
+    // `task_copy_counts` (kept in the write transaction, so exact): the total is a sum of a few
+    // of its rows. Otherwise every copy has its sample (a foreign key), so the count joins
+    // samples only when it filters on them.
+    let count = if query.sample_id.is_none() && query.review_accept.is_none() && query.label_groups.is_empty() {
+        format!("SELECT CAST(COALESCE(SUM(c.n), 0) AS BIGINT) FROM task_copy_counts c WHERE {filter}")
+    } else if query.sample_id.is_some() {
+        format!("SELECT COUNT(*) FROM {from} WHERE {filter}")
+    } else {
+        format!("SELECT COUNT(*) FROM task_copies c WHERE {filter}")
+    };
     let order = "ORDER BY c.sample_seq, c.worker_id COLLATE \"C\"";
     let list = Listing::new(q, count, |q| match query.sample_id {
         Some(_) => format!(
@@ -283,27 +279,6 @@ pub async fn list_team_samples<D: Db + ?Sized>(
         })
         .collect();
     Ok((total, rows))
-}
-
-/// The count of a task's copies from `task_copy_counts` (kept in the write transaction, so it
-/// is exact), when the list filters on nothing else than the member and the states. It binds
-/// the same values in the same order as the list's filter (`filtered`), so it shares them.
-fn copy_count(filtered: &Query, task_id: &str, query: &TeamSampleQuery) -> Option<String> {
-    if query.sample_id.is_some() || query.review_accept.is_some() || !query.label_groups.is_empty() {
-        return None;
-    }
-    let mut q = Query::new(filtered.dialect);
-    let mut filter = format!("task_id = {}", q.text(task_id));
-    if let Some(worker_id) = &query.worker_id {
-        filter += &format!(" AND worker_id = {}", q.text(worker_id));
-    }
-    if let Some(states) = &query.states {
-        filter += &format!(" AND {}", q.in_texts("state", states));
-    }
-    debug_assert_eq!(q.args, filtered.args, "the count binds the filter's values");
-    Some(format!(
-        "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM task_copy_counts WHERE {filter}"
-    ))
 }
 
 pub async fn list_history<D: Db + ?Sized>(

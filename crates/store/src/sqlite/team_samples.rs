@@ -5,11 +5,16 @@
 use super::*;
 use crate::sql::compact;
 use crate::sql::samples::PLACED_LABEL_FIELDS;
+use crate::sql::team_samples::{BUMP_COPY, BUMP_SAMPLE};
 
-/// A copy write with its values serialized for the writer: metadata, the labels' compact value,
-/// and the distinct labels for `task_copy_label_ids`.
+/// What the writer needs of a copy write, with its values serialized off the writer thread:
+/// metadata, the labels' compact value, and the distinct labels for `task_copy_label_ids`.
 struct CopyRow {
-    write: CopyWrite,
+    copy_id: i64,
+    expected_version: i64,
+    state: String,
+    sample_usage: Option<String>,
+    update_time: i64,
     metadata: Option<String>,
     labels: String,
     distinct: Vec<(i64, i64)>,
@@ -17,20 +22,18 @@ struct CopyRow {
 
 impl CopyRow {
     fn of(w: &CopyWrite) -> Self {
-        let distinct = compact::distinct(&w.labels);
         CopyRow {
+            copy_id: w.copy_id,
+            expected_version: w.expected_version,
+            state: w.state.clone(),
+            sample_usage: w.sample_usage.clone(),
+            update_time: w.update_time,
             metadata: w.metadata.as_ref().map(map_text),
             labels: compact::encode(&w.labels),
-            distinct,
-            write: CopyWrite {
-                labels: Vec::new(),
-                metadata: None,
-                ..w.clone()
-            },
+            distinct: compact::distinct(&w.labels),
         }
     }
 }
-use crate::sql::team_samples::{BUMP_COPY, BUMP_SAMPLE};
 
 /// The statements that bring a copy's rows of `task_copy_label_ids` to its new labels, writing
 /// only the rows that change (none when the copy places the same labels as many times).
@@ -88,7 +91,7 @@ crate::sql::team_samples::team_sample_store!(SqliteStore {
     ) -> Result<()> {
         // Everything is serialized here, off the writer thread, which only writes.
         let writes: Vec<CopyRow> = writes.iter().map(CopyRow::of).collect();
-        let (history, idem) = (history_rows(history), idempotency.cloned());
+        let (history, idem) = (history.to_vec(), idempotency.cloned());
         let outbox: Vec<_> = events.iter().map(crate::sql::webhooks::outbox).collect();
         self.write(move |tx| {
             // OR FAIL: the row is one, so there is nothing of the statement to undo on a
@@ -97,23 +100,22 @@ crate::sql::team_samples::team_sample_store!(SqliteStore {
             let bump_sql = render(BUMP_COPY, Dialect::Sqlite).replacen("UPDATE task_copies", "UPDATE OR FAIL task_copies", 1);
             let mut bump = tx.prepare_cached(&bump_sql).map_err(db_err)?;
             let mut ids = LabelIds::prepare(tx)?;
-            for row in &writes {
-                let w = &row.write;
+            for w in &writes {
                 let n = bump
                     .execute(params![
                         w.state,
-                        row.metadata,
+                        w.metadata,
                         w.sample_usage,
                         w.update_time,
                         w.copy_id,
                         w.expected_version,
-                        row.labels
+                        w.labels
                     ])
                     .map_err(db_err)?;
                 if n == 0 {
                     return Err(Error::from(StoreError::conflict(Constraint::Version)));
                 }
-                ids.put(w.copy_id, &row.distinct)?;
+                ids.put(w.copy_id, &w.distinct)?;
             }
             insert_history(tx, &history)?;
             insert_outbox(tx, &outbox)?;
@@ -135,7 +137,7 @@ crate::sql::team_samples::team_sample_store!(SqliteStore {
             .iter()
             .map(|w| (w.clone(), map_text(&w.metadata), label_rows(&w.labels)))
             .collect();
-        let (history, idem) = (history_rows(history), idempotency.cloned());
+        let (history, idem) = (history.to_vec(), idempotency.cloned());
         self.write(move |tx| {
             let mut bump = tx
                 .prepare_cached(&render(BUMP_SAMPLE, Dialect::Sqlite))

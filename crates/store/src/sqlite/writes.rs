@@ -1,45 +1,10 @@
-//! The SQLite writes the label-write jobs share: label rows and history rows serialized off
-//! the writer thread, history appended a row at a time, the idempotency record (the shared
-//! statement of `crate::sql::team_samples`). Must not decide versions or states.
+//! The SQLite writes the label-write jobs share: dataset label rows serialized off the writer
+//! thread, history appended a row at a time, the idempotency record (the shared statement of
+//! `crate::sql::team_samples`). Must not decide versions or states.
 
 use super::*;
 use crate::sql::team_samples::{copy_of, previous_after, HISTORY_FIELDS};
 use crate::sql::{render, Dialect};
-
-/// A history row with its JSON already serialized, so the writer thread only writes.
-pub(super) struct HistoryRow {
-    pub(super) record: HistoryRecord,
-    pub(super) labels_before: String,
-    pub(super) labels_after: String,
-}
-
-pub(super) fn history_rows(history: &[HistoryRecord]) -> Vec<HistoryRow> {
-    history
-        .iter()
-        .map(|h| HistoryRow {
-            labels_before: h.labels_before.clone(),
-            labels_after: h.labels_after.clone(),
-            // The labels go as text; the record keeps the rest without copying them.
-            record: HistoryRecord {
-                id: h.id,
-                dataset_id: h.dataset_id.clone(),
-                sample_id: h.sample_id.clone(),
-                task_id: h.task_id.clone(),
-                worker_id: h.worker_id.clone(),
-                actor_user_id: h.actor_user_id.clone(),
-                actor_email: h.actor_email.clone(),
-                change_time: h.change_time,
-                state_before: h.state_before.clone(),
-                state_after: h.state_after.clone(),
-                labels_before: String::new(),
-                labels_after: String::new(),
-                version_after: h.version_after,
-                step: h.step.clone(),
-                copy_id: h.copy_id,
-            },
-        })
-        .collect()
-}
 
 /// A label row with its property map already serialized.
 pub(super) struct LabelRow {
@@ -67,7 +32,7 @@ pub(super) fn label_rows(labels: &[PlacedLabel]) -> Vec<LabelRow> {
 /// the previous row of its chain are read first, so that the insert is a plain one (an insert
 /// reading its own table would buffer through a temporary table); the labels before are left
 /// NULL when they are that row's labels after (`crate::sql::team_samples::previous_after`).
-pub(super) fn insert_history(tx: &Connection, history: &[HistoryRow]) -> Result<()> {
+pub(super) fn insert_history(tx: &Connection, history: &[HistoryRecord]) -> Result<()> {
     let key = ["$1", "$2", "$3", "$4"];
     let prepare = |sql: String| tx.prepare_cached(&render(&sql, Dialect::Sqlite)).map_err(db_err);
     let mut find_copy = prepare(format!("SELECT {}", copy_of(key)))?;
@@ -76,8 +41,7 @@ pub(super) fn insert_history(tx: &Connection, history: &[HistoryRow]) -> Result<
         "INSERT INTO annotation_history ({HISTORY_FIELDS}, copy_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
     ))?;
-    for row in history {
-        let h = &row.record;
+    for h in history {
         let copy_id: Option<i64> = match h.copy_id {
             Some(id) => Some(id),
             None => find_copy
@@ -90,7 +54,7 @@ pub(super) fn insert_history(tx: &Connection, history: &[HistoryRow]) -> Result<
                 |r| r.get(0),
             )
             .map_err(db_err)?;
-        let before = (previous.as_deref() != Some(row.labels_before.as_str())).then_some(&row.labels_before);
+        let before = (previous.as_deref() != Some(h.labels_before.as_str())).then_some(&h.labels_before);
         insert
             .execute(params![
                 h.dataset_id,
@@ -103,7 +67,7 @@ pub(super) fn insert_history(tx: &Connection, history: &[HistoryRow]) -> Result<
                 h.state_before,
                 h.state_after,
                 before,
-                row.labels_after,
+                h.labels_after,
                 h.version_after,
                 copy_id
             ])
